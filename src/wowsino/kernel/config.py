@@ -1,0 +1,51 @@
+"""Settings read from the environment (``WOWSINO_*``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the platform reads from its environment, with its defaults."""
+
+    database_url: str | None = None
+    data_dir: Path = Path(".wowsino")
+    admin_token: str | None = None
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    idempotency_retention_days: int = 30
+    rate_limit_burst: int = 200
+    rate_limit_per_second: int = 50
+    db_pool_size: int = 20
+    log_json: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ.get("WOWSINO_ENV", "development")
+        return cls(
+            database_url=os.environ.get("WOWSINO_DATABASE_URL") or None,
+            data_dir=Path(os.environ.get("WOWSINO_DATA_DIR", ".wowsino")),
+            admin_token=os.environ.get("WOWSINO_ADMIN_TOKEN") or None,
+            env=env,
+            host=os.environ.get("HOST", "127.0.0.1"),
+            port=_int("PORT", 8000),
+            idempotency_retention_days=_int("WOWSINO_IDEMPOTENCY_RETENTION_DAYS", 30),
+            rate_limit_burst=_int("WOWSINO_RATE_LIMIT_BURST", 200),
+            rate_limit_per_second=_int("WOWSINO_RATE_LIMIT_PER_SECOND", 50),
+            db_pool_size=_int("WOWSINO_DB_POOL_SIZE", 20),
+            log_json=env == "production",
+        )

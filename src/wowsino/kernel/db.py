@@ -1,0 +1,185 @@
+"""Engine, migrations and the unit of work.
+
+Services never commit: a write runs inside ``unit_of_work``, which commits once
+and retries the whole unit on deadlocks and serialization failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from wowsino.kernel.jsonio import dumps, loads
+
+T = TypeVar("T")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+def async_url(url: str) -> str:
+    """Normalise any ``postgres[ql]://`` URL to the asyncpg dialect."""
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ValueError(f"not a PostgreSQL URL: {url}")
+
+
+def plain_url(url: str) -> str:
+    """The libpq form of ``url`` (for psql, pgbench and humans)."""
+    return "postgresql://" + async_url(url)[len("postgresql+asyncpg://"):]
+
+
+def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        connect_args={"server_settings": {"application_name": "wowsino"}},
+        json_serializer=dumps,
+        json_deserializer=loads,
+    )
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE behind a driver error, if any."""
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None), exc):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def error_detail(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    for candidate in (getattr(orig, "__cause__", None), orig):
+        detail = getattr(candidate, "detail", None)
+        if detail:
+            return str(detail)
+    return None
+
+
+async def unit_of_work(
+    engine: AsyncEngine,
+    work: Callable[[AsyncConnection], Awaitable[T]],
+    *,
+    attempts: int = 8,
+) -> T:
+    """Run ``work`` in one READ COMMITTED transaction and commit once.
+
+    Deadlocks and serialization failures roll back and retry the whole unit with
+    jittered backoff; anything else rolls back and propagates.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            async with engine.begin() as conn:
+                return await work(conn)
+        except DBAPIError as exc:
+            if sqlstate(exc) not in RETRYABLE_SQLSTATES or attempt == attempts:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
+    raise AssertionError("unreachable")
+
+
+@asynccontextmanager
+async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as conn:
+        yield conn
+
+
+def _alembic_config(url: str | None = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Apply every pending migration (idempotent; safe with several processes)."""
+    from alembic import command
+
+    def upgrade(sync_conn: Any) -> None:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = sync_conn
+        command.upgrade(cfg, "head")
+
+    async with engine.begin() as conn:
+        # several processes may start at once: one migrates, the others wait
+        await conn.execute(text("SELECT pg_advisory_xact_lock(727272)"))
+        await conn.run_sync(upgrade)
+
+
+async def current_revision(conn: AsyncConnection) -> str | None:
+    exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+    if not exists:
+        return None
+    return await conn.scalar(text("SELECT version_num FROM alembic_version"))
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a SQL script into statements on ``;`` outside quotes, comments and
+    dollar-quoted bodies (drivers with prepared statements take one at a time)."""
+    statements: list[str] = []
+    buf: list[str] = []
+    i, n = 0, len(script)
+    quote: str | None = None  # "'", '"' or a $tag$
+    while i < n:
+        ch = script[i]
+        if quote is None:
+            if script.startswith("--", i):
+                end = script.find("\n", i)
+                i = n if end == -1 else end
+                continue
+            if ch in ("'", '"'):
+                quote = ch
+            elif ch == "$":
+                end = script.find("$", i + 1)
+                tag = script[i : end + 1] if end != -1 else ""
+                if tag and (tag == "$$" or tag[1:-1].isidentifier()):
+                    quote = tag
+                    buf.append(tag)
+                    i = end + 1
+                    continue
+            elif ch == ";":
+                stmt = "".join(buf).strip()
+                if stmt:
+                    statements.append(stmt)
+                buf = []
+                i += 1
+                continue
+        elif quote in ("'", '"'):
+            if ch == quote:
+                quote = None
+        elif script.startswith(quote, i):
+            buf.append(quote)
+            i += len(quote)
+            quote = None
+            continue
+        buf.append(ch)
+        i += 1
+    tail = "".join(buf).strip()
+    if tail:
+        statements.append(tail)
+    return statements

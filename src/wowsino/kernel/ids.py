@@ -1,0 +1,27 @@
+"""Identifiers: time-ordered UUIDs (v7) so inserts stay index-friendly."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+
+def new_id() -> uuid.UUID:
+    """A UUIDv7: 48 bits of Unix milliseconds, then randomness."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= (rand >> 68 & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return uuid.UUID(int=value)
+
+
+def parse_uuid(raw: str) -> uuid.UUID | None:
+    """The UUID in ``raw``, or None when it is not one."""
+    try:
+        return uuid.UUID(raw)
+    except (ValueError, AttributeError):
+        return None

@@ -1,0 +1,80 @@
+"""JSON in and out with exact decimals: amounts are parsed as Decimal, never float,
+and written back as JSON numbers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import simplejson
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from wowsino.kernel.clock import iso
+from wowsino.kernel.errors import ValidationFailed
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(content: Any) -> str:
+    return simplejson.dumps(
+        content, use_decimal=True, default=json_default, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValidationFailed(f"body: {name} is not a valid JSON number")
+
+
+def loads(raw: str | bytes) -> Any:
+    """Parse JSON with numbers as Decimal/int; NaN and Infinity are refused."""
+    return simplejson.loads(raw, use_decimal=True, parse_constant=_reject_constant)
+
+
+class MoneyJSONResponse(JSONResponse):
+    """A JSON response that writes Decimals as exact JSON numbers."""
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content).encode("utf-8")
+
+
+class DecimalRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = loads(body)
+            except ValidationFailed as exc:
+                raise json.JSONDecodeError(exc.message, body.decode(errors="replace"), 0) from None
+            except simplejson.JSONDecodeError as exc:
+                raise json.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
+            except UnicodeDecodeError:
+                raise json.JSONDecodeError("body is not UTF-8", "", 0) from None
+        return self._json
+
+
+class DecimalRoute(APIRoute):
+    """Routes whose request bodies are parsed with exact decimals."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            return await original(DecimalRequest(request.scope, request.receive))
+
+        return handler

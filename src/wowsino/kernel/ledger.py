@@ -1,0 +1,301 @@
+"""The ledger: double-entry, multi-asset, immutable — the only writer of balances.
+
+Accounts are ``(realm, owner, rail, asset)``. An entry has two or more postings
+that sum to zero per asset. Player accounts keep a cached balance, updated in
+the same transaction and never negative; system accounts (mints, house,
+settlement) keep none and are summed on read, so they never become hot rows.
+``ledger_post`` (SQL) does the whole write in one round trip.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wowsino.kernel.canonical import canonical, fingerprint
+from wowsino.kernel.db import error_detail, sqlstate
+from wowsino.kernel.errors import InsufficientFunds, LedgerInvariantViolated, NotFound
+from wowsino.kernel.money import Rail
+from wowsino.kernel.realm import Realm
+
+# System accounts per realm (design.md, "The ledger").
+HOUSE = "house"
+PSP_CLEARING = "psp_clearing"
+BONUS_LIABILITY = "bonus_liability"
+WINZ_ISSUANCE = "winz_issuance"
+XP_ISSUANCE = "xp_issuance"
+OPERATOR_SETTLEMENT = "operator_settlement"
+OPERATOR_PAYOUTS = "operator_payouts"
+WITHDRAWALS_IN_FLIGHT = "withdrawals_in_flight"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    owner_type: str  # player | system
+    owner_key: str
+    rail: Rail
+    asset: str
+    tracked: bool  # keeps a cached, never-negative balance
+
+    @classmethod
+    def player(cls, player_id: UUID, rail: Rail, asset: str) -> Account:
+        return cls("player", str(player_id), rail, asset, True)
+
+    @classmethod
+    def system(cls, name: str, rail: Rail, asset: str, *, tracked: bool = False) -> Account:
+        return cls("system", name, rail, asset, tracked)
+
+
+def counterparty_for(rail: Rail) -> str:
+    """The system account a manual adjustment on ``rail`` moves against."""
+    return {
+        Rail.REAL: HOUSE,
+        Rail.BONUS: BONUS_LIABILITY,
+        Rail.WINZ: WINZ_ISSUANCE,
+        Rail.XP: XP_ISSUANCE,
+    }[rail]
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account: Account
+    amount: int  # minor units; credit > 0, debit < 0
+
+
+@dataclass(frozen=True)
+class PostedEntry:
+    id: int
+    kind: str
+    created_at: datetime
+    postings: tuple[Posting, ...]
+    balances_after: tuple[int | None, ...]
+
+    def balance_after(self, account: Account) -> int | None:
+        for posting, balance in zip(self.postings, self.balances_after, strict=True):
+            if posting.account == account:
+                return balance
+        raise KeyError(account)
+
+
+def entry_content(
+    realm: Realm, kind: str, ref_type: str | None, ref_id: str | None,
+    metadata: dict[str, Any], reverses: int | None, at: datetime, postings: list[tuple[Any, ...]],
+) -> dict[str, Any]:
+    """What an entry's content hash covers (the verifier recomputes exactly this)."""
+    return {
+        "tenant_id": str(realm.tenant_id), "mode": realm.mode.value, "kind": kind,
+        "ref_type": ref_type, "ref_id": ref_id, "metadata": metadata,
+        "reverses_entry_id": reverses, "created_at": at,
+        "postings": sorted([list(p) for p in postings]),
+    }
+
+
+_POST = text(
+    "SELECT entry_id, ord, account_id, balance_after FROM ledger_post(:tenant_id, :mode, :kind, "
+    ":ref_type, :ref_id, CAST(:metadata AS jsonb), :reverses, :hash, :at, :owner_types, "
+    ":owner_keys, :rails, :assets, :tracked, :amounts)"
+)
+
+
+async def post_entry(
+    conn: AsyncConnection,
+    *,
+    realm: Realm,
+    kind: str,
+    postings: list[Posting],
+    at: datetime,
+    ref_type: str | None = None,
+    ref_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    reverses: int | None = None,
+) -> PostedEntry:
+    """Append one balanced entry in the caller's transaction.
+
+    Raises InsufficientFunds (``INSUFFICIENT_WINZ`` for WINZ) when a tracked
+    balance would go negative; LedgerInvariantViolated for unbalanced postings
+    (a programming error).
+    """
+    _check_balanced(postings)
+    metadata = metadata or {}
+    content = entry_content(
+        realm, kind, ref_type, ref_id, metadata, reverses, at,
+        [(p.account.owner_type, p.account.owner_key, p.account.rail.value, p.account.asset,
+          p.amount) for p in postings],
+    )
+    try:
+        rows = (
+            await conn.execute(
+                _POST,
+                {
+                    **realm.params, "kind": kind, "ref_type": ref_type, "ref_id": ref_id,
+                    "metadata": canonical(metadata).decode(), "reverses": reverses,
+                    "hash": fingerprint(content), "at": at,
+                    "owner_types": [p.account.owner_type for p in postings],
+                    "owner_keys": [p.account.owner_key for p in postings],
+                    "rails": [p.account.rail.value for p in postings],
+                    "assets": [p.account.asset for p in postings],
+                    "tracked": [p.account.tracked for p in postings],
+                    "amounts": [p.amount for p in postings],
+                },
+            )
+        ).all()
+    except DBAPIError as exc:
+        state = sqlstate(exc)
+        if state == "WZ001":
+            short = postings[int(error_detail(exc) or "1") - 1]
+            raise _insufficient(short.account) from None
+        if state == "WZ002":
+            raise LedgerInvariantViolated(str(exc.orig)) from exc
+        raise
+    return PostedEntry(
+        id=int(rows[0].entry_id), kind=kind, created_at=at, postings=tuple(postings),
+        balances_after=tuple(None if r.balance_after is None else int(r.balance_after)
+                             for r in rows),
+    )
+
+
+def _insufficient(account: Account) -> InsufficientFunds:
+    if account.asset == "WINZ":
+        return InsufficientFunds("insufficient WINZ balance", code="INSUFFICIENT_WINZ")
+    return InsufficientFunds(f"insufficient {account.rail.value} {account.asset} balance")
+
+
+def _check_balanced(postings: list[Posting]) -> None:
+    if len(postings) < 2:
+        raise LedgerInvariantViolated("an entry needs two or more postings")
+    sums: dict[str, int] = defaultdict(int)
+    seen: set[Account] = set()
+    for p in postings:
+        if p.amount == 0 or not isinstance(p.amount, int) or isinstance(p.amount, bool):
+            raise LedgerInvariantViolated(f"posting amounts are non-zero integers: {p}")
+        if p.account in seen:
+            raise LedgerInvariantViolated(f"account posted twice in one entry: {p.account}")
+        seen.add(p.account)
+        sums[p.account.asset] += p.amount
+    unbalanced = {a: s for a, s in sums.items() if s}
+    if unbalanced:
+        raise LedgerInvariantViolated(f"postings do not balance: {unbalanced}")
+
+
+async def reverse_entry(
+    conn: AsyncConnection, *, realm: Realm, entry_id: int, at: datetime, kind: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> PostedEntry:
+    """Append the entry that exactly undoes ``entry_id`` (once; a second reversal conflicts)."""
+    rows = (
+        await conn.execute(
+            text("SELECT e.kind, a.owner_type, a.owner_key, a.rail, a.asset, a.balance, p.amount "
+                 "FROM ledger_entries e JOIN ledger_postings p ON p.tenant_id = e.tenant_id "
+                 "AND p.entry_id = e.id JOIN ledger_accounts a ON a.tenant_id = p.tenant_id "
+                 "AND a.id = p.account_id WHERE e.tenant_id = :tenant_id AND e.mode = :mode "
+                 "AND e.id = :id ORDER BY p.account_id"),
+            {**realm.params, "id": entry_id},
+        )
+    ).all()
+    if not rows:
+        raise NotFound(f"no ledger entry {entry_id}")
+    postings = [
+        Posting(Account(r.owner_type, r.owner_key, Rail(r.rail), r.asset, r.balance is not None),
+                -int(r.amount))
+        for r in rows
+    ]
+    return await post_entry(
+        conn, realm=realm, kind=kind or f"{rows[0].kind}.reversal", postings=postings, at=at,
+        ref_type="ledger_entry", ref_id=str(entry_id), metadata=metadata or {},
+        reverses=entry_id,
+    )
+
+
+async def player_balances(
+    conn: AsyncConnection, realm: Realm, player_id: UUID
+) -> dict[str, dict[str, int]]:
+    """``{rail: {asset: minor}}`` from the cached balances of a player's accounts."""
+    rows = await conn.execute(
+        text("SELECT rail, asset, balance FROM ledger_accounts WHERE tenant_id = :tenant_id "
+             "AND mode = :mode AND owner_type = 'player' AND owner_key = :key"),
+        {**realm.params, "key": str(player_id)},
+    )
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for rail, asset_code, balance in rows:
+        out[rail][asset_code] = int(balance)
+    return dict(out)
+
+
+async def system_balance(conn: AsyncConnection, realm: Realm, account: Account) -> int:
+    """The balance of any account summed from its postings (the source of truth)."""
+    value = await conn.scalar(
+        text("SELECT coalesce(sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a "
+             "ON a.tenant_id = p.tenant_id AND a.id = p.account_id WHERE a.tenant_id = "
+             ":tenant_id AND a.mode = :mode AND a.owner_type = :ot AND a.owner_key = :ok "
+             "AND a.rail = :rail AND a.asset = :asset"),
+        {**realm.params, "ot": account.owner_type, "ok": account.owner_key,
+         "rail": account.rail.value, "asset": account.asset},
+    )
+    return int(value or 0)
+
+
+@dataclass
+class LedgerReport:
+    entries: int = 0
+    accounts: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+async def verify_realm(conn: AsyncConnection, realm: Realm) -> LedgerReport:
+    """Recompute every cached balance from postings, every entry's balance per asset
+    and content hash; report each mismatch."""
+    report = LedgerReport()
+    mismatched = await conn.execute(
+        text("SELECT a.id, a.owner_key, a.rail, a.asset, a.balance, coalesce(s.total, 0) AS total "
+             "FROM ledger_accounts a LEFT JOIN (SELECT account_id, sum(amount) AS total "
+             "FROM ledger_postings WHERE tenant_id = :tenant_id AND mode = :mode "
+             "GROUP BY account_id) s ON s.account_id = a.id WHERE a.tenant_id = :tenant_id "
+             "AND a.mode = :mode"),
+        realm.params,
+    )
+    for row in mismatched:
+        report.accounts += 1
+        if row.balance is not None and int(row.balance) != int(row.total):
+            report.problems.append(
+                f"account {row.id} ({row.owner_key} {row.rail} {row.asset}): cached "
+                f"{row.balance} != postings {row.total}"
+            )
+        if row.balance is not None and int(row.total) < 0:
+            report.problems.append(f"account {row.id}: negative balance {row.total}")
+    result = await conn.stream(
+        text("SELECT e.id, e.kind, e.ref_type, e.ref_id, e.metadata, e.reverses_entry_id, "
+             "e.created_at, e.content_hash, array_agg(ARRAY[a.owner_type, a.owner_key, a.rail, "
+             "a.asset, p.amount::text, p.asset]) AS postings FROM ledger_entries e "
+             "LEFT JOIN ledger_postings p ON p.tenant_id = e.tenant_id AND p.entry_id = e.id "
+             "LEFT JOIN ledger_accounts a ON a.tenant_id = p.tenant_id AND a.id = p.account_id "
+             "WHERE e.tenant_id = :tenant_id AND e.mode = :mode GROUP BY e.tenant_id, e.id "
+             "ORDER BY e.id"),
+        realm.params,
+    )
+    from wowsino.kernel.jsonio import loads
+
+    async for row in result:
+        report.entries += 1
+        postings = [p for p in row.postings if p[0] is not None]
+        sums: dict[str, int] = defaultdict(int)
+        for p in postings:
+            sums[p[3]] += int(p[4])
+            if p[3] != p[5]:
+                report.problems.append(f"entry {row.id}: posting asset differs from its account")
+        if len(postings) < 2 or any(sums.values()):
+            report.problems.append(f"entry {row.id}: postings do not balance ({dict(sums)})")
+        metadata = loads(row.metadata) if isinstance(row.metadata, str) else row.metadata
+        content = entry_content(
+            realm, row.kind, row.ref_type, row.ref_id, metadata, row.reverses_entry_id,
+            row.created_at, [(p[0], p[1], p[2], p[3], int(p[4])) for p in postings],
+        )
+        if fingerprint(content) != bytes(row.content_hash):
+            report.problems.append(f"entry {row.id}: content does not match its hash")
+    return report

@@ -1,0 +1,114 @@
+"""Assets, rails and minor units: the one money type of the platform.
+
+The API speaks decimal numbers in an asset's unit (``0.50`` USD); storage and
+arithmetic use integers in minor units. Floats never touch money.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from wowsino.kernel.errors import ValidationFailed
+
+
+class Rail(StrEnum):
+    REAL = "real"
+    BONUS = "bonus"
+    WINZ = "winz"
+    XP = "xp"
+
+
+@dataclass(frozen=True)
+class Asset:
+    code: str
+    scale: int
+    kind: str  # fiat | crypto | points
+
+    @property
+    def is_currency(self) -> bool:
+        return self.kind in ("fiat", "crypto")
+
+
+# Mirrors the `assets` table (a test keeps the two in step).
+ASSETS: dict[str, Asset] = {
+    a.code: a
+    for a in (
+        Asset("USD", 2, "fiat"),
+        Asset("EUR", 2, "fiat"),
+        Asset("GBP", 2, "fiat"),
+        Asset("CAD", 2, "fiat"),
+        Asset("AUD", 2, "fiat"),
+        Asset("NZD", 2, "fiat"),
+        Asset("SEK", 2, "fiat"),
+        Asset("NOK", 2, "fiat"),
+        Asset("BRL", 2, "fiat"),
+        Asset("JPY", 0, "fiat"),
+        Asset("BTC", 8, "crypto"),
+        Asset("ETH", 8, "crypto"),
+        Asset("USDC", 6, "crypto"),
+        Asset("USDT", 6, "crypto"),
+        Asset("WINZ", 0, "points"),
+        Asset("XP", 0, "points"),
+    )
+}
+
+MAX_MINOR = 2**63 - 1
+
+
+def asset(code: str, *, field: str = "asset") -> Asset:
+    """The registered asset ``code`` or a 400 naming ``field``."""
+    found = ASSETS.get(code.upper()) if isinstance(code, str) else None
+    if found is None:
+        raise ValidationFailed(f"{field}: unknown asset {code!r}", field=field)
+    return found
+
+
+def check_rail_asset(rail: Rail, a: Asset, *, field: str = "asset") -> None:
+    """Refuse an asset that does not live on ``rail`` (WINZ only on winz, …)."""
+    allowed = {
+        Rail.REAL: a.is_currency,
+        Rail.BONUS: a.is_currency,
+        Rail.WINZ: a.code == "WINZ",
+        Rail.XP: a.code == "XP",
+    }[rail]
+    if not allowed:
+        raise ValidationFailed(f"{field}: {a.code} is not held on the {rail} rail", field=field)
+
+
+def to_minor(
+    value: Any, a: Asset, *, field: str = "amount", allow_negative: bool = False
+) -> int:
+    """Parse an API amount into minor units of ``a``.
+
+    Raises ValidationFailed for non-numbers, non-finite values, zero, too many
+    decimals, out-of-range values and (unless allowed) negative amounts.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str | float):
+        raise ValidationFailed(f"{field}: must be a number", field=field)
+    try:
+        dec = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationFailed(f"{field}: must be a number", field=field) from None
+    if not dec.is_finite():
+        raise ValidationFailed(f"{field}: must be a finite number", field=field)
+    if dec == 0:
+        raise ValidationFailed(f"{field}: must not be zero", field=field)
+    if dec < 0 and not allow_negative:
+        raise ValidationFailed(f"{field}: must be positive", field=field)
+    scaled = dec.scaleb(a.scale)
+    if scaled != scaled.to_integral_value():
+        raise ValidationFailed(
+            f"{field}: {a.code} allows at most {a.scale} decimal places", field=field
+        )
+    minor = int(scaled)
+    if abs(minor) > MAX_MINOR:
+        raise ValidationFailed(f"{field}: amount is too large", field=field)
+    return minor
+
+
+def from_minor(minor: int, a: Asset) -> Decimal:
+    """Minor units as a Decimal in the asset's unit, with exactly ``scale`` places."""
+    return Decimal(minor).scaleb(-a.scale).quantize(Decimal(1).scaleb(-a.scale))
