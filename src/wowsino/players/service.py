@@ -1,0 +1,224 @@
+"""Player rules: upsert, the dossier, status, RG limits, adjustments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wowsino.kernel import audit, ledger, outbox
+from wowsino.kernel.errors import NotFound, PlayerBlocked
+from wowsino.kernel.ids import new_id
+from wowsino.kernel.money import ASSETS, Rail, asset, check_rail_asset, from_minor, to_minor
+from wowsino.kernel.realm import Actor, Realm
+from wowsino.players import repository, rg
+
+DEFAULT_CURRENCY = "USD"
+PUBLIC_FIELDS = ("username", "email", "external_ref", "country_code", "date_of_birth", "tags")
+
+
+def player_ref(row: dict[str, Any]) -> dict[str, Any]:
+    """How events and other domains name a player."""
+    return {"user_id": str(row["id"]), "username": row["username"]}
+
+
+async def get(
+    conn: AsyncConnection, realm: Realm, brand_id: UUID, ref: str, *, for_update: bool = False
+) -> dict[str, Any]:
+    """A player by username or UUID within the brand, or 404 ``NO_PLAYER``."""
+    row = await repository.find(conn, realm, brand_id, ref, for_update=for_update)
+    if row is None:
+        raise NotFound(f"no player {ref!r}", code="NO_PLAYER")
+    return row
+
+
+def require_eligible(player: dict[str, Any]) -> None:
+    """Refuse rewards and draws to a player who is not ``active`` (403 ``PLAYER_BLOCKED``)."""
+    if player["status"] != "active":
+        raise PlayerBlocked(
+            f"player {player['username']!r} is {player['status']}: no rewards or draws",
+            status=player["status"],
+        )
+
+
+async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
+                  now: datetime) -> dict[str, Any]:
+    """The full player view: profile, compliance flags, RG limits, balances, VIP."""
+    balances = await ledger.player_balances(conn, realm, row["id"])
+    currency = ASSETS[row["currency"]]
+    shown: dict[str, dict[str, Any]] = {
+        "real": {currency.code: from_minor(0, currency)},
+        "bonus": {currency.code: from_minor(0, currency)},
+        "winz": {"WINZ": 0},
+        "xp": {"XP": 0},
+    }
+    for rail_name, by_asset in balances.items():
+        for code, minor in by_asset.items():
+            shown.setdefault(rail_name, {})[code] = from_minor(minor, ASSETS[code])
+    xp = int(balances.get("xp", {}).get("XP", 0))
+    return {
+        "user_id": str(row["id"]),
+        "username": row["username"],
+        "email": row["email"],
+        "external_ref": row["external_ref"],
+        "country_code": row["country_code"],
+        "date_of_birth": row["date_of_birth"],
+        "currency": row["currency"],
+        "status": row["status"],
+        "kyc_status": row["kyc_status"],
+        "kyc_level": row["kyc_level"],
+        "risk_band": row["risk_band"],
+        "is_pep": row["is_pep"],
+        "is_sanctioned": row["is_sanctioned"],
+        "tags": list(row["tags"] or []),
+        "rg": rg.present(row["rg"] or {}, currency, now),
+        "balances": shown,
+        "vip": {"level": 0, "xp": xp, "progress": None},
+        "active_bonuses": [],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def upsert(
+    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, fields: dict[str, Any],
+    actor: Actor, at: datetime,
+) -> tuple[int, dict[str, Any]]:
+    """Create (201) or update (200) the player named by ``(brand, username)``; audited."""
+    before = await repository.find(conn, realm, brand_id, fields["username"], for_update=True)
+    values = {**fields, "currency": (before or {}).get("currency")
+              or fields.get("currency") or DEFAULT_CURRENCY}
+    if before is not None:
+        values = {**{k: before[k] for k in PUBLIC_FIELDS}, **fields,
+                  "currency": before["currency"]}
+    row, created = await repository.upsert(conn, realm, brand_id, new_id(), values, at)
+    after_view = {k: row[k] for k in PUBLIC_FIELDS}
+    before_view = None if before is None else {k: before[k] for k in PUBLIC_FIELDS}
+    if created or before_view != after_view:
+        await audit.record(
+            conn, realm=realm, actor=actor, action="player.created" if created else "player.updated",
+            target_type="player", target_id=str(row["id"]), before=before_view, after=after_view,
+            at=at,
+        )
+    await repository.mark_active(conn, realm, row["id"], at)
+    return (201 if created else 200), {"player": await dossier(conn, realm, row, at)}
+
+
+async def change_status(
+    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, status: str, reason: str,
+    actor: Actor, at: datetime,
+) -> dict[str, Any]:
+    """Set the status; the reason becomes a compliance note; emits ``player.status_changed``."""
+    player = await get(conn, realm, brand_id, ref, for_update=True)
+    previous = player["status"]
+    await repository.add_note(conn, realm, player["id"], "status_change",
+                              f"{previous} → {status}: {reason}", actor.label, at)
+    if previous != status:
+        await repository.set_status(conn, realm, player["id"], status, at)
+        await audit.record(conn, realm=realm, actor=actor, action="player.status_changed",
+                           target_type="player", target_id=str(player["id"]),
+                           before={"status": previous}, after={"status": status, "reason": reason},
+                           at=at)
+        await outbox.emit(conn, realm=realm, type="player.status_changed", at=at, data={
+            "user": player_ref(player), "from": previous, "to": status, "reason": reason})
+    player["status"], player["updated_at"] = status, at
+    return {"player": await dossier(conn, realm, player, at), "changed": previous != status}
+
+
+async def update_rg(
+    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, requested: dict[str, Any],
+    actor: Actor, at: datetime,
+) -> dict[str, Any]:
+    """Tighten at once, loosen after the cooling-off; emits ``rg.limit_changed``."""
+    player = await get(conn, realm, brand_id, ref, for_update=True)
+    currency = ASSETS[player["currency"]]
+    normalised: dict[str, Any] = {}
+    for name, value in requested.items():
+        if value is None:
+            normalised[name] = None
+        elif name in rg.MONEY_LIMITS:
+            normalised[name] = to_minor(value, currency, field=name)
+        elif name == "timeout_until":
+            normalised[name] = value.isoformat()
+        else:
+            normalised[name] = int(value)
+    state, changes = rg.apply_request(player["rg"] or {}, normalised, at)
+    if changes:
+        await repository.set_rg(conn, realm, player["id"], state, at)
+        described = [
+            {"limit": c.limit, "from": rg.display(c.limit, c.before, currency),
+             "to": rg.display(c.limit, c.after, currency), "applies_at": c.applies_at,
+             "immediate": c.immediate}
+            for c in changes
+        ]
+        await audit.record(conn, realm=realm, actor=actor, action="player.rg_changed",
+                           target_type="player", target_id=str(player["id"]),
+                           before=player["rg"] or {}, after=state, at=at)
+        await outbox.emit(conn, realm=realm, type="rg.limit_changed", at=at,
+                          data={"user": player_ref(player), "changes": described})
+    player["rg"] = state
+    return {"player": await dossier(conn, realm, player, at),
+            "changes": [{"limit": c.limit, "immediate": c.immediate,
+                         "applies_at": c.applies_at} for c in changes]}
+
+
+async def apply_due_rg_changes(conn: AsyncConnection, *, now: datetime, batch: int = 200) -> int:
+    """Materialise RG changes whose cooling-off has passed (the worker's job)."""
+    from wowsino.kernel.realm import SYSTEM, Mode
+
+    rows = await repository.due_rg_changes(conn, now, batch)
+    for row in rows:
+        realm = Realm(row.tenant_id, Mode(row.mode))
+        before = row.rg or {}
+        after = rg.effective(before, now)
+        currency = ASSETS[row.currency]
+        due = [n for n in before.get("pending", {}) if n not in after.get("pending", {})]
+        await repository.set_rg(conn, realm, row.id, after, now)
+        await audit.record(conn, realm=realm, actor=SYSTEM, action="player.rg_applied",
+                           target_type="player", target_id=str(row.id), before=before,
+                           after=after, at=now)
+        await outbox.emit(conn, realm=realm, type="rg.limit_changed", at=now, data={
+            "user": {"user_id": str(row.id), "username": row.username},
+            "changes": [{"limit": n,
+                         "from": rg.display(n, before.get("limits", {}).get(n), currency),
+                         "to": rg.display(n, before["pending"][n]["value"], currency),
+                         "applies_at": before["pending"][n]["applies_at"], "immediate": False}
+                        for n in due]})
+    return len(rows)
+
+
+async def adjust(
+    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, rail: str, asset_code: str,
+    amount: Any, reason: str, actor: Actor, at: datetime,
+) -> tuple[int, dict[str, Any]]:
+    """Credit (or, negative, debit) a player against the rail's system account.
+
+    Raises InsufficientFunds (402) when a debit exceeds the balance.
+    """
+    player = await get(conn, realm, brand_id, ref)
+    the_rail = Rail(rail)
+    the_asset = asset(asset_code)
+    check_rail_asset(the_rail, the_asset)
+    minor = to_minor(amount, the_asset, allow_negative=True)
+    mine = ledger.Account.player(player["id"], the_rail, the_asset.code)
+    entry = await ledger.post_entry(
+        conn, realm=realm, kind="adjustment", at=at, ref_type="player", ref_id=str(player["id"]),
+        metadata={"reason": reason, "actor": actor.label},
+        postings=[
+            ledger.Posting(mine, minor),
+            ledger.Posting(ledger.Account.system(ledger.counterparty_for(the_rail), the_rail,
+                                                 the_asset.code), -minor),
+        ],
+    )
+    balance = entry.balance_after(mine) or 0
+    adjustment = {
+        "entry_id": entry.id, "user_id": str(player["id"]), "rail": rail,
+        "asset": the_asset.code, "amount": from_minor(minor, the_asset),
+        "balance_after": from_minor(balance, the_asset), "reason": reason, "created_at": at,
+    }
+    await audit.record(conn, realm=realm, actor=actor, action="player.adjusted",
+                       target_type="player", target_id=str(player["id"]), after=adjustment, at=at)
+    await repository.mark_active(conn, realm, player["id"], at)
+    return 201, {"adjustment": adjustment}

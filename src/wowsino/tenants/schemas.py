@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BrandIn(Strict):
+    slug: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TenantIn(Strict):
+    slug: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    service_mode: Literal["plug_in", "white_label"]
+    brand: BrandIn
+
+
+class TenantPatch(Strict):
+    status: Literal["active", "suspended"] | None = None
+    rate_limit_burst: int | None = Field(default=None, ge=1, le=1_000_000)
+    rate_limit_per_second: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class KeyIn(Strict):
+    brand: str = Field(min_length=1)
+    mode: Literal["live", "test"]
+    scopes: list[str] = Field(default_factory=lambda: ["*"])
+    name: str = Field(default="api key", min_length=1, max_length=200)
