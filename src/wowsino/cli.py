@@ -111,6 +111,14 @@ def serve(
             console.print(f"Try:         curl -H 'Authorization: Bearer {demo_info['test_key']}' "
                           f"{base}/v1/me", soft_wrap=True)
         console.rule()
+        # uvicorn re-raises the signal that stopped it: make SIGTERM unwind like Ctrl-C
+        # so the embedded database is stopped on the way out
+        import signal
+
+        def _terminate(signum: int, frame: object) -> None:
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, _terminate)
         application = create_app(settings, database_url=url, run_worker=not no_worker)
         uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
                     access_log=False)
