@@ -19,9 +19,15 @@ from wowsino.kernel.db import create_engine, current_revision, head_revision
 from wowsino.kernel.http import Metrics, RequestContextMiddleware, install_error_handlers
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.platform import Platform
+from wowsino.engines.jackpots.endpoints import router as jackpots_router
+from wowsino.engines.lootbox.endpoints import router as lootbox_router
+from wowsino.engines.minigames.endpoints import router as minigames_router
+from wowsino.engines.raffles.endpoints import router as raffles_router
+from wowsino.fairness.endpoints import router as fairness_router
 from wowsino.players.endpoints import router as players_router
 from wowsino.platform_api import router as platform_router
 from wowsino.tenants.endpoints import router as tenants_router
+from wowsino.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """The WOWsino API: players, the ledger, engagement engines.
 
@@ -109,7 +115,9 @@ def create_app(
             "brand": {"slug": principal.brand_slug},
         })
 
-    v1.include_router(players_router)
+    for router in (players_router, fairness_router, lootbox_router, raffles_router,
+                   jackpots_router, minigames_router, webhooks_router):
+        v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)
     app.include_router(v1)

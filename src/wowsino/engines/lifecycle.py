@@ -1,0 +1,65 @@
+"""What every engine's configuration shares: statuses, pause/resume, the 409."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wowsino.kernel import audit
+from wowsino.kernel.errors import NotActive, NotFound
+from wowsino.kernel.ids import parse_uuid
+from wowsino.kernel.realm import Actor, Realm
+
+PAUSABLE = {"active": "paused", "paused": "active"}
+
+
+async def load(
+    conn: AsyncConnection, *, table: str, realm: Realm, ref: str, not_found_code: str,
+    noun: str, for_update: bool = False,
+) -> dict[str, Any]:
+    """A configured entity of ``realm`` by id, or 404 with the engine's code."""
+    entity_id = parse_uuid(ref)
+    row = None
+    if entity_id is not None:
+        row = (
+            await conn.execute(
+                text(f"SELECT * FROM {table} WHERE tenant_id = :tenant_id AND mode = :mode "
+                     "AND id = :id" + (" FOR UPDATE" if for_update else "")),
+                {**realm.params, "id": entity_id},
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"no {noun} {ref!r}", code=not_found_code)
+    return dict(row._mapping)
+
+
+def require_active(entity: dict[str, Any], noun: str) -> None:
+    if entity["status"] != "active":
+        raise NotActive(f"this {noun} is {entity['status']}", status=entity["status"])
+
+
+async def set_status(
+    conn: AsyncConnection, *, table: str, realm: Realm, entity: dict[str, Any], to: str,
+    noun: str, actor: Actor, at: datetime,
+) -> dict[str, Any]:
+    """Pause or resume: only ``active`` ↔ ``paused``; anything else is 409 ``NOT_ACTIVE``."""
+    if PAUSABLE.get(entity["status"]) != to and entity["status"] != to:
+        raise NotActive(f"a {entity['status']} {noun} cannot become {to}",
+                        status=entity["status"])
+    await conn.execute(
+        text(f"UPDATE {table} SET status = :to, updated_at = :at WHERE tenant_id = :tenant_id "
+             "AND mode = :mode AND id = :id"),
+        {**realm.params, "id": entity["id"], "to": to, "at": at},
+    )
+    await audit.record(conn, realm=realm, actor=actor, action=f"{noun}.{to}",
+                       target_type=noun, target_id=str(entity["id"]),
+                       before={"status": entity["status"]}, after={"status": to}, at=at)
+    return {**entity, "status": to, "updated_at": at}
+
+
+def entity_id(entity: dict[str, Any]) -> UUID:
+    return UUID(str(entity["id"]))

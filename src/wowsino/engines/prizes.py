@@ -1,0 +1,72 @@
+"""Prize tables shared by every drawing engine: ``[{segment_label, weight, asset, amount}]``.
+
+A table is stored in canonical form (amounts as decimal strings) so its hash,
+``prize_table_hash``, is stable and recomputable from the published table.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from wowsino.kernel import fairness
+from wowsino.kernel.errors import ValidationFailed
+from wowsino.kernel.money import ASSETS, from_minor, to_minor
+
+REWARD_ASSETS = ("WINZ", "XP")
+MAX_SEGMENTS = 100
+
+
+def parse_table(raw: Any, *, field: str = "prize_table") -> list[dict[str, Any]]:
+    """Validate a prize table; returns it canonical. Zero amounts are "no prize" segments."""
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_SEGMENTS:
+        raise ValidationFailed(f"{field}: 1 to {MAX_SEGMENTS} segments", field=field)
+    table = []
+    for i, seg in enumerate(raw):
+        where = f"{field}[{i}]"
+        if not isinstance(seg, dict):
+            raise ValidationFailed(f"{where}: must be an object", field=where)
+        label = seg.get("segment_label")
+        if not isinstance(label, str) or not 1 <= len(label) <= 64:
+            raise ValidationFailed(f"{where}.segment_label: 1–64 characters",
+                                   field=f"{where}.segment_label")
+        weight = seg.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 10**9:
+            raise ValidationFailed(f"{where}.weight: an integer from 0 to 1e9",
+                                   field=f"{where}.weight")
+        code = seg.get("asset")
+        if code not in REWARD_ASSETS:
+            raise ValidationFailed(f"{where}.asset: one of {', '.join(REWARD_ASSETS)}",
+                                   field=f"{where}.asset")
+        amount = seg.get("amount", 0)
+        minor = 0 if amount in (0, Decimal(0)) else to_minor(amount, ASSETS[code],
+                                                             field=f"{where}.amount")
+        table.append({"segment_label": label, "weight": weight, "asset": code,
+                      "amount": str(from_minor(minor, ASSETS[code]))})
+    if sum(s["weight"] for s in table) <= 0:
+        raise ValidationFailed(f"{field}: the weights must sum to more than zero", field=field)
+    return table
+
+
+def table_hash(table: list[dict[str, Any]]) -> str:
+    return fairness.prize_table_hash(table)
+
+
+def weights(table: list[dict[str, Any]]) -> list[int]:
+    return [int(s["weight"]) for s in table]
+
+
+def minor_amount(segment: dict[str, Any]) -> int:
+    a = ASSETS[segment["asset"]]
+    value = Decimal(segment["amount"])
+    return 0 if value == 0 else to_minor(value, a)
+
+
+def public_reward(segment: dict[str, Any]) -> dict[str, Any]:
+    """How a won segment is shown: ``{asset, amount, segment_label}``, amount as a number."""
+    return {"asset": segment["asset"], "amount": Decimal(segment["amount"]),
+            "segment_label": segment["segment_label"]}
+
+
+def public_table(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**s, "amount": Decimal(s["amount"])} for s in table]
