@@ -71,6 +71,16 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
 CREATE INDEX webhook_deliveries_by_subscription
     ON webhook_deliveries (tenant_id, subscription_id, created_at DESC, id DESC);
 
+-- Wake idle workers the moment deliveries commit (NOTIFY is sent at commit).
+CREATE FUNCTION notify_webhook_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('wowsino_webhooks', '');
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER webhook_deliveries_notify AFTER INSERT ON webhook_deliveries
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_webhook_deliveries();
+
 CREATE TABLE webhook_attempts (
     tenant_id uuid NOT NULL,
     mode text NOT NULL,

@@ -7,7 +7,11 @@ cooling-off has passed, purge expired idempotency keys, flush usage meters.
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 from datetime import timedelta
+from typing import Any
+
+import asyncpg
 
 import structlog
 from sqlalchemy import text
@@ -17,6 +21,7 @@ from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
 from wowsino.players import service as players
+from wowsino.webhooks import delivery
 
 log = structlog.get_logger("wowsino.worker")
 
@@ -63,11 +68,46 @@ class Worker:
         return done
 
     async def run_forever(self) -> None:
+        """Run the scheduled jobs and the webhook deliveries until cancelled."""
+        await asyncio.gather(self._jobs_loop(), self._deliveries_loop())
+
+    async def _jobs_loop(self) -> None:
         while True:
             try:
                 await self.tick()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("worker tick failed")
             await asyncio.sleep(self.interval)
+
+    async def _deliveries_loop(self) -> None:
+        """Deliver as soon as a commit notifies us, and poll once a second for retries."""
+        wake = asyncio.Event()
+        listener = await self._listen(wake)
+        try:
+            async with delivery.client() as http:
+                while True:
+                    try:
+                        sent = await delivery.deliver_due(self.platform, http)
+                    except Exception:
+                        log.exception("webhook delivery pass failed")
+                        sent = 0
+                    if sent:
+                        continue
+                    wake.clear()
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), timeout=self.interval)
+        finally:
+            if listener is not None:
+                with suppress(Exception):
+                    await listener.close()
+
+    async def _listen(self, wake: asyncio.Event) -> Any:
+        """A LISTEN connection that sets ``wake`` on each delivery commit (None if unavailable)."""
+        try:
+            url = self.platform.engine.url.set(drivername="postgresql")
+            conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+            await conn.add_listener("wowsino_webhooks", lambda *_: wake.set())
+            return conn
+        except Exception:
+            log.warning("LISTEN unavailable; polling for webhook deliveries")
+            return None

@@ -152,6 +152,17 @@ def split_sql(script: str) -> list[str]:
                 end = script.find("\n", i)
                 i = n if end == -1 else end
                 continue
+            if script.startswith("/*", i):  # block comments nest in PostgreSQL
+                depth, i = 1, i + 2
+                while i < n and depth:
+                    if script.startswith("/*", i):
+                        depth, i = depth + 1, i + 2
+                    elif script.startswith("*/", i):
+                        depth, i = depth - 1, i + 2
+                    else:
+                        i += 1
+                buf.append(" ")
+                continue
             if ch in ("'", '"'):
                 quote = ch
             elif ch == "$":

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.canonical import canonical, fingerprint
 from wowsino.kernel.db import error_detail, sqlstate
-from wowsino.kernel.errors import InsufficientFunds, LedgerInvariantViolated, NotFound
+from wowsino.kernel.errors import Conflict, InsufficientFunds, LedgerInvariantViolated, NotFound
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Realm
 
@@ -153,6 +153,10 @@ async def post_entry(
             raise _insufficient(short.account) from None
         if state == "WZ002":
             raise LedgerInvariantViolated(str(exc.orig)) from exc
+        if state == "23505" and reverses is not None and "ledger_entries_one_reversal" in str(
+            exc.orig
+        ):  # a concurrent reversal of the same entry won
+            raise _already_reversed(reverses) from None
         raise
     return PostedEntry(
         id=int(rows[0].entry_id), kind=kind, created_at=at, postings=tuple(postings),
@@ -165,6 +169,10 @@ def _insufficient(account: Account) -> InsufficientFunds:
     if account.asset == "WINZ":
         return InsufficientFunds("insufficient WINZ balance", code="INSUFFICIENT_WINZ")
     return InsufficientFunds(f"insufficient {account.rail.value} {account.asset} balance")
+
+
+def _already_reversed(entry_id: int) -> Conflict:
+    return Conflict(f"ledger entry {entry_id} is already reversed", code="ALREADY_REVERSED")
 
 
 def _check_balanced(postings: list[Posting]) -> None:
@@ -188,10 +196,15 @@ async def reverse_entry(
     conn: AsyncConnection, *, realm: Realm, entry_id: int, at: datetime, kind: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> PostedEntry:
-    """Append the entry that exactly undoes ``entry_id`` (once; a second reversal conflicts)."""
+    """Append the entry that exactly undoes ``entry_id``.
+
+    Once only: a second reversal raises Conflict ``ALREADY_REVERSED``.
+    """
     rows = (
         await conn.execute(
-            text("SELECT e.kind, a.owner_type, a.owner_key, a.rail, a.asset, a.balance, p.amount "
+            text("SELECT e.kind, a.owner_type, a.owner_key, a.rail, a.asset, a.balance, p.amount, "
+                 "EXISTS (SELECT 1 FROM ledger_entries r WHERE r.tenant_id = e.tenant_id "
+                 "AND r.reverses_entry_id = e.id) AS reversed "
                  "FROM ledger_entries e JOIN ledger_postings p ON p.tenant_id = e.tenant_id "
                  "AND p.entry_id = e.id JOIN ledger_accounts a ON a.tenant_id = p.tenant_id "
                  "AND a.id = p.account_id WHERE e.tenant_id = :tenant_id AND e.mode = :mode "
@@ -201,6 +214,8 @@ async def reverse_entry(
     ).all()
     if not rows:
         raise NotFound(f"no ledger entry {entry_id}")
+    if rows[0].reversed:
+        raise _already_reversed(entry_id)
     postings = [
         Posting(Account(r.owner_type, r.owner_key, Rail(r.rail), r.asset, r.balance is not None),
                 -int(r.amount))
@@ -253,7 +268,8 @@ async def verify_realm(conn: AsyncConnection, realm: Realm) -> LedgerReport:
     and content hash; report each mismatch."""
     report = LedgerReport()
     mismatched = await conn.execute(
-        text("SELECT a.id, a.owner_key, a.rail, a.asset, a.balance, coalesce(s.total, 0) AS total "
+        text("SELECT a.id, a.owner_type, a.owner_key, a.rail, a.asset, a.balance, "
+             "coalesce(s.total, 0) AS total "
              "FROM ledger_accounts a LEFT JOIN (SELECT account_id, sum(amount) AS total "
              "FROM ledger_postings WHERE tenant_id = :tenant_id AND mode = :mode "
              "GROUP BY account_id) s ON s.account_id = a.id WHERE a.tenant_id = :tenant_id "
@@ -267,8 +283,23 @@ async def verify_realm(conn: AsyncConnection, realm: Realm) -> LedgerReport:
                 f"account {row.id} ({row.owner_key} {row.rail} {row.asset}): cached "
                 f"{row.balance} != postings {row.total}"
             )
-        if row.balance is not None and int(row.total) < 0:
+        tracked = row.balance is not None or row.owner_type == "player"
+        if row.balance is None and tracked:
+            report.problems.append(
+                f"account {row.id} ({row.owner_key} {row.rail} {row.asset}): player account "
+                "without a cached balance"
+            )
+        if tracked and int(row.total) < 0:
             report.problems.append(f"account {row.id}: negative balance {row.total}")
+    orphans = await conn.execute(
+        text("SELECT DISTINCT p.entry_id FROM ledger_postings p WHERE p.tenant_id = :tenant_id "
+             "AND p.mode = :mode AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE "
+             "e.tenant_id = p.tenant_id AND e.mode = p.mode AND e.id = p.entry_id) "
+             "ORDER BY p.entry_id"),
+        realm.params,
+    )
+    for (entry_id,) in orphans:
+        report.problems.append(f"entry {entry_id}: postings without their entry")
     result = await conn.stream(
         text("SELECT e.id, e.kind, e.ref_type, e.ref_id, e.metadata, e.reverses_entry_id, "
              "e.created_at, e.content_hash, array_agg(ARRAY[a.owner_type, a.owner_key, a.rail, "

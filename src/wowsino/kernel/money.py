@@ -98,15 +98,24 @@ def to_minor(
         raise ValidationFailed(f"{field}: must not be zero", field=field)
     if dec < 0 and not allow_negative:
         raise ValidationFailed(f"{field}: must be positive", field=field)
-    scaled = dec.scaleb(a.scale)
-    if scaled != scaled.to_integral_value():
-        raise ValidationFailed(
-            f"{field}: {a.code} allows at most {a.scale} decimal places", field=field
-        )
-    minor = int(scaled)
-    if abs(minor) > MAX_MINOR:
+    # Exact digit arithmetic: Decimal's context would round past 28 digits and
+    # overflow or underflow on extreme exponents.
+    sign, digits, exponent = dec.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    shift = exponent + a.scale
+    if shift < 0:
+        if any(digits[shift:]):
+            raise ValidationFailed(
+                f"{field}: {a.code} allows at most {a.scale} decimal places", field=field
+            )
+        digits, shift = digits[:shift], 0
+    significant = "".join(map(str, digits)).lstrip("0")
+    if len(significant) + shift > len(str(MAX_MINOR)):
         raise ValidationFailed(f"{field}: amount is too large", field=field)
-    return minor
+    minor = int(significant or "0") * 10**shift
+    if minor > MAX_MINOR:
+        raise ValidationFailed(f"{field}: amount is too large", field=field)
+    return -minor if sign else minor
 
 
 def from_minor(minor: int, a: Asset) -> Decimal:

@@ -1,7 +1,9 @@
 """The transactional outbox: domain events written in the business transaction.
 
-A committed write always has its events; a rolled-back one never does. Delivery
-(webhooks, exports) reads from here.
+``emit`` appends the event and, in the same statement, one webhook delivery per
+matching active subscription of the realm (exact type, ``prefix.*`` or ``*``).
+A committed write always has its events and deliveries; a rolled-back one never
+does. A statement trigger notifies idle workers at commit.
 """
 
 from __future__ import annotations
@@ -17,15 +19,32 @@ from wowsino.kernel.canonical import canonical
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.realm import Realm
 
+_EMIT = text(
+    "WITH event AS (INSERT INTO outbox_events (tenant_id, mode, id, type, data, created_at) "
+    "VALUES (:tenant_id, :mode, :id, :type, CAST(:data AS jsonb), :at) RETURNING id) "
+    "INSERT INTO webhook_deliveries (tenant_id, mode, id, subscription_id, event_id, event_type, "
+    "data, event_created_at, status, next_attempt_at, created_at) "
+    "SELECT :tenant_id, :mode, gen_random_uuid(), s.id, (SELECT id FROM event), :type, "
+    "CAST(:data AS jsonb), :at, 'pending', :at, :at FROM webhook_subscriptions s "
+    "WHERE s.tenant_id = :tenant_id AND s.mode = :mode AND s.status = 'active' "
+    "AND s.events && CAST(:patterns AS text[])"
+)
+
+
+def patterns_matching(event_type: str) -> list[str]:
+    """Every subscription pattern that matches ``event_type``: itself, its prefixes + ``.*``, ``*``."""
+    parts = event_type.split(".")
+    return [event_type, "*", *(".".join(parts[:i]) + ".*" for i in range(1, len(parts)))]
+
 
 async def emit(
     conn: AsyncConnection, *, realm: Realm, type: str, data: dict[str, Any], at: datetime
 ) -> UUID:
-    """Append event ``type`` with ``data`` to the outbox; returns the event id."""
+    """Append event ``type`` with ``data`` and its webhook deliveries; returns the event id."""
     event_id = new_id()
     await conn.execute(
-        text("INSERT INTO outbox_events (tenant_id, mode, id, type, data, created_at) "
-             "VALUES (:tenant_id, :mode, :id, :type, CAST(:data AS jsonb), :at)"),
-        {**realm.params, "id": event_id, "type": type, "data": canonical(data).decode(), "at": at},
+        _EMIT,
+        {**realm.params, "id": event_id, "type": type, "data": canonical(data).decode(),
+         "at": at, "patterns": patterns_matching(type)},
     )
     return event_id

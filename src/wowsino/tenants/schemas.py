@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Strict(BaseModel):
@@ -25,6 +25,14 @@ class TenantPatch(Strict):
     status: Literal["active", "suspended"] | None = None
     rate_limit_burst: int | None = Field(default=None, ge=1, le=1_000_000)
     rate_limit_per_second: int | None = Field(default=None, ge=1, le=1_000_000)
+
+    @field_validator("status")
+    @classmethod
+    def _status_not_null(cls, v: str | None) -> str:
+        # absent means "unchanged"; an explicit null is not a status
+        if v is None:
+            raise ValueError("must be active or suspended")
+        return v
 
 
 class KeyIn(Strict):

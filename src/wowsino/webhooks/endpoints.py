@@ -1,9 +1,133 @@
-"""Routes of webhook subscriptions and deliveries."""
+"""``/v1/webhooks`` and ``/v1/webhook-deliveries`` (scope ``webhooks:manage``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-from wowsino.kernel.jsonio import DecimalRoute
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-router = APIRouter(route_class=DecimalRoute)
+from wowsino.kernel.auth import Principal, scoped
+from wowsino.kernel.db import read_only
+from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
+from wowsino.kernel.pagination import check_limit
+from wowsino.kernel.platform import Platform
+from wowsino.kernel.writes import idempotent
+from wowsino.webhooks import service
+
+router = APIRouter(tags=["webhooks"], route_class=DecimalRoute)
+Manage = Annotated[Principal, scoped("webhooks:manage")]
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=2048)
+    events: list[str] = Field(min_length=1, max_length=100)
+    signing_secret: str | None = None
+    description: str | None = Field(default=None, max_length=500)
+    idempotency_key: str | None = None
+
+
+class WebhookPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = Field(default=None, min_length=1, max_length=2048)
+    events: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    status: Literal["active", "paused"] | None = None
+    idempotency_key: str | None = None
+
+
+def _platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+@router.post("/webhooks", status_code=201, summary="Subscribe a URL to events")
+async def create_webhook(body: WebhookIn, request: Request, principal: Manage) -> MoneyJSONResponse:
+    p = _platform(request)
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return 201, {"webhook": await service.create(
+            conn, realm=principal.realm, url=body.url, events=body.events,
+            secret=body.signing_secret, description=body.description,
+            production=p.settings.production, actor=principal.actor, at=p.clock.now())}
+
+    return await idempotent(request, principal, payload=body.model_dump(), effect=effect)
+
+
+@router.get("/webhooks", summary="List subscriptions")
+async def list_webhooks(request: Request, principal: Manage) -> MoneyJSONResponse:
+    async with read_only(_platform(request).engine) as conn:
+        return MoneyJSONResponse({"data": await service.list_all(conn, principal.realm),
+                                  "next_cursor": None})
+
+
+@router.get("/webhooks/{webhook_id}", summary="One subscription")
+async def get_webhook(webhook_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
+    async with read_only(_platform(request).engine) as conn:
+        row = await service.get(conn, principal.realm, webhook_id)
+    return MoneyJSONResponse({"webhook": {k: row[k] for k in service.PUBLIC}})
+
+
+@router.patch("/webhooks/{webhook_id}", summary="Change events, URL or status (active|paused)")
+async def update_webhook(webhook_id: str, body: WebhookPatch, request: Request,
+                         principal: Manage) -> MoneyJSONResponse:
+    p = _platform(request)
+    changes = body.model_dump(exclude_unset=True)
+    payload = dict(changes)
+    changes.pop("idempotency_key", None)
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return 200, {"webhook": await service.update(
+            conn, realm=principal.realm, ref=webhook_id, changes=changes,
+            production=p.settings.production, actor=principal.actor, at=p.clock.now())}
+
+    return await idempotent(request, principal, payload=payload, effect=effect)
+
+
+@router.delete("/webhooks/{webhook_id}", summary="Delete a subscription (its log is kept)")
+async def delete_webhook(webhook_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
+    p = _platform(request)
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return 200, {"webhook": await service.delete(
+            conn, realm=principal.realm, ref=webhook_id, actor=principal.actor,
+            at=p.clock.now())}
+
+    return await idempotent(request, principal, payload={}, effect=effect)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", summary="The delivery log, newest first")
+async def list_deliveries(
+    webhook_id: str, request: Request, principal: Manage,
+    status: Literal["pending", "delivering", "succeeded", "failed"] | None = None,
+    limit: Annotated[int | None, Query()] = None, cursor: str | None = None,
+) -> MoneyJSONResponse:
+    async with read_only(_platform(request).engine) as conn:
+        return MoneyJSONResponse(await service.deliveries(
+            conn, principal.realm, webhook_id, status=status, limit=check_limit(limit),
+            cursor=cursor))
+
+
+@router.post("/webhook-deliveries/{delivery_id}/redeliver", summary="Send a delivery again")
+async def redeliver(delivery_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
+    p = _platform(request)
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return 200, {"delivery": await service.redeliver(
+            conn, realm=principal.realm, delivery_ref=delivery_id, actor=principal.actor,
+            at=p.clock.now())}
+
+    return await idempotent(request, principal, payload={}, effect=effect)
+
+
+@router.post("/webhooks/{webhook_id}/ping", status_code=201, summary="Send a webhook.ping")
+async def ping(webhook_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
+    p = _platform(request)
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return 201, {"delivery": await service.ping(conn, realm=principal.realm, ref=webhook_id,
+                                                    at=p.clock.now())}
+
+    return await idempotent(request, principal, payload={}, effect=effect)

@@ -1,0 +1,404 @@
+"""Raffle rules: configuration, entries, the provably fair draw and scheduled draws.
+
+A raffle commits to its server seed at creation and publishes only the hash until
+it is drawn. Entries buy consecutive tickets numbered 0.. in entry order (under a
+lock on the raffle row). The draw's client seed is the SHA-256 of the final ticket
+list, so the result is recomputable by anyone (see ``tickets``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wowsino.engines import lifecycle, rewards
+from wowsino.engines.raffles import repository, tickets
+from wowsino.kernel import audit, fairness, outbox
+from wowsino.kernel.db import unit_of_work
+from wowsino.kernel.errors import Conflict, Forbidden, PlayerBlocked, ValidationFailed
+from wowsino.kernel.ids import new_id, parse_uuid
+from wowsino.kernel.money import ASSETS, MAX_MINOR, from_minor, to_minor
+from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.platform import Platform
+from wowsino.kernel.realm import SYSTEM, Actor, Mode, Realm
+from wowsino.players import service as players
+
+log = structlog.get_logger("wowsino.raffles")
+
+TABLE = "raffles"
+NOUN = "raffle"
+WINZ = ASSETS["WINZ"]
+MAX_TOTAL_TICKETS = fairness.U32  # uniform_int draws from at most 2**32 tickets
+REVEALED = ("completed", "cancelled")
+PRICE_FIELDS = ("ticket_cost_winz", "prize_winz")
+
+
+async def load(
+    conn: AsyncConnection, realm: Realm, ref: str, *, for_update: bool = False
+) -> dict[str, Any]:
+    """A raffle of ``realm`` by id, or 404 ``NO_RAFFLE``."""
+    return await lifecycle.load(conn, table=TABLE, realm=realm, ref=ref,
+                                not_found_code="NO_RAFFLE", noun=NOUN, for_update=for_update)
+
+
+def _winz(value: Any, field: str, *, allow_zero: bool) -> int:
+    if allow_zero and not isinstance(value, bool) and value == 0:
+        return 0
+    return to_minor(value, WINZ, field=field)
+
+
+def _check_draw_at(draw_at: datetime | None, at: datetime) -> None:
+    if draw_at is not None and draw_at <= at:
+        raise ValidationFailed("draw_at: must be in the future", field="draw_at")
+
+
+def public(raffle: dict[str, Any], draw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The raffle as the API shows it: the seed only once nothing depends on it any more."""
+    return {
+        "id": str(raffle["id"]), "name": raffle["name"], "status": raffle["status"],
+        "ticket_cost_winz": from_minor(raffle["ticket_cost_winz"], WINZ),
+        "prize_winz": from_minor(raffle["prize_winz"], WINZ),
+        "max_tickets_per_player": raffle["max_tickets_per_player"],
+        "draw_at": raffle["draw_at"], "total_tickets": int(raffle["total_tickets"]),
+        "server_seed_hash": raffle["server_seed_hash"],
+        "server_seed": raffle["server_seed"] if raffle["status"] in REVEALED else None,
+        "draw": None if draw is None else draw_view(draw),
+        "created_at": raffle["created_at"], "updated_at": raffle["updated_at"],
+    }
+
+
+def draw_view(draw: dict[str, Any]) -> dict[str, Any]:
+    """A draw's result with every input needed to recompute it."""
+    return {
+        "draw_id": str(draw["id"]), "raffle_id": str(draw["raffle_id"]),
+        "winner": {"user_id": str(draw["winner_player_id"]),
+                   "username": draw["winner_username"]},
+        "winner_username": draw["winner_username"],
+        "prize_winz": from_minor(draw["prize_winz"], WINZ),
+        "winning_ticket_idx": int(draw["winning_ticket_idx"]),
+        "skipped_ticket_idxs": [int(i) for i in draw["skipped_ticket_idxs"]],
+        "total_tickets": int(draw["total_tickets"]),
+        "server_seed": draw["server_seed"], "server_seed_hash": draw["server_seed_hash"],
+        "client_seed": draw["client_seed"], "trigger": draw["trigger"],
+        "drawn_at": draw["drawn_at"],
+    }
+
+
+async def create(
+    conn: AsyncConnection, *, realm: Realm, fields: dict[str, Any], actor: Actor, at: datetime
+) -> dict[str, Any]:
+    """Create an active raffle and commit to its server seed; audited.
+
+    Raises ValidationFailed for a bad WINZ amount or a ``draw_at`` not in the future.
+    """
+    _check_draw_at(fields.get("draw_at"), at)
+    seed = fairness.new_server_seed()
+    values = {
+        "id": new_id(), "name": fields["name"],
+        "ticket_cost_winz": _winz(fields["ticket_cost_winz"], "ticket_cost_winz",
+                                  allow_zero=True),
+        "prize_winz": _winz(fields["prize_winz"], "prize_winz", allow_zero=False),
+        "max_tickets_per_player": fields.get("max_tickets_per_player"),
+        "draw_at": fields.get("draw_at"), "server_seed": seed,
+        "server_seed_hash": fairness.hash_seed(seed), "at": at,
+    }
+    await repository.insert_raffle(conn, realm, values)
+    raffle = await load(conn, realm, str(values["id"]))
+    await audit.record(conn, realm=realm, actor=actor, action="raffle.created",
+                       target_type=NOUN, target_id=str(values["id"]), after=_config(raffle),
+                       at=at)
+    return {"raffle": public(raffle)}
+
+
+def _config(raffle: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log keeps of a raffle's configuration (never the seed)."""
+    return {k: raffle[k] for k in repository.EDITABLE} | {
+        "server_seed_hash": raffle["server_seed_hash"]}
+
+
+def _changes(raffle: dict[str, Any], fields: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The columns a PATCH changes, validated against the raffle's state."""
+    changes: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in PRICE_FIELDS:
+            if value is None:
+                raise ValidationFailed(f"{name}: must not be null", field=name)
+            value = _winz(value, name, allow_zero=name == "ticket_cost_winz")
+        elif name == "name" and value is None:
+            raise ValidationFailed("name: must not be null", field="name")
+        elif name == "draw_at":
+            _check_draw_at(value, at)
+        if value != raffle[name]:
+            changes[name] = value
+    if raffle["status"] in REVEALED and set(changes) - {"name"}:
+        raise lifecycle.NotActive(f"this raffle is {raffle['status']}: only its name can change",
+                                  status=raffle["status"])
+    if raffle["total_tickets"] > 0 and set(changes) & set(PRICE_FIELDS):
+        raise Conflict("tickets are sold: the ticket cost and the prize can no longer change",
+                       code="TICKETS_SOLD")
+    return changes
+
+
+async def update(
+    conn: AsyncConnection, *, realm: Realm, ref: str, fields: dict[str, Any], actor: Actor,
+    at: datetime,
+) -> dict[str, Any]:
+    """Change a raffle's configuration; audited.
+
+    The name may change at any time; cost and prize only before the first ticket
+    (409 ``TICKETS_SOLD``); nothing else once completed or cancelled (409 ``NOT_ACTIVE``).
+    """
+    raffle = await load(conn, realm, ref, for_update=True)
+    changes = _changes(raffle, fields, at)
+    if changes:
+        await repository.update_raffle(conn, realm, raffle["id"], changes, at)
+        after = await load(conn, realm, ref)
+        await audit.record(conn, realm=realm, actor=actor, action="raffle.updated",
+                           target_type=NOUN, target_id=str(raffle["id"]),
+                           before=_config(raffle), after=_config(after), at=at)
+        raffle = after
+    return {"raffle": await _with_draw(conn, realm, raffle)}
+
+
+async def set_status(
+    conn: AsyncConnection, *, realm: Realm, ref: str, to: str, actor: Actor, at: datetime
+) -> dict[str, Any]:
+    """Pause or resume (only ``active`` ↔ ``paused``; otherwise 409 ``NOT_ACTIVE``)."""
+    raffle = await load(conn, realm, ref, for_update=True)
+    raffle = await lifecycle.set_status(conn, table=TABLE, realm=realm, entity=raffle, to=to,
+                                        noun=NOUN, actor=actor, at=at)
+    return {"raffle": public(raffle)}
+
+
+async def _with_draw(conn: AsyncConnection, realm: Realm, raffle: dict[str, Any]
+                     ) -> dict[str, Any]:
+    draws = await repository.draws_for(conn, realm, [raffle["id"]])
+    return public(raffle, draws.get(raffle["id"]))
+
+
+async def get_one(conn: AsyncConnection, realm: Realm, ref: str) -> dict[str, Any]:
+    """``{"raffle": ...}`` or 404 ``NO_RAFFLE``."""
+    return {"raffle": await _with_draw(conn, realm, await load(conn, realm, ref))}
+
+
+async def listing(
+    conn: AsyncConnection, realm: Realm, *, status: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """A page of the realm's raffles, newest first (400 for a foreign cursor)."""
+    position = decode_cursor(cursor, 2)
+    after = None
+    if position is not None:
+        try:
+            after = [datetime.fromisoformat(str(position[0]).replace("Z", "+00:00")),
+                     UUID(str(position[1]))]
+        except ValueError:
+            raise ValidationFailed("cursor: not a cursor this API issued",
+                                   field="cursor") from None
+    rows = await repository.search(conn, realm, status=status, after=after, limit=limit)
+    result = page(rows, limit, lambda r: [r["created_at"], str(r["id"])])
+    draws = await repository.draws_for(conn, realm, [r["id"] for r in result["data"]])
+    result["data"] = [public(r, draws.get(r["id"])) for r in result["data"]]
+    return result
+
+
+def _require_open(raffle: dict[str, Any], at: datetime) -> None:
+    """Entries need an active raffle whose ``draw_at`` has not passed (409 ``NOT_ACTIVE``)."""
+    lifecycle.require_active(raffle, NOUN)
+    if raffle["draw_at"] is not None and raffle["draw_at"] <= at:
+        raise lifecycle.NotActive("entries closed at this raffle's draw_at", status="closing")
+
+
+def _check_limits(raffle: dict[str, Any], held: int, wanted: int) -> None:
+    """The per-player cap and the raffle's capacity (403 ``LIMIT_EXCEEDED``)."""
+    cap = raffle["max_tickets_per_player"]
+    if cap is not None and held + wanted > cap:
+        raise Forbidden(f"at most {cap} tickets per player; this player holds {held}",
+                        code="LIMIT_EXCEEDED", max_tickets_per_player=cap, held=held,
+                        requested=wanted)
+    if raffle["total_tickets"] + wanted > MAX_TOTAL_TICKETS:
+        raise Forbidden("this raffle cannot sell that many more tickets", code="LIMIT_EXCEEDED",
+                        remaining=MAX_TOTAL_TICKETS - raffle["total_tickets"])
+    if raffle["ticket_cost_winz"] * wanted > MAX_MINOR:
+        raise ValidationFailed("tickets: the total cost is too large", field="tickets")
+
+
+async def enter(
+    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, user_ref: str,
+    tickets_wanted: int, at: datetime,
+) -> dict[str, Any]:
+    """Buy ``tickets_wanted`` consecutive tickets for a player, debiting their WINZ.
+
+    Raises 404 ``NO_RAFFLE`` / ``NO_PLAYER``, 409 ``NOT_ACTIVE``, 403 ``PLAYER_BLOCKED``
+    or ``LIMIT_EXCEEDED``, 402 ``INSUFFICIENT_WINZ`` (nothing debited, no tickets).
+    """
+    raffle = await load(conn, realm, ref, for_update=True)  # serialises numbering
+    _require_open(raffle, at)
+    player = await players.get(conn, realm, brand_id, user_ref)
+    rewards.check_eligible(player)
+    held = await repository.player_tickets(conn, realm, raffle["id"], player["id"])
+    _check_limits(raffle, held, tickets_wanted)
+    entry_id, cost = new_id(), raffle["ticket_cost_winz"] * tickets_wanted
+    first = int(raffle["total_tickets"])
+    posted = await rewards.charge_winz(
+        conn, realm=realm, player=player, amount=cost, kind="raffle.entry",
+        ref_type="raffle_entry", ref_id=str(entry_id), at=at,
+        metadata={"raffle_id": str(raffle["id"]), "tickets": tickets_wanted,
+                  "first_ticket_idx": first})
+    await repository.insert_entry(conn, realm, {
+        "id": entry_id, "raffle_id": raffle["id"], "player_id": player["id"],
+        "brand_id": player["brand_id"], "username": player["username"],
+        "tickets": tickets_wanted, "first_ticket_idx": first, "winz_debited": cost,
+        "ledger_entry_id": None if posted is None else posted.id, "at": at})
+    await repository.set_total(conn, realm, raffle["id"], first + tickets_wanted, at)
+    return {
+        "entry_id": str(entry_id), "raffle_id": str(raffle["id"]),
+        "user": players.player_ref(player), "tickets": tickets_wanted,
+        "first_ticket_idx": first, "last_ticket_idx": first + tickets_wanted - 1,
+        "total_tickets": first + tickets_wanted, "winz_debited": from_minor(cost, WINZ),
+        "created_at": at,
+    }
+
+
+async def ticket_list(conn: AsyncConnection, realm: Realm, ref: str) -> dict[str, Any]:
+    """The ticket list, the exact bytes hashed and their hash (the draw's client seed).
+
+    Final once the raffle is completed or cancelled; until then it still grows.
+    """
+    raffle = await load(conn, realm, ref)
+    ranges = await repository.ticket_ranges(conn, realm, raffle["id"])
+    data = tickets.ticket_bytes(ranges)
+    return {
+        "raffle_id": str(raffle["id"]), "status": raffle["status"],
+        "final": raffle["status"] in REVEALED, "total_tickets": int(raffle["total_tickets"]),
+        "entries": tickets.ticket_list(ranges), "ticket_list": data.decode("utf-8"),
+        "client_seed": fairness.sha256_hex(data),
+        "server_seed_hash": raffle["server_seed_hash"],
+        "server_seed": raffle["server_seed"] if raffle["status"] in REVEALED else None,
+    }
+
+
+def _eligible(player: dict[str, Any]) -> bool:
+    try:
+        rewards.check_eligible(player)
+    except PlayerBlocked:
+        return False
+    return True
+
+
+async def _pick(
+    conn: AsyncConnection, realm: Realm, raffle: dict[str, Any]
+) -> tuple[list[tickets.TicketRange], str, tickets.Pick, dict[str, Any]]:
+    """Ticket list, client seed, winning pick and winner row (409 ``NO_TICKETS`` if none can
+    win: no tickets, or every holder is blocked by the compliance gate)."""
+    ranges = await repository.ticket_ranges(conn, realm, raffle["id"])
+    if not ranges:
+        raise Conflict("this raffle has no tickets", code="NO_TICKETS")
+    holders = await repository.ticket_holders(conn, realm, raffle["id"])
+    excluded = {pid for pid, row in holders.items() if not _eligible(row)}
+    if all(r.user_id in excluded for r in ranges):
+        raise Conflict("no ticket is held by a player who may win", code="NO_TICKETS",
+                       blocked_holders=len(excluded))
+    seed = tickets.client_seed(ranges)
+    pick = tickets.pick_winner(raffle["server_seed"], seed, ranges, excluded)
+    return ranges, seed, pick, holders[pick.holder.user_id]
+
+
+async def draw(
+    conn: AsyncConnection, *, realm: Realm, ref: str, trigger: str, actor: Actor, at: datetime,
+) -> dict[str, Any]:
+    """Draw the winner, credit ``prize_winz``, complete the raffle, emit ``raffle.drawn``.
+
+    Raises 404 ``NO_RAFFLE``, 409 ``NOT_ACTIVE`` (paused, completed, cancelled) and 409
+    ``NO_TICKETS``.
+    """
+    raffle = await load(conn, realm, ref, for_update=True)
+    lifecycle.require_active(raffle, NOUN)
+    ranges, seed, pick, winner = await _pick(conn, realm, raffle)
+    draw_id = new_id()
+    credited = await rewards.grant(
+        conn, realm=realm, player=winner, asset="WINZ", amount=int(raffle["prize_winz"]),
+        kind="raffle.prize", ref_type="raffle_draw", ref_id=str(draw_id), at=at,
+        metadata={"raffle_id": str(raffle["id"]), "winning_ticket_idx": pick.winning_ticket_idx})
+    row = {
+        "id": draw_id, "raffle_id": raffle["id"], "winner_player_id": winner["id"],
+        "winner_username": winner["username"], "winning_ticket_idx": pick.winning_ticket_idx,
+        "skipped_ticket_idxs": pick.skipped_ticket_idxs,
+        "total_tickets": sum(r.tickets for r in ranges), "prize_winz": raffle["prize_winz"],
+        "server_seed": raffle["server_seed"], "server_seed_hash": raffle["server_seed_hash"],
+        "client_seed": seed, "trigger": trigger,
+        "ledger_entry_id": None if credited is None else credited.id, "drawn_at": at,
+    }
+    await repository.insert_draw(conn, realm, row)
+    await repository.set_status(conn, realm, raffle["id"], "completed", at)
+    result = draw_view(row)
+    await outbox.emit(conn, realm=realm, type="raffle.drawn", at=at, data={
+        **{k: v for k, v in result.items() if k not in ("winner_username", "trigger")},
+        "raffle_name": raffle["name"], "winner": players.player_ref(winner)})
+    await audit.record(conn, realm=realm, actor=actor, action="raffle.drawn", target_type=NOUN,
+                       target_id=str(raffle["id"]), before={"status": raffle["status"]},
+                       after={"status": "completed", **result}, at=at)
+    return result
+
+
+async def _cancel(conn: AsyncConnection, realm: Realm, raffle: dict[str, Any], reason: str,
+                  at: datetime) -> None:
+    await repository.set_status(conn, realm, raffle["id"], "cancelled", at)
+    await audit.record(conn, realm=realm, actor=SYSTEM, action="raffle.cancelled",
+                       target_type=NOUN, target_id=str(raffle["id"]),
+                       before={"status": raffle["status"]},
+                       after={"status": "cancelled", "reason": reason}, at=at)
+
+
+async def _settle_next_due(conn: AsyncConnection, now: datetime, skip: list[UUID],
+                           claimed: list[UUID]) -> bool:
+    """Draw (or, when no ticket can win, cancel) one due raffle; False when none is due."""
+    found = await repository.claim_due(conn, now, skip)
+    if found is None:
+        return False
+    tenant_id, mode, raffle_id = found
+    claimed.append(raffle_id)
+    realm = Realm(tenant_id, Mode(mode))
+    try:
+        await draw(conn, realm=realm, ref=str(raffle_id), trigger="scheduled", actor=SYSTEM,
+                   at=now)
+    except Conflict as exc:
+        if exc.code != "NO_TICKETS":
+            raise
+        await _cancel(conn, realm, await load(conn, realm, str(raffle_id)), exc.message, now)
+    return True
+
+
+async def run_due(platform: Platform, *, batch: int = 500) -> int:
+    """Settle every active raffle whose ``draw_at`` has come, each in its own unit of work.
+
+    Claims with ``FOR UPDATE SKIP LOCKED`` (safe with several workers). A raffle whose
+    draw fails unexpectedly is logged and skipped for this pass. Returns how many were
+    drawn or cancelled.
+    """
+    now = platform.clock.now()
+    skip: list[UUID] = []
+    done = 0
+    while done + len(skip) < batch:
+        claimed: list[UUID] = []
+        try:
+            settled = await unit_of_work(
+                platform.engine, lambda conn: _settle_next_due(conn, now, skip, claimed))
+        except Exception:
+            if not claimed:
+                raise
+            log.exception("scheduled raffle draw failed", raffle_id=str(claimed[-1]))
+            skip.append(claimed[-1])
+            continue
+        if not settled:
+            break
+        done += 1
+    return done
+
+
+def parse_ref(ref: str) -> str:
+    """A raffle reference as given (ids are UUIDs; anything else is simply not found)."""
+    return ref if parse_uuid(ref) is not None else ref

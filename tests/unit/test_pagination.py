@@ -1,0 +1,114 @@
+"""The one pagination: ``limit`` (default 50, 1–500) and an opaque cursor."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wowsino.kernel.errors import ValidationFailed
+from wowsino.kernel.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    page,
+)
+
+
+def test_limit_defaults_and_bounds() -> None:
+    assert DEFAULT_LIMIT == 50
+    assert MAX_LIMIT == 500
+    assert check_limit(None) == 50
+    assert check_limit(1) == 1
+    assert check_limit(500) == 500
+    for bad in (0, -1, 501, 10**9):
+        with pytest.raises(ValidationFailed, match="limit: between 1 and 500") as caught:
+            check_limit(bad)
+        assert caught.value.details == {"field": "limit"}
+
+
+def test_cursor_round_trip() -> None:
+    at = datetime(2026, 5, 1, 8, 0, 0, 123456, tzinfo=UTC)
+    cursor = encode_cursor([at, "0190a6f2-0000-7000-8000-000000000001", 42])
+    assert "=" not in cursor  # URL-safe, unpadded
+    assert decode_cursor(cursor, 3) == ["2026-05-01T08:00:00.123456Z",
+                                        "0190a6f2-0000-7000-8000-000000000001", 42]
+
+
+@given(st.lists(st.one_of(st.integers(), st.text(), st.booleans(), st.none(),
+                          st.decimals(allow_nan=False, allow_infinity=False, places=4)),
+                min_size=1, max_size=4))
+def test_any_position_survives_the_cursor(position: list[Any]) -> None:
+    cursor = encode_cursor(position)
+    assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert decode_cursor(cursor, len(position)) == position
+
+
+def test_no_cursor_means_the_first_page() -> None:
+    assert decode_cursor(None, 2) is None
+    assert decode_cursor("", 2) is None
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not a cursor",
+        "%%%",
+        _b64(b"{not json"),
+        _b64(b'{"a": 1}'),  # not a list
+        _b64(b"[1]"),  # wrong size
+        _b64(b"[1, 2, 3]"),
+        _b64(b"[NaN, 1]"),
+        _b64(b"\xff\xfe"),
+        encode_cursor(["only-one"]),
+    ],
+)
+def test_a_foreign_cursor_is_a_400(cursor: str) -> None:
+    with pytest.raises(ValidationFailed, match="cursor: not a cursor this API issued") as caught:
+        decode_cursor(cursor, 2)
+    assert caught.value.details == {"field": "cursor"}
+
+
+def test_page_with_more_rows() -> None:
+    rows = [{"id": i} for i in range(4)]  # limit + 1 fetched
+    out = page(rows, 3, lambda r: [r["id"]])
+    assert out["data"] == rows[:3]
+    assert decode_cursor(out["next_cursor"], 1) == [2]
+
+
+def test_last_page_has_no_cursor() -> None:
+    rows = [{"id": i} for i in range(3)]
+    assert page(rows, 3, lambda r: [r["id"]]) == {"data": rows, "next_cursor": None}
+    assert page([], 3, lambda r: [r["id"]]) == {"data": [], "next_cursor": None}
+
+
+def test_paging_through_visits_every_row_once() -> None:
+    table = [{"id": i, "amount": Decimal(i) / 4} for i in range(23)]
+
+    def fetch(after: list[Any] | None, limit: int) -> list[dict[str, Any]]:
+        start = 0 if after is None else after[0] + 1
+        return table[start:start + limit + 1]
+
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        out = page(fetch(decode_cursor(cursor, 1), 5), 5, lambda r: [r["id"]])
+        seen += out["data"]
+        pages += 1
+        cursor = out["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == table
+    assert pages == 5
