@@ -24,10 +24,12 @@ tenants_app = typer.Typer(help="Tenants and brands.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+fairness_app = typer.Typer(help="Provably fair draws.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(audit_app, name="audit")
+app.add_typer(fairness_app, name="fairness")
 console = Console()
 err = Console(stderr=True)
 
@@ -277,6 +279,37 @@ def audit_verify() -> None:
 
     problems, summary = _with_engine(Settings.from_env(), verify_audit)
     _report("audit", problems, summary)
+
+
+@fairness_app.command("verify")
+def fairness_verify(
+    server_seed: Annotated[str, typer.Option(help="The revealed server seed (64 hex)")],
+    client_seed: Annotated[str, typer.Option(help="The client seed of the draw")],
+    server_seed_hash: Annotated[str | None, typer.Option(help="The published commitment")] = None,
+    weights: Annotated[str | None, typer.Option(help="Weights in table order: 50,30,20")] = None,
+    prize_table: Annotated[Path | None, typer.Option(help="The prize table as JSON")] = None,
+    prize_table_hash: Annotated[str | None, typer.Option(help="The published table hash")] = None,
+    tickets: Annotated[int | None, typer.Option(help="Raffle: total tickets")] = None,
+    expect_index: Annotated[int | None, typer.Option(help="Winning index or ticket")] = None,
+    expect_segment: Annotated[str | None, typer.Option(help="Winning segment label")] = None,
+) -> None:
+    """Recompute a lootbox, mini-game or raffle result from its published inputs."""
+    from wowsino.fairness.verify import verify
+
+    try:
+        verdict = verify(
+            server_seed=server_seed, client_seed=client_seed, server_seed_hash=server_seed_hash,
+            weights=[int(w) for w in weights.split(",")] if weights else None,
+            prize_table=prize_table, prize_table_hash=prize_table_hash, tickets=tickets,
+            expect_index=expect_index, expect_segment=expect_segment)
+    except (ValueError, KeyError, OSError) as exc:
+        err.print(f"[red]cannot verify: {exc}[/red]")
+        raise typer.Exit(2) from None
+    for name, passed, detail in verdict.checks:
+        mark = "[green]✓[/green]" if passed else "[red]✗[/red]"
+        console.print(f"{mark} {name}: {detail}")
+    console.print("[green bold]match[/green bold]" if verdict.ok else "[red bold]mismatch[/red bold]")
+    raise typer.Exit(0 if verdict.ok else 1)
 
 
 def _report(what: str, problems: list[str], summary: str) -> None:

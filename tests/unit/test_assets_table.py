@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
+import pytest
 
 from wowsino.kernel.money import ASSETS
 
@@ -11,13 +14,20 @@ async def test_assets_table_equals_the_registry(db_url: str) -> None:
     conn = await asyncpg.connect(db_url)
     try:
         rows = await conn.fetch("SELECT code, scale, kind FROM assets")
-        in_use = await conn.fetchval(
-            "SELECT count(*) FROM ledger_accounts a LEFT JOIN assets s ON s.code = a.asset "
-            "WHERE s.code IS NULL"
-        )
     finally:
         await conn.close()
     table = {r["code"]: (int(r["scale"]), r["kind"]) for r in rows}
     registry = {code: (a.scale, a.kind) for code, a in ASSETS.items()}
     assert table == registry
-    assert in_use == 0
+
+
+async def test_ledger_accounts_only_hold_registered_assets(db_url: str) -> None:
+    conn = await asyncpg.connect(db_url)
+    insert = ("INSERT INTO ledger_accounts (tenant_id, mode, owner_type, owner_key, rail, asset, "
+              "balance) VALUES ($1, 'test', 'player', 'p1', 'real', $2, 0)")
+    try:
+        await conn.execute(insert, uuid.uuid4(), "EUR")
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await conn.execute(insert, uuid.uuid4(), "XYZ")
+    finally:
+        await conn.close()

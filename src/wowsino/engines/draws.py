@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.engines import lifecycle, prizes, rewards
 from wowsino.fairness import service as fairness
 from wowsino.kernel import audit
-from wowsino.kernel.errors import Conflict
+from wowsino.kernel.errors import Conflict, ValidationFailed
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.money import ASSETS, from_minor, to_minor
@@ -35,6 +35,7 @@ from wowsino.players import service as players
 
 WINZ = ASSETS["WINZ"]
 MoneyIn = Decimal | int
+NULLABLE = ("cost_winz", "plays_per_day")  # null means free / unlimited
 
 
 class PlayLimitReached(Conflict):
@@ -132,6 +133,9 @@ def normalise(fields: dict[str, Any]) -> dict[str, Any]:
     Raises ValidationFailed (400 naming the field) for a bad table or cost.
     """
     values = {k: v for k, v in fields.items() if k != "idempotency_key"}
+    for name, value in values.items():
+        if value is None and name not in NULLABLE:
+            raise ValidationFailed(f"{name}: must not be null", field=name)
     if "prize_table" in values:
         values["prize_table"] = prizes.parse_table(values["prize_table"])
     if "cost_winz" in values:
@@ -279,8 +283,6 @@ async def listing(
 
 def _when(raw: Any) -> datetime:
     if not isinstance(raw, str):
-        from wowsino.kernel.errors import ValidationFailed
-
         raise ValidationFailed("cursor: not a cursor this API issued", field="cursor")
     return datetime.fromisoformat(raw.replace("Z", "+00:00"))
 

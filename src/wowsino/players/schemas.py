@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from wowsino.kernel.countries import ISO_ALPHA2
 from wowsino.kernel.ids import parse_uuid
@@ -21,7 +21,8 @@ STATUSES = ("active", "suspended", "self_excluded", "fraud_hold", "aml_hold",
             "withdrawal_hold", "affordability_review", "closed")
 PlayerStatus = Literal["active", "suspended", "self_excluded", "fraud_hold", "aml_hold",
                        "withdrawal_hold", "affordability_review", "closed"]
-MoneyIn = Decimal | int
+# One type (not a union) so a refusal names the field itself; ints arrive as Decimal.
+MoneyIn = Decimal
 
 
 class Body(BaseModel):
@@ -107,7 +108,7 @@ class RgIn(Body):
     loss_monthly_limit: MoneyIn | None = None
     wager_daily_limit: MoneyIn | None = None
     session_minutes_limit: int | None = Field(default=None, ge=1, le=1440)
-    timeout_until: datetime | None = None
+    timeout_until: AwareDatetime | None = None
     idempotency_key: str | None = None
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel import audit, ledger, outbox
+from wowsino.kernel.clock import iso
 from wowsino.kernel.errors import NotFound, PlayerBlocked
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import ASSETS, Rail, asset, check_rail_asset, from_minor, to_minor
@@ -141,7 +142,7 @@ async def update_rg(
         elif name in rg.MONEY_LIMITS:
             normalised[name] = to_minor(value, currency, field=name)
         elif name == "timeout_until":
-            normalised[name] = value.isoformat()
+            normalised[name] = iso(value)  # UTC with Z, as the API speaks time
         else:
             normalised[name] = int(value)
     state, changes = rg.apply_request(player["rg"] or {}, normalised, at)

@@ -70,7 +70,7 @@ async def search(
         clauses.append("status = :status")
         params["status"] = status
     if after is not None:
-        clauses.append("(created_at, id) < (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid))")
+        clauses.append("(created_at, id) < (:after_at, :after_id)")
         params.update(after_at=after[0], after_id=after[1])
     rows = await conn.execute(
         text(f"SELECT * FROM raffles WHERE {' AND '.join(clauses)} "

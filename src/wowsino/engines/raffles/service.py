@@ -19,8 +19,14 @@ from wowsino.engines import lifecycle, rewards
 from wowsino.engines.raffles import repository, tickets
 from wowsino.kernel import audit, fairness, outbox
 from wowsino.kernel.db import unit_of_work
-from wowsino.kernel.errors import Conflict, Forbidden, PlayerBlocked, ValidationFailed
-from wowsino.kernel.ids import new_id, parse_uuid
+from wowsino.kernel.errors import (
+    Conflict,
+    Forbidden,
+    NotActive,
+    PlayerBlocked,
+    ValidationFailed,
+)
+from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import ASSETS, MAX_MINOR, from_minor, to_minor
 from wowsino.kernel.pagination import decode_cursor, page
 from wowsino.kernel.platform import Platform
@@ -135,7 +141,7 @@ def _changes(raffle: dict[str, Any], fields: dict[str, Any], at: datetime) -> di
         if value != raffle[name]:
             changes[name] = value
     if raffle["status"] in REVEALED and set(changes) - {"name"}:
-        raise lifecycle.NotActive(f"this raffle is {raffle['status']}: only its name can change",
+        raise NotActive(f"this raffle is {raffle['status']}: only its name can change",
                                   status=raffle["status"])
     if raffle["total_tickets"] > 0 and set(changes) & set(PRICE_FIELDS):
         raise Conflict("tickets are sold: the ticket cost and the prize can no longer change",
@@ -209,7 +215,7 @@ def _require_open(raffle: dict[str, Any], at: datetime) -> None:
     """Entries need an active raffle whose ``draw_at`` has not passed (409 ``NOT_ACTIVE``)."""
     lifecycle.require_active(raffle, NOUN)
     if raffle["draw_at"] is not None and raffle["draw_at"] <= at:
-        raise lifecycle.NotActive("entries closed at this raffle's draw_at", status="closing")
+        raise NotActive("entries closed at this raffle's draw_at", status="closing")
 
 
 def _check_limits(raffle: dict[str, Any], held: int, wanted: int) -> None:
@@ -273,7 +279,7 @@ async def ticket_list(conn: AsyncConnection, realm: Realm, ref: str) -> dict[str
     data = tickets.ticket_bytes(ranges)
     return {
         "raffle_id": str(raffle["id"]), "status": raffle["status"],
-        "final": raffle["status"] in REVEALED, "total_tickets": int(raffle["total_tickets"]),
+        "final": raffle["status"] in REVEALED, "total_tickets": sum(r.tickets for r in ranges),
         "entries": tickets.ticket_list(ranges), "ticket_list": data.decode("utf-8"),
         "client_seed": fairness.sha256_hex(data),
         "server_seed_hash": raffle["server_seed_hash"],
@@ -381,9 +387,10 @@ async def run_due(platform: Platform, *, batch: int = 500) -> int:
     """
     now = platform.clock.now()
     skip: list[UUID] = []
+    claimed: list[UUID] = []  # the raffle the current unit of work took, if any
     done = 0
     while done + len(skip) < batch:
-        claimed: list[UUID] = []
+        claimed.clear()
         try:
             settled = await unit_of_work(
                 platform.engine, lambda conn: _settle_next_due(conn, now, skip, claimed))
@@ -398,7 +405,3 @@ async def run_due(platform: Platform, *, batch: int = 500) -> int:
         done += 1
     return done
 
-
-def parse_ref(ref: str) -> str:
-    """A raffle reference as given (ids are UUIDs; anything else is simply not found)."""
-    return ref if parse_uuid(ref) is not None else ref
