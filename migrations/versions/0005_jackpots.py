@@ -92,8 +92,9 @@ CREATE TABLE jackpot_contributions (
 CREATE INDEX jackpot_contributions_by_round
     ON jackpot_contributions (tenant_id, mode, jackpot_id, round, seq DESC);
 
--- One drop ends one round (the unique key makes a second payout impossible).
--- mystery holds the revealed seed and drop point of the round it ended.
+-- One drop ends one round (the unique key makes a second payout impossible and
+-- serves the history, newest round first). mystery holds the revealed seed and
+-- drop point of the round it ended.
 CREATE TABLE jackpot_drops (
     tenant_id uuid NOT NULL,
     mode text NOT NULL,
@@ -116,8 +117,6 @@ CREATE TABLE jackpot_drops (
     FOREIGN KEY (tenant_id, jackpot_id) REFERENCES jackpots (tenant_id, id),
     FOREIGN KEY (tenant_id, winner_id) REFERENCES players (tenant_id, id)
 );
-CREATE INDEX jackpot_drops_by_jackpot
-    ON jackpot_drops (tenant_id, mode, jackpot_id, created_at DESC, id DESC);
 """
 
 

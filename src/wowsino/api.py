@@ -12,6 +12,11 @@ from prometheus_client import generate_latest
 from sqlalchemy import text
 
 from wowsino import __version__
+from wowsino.engines.jackpots.endpoints import router as jackpots_router
+from wowsino.engines.lootbox.endpoints import router as lootbox_router
+from wowsino.engines.minigames.endpoints import router as minigames_router
+from wowsino.engines.raffles.endpoints import router as raffles_router
+from wowsino.fairness.endpoints import router as fairness_router
 from wowsino.kernel.auth import Principal, authenticate
 from wowsino.kernel.clock import Clock, SystemClock
 from wowsino.kernel.config import Settings
@@ -19,13 +24,8 @@ from wowsino.kernel.db import create_engine, current_revision, head_revision
 from wowsino.kernel.http import Metrics, RequestContextMiddleware, install_error_handlers
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.platform import Platform
-from wowsino.engines.jackpots.endpoints import router as jackpots_router
-from wowsino.engines.lootbox.endpoints import router as lootbox_router
-from wowsino.engines.minigames.endpoints import router as minigames_router
-from wowsino.engines.raffles.endpoints import router as raffles_router
-from wowsino.fairness.endpoints import router as fairness_router
-from wowsino.players.endpoints import router as players_router
 from wowsino.platform_api import router as platform_router
+from wowsino.players.endpoints import router as players_router
 from wowsino.tenants.endpoints import router as tenants_router
 from wowsino.webhooks.endpoints import router as webhooks_router
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import sys
@@ -105,7 +106,8 @@ def serve(
         console.rule("[bold magenta]WOWsino")
         console.print(f"API          {base}/v1   (docs {base}/docs)")
         console.print(f"Console      {base}/admin")
-        console.print(f"Database     {'embedded, data in ' + str(settings.data_dir) if not settings.database_url else 'external'}")
+        where = "external" if settings.database_url else f"embedded, data in {settings.data_dir}"
+        console.print(f"Database     {where}")
         console.print(f"Admin token  {settings.admin_token}")
         if demo_info:
             console.print(f"Demo tenant  {demo_info['tenant']} (plug_in), brand {demo_info['brand']}")
@@ -138,10 +140,8 @@ def worker() -> None:
     async def job(engine: Any) -> None:
         await Worker(Platform.build(settings, engine, SystemClock())).run_forever()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _with_engine(settings, job)
-    except KeyboardInterrupt:
-        pass
 
 
 @tenants_app.command("create")

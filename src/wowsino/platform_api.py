@@ -76,10 +76,10 @@ async def usage(request: Request, month: str | None = None) -> MoneyJSONResponse
     await platform.usage.flush(platform.engine)
     params = {"t": principal.realm.tenant_id, "first": first, "next": following}
     async with read_only(platform.engine) as conn:
-        calls = dict((await conn.execute(text(
+        calls: dict[str, int] = dict((await conn.execute(text(
             "SELECT mode, sum(api_calls) FROM usage_counters WHERE tenant_id = :t AND day >= :first "
             "AND day < :next GROUP BY mode"), params)).all())
-        active = dict((await conn.execute(text(
+        active: dict[str, int] = dict((await conn.execute(text(
             "SELECT mode, count(*) FROM player_activity WHERE tenant_id = :t AND month = :first "
             "GROUP BY mode"), params)).all())
     per_mode = {

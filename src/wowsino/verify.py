@@ -6,9 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wowsino.kernel import audit, chain, ledger
 from wowsino.kernel.db import unit_of_work
+from wowsino.kernel.realm import Realm
 
 
-async def _seal_all(engine: AsyncEngine, name: chain.ChainName) -> list[chain.Realm]:
+async def _seal_all(engine: AsyncEngine, name: chain.ChainName) -> list[Realm]:
     async with engine.connect() as conn:
         realms = await chain.realms_with_rows(conn, name)
     for realm in realms:

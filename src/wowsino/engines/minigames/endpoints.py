@@ -23,7 +23,7 @@ Use = Annotated[Principal, scoped("engagement:write")]
 Config = Annotated[Principal, scoped("config:write")]
 Limit = Annotated[int | None, Query(description="1–500, default 50")]
 
-NOT_FOUND = {404: {"description": "NO_MINI_GAME"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "NO_MINI_GAME"}}
 CONFIG_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "VALIDATION_ERROR naming the field"}, **NOT_FOUND,
     409: {"description": "NOT_ACTIVE (a bad pause/resume)"},
