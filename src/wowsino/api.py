@@ -21,7 +21,12 @@ from wowsino.kernel.auth import Principal, authenticate
 from wowsino.kernel.clock import Clock, SystemClock
 from wowsino.kernel.config import Settings
 from wowsino.kernel.db import create_engine, current_revision, head_revision
-from wowsino.kernel.http import Metrics, RequestContextMiddleware, install_error_handlers
+from wowsino.kernel.http import (
+    Metrics,
+    RequestContextMiddleware,
+    declare_errors,
+    install_error_handlers,
+)
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.platform import Platform
 from wowsino.platform_api import router as platform_router
@@ -122,4 +127,5 @@ def create_app(
     app.include_router(ops)
     app.include_router(v1)
     app.include_router(tenants_router)
+    declare_errors(app)
     return app

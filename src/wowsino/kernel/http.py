@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -129,3 +130,58 @@ class RequestContextMiddleware:
             self.metrics.latency.labels(scope["method"], template).observe(
                 time.perf_counter() - started
             )
+
+
+class ErrorBody(BaseModel):
+    """The one error envelope."""
+
+    error: str
+    code: str
+    details: dict[str, Any] | None = None
+
+
+COMMON_ERRORS = {
+    "400": "VALIDATION_ERROR: invalid body or query",
+    "401": "AUTH_REQUIRED or AUTH_INVALID",
+    "403": "SCOPE_DENIED, TENANT_SUSPENDED, PLAYER_BLOCKED",
+    "404": "not found (NO_PLAYER, NOT_FOUND, …)",
+    "429": "RATE_LIMIT (see Retry-After)",
+    "500": "INTERNAL: safe to retry with the same idempotency key",
+}
+WRITE_ERRORS = {
+    "402": "INSUFFICIENT_FUNDS or INSUFFICIENT_WINZ",
+    "409": "NOT_ACTIVE, IDEMPOTENCY_IN_PROGRESS, …",
+    "422": "IDEMPOTENCY_KEY_REUSED: the key was used with another body",
+}
+
+
+def declare_errors(app: FastAPI) -> None:
+    """Document the error envelope on every operation (the OpenAPI is complete and
+    never shows the framework's 422 validation shape, which this API does not use)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes)
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["ErrorBody"] = ErrorBody.model_json_schema()
+        ref = {"content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/ErrorBody"}}}}
+        for item in doc.get("paths", {}).values():
+            for method, op in item.items():
+                responses = op.setdefault("responses", {})
+                responses.pop("422", None)
+                errors = dict(COMMON_ERRORS)
+                if method in ("post", "patch", "put", "delete"):
+                    errors.update(WRITE_ERRORS)
+                for status, description in errors.items():
+                    declared = responses.setdefault(status, {"description": description})
+                    declared.setdefault("content", ref["content"])
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

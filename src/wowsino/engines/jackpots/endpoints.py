@@ -1,9 +1,177 @@
-"""Routes of the jackpots engine."""
+"""``/v1/jackpots``: thin routes over ``engines.jackpots.service``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-from wowsino.kernel.jsonio import DecimalRoute
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-router = APIRouter(route_class=DecimalRoute)
+from wowsino.engines.jackpots import repository, service, views
+from wowsino.engines.jackpots.schemas import ContributionIn, DropIn, JackpotIn, JackpotPatch
+from wowsino.kernel.auth import Principal, scoped
+from wowsino.kernel.db import read_only
+from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse, loads
+from wowsino.kernel.pagination import check_limit, decode_cursor, page
+from wowsino.kernel.platform import Platform
+from wowsino.kernel.writes import idempotent
+
+router = APIRouter(prefix="/jackpots", tags=["jackpots"], route_class=DecimalRoute)
+
+Read = Annotated[Principal, scoped("engagement:read")]
+Use = Annotated[Principal, scoped("engagement:write")]
+Config = Annotated[Principal, scoped("config:write")]
+Limit = Annotated[int | None, Query(description="1–500, default 50")]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "VALIDATION_ERROR"}, 404: {"description": "NO_JACKPOT, NO_PLAYER"},
+    409: {"description": "NOT_ACTIVE, NO_CONTRIBUTIONS, IDEMPOTENCY_IN_PROGRESS"},
+    422: {"description": "IDEMPOTENCY_KEY_REUSED"},
+}
+
+
+class KeyOnly(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    idempotency_key: str | None = None
+
+
+def _platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+@router.get("", summary="Jackpots with their pool, round and last drop")
+async def list_jackpots(request: Request, principal: Read,
+                        status: Literal["active", "paused"] | None = None,
+                        limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
+    size = check_limit(limit)
+    after = decode_cursor(cursor, 2)
+    async with read_only(_platform(request).engine) as conn:
+        rows = await repository.listing(conn, principal.realm, status=status, after=after,
+                                        limit=size)
+    result = page(rows, size, lambda r: [r["created_at"], str(r["id"])])
+    result["data"] = [views.jackpot(r) for r in result["data"]]
+    return MoneyJSONResponse(result)
+
+
+@router.post("", status_code=201, summary="Configure a jackpot (funds its seed)",
+             responses=ERRORS)
+async def create_jackpot(body: JackpotIn, request: Request,
+                         principal: Config) -> MoneyJSONResponse:
+    clock = _platform(request).clock
+    fields = body.model_dump(exclude={"idempotency_key"})
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return await service.create(conn, realm=principal.realm,
+                                    service_mode=principal.service_mode, fields=fields,
+                                    actor=principal.actor, at=clock.now())
+
+    return await idempotent(request, principal, payload=body.model_dump(), effect=effect)
+
+
+@router.get("/{jackpot_id}", summary="One jackpot", responses=ERRORS)
+async def get_jackpot(jackpot_id: str, request: Request, principal: Read) -> MoneyJSONResponse:
+    async with read_only(_platform(request).engine) as conn:
+        return MoneyJSONResponse({"jackpot": await service.show(conn, principal.realm,
+                                                                jackpot_id)})
+
+
+@router.patch("/{jackpot_id}", summary="Change a jackpot's configuration", responses=ERRORS)
+async def update_jackpot(jackpot_id: str, body: JackpotPatch, request: Request,
+                         principal: Config) -> MoneyJSONResponse:
+    clock = _platform(request).clock
+    requested = body.model_dump(exclude_unset=True, exclude={"idempotency_key"})
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return 200, await service.update(conn, realm=principal.realm, ref=jackpot_id,
+                                         requested=requested, actor=principal.actor,
+                                         at=clock.now())
+
+    return await idempotent(request, principal, payload=body.model_dump(exclude_unset=True),
+                            effect=effect)
+
+
+async def _set_status(jackpot_id: str, body: KeyOnly | None, request: Request,
+                      principal: Principal, to: str) -> MoneyJSONResponse:
+    clock = _platform(request).clock
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return 200, await service.set_status(conn, realm=principal.realm, ref=jackpot_id,
+                                             to=to, actor=principal.actor, at=clock.now())
+
+    payload = (body or KeyOnly()).model_dump()
+    return await idempotent(request, principal, payload=payload, effect=effect)
+
+
+@router.post("/{jackpot_id}/pause", summary="Pause: contributions and drops answer 409",
+             responses=ERRORS)
+async def pause_jackpot(jackpot_id: str, request: Request, principal: Config,
+                        body: KeyOnly | None = None) -> MoneyJSONResponse:
+    return await _set_status(jackpot_id, body, request, principal, "paused")
+
+
+@router.post("/{jackpot_id}/resume", summary="Resume a paused jackpot", responses=ERRORS)
+async def resume_jackpot(jackpot_id: str, request: Request, principal: Config,
+                         body: KeyOnly | None = None) -> MoneyJSONResponse:
+    return await _set_status(jackpot_id, body, request, principal, "active")
+
+
+@router.post("/{jackpot_id}/contribute", status_code=201,
+             summary="Contribute to the pool (deduped on source_wager_id)",
+             responses={**ERRORS, 200: {"description": "a replay or a known source_wager_id"}})
+async def contribute(jackpot_id: str, body: ContributionIn, request: Request,
+                     principal: Use) -> MoneyJSONResponse:
+    clock = _platform(request).clock
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return await service.contribute(
+            conn, realm=principal.realm, brand_id=principal.brand_id,
+            service_mode=principal.service_mode, ref=jackpot_id, user_ref=body.user_id,
+            source_wager_id=body.source_wager_id, amount=body.amount, at=clock.now())
+
+    response = await idempotent(request, principal, payload=body.model_dump(), effect=effect)
+    return _known_wager(response)
+
+
+def _known_wager(response: MoneyJSONResponse) -> MoneyJSONResponse:
+    """A 200 from contribute is never a new effect: a contribution found by its
+    ``source_wager_id`` answers ``deduped: true`` like an idempotency replay."""
+    if response.status_code != 200:
+        return response
+    body = loads(bytes(response.body))
+    if body.get("deduped") is True:
+        return response
+    return MoneyJSONResponse({**body, "deduped": True}, status_code=200,
+                             headers={"Idempotency-Key": response.headers["idempotency-key"]})
+
+
+@router.post("/{jackpot_id}/drop", status_code=201,
+             summary="Drop the whole pool now (to the last contributor by default)",
+             responses={**ERRORS, 403: {"description": "PLAYER_BLOCKED"}})
+async def drop_jackpot(jackpot_id: str, request: Request, principal: Config,
+                       body: DropIn | None = None) -> MoneyJSONResponse:
+    clock = _platform(request).clock
+    chosen = body or DropIn()
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        return await service.drop(
+            conn, realm=principal.realm, brand_id=principal.brand_id,
+            service_mode=principal.service_mode, ref=jackpot_id,
+            winner_ref=chosen.winner_user_id, actor=principal.actor, at=clock.now())
+
+    return await idempotent(request, principal, payload=chosen.model_dump(), effect=effect)
+
+
+@router.get("/{jackpot_id}/drops",
+            summary="Drop history, newest first (mystery rounds reveal seed and point)",
+            responses=ERRORS)
+async def list_drops(jackpot_id: str, request: Request, principal: Read, limit: Limit = None,
+                     cursor: str | None = None) -> MoneyJSONResponse:
+    size = check_limit(limit)
+    after = decode_cursor(cursor, 1)
+    before_round = after[0] if after and isinstance(after[0], int) else None
+    async with read_only(_platform(request).engine) as conn:
+        rows = await service.drops(conn, realm=principal.realm, ref=jackpot_id,
+                                   cursor_round=before_round, limit=size)
+    return MoneyJSONResponse(page(rows, size, lambda r: [r["round"]]))

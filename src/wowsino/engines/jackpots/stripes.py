@@ -112,7 +112,8 @@ async def lock(conn: AsyncConnection, realm: Realm, jackpot: dict[str, Any]) -> 
             {**realm.params, "jackpot_id": jackpot["id"]},
         )
     ).all()
-    assert all(r.round == jackpot["round"] for r in rows), "stripes left behind by a drop"
+    if any(r.round != jackpot["round"] for r in rows):
+        raise RuntimeError(f"jackpot {jackpot['id']}: stripes out of step with the round")
     return LockedPool(jackpot["round"], sum(int(r.contributed) for r in rows), len(rows))
 
 

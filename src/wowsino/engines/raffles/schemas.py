@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
+from wowsino.kernel.money import ASSETS, from_minor
+
 MAX_TICKETS_PER_ENTRY = 100_000
 
+WINZ = ASSETS["WINZ"]
+REVEALED = ("completed", "cancelled")  # states in which the server seed is shown
 RaffleStatus = Literal["active", "paused", "completed", "cancelled"]
 WinzIn = Decimal | int
 
@@ -51,3 +55,35 @@ class DrawIn(Body):
 
 class StatusChangeIn(Body):
     idempotency_key: str | None = None
+
+
+def public(raffle: dict[str, Any], draw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The raffle as the API shows it: the seed only once nothing depends on it any more."""
+    return {
+        "id": str(raffle["id"]), "name": raffle["name"], "status": raffle["status"],
+        "ticket_cost_winz": from_minor(raffle["ticket_cost_winz"], WINZ),
+        "prize_winz": from_minor(raffle["prize_winz"], WINZ),
+        "max_tickets_per_player": raffle["max_tickets_per_player"],
+        "draw_at": raffle["draw_at"], "total_tickets": int(raffle["total_tickets"]),
+        "server_seed_hash": raffle["server_seed_hash"],
+        "server_seed": raffle["server_seed"] if raffle["status"] in REVEALED else None,
+        "draw": None if draw is None else draw_view(draw),
+        "created_at": raffle["created_at"], "updated_at": raffle["updated_at"],
+    }
+
+
+def draw_view(draw: dict[str, Any]) -> dict[str, Any]:
+    """A draw's result with every input needed to recompute it."""
+    return {
+        "draw_id": str(draw["id"]), "raffle_id": str(draw["raffle_id"]),
+        "winner": {"user_id": str(draw["winner_player_id"]),
+                   "username": draw["winner_username"]},
+        "winner_username": draw["winner_username"],
+        "prize_winz": from_minor(draw["prize_winz"], WINZ),
+        "winning_ticket_idx": int(draw["winning_ticket_idx"]),
+        "skipped_ticket_idxs": [int(i) for i in draw["skipped_ticket_idxs"]],
+        "total_tickets": int(draw["total_tickets"]),
+        "server_seed": draw["server_seed"], "server_seed_hash": draw["server_seed_hash"],
+        "client_seed": draw["client_seed"], "trigger": draw["trigger"],
+        "drawn_at": draw["drawn_at"],
+    }

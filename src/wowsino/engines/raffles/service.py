@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines import lifecycle, rewards
-from wowsino.engines.raffles import repository, tickets
+from wowsino.engines.raffles import repository, schemas, tickets
 from wowsino.kernel import audit, fairness, outbox
 from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.errors import (
@@ -27,7 +27,7 @@ from wowsino.kernel.errors import (
     ValidationFailed,
 )
 from wowsino.kernel.ids import new_id
-from wowsino.kernel.money import ASSETS, MAX_MINOR, from_minor, to_minor
+from wowsino.kernel.money import MAX_MINOR, from_minor, to_minor
 from wowsino.kernel.pagination import decode_cursor, page
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import SYSTEM, Actor, Mode, Realm
@@ -37,9 +37,7 @@ log = structlog.get_logger("wowsino.raffles")
 
 TABLE = "raffles"
 NOUN = "raffle"
-WINZ = ASSETS["WINZ"]
 MAX_TOTAL_TICKETS = fairness.U32  # uniform_int draws from at most 2**32 tickets
-REVEALED = ("completed", "cancelled")
 PRICE_FIELDS = ("ticket_cost_winz", "prize_winz")
 
 
@@ -54,44 +52,12 @@ async def load(
 def _winz(value: Any, field: str, *, allow_zero: bool) -> int:
     if allow_zero and not isinstance(value, bool) and value == 0:
         return 0
-    return to_minor(value, WINZ, field=field)
+    return to_minor(value, schemas.WINZ, field=field)
 
 
 def _check_draw_at(draw_at: datetime | None, at: datetime) -> None:
     if draw_at is not None and draw_at <= at:
         raise ValidationFailed("draw_at: must be in the future", field="draw_at")
-
-
-def public(raffle: dict[str, Any], draw: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The raffle as the API shows it: the seed only once nothing depends on it any more."""
-    return {
-        "id": str(raffle["id"]), "name": raffle["name"], "status": raffle["status"],
-        "ticket_cost_winz": from_minor(raffle["ticket_cost_winz"], WINZ),
-        "prize_winz": from_minor(raffle["prize_winz"], WINZ),
-        "max_tickets_per_player": raffle["max_tickets_per_player"],
-        "draw_at": raffle["draw_at"], "total_tickets": int(raffle["total_tickets"]),
-        "server_seed_hash": raffle["server_seed_hash"],
-        "server_seed": raffle["server_seed"] if raffle["status"] in REVEALED else None,
-        "draw": None if draw is None else draw_view(draw),
-        "created_at": raffle["created_at"], "updated_at": raffle["updated_at"],
-    }
-
-
-def draw_view(draw: dict[str, Any]) -> dict[str, Any]:
-    """A draw's result with every input needed to recompute it."""
-    return {
-        "draw_id": str(draw["id"]), "raffle_id": str(draw["raffle_id"]),
-        "winner": {"user_id": str(draw["winner_player_id"]),
-                   "username": draw["winner_username"]},
-        "winner_username": draw["winner_username"],
-        "prize_winz": from_minor(draw["prize_winz"], WINZ),
-        "winning_ticket_idx": int(draw["winning_ticket_idx"]),
-        "skipped_ticket_idxs": [int(i) for i in draw["skipped_ticket_idxs"]],
-        "total_tickets": int(draw["total_tickets"]),
-        "server_seed": draw["server_seed"], "server_seed_hash": draw["server_seed_hash"],
-        "client_seed": draw["client_seed"], "trigger": draw["trigger"],
-        "drawn_at": draw["drawn_at"],
-    }
 
 
 async def create(
@@ -117,7 +83,7 @@ async def create(
     await audit.record(conn, realm=realm, actor=actor, action="raffle.created",
                        target_type=NOUN, target_id=str(values["id"]), after=_config(raffle),
                        at=at)
-    return {"raffle": public(raffle)}
+    return {"raffle": schemas.public(raffle)}
 
 
 def _config(raffle: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +106,7 @@ def _changes(raffle: dict[str, Any], fields: dict[str, Any], at: datetime) -> di
             _check_draw_at(value, at)
         if value != raffle[name]:
             changes[name] = value
-    if raffle["status"] in REVEALED and set(changes) - {"name"}:
+    if raffle["status"] in schemas.REVEALED and set(changes) - {"name"}:
         raise NotActive(f"this raffle is {raffle['status']}: only its name can change",
                                   status=raffle["status"])
     if raffle["total_tickets"] > 0 and set(changes) & set(PRICE_FIELDS):
@@ -177,13 +143,13 @@ async def set_status(
     raffle = await load(conn, realm, ref, for_update=True)
     raffle = await lifecycle.set_status(conn, table=TABLE, realm=realm, entity=raffle, to=to,
                                         noun=NOUN, actor=actor, at=at)
-    return {"raffle": public(raffle)}
+    return {"raffle": schemas.public(raffle)}
 
 
 async def _with_draw(conn: AsyncConnection, realm: Realm, raffle: dict[str, Any]
                      ) -> dict[str, Any]:
     draws = await repository.draws_for(conn, realm, [raffle["id"]])
-    return public(raffle, draws.get(raffle["id"]))
+    return schemas.public(raffle, draws.get(raffle["id"]))
 
 
 async def get_one(conn: AsyncConnection, realm: Realm, ref: str) -> dict[str, Any]:
@@ -207,7 +173,7 @@ async def listing(
     rows = await repository.search(conn, realm, status=status, after=after, limit=limit)
     result = page(rows, limit, lambda r: [r["created_at"], str(r["id"])])
     draws = await repository.draws_for(conn, realm, [r["id"] for r in result["data"]])
-    result["data"] = [public(r, draws.get(r["id"])) for r in result["data"]]
+    result["data"] = [schemas.public(r, draws.get(r["id"])) for r in result["data"]]
     return result
 
 
@@ -241,7 +207,7 @@ async def enter(
     Raises 404 ``NO_RAFFLE`` / ``NO_PLAYER``, 409 ``NOT_ACTIVE``, 403 ``PLAYER_BLOCKED``
     or ``LIMIT_EXCEEDED``, 402 ``INSUFFICIENT_WINZ`` (nothing debited, no tickets).
     """
-    raffle = await load(conn, realm, ref, for_update=True)  # serialises numbering
+    raffle = await load(conn, realm, ref)
     _require_open(raffle, at)
     player = await players.get(conn, realm, brand_id, user_ref)
     rewards.check_eligible(player)
@@ -264,7 +230,7 @@ async def enter(
         "entry_id": str(entry_id), "raffle_id": str(raffle["id"]),
         "user": players.player_ref(player), "tickets": tickets_wanted,
         "first_ticket_idx": first, "last_ticket_idx": first + tickets_wanted - 1,
-        "total_tickets": first + tickets_wanted, "winz_debited": from_minor(cost, WINZ),
+        "total_tickets": first + tickets_wanted, "winz_debited": from_minor(cost, schemas.WINZ),
         "created_at": at,
     }
 
@@ -277,13 +243,14 @@ async def ticket_list(conn: AsyncConnection, realm: Realm, ref: str) -> dict[str
     raffle = await load(conn, realm, ref)
     ranges = await repository.ticket_ranges(conn, realm, raffle["id"])
     data = tickets.ticket_bytes(ranges)
+    final = raffle["status"] in schemas.REVEALED
     return {
-        "raffle_id": str(raffle["id"]), "status": raffle["status"],
-        "final": raffle["status"] in REVEALED, "total_tickets": sum(r.tickets for r in ranges),
+        "raffle_id": str(raffle["id"]), "status": raffle["status"], "final": final,
+        "total_tickets": sum(r.tickets for r in ranges),
         "entries": tickets.ticket_list(ranges), "ticket_list": data.decode("utf-8"),
         "client_seed": fairness.sha256_hex(data),
         "server_seed_hash": raffle["server_seed_hash"],
-        "server_seed": raffle["server_seed"] if raffle["status"] in REVEALED else None,
+        "server_seed": raffle["server_seed"] if final else None,
     }
 
 
@@ -340,7 +307,7 @@ async def draw(
     }
     await repository.insert_draw(conn, realm, row)
     await repository.set_status(conn, realm, raffle["id"], "completed", at)
-    result = draw_view(row)
+    result = schemas.draw_view(row)
     await outbox.emit(conn, realm=realm, type="raffle.drawn", at=at, data={
         **{k: v for k, v in result.items() if k not in ("winner_username", "trigger")},
         "raffle_name": raffle["name"], "winner": players.player_ref(winner)})
