@@ -7,8 +7,9 @@ cooling-off has passed, purge expired idempotency keys, flush usage meters.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -25,45 +26,64 @@ from wowsino.webhooks import delivery
 log = structlog.get_logger("wowsino.worker")
 
 
+Job = Callable[[Platform], Awaitable[int]]
+
+
+async def seal_chains(platform: Platform) -> int:
+    """Seal every realm's ledger and audit chain; returns rows sealed."""
+    engine = platform.engine
+    async with engine.connect() as conn:
+        pending = [
+            (name, Realm(row[0], Mode(row[1])))
+            for name in ("ledger", "audit")
+            for row in await conn.execute(text(
+                f"SELECT DISTINCT tenant_id, mode FROM {chain.TABLES[name]} "
+                "WHERE chain_seq IS NULL"))
+        ]
+    sealed = 0
+    for name, realm in pending:
+        sealed += await unit_of_work(
+            engine, lambda conn, r=realm, c=name: chain.seal(conn, r, c)  # type: ignore[misc]
+        )
+    return sealed
+
+
+async def apply_rg_limits(platform: Platform) -> int:
+    """Apply responsible-gaming loosenings whose 24 h cooling-off has passed."""
+    now = platform.clock.now()
+    return await unit_of_work(
+        platform.engine, lambda conn: players.apply_due_rg_changes(conn, now=now)
+    )
+
+
+async def flush_usage(platform: Platform) -> int:
+    return await platform.usage.flush(platform.engine)
+
+
+# Every scheduled job, in the order a tick runs them. Each claims its rows so that
+# several workers can run at once.
+JOBS: list[tuple[str, Job]] = [
+    ("rg_applied", apply_rg_limits),
+    ("chains_sealed", seal_chains),
+    ("usage_flushed", flush_usage),
+]
+
+
 class Worker:
     def __init__(self, platform: Platform, *, interval: float = 1.0) -> None:
         self.platform = platform
         self.interval = interval
-        self._last_purge = None
-
-    async def seal_chains(self) -> int:
-        """Seal every realm's ledger and audit chain; returns rows sealed."""
-        engine = self.platform.engine
-        sealed = 0
-        async with engine.connect() as conn:
-            realms = {
-                (chain_name, r)
-                for chain_name in ("ledger", "audit")
-                for r in (await conn.execute(text(
-                    f"SELECT DISTINCT tenant_id, mode FROM {chain.TABLES[chain_name]} "
-                    "WHERE chain_seq IS NULL")))
-            }
-        for chain_name, (tenant_id, mode) in sorted(realms, key=str):
-            realm = Realm(tenant_id, Mode(mode))
-            sealed += await unit_of_work(
-                engine, lambda conn, r=realm, c=chain_name: chain.seal(conn, r, c)  # type: ignore[misc]
-            )
-        return sealed
-
-    async def apply_rg(self) -> int:
-        now = self.platform.clock.now()
-        return await unit_of_work(
-            self.platform.engine, lambda conn: players.apply_due_rg_changes(conn, now=now)
-        )
+        self._last_purge: datetime | None = None
 
     async def tick(self) -> dict[str, int]:
         """One pass over every job (tests call this directly)."""
-        done = {"rg_applied": await self.apply_rg(), "sealed": await self.seal_chains(),
-                "usage_flushed": await self.platform.usage.flush(self.platform.engine)}
+        done = {}
+        for name, job in JOBS:
+            done[name] = await job(self.platform)
         now = self.platform.clock.now()
         if self._last_purge is None or now - self._last_purge > timedelta(hours=1):
             done["idempotency_purged"] = await self.platform.writes.purge_expired()
-            self._last_purge = now  # type: ignore[assignment]
+            self._last_purge = now
         return done
 
     async def run_forever(self) -> None:

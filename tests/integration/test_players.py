@@ -43,7 +43,7 @@ async def test_upsert_creates_with_201_then_updates_with_200_keeping_the_user_id
         "country_code": "de", "date_of_birth": "1990-05-17", "tags": ["vip", "new"]})
     assert r.status_code == 201, r.text
     created = r.json()["player"]
-    assert DOSSIER_FIELDS <= created.keys()
+    assert created.keys() >= DOSSIER_FIELDS
     assert created["username"] == "alice"
     assert created["email"] == "alice@example.com"
     assert created["country_code"] == "DE"
@@ -101,7 +101,7 @@ async def test_dossier_by_username_and_by_uuid_is_the_same(tenant: Tenant) -> No
     assert by_name.status_code == by_id.status_code == by_upper_id.status_code == 200
     assert by_name.json() == by_id.json() == by_upper_id.json()
     player = by_name.json()["player"]
-    assert DOSSIER_FIELDS <= player.keys()
+    assert player.keys() >= DOSSIER_FIELDS
     assert player["user_id"] == created["user_id"]
     assert player["country_code"] == "SE"
     assert player["kyc_level"] == 0
