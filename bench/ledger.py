@@ -5,7 +5,10 @@ two cached balances change (never below zero), one entry and two postings are
 appended, in one READ COMMITTED transaction. The reference is pgbench running a
 script with exactly those row writes on tables shaped like the ledger's (same
 columns, constraints and indexes, via ``CREATE TABLE … (LIKE … INCLUDING ALL)``),
-on the same server, with the same client count and duration.
+on the same server, with the same client count and the same total duration.
+
+The two alternate in rounds (ours, pgbench, pgbench, ours, …) so that a change in
+the machine's load during the run weighs on both sides alike.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -42,105 +44,54 @@ class Throughput:
     def per_second(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
 
+    def __add__(self, other: Throughput) -> Throughput:
+        return Throughput(self.count + other.count, self.seconds + other.seconds)
+
 
 @dataclass(frozen=True)
 class LedgerSetup:
     url: str
     realm: Realm
     accounts: tuple[Account, ...]
+    pgbench_script: Path
+
+
+@dataclass(frozen=True)
+class LedgerResult:
+    ours: Throughput
+    pgbench: Throughput
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.per_second / self.pgbench.per_second if self.pgbench.count else 0.0
+
+    def line(self) -> str:
+        return (f"ledger: {self.ours.per_second:,.0f} transfers/s, "
+                f"pgbench {self.pgbench.per_second:,.0f} tps, ratio {self.ratio:.2f}")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def checkpoint(engine: AsyncEngine) -> None:
-    """Start each measurement from a clean checkpoint (skipped without the privilege)."""
+async def _checkpoint(engine: AsyncEngine) -> None:
+    """Flush dirty pages before measuring (skipped for a role without the privilege)."""
     try:
         async with engine.connect() as conn:
             await conn.execute(text("CHECKPOINT"))
-    except Exception:  # noqa: S110 — an unprivileged role on an external server
+    except Exception:  # noqa: S110
         pass
 
 
-async def prepare(url: str, *, players: int, clients: int) -> LedgerSetup:
-    """Migrate, then fund ``players`` USD accounts from PSP clearing (this creates them)."""
-    engine = create_engine(url, pool_size=clients)
-    try:
-        await migrate(engine)
-        realm = Realm(uuid.uuid4(), Mode.LIVE)
-        accounts = tuple(
-            Account.player(uuid.uuid4(), Rail.REAL, "USD") for _ in range(players)
-        )
-        clearing = Account.system(PSP_CLEARING, Rail.REAL, "USD")
-        queue = list(accounts)
-
-        async def fund() -> None:
-            while queue:
-                account = queue.pop()
-
-                async def deposit(conn: AsyncConnection, account: Account = account) -> None:
-                    await post_entry(conn, realm=realm, kind="deposit", at=_now(), postings=[
-                        Posting(account, FUNDING), Posting(clearing, -FUNDING)])
-
-                await unit_of_work(engine, deposit)
-
-        await asyncio.gather(*(fund() for _ in range(clients)))
-        async with engine.begin() as conn:
-            await conn.execute(text("ANALYZE"))
-        return LedgerSetup(url, realm, accounts)
-    finally:
-        await engine.dispose()
-
-
-async def run_wowsino(setup: LedgerSetup, *, clients: int, seconds: float) -> Throughput:
-    """``clients`` workers, one pooled connection each, posting transfers for ``seconds``."""
-    engine = create_engine(setup.url, pool_size=clients)
-    accounts = setup.accounts
-    count = 0
-    try:
-        # open every connection (and prepare the statement on it) before the clock starts
-        async def warm(conn: AsyncConnection) -> None:
-            await post_entry(conn, realm=setup.realm, kind="transfer", at=_now(), postings=[
-                Posting(accounts[0], -1), Posting(accounts[1], 1)])
-            await asyncio.sleep(0.05)
-
-        await asyncio.gather(*(unit_of_work(engine, warm) for _ in range(clients)))
-        await checkpoint(engine)
-
-        async def worker(seed: int, deadline: float) -> None:
-            nonlocal count
-            rng = random.Random(seed)
-            while time.perf_counter() < deadline:
-                source, target = rng.sample(accounts, 2)
-                amount = rng.randint(1, MAX_AMOUNT)
-
-                async def transfer(
-                    conn: AsyncConnection, source: Account = source, target: Account = target,
-                    amount: int = amount,
-                ) -> None:
-                    await post_entry(conn, realm=setup.realm, kind="transfer", at=_now(),
-                                     postings=[Posting(source, -amount), Posting(target, amount)])
-
-                await unit_of_work(engine, transfer)
-                count += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(i, started + seconds) for i in range(clients)))
-        return Throughput(count, time.perf_counter() - started)
-    finally:
-        await engine.dispose()
-
-
-PGBENCH_TABLES = """
-DROP TABLE IF EXISTS pgb_postings, pgb_entries, pgb_accounts;
-CREATE TABLE pgb_accounts (LIKE ledger_accounts INCLUDING ALL);
-CREATE TABLE pgb_entries (LIKE ledger_entries INCLUDING ALL);
-CREATE TABLE pgb_postings (LIKE ledger_postings INCLUDING ALL);
-"""
+PGBENCH_TABLES = (
+    "DROP TABLE IF EXISTS pgb_postings, pgb_entries, pgb_accounts",
+    "CREATE TABLE pgb_accounts (LIKE ledger_accounts INCLUDING ALL)",
+    "CREATE TABLE pgb_entries (LIKE ledger_entries INCLUDING ALL)",
+    "CREATE TABLE pgb_postings (LIKE ledger_postings INCLUDING ALL)",
+)
 
 # One transfer: both balances in id order, each guarded against going negative,
-# the entry, its two postings (with the balances after), one transaction.
+# the entry, its two postings (with the balances after), in one transaction.
 PGBENCH_SCRIPT = r"""
 \set a random(1, :naccounts)
 \set b random(1, :naccounts - 1)
@@ -157,52 +108,132 @@ INSERT INTO pgb_entries (tenant_id, mode, kind, metadata, content_hash, created_
 INSERT INTO pgb_postings (tenant_id, mode, entry_id, account_id, asset, amount, balance_after) VALUES (:tenant, 'live', :entry, :lo, 'USD', :dlo, :blo);
 INSERT INTO pgb_postings (tenant_id, mode, entry_id, account_id, asset, amount, balance_after) VALUES (:tenant, 'live', :entry, :hi, 'USD', :dhi, :bhi);
 END;
-"""
+"""  # noqa: E501 — pgbench takes one command per line
 
 
-async def prepare_pgbench(setup: LedgerSetup, workdir: Path) -> Path:
-    """Create the mirror tables with ``len(accounts)`` funded accounts (ids 1..N)."""
-    engine = create_engine(setup.url, pool_size=1)
+async def prepare(url: str, workdir: Path, *, players: int, clients: int) -> LedgerSetup:
+    """Migrate; fund ``players`` USD accounts from PSP clearing through the ledger (which
+    creates them); create pgbench's mirror tables with as many funded accounts."""
+    engine = create_engine(url, pool_size=clients)
     try:
+        await migrate(engine)
+        realm = Realm(uuid.uuid4(), Mode.LIVE)
+        accounts = tuple(
+            Account.player(uuid.UUID(int=i + 1), Rail.REAL, "USD") for i in range(players)
+        )
+        clearing = Account.system(PSP_CLEARING, Rail.REAL, "USD")
+        queue = list(accounts)
+
+        async def fund() -> None:
+            while queue:
+                account = queue.pop()
+
+                async def deposit(conn: AsyncConnection, account: Account = account) -> None:
+                    await post_entry(conn, realm=realm, kind="deposit", at=_now(), postings=[
+                        Posting(account, FUNDING), Posting(clearing, -FUNDING)])
+
+                await unit_of_work(engine, deposit)
+
+        await asyncio.gather(*(fund() for _ in range(clients)))
         async with engine.begin() as conn:
-            for statement in filter(None, (s.strip() for s in PGBENCH_TABLES.split(";"))):
+            for statement in PGBENCH_TABLES:
                 await conn.execute(text(statement))
             await conn.execute(
                 text("INSERT INTO pgb_accounts (tenant_id, mode, owner_type, owner_key, rail, "
                      "asset, balance) SELECT :tenant_id, :mode, 'player', 'p' || g, 'real', "
                      "'USD', :funding FROM generate_series(1, :n) AS g"),
-                {**setup.realm.params, "funding": FUNDING, "n": len(setup.accounts)},
+                {**realm.params, "funding": FUNDING, "n": players},
             )
-            await conn.execute(text("ANALYZE pgb_accounts"))
-        await checkpoint(engine)
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("VACUUM ANALYZE"))
     finally:
         await engine.dispose()
     script = workdir / "transfer.pgbench"
     script.write_text(PGBENCH_SCRIPT.lstrip())
-    return script
+    return LedgerSetup(url, realm, accounts, script)
 
 
-def run_pgbench(
-    setup: LedgerSetup, script: Path, *, clients: int, seconds: int, threads: int = 2
-) -> float:
-    """Run the script; return pgbench's tps (without initial connection time)."""
-    command = [
+async def _ours(
+    engine: AsyncEngine, setup: LedgerSetup, *, clients: int, seconds: float, seed: int
+) -> Throughput:
+    """``clients`` workers (one pooled connection each) posting transfers for ``seconds``."""
+    accounts = setup.accounts
+    count = 0
+
+    async def worker(rng: random.Random, deadline: float) -> None:
+        nonlocal count
+        while time.perf_counter() < deadline:
+            source, target = rng.sample(accounts, 2)
+            amount = rng.randint(1, MAX_AMOUNT)
+
+            async def transfer(
+                conn: AsyncConnection, source: Account = source, target: Account = target,
+                amount: int = amount,
+            ) -> None:
+                await post_entry(conn, realm=setup.realm, kind="transfer", at=_now(),
+                                 postings=[Posting(source, -amount), Posting(target, amount)])
+
+            await unit_of_work(engine, transfer)
+            count += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(random.Random(seed * 1000 + i), started + seconds)
+                           for i in range(clients)))
+    return Throughput(count, time.perf_counter() - started)
+
+
+async def _pgbench(setup: LedgerSetup, *, clients: int, seconds: int, jobs: int) -> Throughput:
+    """One pgbench run of the transfer script; its count and its measured duration."""
+    process = await asyncio.create_subprocess_exec(
         str(bin_dir() / "pgbench"), "--no-vacuum", "--protocol=prepared",
-        f"--client={clients}", f"--jobs={min(threads, clients)}", f"--time={seconds}",
-        f"--file={script}", f"--define=tenant={setup.realm.tenant_id}",
+        f"--client={clients}", f"--jobs={min(jobs, clients)}", f"--time={seconds}",
+        f"--file={setup.pgbench_script}", f"--define=tenant={setup.realm.tenant_id}",
         f"--define=naccounts={len(setup.accounts)}", f"--define=maxamount={MAX_AMOUNT}",
         plain_url(setup.url),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60,
-                          check=False)
-    found = re.search(r"^tps = ([0-9.]+)", done.stdout, re.MULTILINE)
-    failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
-    if done.returncode != 0 or found is None or (failed and int(failed.group(1))):
-        raise RuntimeError(f"pgbench failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return float(found.group(1))
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=seconds + 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    report = out.decode()
+    processed = re.search(r"^number of transactions actually processed: (\d+)", report, re.M)
+    tps = re.search(r"^tps = ([0-9.]+)", report, re.M)
+    failed = re.search(r"^number of failed transactions: (\d+)", report, re.M)
+    if process.returncode != 0 or not processed or not tps or (failed and int(failed[1])):
+        raise RuntimeError(f"pgbench failed ({process.returncode}):\n{report}\n{err.decode()}")
+    count = int(processed[1])
+    # pgbench's tps excludes connection set-up; express it as count over that duration
+    return Throughput(count, count / float(tps[1]))
 
 
-def summary(ours: Throughput, pgbench_tps: float) -> str:
-    ratio = ours.per_second / pgbench_tps if pgbench_tps else 0.0
-    return (f"ledger: {ours.per_second:,.0f} transfers/s, pgbench {pgbench_tps:,.0f} tps, "
-            f"ratio {ratio:.2f}")
+async def compare(
+    setup: LedgerSetup, *, clients: int, seconds: int, rounds: int = 4, jobs: int = 2
+) -> LedgerResult:
+    """``seconds`` of each side in total, split into alternating rounds."""
+    engine = create_engine(setup.url, pool_size=clients)
+    try:
+        # open every connection and prepare the statement on it before any clock starts
+        async def warm(conn: AsyncConnection) -> None:
+            await post_entry(conn, realm=setup.realm, kind="transfer", at=_now(), postings=[
+                Posting(setup.accounts[0], -1), Posting(setup.accounts[1], 1)])
+            await asyncio.sleep(0.05)
+
+        for _ in range(10):  # past the server's first plans for the function's statements
+            await asyncio.gather(*(unit_of_work(engine, warm) for _ in range(clients)))
+        await _checkpoint(engine)
+        ours, reference = Throughput(0, 0.0), Throughput(0, 0.0)
+        per_round = max(1, seconds // rounds)
+        for i in range(rounds):
+            if i % 2 == 0:
+                ours += await _ours(engine, setup, clients=clients, seconds=per_round, seed=i)
+                reference += await _pgbench(setup, clients=clients, seconds=per_round, jobs=jobs)
+            else:
+                reference += await _pgbench(setup, clients=clients, seconds=per_round, jobs=jobs)
+                ours += await _ours(engine, setup, clients=clients, seconds=per_round, seed=i)
+        return LedgerResult(ours, reference)
+    finally:
+        await engine.dispose()

@@ -237,11 +237,14 @@ BEGIN
     VALUES (p_tenant, p_mode, p_kind, p_ref_type, p_ref_id, p_metadata, p_reverses, p_hash, p_at)
     RETURNING id INTO v_entry;
 
+    -- "id = ANY (v_ids)" keeps the update on the primary key: joined to unnest() alone,
+    -- the planner seq-scans a small accounts table on every call.
     RETURN QUERY
     WITH moved AS (
         UPDATE ledger_accounts a SET balance = a.balance + p.amount
           FROM unnest(v_ids, p_amounts) AS p (id, amount)
-         WHERE a.tenant_id = p_tenant AND a.id = p.id AND a.balance IS NOT NULL
+         WHERE a.tenant_id = p_tenant AND a.id = ANY (v_ids) AND a.id = p.id
+           AND a.balance IS NOT NULL
         RETURNING a.id, a.balance
     ), written AS (
         INSERT INTO ledger_postings (tenant_id, mode, entry_id, account_id, asset, amount,

@@ -69,6 +69,54 @@ CREATE TABLE jackpot_stripes (
     FOREIGN KEY (tenant_id, jackpot_id) REFERENCES jackpots (tenant_id, id)
 );
 
+-- The fast path of a contribution, in one round trip: add p_amount through a stripe
+-- of round p_round whose headroom exceeds it — first any stripe nobody holds, else
+-- (every one busy) by waiting for stripe p_own. Returns the round's contributions
+-- after it, or NULL when the exclusive path must decide. Each attempt runs in its
+-- own subtransaction, rolled back when it fails, so a failed attempt keeps no row
+-- lock (a READ COMMITTED recheck may lock a row it then rejects): a transaction
+-- sent on to the exclusive path never holds a stripe the exclusive path waits for.
+CREATE FUNCTION jackpot_claim(
+    p_tenant uuid, p_mode text, p_jackpot uuid, p_round integer, p_amount bigint,
+    p_own integer, p_stripes integer
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_before bigint;
+    v_stripe smallint;
+BEGIN
+    SELECT coalesce(sum(contributed), 0) INTO v_before FROM jackpot_stripes
+     WHERE tenant_id = p_tenant AND mode = p_mode AND jackpot_id = p_jackpot;
+    BEGIN
+        SELECT stripe INTO v_stripe FROM jackpot_stripes
+         WHERE tenant_id = p_tenant AND mode = p_mode AND jackpot_id = p_jackpot
+           AND round = p_round AND (headroom IS NULL OR headroom > p_amount)
+         ORDER BY (stripe + p_own) % p_stripes LIMIT 1 FOR UPDATE SKIP LOCKED;
+        IF v_stripe IS NULL THEN
+            RAISE EXCEPTION 'no free stripe' USING ERRCODE = 'WZJ01';
+        END IF;
+        UPDATE jackpot_stripes SET contributed = contributed + p_amount,
+               headroom = headroom - p_amount
+         WHERE tenant_id = p_tenant AND jackpot_id = p_jackpot AND stripe = v_stripe;
+        RETURN v_before + p_amount;
+    EXCEPTION WHEN SQLSTATE 'WZJ01' THEN
+        NULL;
+    END;
+    BEGIN
+        UPDATE jackpot_stripes SET contributed = contributed + p_amount,
+               headroom = headroom - p_amount
+         WHERE tenant_id = p_tenant AND mode = p_mode AND jackpot_id = p_jackpot
+           AND stripe = p_own AND round = p_round
+           AND (headroom IS NULL OR headroom > p_amount);
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no headroom' USING ERRCODE = 'WZJ01';
+        END IF;
+        RETURN v_before + p_amount;
+    EXCEPTION WHEN SQLSTATE 'WZJ01' THEN
+        RETURN NULL;
+    END;
+END;
+$$;
+
 -- No foreign key to jackpots on purpose: each insert would KEY SHARE-lock the
 -- pool's row, turning it back into a hot row. amount is what the pool took
 -- (capped at the trigger); requested is what was offered.

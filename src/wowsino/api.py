@@ -25,6 +25,7 @@ from wowsino.kernel.http import (
     Metrics,
     RequestContextMiddleware,
     declare_errors,
+    index_route_templates,
     install_error_handlers,
 )
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
@@ -128,4 +129,5 @@ def create_app(
     app.include_router(v1)
     app.include_router(tenants_router)
     declare_errors(app)
+    index_route_templates(app)
     return app

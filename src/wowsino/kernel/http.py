@@ -124,8 +124,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             request_id_var.reset(token)
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            template = route_template(scope)
             self.metrics.requests.labels(scope["method"], template, str(status_holder[0])).inc()
             self.metrics.latency.labels(scope["method"], template).observe(
                 time.perf_counter() - started
@@ -185,3 +184,35 @@ def declare_errors(app: FastAPI) -> None:
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def index_route_templates(app: FastAPI) -> None:
+    """Remember each route's full path template (``/v1/players/{key}``): included
+    routers keep only their own prefix on the route object."""
+    from fastapi.routing import iter_route_contexts
+
+    app.state.route_templates = {
+        id(context.original_route): context.path_format
+        for context in iter_route_contexts(app.routes)
+    }
+
+
+def route_template(scope: Scope) -> str:
+    """The full path template of the route that served ``scope`` (or ``unmatched``)."""
+    route = scope.get("route")
+    if route is None:
+        return "unmatched"
+    app = scope.get("app")
+    templates = getattr(getattr(app, "state", None), "route_templates", {})
+    return str(templates.get(id(route)) or getattr(route, "path", "unmatched"))
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, set[str], Any]]:
+    """Every API route as ``(full path template, methods, route)``."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    return [
+        (str(c.path_format), set(c.original_route.methods), c.original_route)
+        for c in iter_route_contexts(app.routes)
+        if isinstance(c.original_route, APIRoute)
+    ]

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from wowsino.kernel.auth import Principal
+from wowsino.kernel.http import route_template
 from wowsino.kernel.idempotency import Effect, choose_key
 from wowsino.kernel.jsonio import MoneyJSONResponse
 from wowsino.kernel.platform import Platform
@@ -19,8 +20,7 @@ async def idempotent(
     ``Idempotency-Key`` header; generated when absent) and answer its response:
     the effect's status the first time, 200 with ``"deduped": true`` afterwards."""
     platform: Platform = request.app.state.platform
-    route = request.scope.get("route")
-    endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    endpoint = f"{request.method} {route_template(request.scope)}"
     key = choose_key(payload.pop("idempotency_key", None), request.headers.get("idempotency-key"))
     fingerprinted = {"path": dict(request.path_params), "body": payload,
                      "brand": str(principal.brand_id)}

@@ -118,16 +118,17 @@ async def settle_contribution(
     )
 
 
-async def recent_contributors(
-    conn: AsyncConnection, realm: Realm, jackpot_id: UUID, round: int, *, skip: int, limit: int,
+async def contributions_before(
+    conn: AsyncConnection, realm: Realm, jackpot_id: UUID, round: int, *,
+    before_seq: int | None, limit: int,
 ) -> list[dict[str, Any]]:
-    """Distinct contributors of a round, the most recent contribution first."""
+    """A round's contributions, most recent first, from before ``before_seq``."""
     rows = await conn.execute(
-        text("SELECT player_id, brand_id, max(seq) AS last_seq FROM jackpot_contributions "
+        text("SELECT player_id, brand_id, seq FROM jackpot_contributions "
              "WHERE tenant_id = :tenant_id AND mode = :mode AND jackpot_id = :jackpot_id "
-             "AND round = :round GROUP BY player_id, brand_id "
-             "ORDER BY last_seq DESC OFFSET :skip LIMIT :limit"),
-        {**realm.params, "jackpot_id": jackpot_id, "round": round, "skip": skip,
+             "AND round = :round AND (CAST(:before AS bigint) IS NULL "
+             "OR seq < CAST(:before AS bigint)) ORDER BY seq DESC LIMIT :limit"),
+        {**realm.params, "jackpot_id": jackpot_id, "round": round, "before": before_seq,
          "limit": limit},
     )
     return [dict(r._mapping) for r in rows]

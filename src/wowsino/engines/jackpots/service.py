@@ -250,18 +250,23 @@ async def _last_eligible_contributor(
     conn: AsyncConnection, realm: Realm, jackpot: dict[str, Any]
 ) -> dict[str, Any] | None:
     """The round's most recent contributor the compliance gate lets win, or None."""
-    skip = 0
+    seen: set[UUID] = set()
+    before: int | None = None
     while True:
-        batch = await repository.recent_contributors(
-            conn, realm, jackpot["id"], jackpot["round"], skip=skip, limit=CONTRIBUTORS_BATCH)
-        for contributor in batch:
-            player = await players.get(conn, realm, contributor["brand_id"],
-                                       str(contributor["player_id"]))
+        batch = await repository.contributions_before(
+            conn, realm, jackpot["id"], jackpot["round"], before_seq=before,
+            limit=CONTRIBUTORS_BATCH)
+        for contribution in batch:
+            if contribution["player_id"] in seen:
+                continue
+            seen.add(contribution["player_id"])
+            player = await players.get(conn, realm, contribution["brand_id"],
+                                       str(contribution["player_id"]))
             if _eligible(player):
                 return player
         if len(batch) < CONTRIBUTORS_BATCH:
             return None
-        skip += CONTRIBUTORS_BATCH
+        before = batch[-1]["seq"]
 
 
 async def drop(
@@ -322,9 +327,7 @@ async def _drop(
                         round=next_round, headroom=_headroom(terms, terms.seed))
     shown = views.drop({**row, "mystery": reveal, "created_at": at}, jackpot["currency"])
     await outbox.emit(conn, realm=realm, type="jackpot.dropped", at=at, data={
-        **shown, "jackpot_id": str(jackpot["id"]), "jackpot_name": jackpot["name"],
-        "winner": players.player_ref(winner),
-        "next_mystery_seed_hash": terms.server_seed_hash})
+        **shown, "jackpot_name": jackpot["name"], "next_mystery_seed_hash": terms.server_seed_hash})
     return {"view": shown, "pool_after_minor": terms.seed}
 
 

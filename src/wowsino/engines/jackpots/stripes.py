@@ -52,45 +52,22 @@ async def create(
     )
 
 
-_CLAIM_FREE = text(
-    "WITH pick AS (SELECT stripe FROM jackpot_stripes WHERE tenant_id = :tenant_id "
-    "AND mode = :mode AND jackpot_id = :jackpot_id AND round = :round "
-    "AND (headroom IS NULL OR headroom > :amount) ORDER BY (stripe + :start) % :stripes "
-    "LIMIT 1 FOR UPDATE SKIP LOCKED), "
-    "moved AS (UPDATE jackpot_stripes t SET contributed = t.contributed + :amount, "
-    "headroom = t.headroom - :amount FROM pick WHERE t.tenant_id = :tenant_id "
-    "AND t.jackpot_id = :jackpot_id AND t.stripe = pick.stripe RETURNING t.stripe) "
-    "SELECT moved.stripe, (SELECT sum(contributed) FROM jackpot_stripes WHERE "
-    "tenant_id = :tenant_id AND mode = :mode AND jackpot_id = :jackpot_id) AS others "
-    "FROM moved"
-)
-
-# Every stripe was busy: wait for this contribution's own stripe instead.
-_CLAIM_OWN = text(
-    "UPDATE jackpot_stripes SET contributed = contributed + :amount, "
-    "headroom = headroom - :amount WHERE tenant_id = :tenant_id AND mode = :mode "
-    "AND jackpot_id = :jackpot_id AND stripe = :own AND round = :round "
-    "AND (headroom IS NULL OR headroom > :amount) RETURNING stripe, "
-    "(SELECT sum(contributed) FROM jackpot_stripes WHERE tenant_id = :tenant_id "
-    "AND mode = :mode AND jackpot_id = :jackpot_id) AS others"
+_CLAIM = text(
+    "SELECT jackpot_claim(:tenant_id, :mode, :jackpot_id, :round, :amount, :own, :stripes)"
 )
 
 
 async def claim(
     conn: AsyncConnection, realm: Realm, jackpot: dict[str, Any], *, amount: int, own: int,
 ) -> int | None:
-    """The fast path: add ``amount`` through one stripe whose share exceeds it, in the
-    jackpot's current round. Returns the round's contributions after it (as this
-    transaction sees them), or None when the exclusive path must decide instead."""
-    params = {**realm.params, "jackpot_id": jackpot["id"], "round": jackpot["round"],
-              "amount": amount, "start": own, "stripes": jackpot["stripes"], "own": own}
-    row = (await conn.execute(_CLAIM_FREE, params)).first()
-    if row is None:
-        row = (await conn.execute(_CLAIM_OWN, params)).first()
-    if row is None:
-        return None
-    # the subquery reads the statement's snapshot: everything committed, without this amount
-    return int(row.others or 0) + amount
+    """The fast path (SQL ``jackpot_claim``): add ``amount`` through one stripe whose share
+    exceeds it, in the jackpot's current round — a free stripe, else by waiting for
+    stripe ``own``. Returns the round's contributions after it (those committed before
+    plus this one), or None, holding no stripe, when the exclusive path must decide."""
+    contributed = await conn.scalar(_CLAIM, {
+        **realm.params, "jackpot_id": jackpot["id"], "round": jackpot["round"],
+        "amount": amount, "own": own, "stripes": jackpot["stripes"]})
+    return None if contributed is None else int(contributed)
 
 
 @dataclass(frozen=True)

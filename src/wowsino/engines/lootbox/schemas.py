@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wowsino.engines.draws import DrawIn, PrizeGameIn, PrizeGamePatch, StatusChangeIn
+from wowsino.engines.draws.schemas import DrawIn, PrizeGameIn, PrizeGamePatch, StatusChangeIn
 
 
 class LootboxIn(PrizeGameIn):

@@ -31,7 +31,7 @@ def open_view(drawn: draws.Drawn) -> dict[str, Any]:
         "cost_winz": drawn.cost, **drawn.proof(), "opened_at": drawn.at,
     }
     if drawn.prize_table is not None:
-        shown["prize_table"] = prizes.public_table(drawn.prize_table)
+        shown["prize_table"] = draws.public_table(drawn.prize_table)
     return shown
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from wowsino.engines.draws import DrawIn, PrizeGameIn, PrizeGamePatch, StatusChangeIn
+from wowsino.engines.draws.schemas import DrawIn, PrizeGameIn, PrizeGamePatch, StatusChangeIn
 
 Kind = Literal["wheel", "scratch", "pick"]
 MAX_PLAYS_PER_DAY = 10_000

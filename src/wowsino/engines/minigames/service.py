@@ -40,7 +40,7 @@ def play_view(drawn: draws.Drawn) -> dict[str, Any]:
         "played_at": drawn.at,
     }
     if drawn.prize_table is not None:
-        shown["prize_table"] = prizes.public_table(drawn.prize_table)
+        shown["prize_table"] = draws.public_table(drawn.prize_table)
     return shown
 
 

@@ -1,0 +1,369 @@
+"""Realm isolation for every ``/v1`` route: another tenant, or the same tenant's other
+mode, sees nothing of a realm's players and objects and changes nothing in it.
+
+The case table below names one concrete request per route template. The routes are
+enumerated from the app, so a new ``/v1`` endpoint without a case fails
+``test_every_v1_route_has_an_isolation_case`` until it gets one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from tests.conftest import ADMIN_TOKEN, Tenant
+from tests.integration.support import adjust, assert_error
+from wowsino.api import create_app
+from wowsino.kernel.config import Settings
+
+PRIZES = [{"segment_label": "coins", "weight": 9, "asset": "WINZ", "amount": 10},
+          {"segment_label": "xp", "weight": 1, "asset": "XP", "amount": 5}]
+VICTIM_PLAYER = {"username": "alice", "email": "alice@victim.example", "country_code": "MT",
+                 "tags": ["vip"]}
+NOT_FOUND_CODE = re.compile(r"^(NOT_FOUND|NO_[A-Z_]+)$")
+UNTRACKED_TABLES = {"usage_counters"}  # metering of API calls, flushed by /v1/usage
+
+
+@dataclass
+class Victim:
+    """The first tenant's test realm: a player and one object of every kind."""
+
+    tenant: Tenant
+    ids: dict[str, str]
+
+    def markers(self) -> set[str]:
+        return set(self.ids.values())
+
+
+@dataclass
+class Caller:
+    label: str
+    tenant: Tenant
+    mode: str
+
+    async def send(self, method: str, path: str, body: Any, key: str) -> httpx.Response:
+        headers = {**self.tenant.headers(self.mode), "Idempotency-Key": key}
+        if method in ("GET", "DELETE"):
+            return await self.tenant.client.request(method, path, headers=headers)
+        return await self.tenant.client.request(method, path, headers=headers, json=body)
+
+
+Check = Callable[[Caller, httpx.Response], Awaitable[list[str]]]
+
+
+@dataclass
+class Case:
+    """One route's probe. ``body`` is valid, so only the realm can make it fail."""
+
+    body: dict[str, Any] | None = None
+    check: Check | None = None
+    extra: list[str] = field(default_factory=list)
+
+
+async def check_me(caller: Caller, r: httpx.Response) -> list[str]:
+    me = r.json()
+    if me["tenant"]["slug"] != caller.tenant.slug or me["tenant"]["key_mode"] != caller.mode:
+        return [f"/v1/me described another key: {me}"]
+    return []
+
+
+async def check_usage(caller: Caller, r: httpx.Response) -> list[str]:
+    # the caller's own realm has exactly one active player (its own alice)
+    seen = r.json()[caller.mode]["monthly_active_players"]
+    return [] if seen == 1 else [f"/v1/usage counted {seen} active players, not 1"]
+
+
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/v1/openapi.json"): Case(),
+    ("GET", "/v1/me"): Case(check=check_me),
+    ("GET", "/v1/usage"): Case(check=check_usage),
+    ("GET", "/v1/audit"): Case(),
+    # players
+    ("POST", "/v1/players"): Case(body=VICTIM_PLAYER),
+    ("GET", "/v1/players"): Case(),
+    ("GET", "/v1/players/{key}"): Case(),
+    ("PATCH", "/v1/players/{key}/status"): Case(body={"status": "closed", "reason": "probe"}),
+    ("POST", "/v1/players/{key}/rg"): Case(body={"deposit_daily_limit": 5}),
+    ("POST", "/v1/players/{key}/adjustments"): Case(
+        body={"rail": "winz", "asset": "WINZ", "amount": 5, "reason": "probe"}),
+    ("GET", "/v1/players/{key}/timeline"): Case(),
+    ("GET", "/v1/players/{key}/ledger"): Case(),
+    ("GET", "/v1/players/{key}/fairness"): Case(),
+    ("PUT", "/v1/players/{key}/fairness"): Case(body={"client_seed": "probe-seed"}),
+    # lootboxes
+    ("GET", "/v1/lootbox"): Case(),
+    ("POST", "/v1/lootbox"): Case(body={"name": "Probe box", "prize_table": PRIZES}),
+    ("GET", "/v1/lootbox/{lootbox_id}"): Case(),
+    ("PATCH", "/v1/lootbox/{lootbox_id}"): Case(body={"name": "renamed"}),
+    ("POST", "/v1/lootbox/{lootbox_id}/pause"): Case(body={}),
+    ("POST", "/v1/lootbox/{lootbox_id}/resume"): Case(body={}),
+    ("POST", "/v1/lootbox/{lootbox_id}/open"): Case(body={"user_id": "alice"}),
+    ("GET", "/v1/lootbox/{lootbox_id}/opens"): Case(),
+    # raffles
+    ("GET", "/v1/raffles"): Case(),
+    ("POST", "/v1/raffles"): Case(body={"name": "Probe raffle", "ticket_cost_winz": 10,
+                                        "prize_winz": 100}),
+    ("GET", "/v1/raffles/{raffle_id}"): Case(),
+    ("PATCH", "/v1/raffles/{raffle_id}"): Case(body={"name": "renamed"}),
+    ("POST", "/v1/raffles/{raffle_id}/pause"): Case(body={}),
+    ("POST", "/v1/raffles/{raffle_id}/resume"): Case(body={}),
+    ("POST", "/v1/raffles/{raffle_id}/enter"): Case(body={"user_id": "alice", "tickets": 1}),
+    ("GET", "/v1/raffles/{raffle_id}/tickets"): Case(),
+    ("POST", "/v1/raffles/{raffle_id}/draw"): Case(body={}),
+    # jackpots
+    ("GET", "/v1/jackpots"): Case(),
+    ("POST", "/v1/jackpots"): Case(body={"name": "Probe pot", "currency": "USD",
+                                         "seed_usd": 50, "contribution_pct": 1}),
+    ("GET", "/v1/jackpots/{jackpot_id}"): Case(),
+    ("PATCH", "/v1/jackpots/{jackpot_id}"): Case(body={"name": "renamed"}),
+    ("POST", "/v1/jackpots/{jackpot_id}/pause"): Case(body={}),
+    ("POST", "/v1/jackpots/{jackpot_id}/resume"): Case(body={}),
+    ("POST", "/v1/jackpots/{jackpot_id}/contribute"): Case(
+        body={"user_id": "alice", "source_wager_id": "wager-1", "amount": 10}),
+    ("POST", "/v1/jackpots/{jackpot_id}/drop"): Case(body={}),
+    ("GET", "/v1/jackpots/{jackpot_id}/drops"): Case(),
+    # mini-games
+    ("GET", "/v1/mini-games"): Case(),
+    ("POST", "/v1/mini-games"): Case(body={"name": "Probe wheel", "kind": "wheel",
+                                           "prize_table": PRIZES}),
+    ("GET", "/v1/mini-games/{mini_game_id}"): Case(),
+    ("PATCH", "/v1/mini-games/{mini_game_id}"): Case(body={"name": "renamed"}),
+    ("POST", "/v1/mini-games/{mini_game_id}/pause"): Case(body={}),
+    ("POST", "/v1/mini-games/{mini_game_id}/resume"): Case(body={}),
+    ("POST", "/v1/mini-games/{mini_game_id}/play"): Case(body={"user_id": "alice"}),
+    ("GET", "/v1/mini-games/{mini_game_id}/plays"): Case(),
+    # webhooks
+    ("POST", "/v1/webhooks"): Case(body={"url": "https://hooks.example.com/probe",
+                                         "events": ["*"]}),
+    ("GET", "/v1/webhooks"): Case(),
+    ("GET", "/v1/webhooks/{webhook_id}"): Case(),
+    ("PATCH", "/v1/webhooks/{webhook_id}"): Case(body={"description": "renamed"}),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Case(),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Case(),
+    ("POST", "/v1/webhooks/{webhook_id}/ping"): Case(body={}),
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver"): Case(body={}),
+}
+
+
+def v1_routes(app: Any) -> set[tuple[str, str]]:
+    """Every ``(method, path template)`` the app serves under ``/v1``."""
+    try:  # FastAPI versions that keep included routers nested
+        from fastapi.routing import iter_route_contexts
+
+        routes: Any = list(iter_route_contexts(app.routes))
+    except ImportError:  # pragma: no cover - flat route lists
+        routes = app.routes
+    found = set()
+    for route in routes:
+        path = getattr(route, "path", None) or ""
+        if path == "/v1" or path.startswith("/v1/"):
+            for method in getattr(route, "methods", None) or ():
+                if method != "HEAD":
+                    found.add((method, path))
+    return found
+
+
+def test_every_v1_route_has_an_isolation_case() -> None:
+    app = create_app(Settings(admin_token=ADMIN_TOKEN),
+                     database_url="postgresql://nobody@127.0.0.1:1/none")
+    routes = v1_routes(app)
+    assert ("GET", "/v1/players/{key}") in routes
+    missing = sorted(routes - CASES.keys())
+    stale = sorted(CASES.keys() - routes)
+    assert not missing, f"/v1 routes without an isolation case: {missing}"
+    assert not stale, f"isolation cases for routes that no longer exist: {stale}"
+
+
+def victim_key(method: str, template: str) -> str:
+    """The idempotency key the victim used on a route; callers reuse it."""
+    return f"victim:{method} {template}"
+
+
+async def victim_write(tenant: Tenant, method: str, template: str, path: str,
+                       payload: Any) -> dict[str, Any]:
+    headers = {**tenant.headers(), "Idempotency-Key": victim_key(method, template)}
+    r = await tenant.client.request(method, path, json=payload, headers=headers)
+    assert r.status_code in (200, 201), f"{method} {path}: {r.text}"
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def build_victim(tenant: Tenant) -> Victim:
+    """A realm with a funded player and one of every object, each touched once."""
+    player = await victim_write(tenant, "POST", "/v1/players", "/v1/players", VICTIM_PLAYER)
+    ids = {"key": player["player"]["user_id"]}
+    for r in (await adjust(tenant, "alice", "1000", rail="winz", asset="WINZ", key="fund-w"),
+              await adjust(tenant, "alice", "100.00", key="fund-usd")):
+        assert r.status_code == 201, r.text
+    await victim_write(tenant, "PATCH", "/v1/players/{key}/status", "/v1/players/alice/status",
+                       {"status": "active", "reason": "kyc reviewed"})
+    await victim_write(tenant, "POST", "/v1/players/{key}/rg", "/v1/players/alice/rg",
+                       {"loss_daily_limit": 50})
+    await victim_write(tenant, "PUT", "/v1/players/{key}/fairness",
+                       "/v1/players/alice/fairness", {"client_seed": "victim-seed"})
+
+    made = await victim_write(tenant, "POST", "/v1/lootbox", "/v1/lootbox",
+                              {"name": "Victim box", "prize_table": PRIZES})
+    ids["lootbox_id"] = made["lootbox"]["id"]
+    await victim_write(tenant, "POST", "/v1/lootbox/{lootbox_id}/open",
+                       f"/v1/lootbox/{ids['lootbox_id']}/open", {"user_id": "alice"})
+
+    made = await victim_write(tenant, "POST", "/v1/raffles", "/v1/raffles",
+                              {"name": "Victim raffle", "ticket_cost_winz": 10,
+                               "prize_winz": 100})
+    ids["raffle_id"] = made["raffle"]["id"]
+    await victim_write(tenant, "POST", "/v1/raffles/{raffle_id}/enter",
+                       f"/v1/raffles/{ids['raffle_id']}/enter", {"user_id": "alice", "tickets": 2})
+
+    made = await victim_write(tenant, "POST", "/v1/jackpots", "/v1/jackpots",
+                              {"name": "Victim pot", "currency": "USD", "seed_usd": 50,
+                               "contribution_pct": 1})
+    ids["jackpot_id"] = made["jackpot"]["id"]
+    await victim_write(tenant, "POST", "/v1/jackpots/{jackpot_id}/contribute",
+                       f"/v1/jackpots/{ids['jackpot_id']}/contribute",
+                       {"user_id": "alice", "source_wager_id": "wager-1", "amount": 10})
+
+    made = await victim_write(tenant, "POST", "/v1/mini-games", "/v1/mini-games",
+                              {"name": "Victim wheel", "kind": "wheel", "prize_table": PRIZES})
+    ids["mini_game_id"] = made["mini_game"]["id"]
+    await victim_write(tenant, "POST", "/v1/mini-games/{mini_game_id}/play",
+                       f"/v1/mini-games/{ids['mini_game_id']}/play", {"user_id": "alice"})
+
+    made = await victim_write(tenant, "POST", "/v1/webhooks", "/v1/webhooks",
+                              {"url": "https://hooks.example.com/victim", "events": ["*"]})
+    ids["webhook_id"] = made["webhook"]["id"]
+    made = await victim_write(tenant, "POST", "/v1/webhooks/{webhook_id}/ping",
+                              f"/v1/webhooks/{ids['webhook_id']}/ping", {})
+    ids["delivery_id"] = made["delivery"]["id"]
+    return Victim(tenant, ids)
+
+
+async def realm_snapshot(engine: Any, tenant_id: str, mode: str) -> dict[str, tuple[int, str]]:
+    """Row count and a digest of every row of every tenant table, for one realm."""
+    async with engine.connect() as conn:
+        tables = (await conn.execute(text(
+            "SELECT table_name, bool_or(column_name = 'mode') AS has_mode "
+            "FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND column_name IN ('tenant_id', 'mode') GROUP BY table_name "
+            "HAVING bool_or(column_name = 'tenant_id') ORDER BY table_name"))).all()
+        snapshot = {}
+        for table, has_mode in tables:
+            if table in UNTRACKED_TABLES:
+                continue
+            where = "tenant_id = CAST(:t AS uuid)" + (" AND mode = :m" if has_mode else "")
+            row = (await conn.execute(text(
+                f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) "
+                f"FROM {table} x WHERE {where}"), {"t": tenant_id, "m": mode})).one()
+            snapshot[table] = (int(row[0]), str(row[1]))
+    assert snapshot["players"][0] == 1
+    return snapshot
+
+
+def concrete_requests(template: str, victim: Victim) -> Iterator[tuple[str, bool]]:
+    """``(path, addresses_the_victim)``: every victim id in the template, and, for player
+    routes, the caller's own player of the same username."""
+    names = re.findall(r"{(\w+)}", template)
+    path = template
+    for name in names:
+        assert name in victim.ids, f"no victim object for path parameter {{{name}}}"
+        path = path.replace(f"{{{name}}}", victim.ids[name])
+    yield path, bool(names)
+    if names == ["key"]:
+        yield template.replace("{key}", "alice"), False
+
+
+async def probe(caller: Caller, victim: Victim, engine: Any) -> list[str]:
+    """Call every route as ``caller``; list every leak, wrong answer or change."""
+    problems: list[str] = []
+    before = await realm_snapshot(engine, victim.tenant.id, "test")
+    for (method, template), case in sorted(CASES.items(), key=lambda item: item[0][1]):
+        for path, addresses_victim in concrete_requests(template, victim):
+            where = f"{caller.label}: {method} {path}"
+            r = await caller.send(method, path, case.body, victim_key(method, template))
+            # an id the caller sent may be echoed back ("no lootbox '…'"); anything else leaks
+            echoed = r.text
+            for sent in victim.markers() & set(path.split("/")):
+                echoed = echoed.replace(sent, "")
+            leaked = sorted(m for m in victim.markers() if m in echoed)
+            if leaked:
+                problems.append(f"{where} leaked the victim's {leaked}: {r.text[:300]}")
+            if addresses_victim:
+                if r.status_code != 404 or not NOT_FOUND_CODE.match(r.json().get("code", "")):
+                    problems.append(f"{where} answered {r.status_code}, not 404: {r.text[:300]}")
+                    continue
+                assert_error(r, 404)
+            elif r.status_code >= 300:
+                problems.append(f"{where} failed on the caller's own data: "
+                                f"{r.status_code} {r.text[:300]}")
+                continue
+            elif r.headers.get("content-type", "").startswith("application/json"):
+                payload = r.json()
+                if isinstance(payload, dict) and payload.get("deduped") is True:
+                    problems.append(f"{where} replayed a response from another realm")
+                if case.check is not None:
+                    problems += [f"{where}: {p}" for p in await case.check(caller, r)]
+        after = await realm_snapshot(engine, victim.tenant.id, "test")
+        changed = sorted(t for t in before if after.get(t) != before[t])
+        if changed:
+            problems.append(f"{caller.label}: {method} {template} changed the victim's "
+                            f"tables {changed}")
+            before = after
+    return problems
+
+
+async def prepare(caller: Caller) -> None:
+    """The caller's realm gets its own player with the victim's username."""
+    r = await caller.send("POST", "/v1/players",
+                          {"username": "alice", "email": "alice@caller.example"}, "own-alice")
+    assert r.status_code == 201, r.text
+
+
+async def test_another_tenants_test_key_sees_and_changes_nothing(
+    tenant: Tenant, other_tenant: Tenant, engine: Any,
+) -> None:
+    victim = await build_victim(tenant)
+    caller = Caller("other tenant, test key", other_tenant, "test")
+    await prepare(caller)
+    problems = await probe(caller, victim, engine)
+    assert not problems, "\n".join(problems)
+
+
+async def test_another_tenants_live_key_sees_and_changes_nothing(
+    tenant: Tenant, other_tenant: Tenant, engine: Any,
+) -> None:
+    victim = await build_victim(tenant)
+    caller = Caller("other tenant, live key", other_tenant, "live")
+    await prepare(caller)
+    problems = await probe(caller, victim, engine)
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_same_tenants_live_key_sees_and_changes_nothing_of_test(
+    tenant: Tenant, engine: Any,
+) -> None:
+    victim = await build_victim(tenant)
+    caller = Caller("same tenant, live key", tenant, "live")
+    await prepare(caller)
+    problems = await probe(caller, victim, engine)
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_victim_still_sees_its_own_objects(tenant: Tenant, engine: Any) -> None:
+    """The probes above are meaningful: the same requests with the victim's key succeed."""
+    victim = await build_victim(tenant)
+    owner = Caller("victim", tenant, "test")
+    for (method, template), case in sorted(CASES.items(), key=lambda item: item[0][1]):
+        if method != "GET":
+            continue
+        for path, addresses_victim in concrete_requests(template, victim):
+            if not addresses_victim:
+                continue
+            r = await owner.send(method, path, case.body, "unused")
+            assert r.status_code == 200, f"{method} {path}: {r.text}"
+            if template.endswith("}"):  # the object itself
+                assert path.rsplit("/", 1)[-1] in r.text, f"{method} {path}: {r.text}"
