@@ -8,6 +8,7 @@ import json
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,6 +20,27 @@ from wowsino.kernel.config import Settings
 from wowsino.kernel.database import database_url
 
 T = TypeVar("T")
+
+
+class KeyMode(StrEnum):
+    live = "live"
+    test = "test"
+
+
+def configure_logging(*, json_logs: bool) -> None:
+    """JSON lines in production, readable console output elsewhere."""
+    import logging
+
+    import structlog
+
+    renderer: Any = (structlog.processors.JSONRenderer() if json_logs
+                     else structlog.dev.ConsoleRenderer())
+    structlog.configure(
+        processors=[structlog.processors.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                    structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
 app = typer.Typer(help="WOWsino: engagement and casino back office on one ledger.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 tenants_app = typer.Typer(help="Tenants and brands.", no_args_is_help=True)
@@ -86,7 +108,9 @@ def serve(
     from wowsino.kernel.db import create_engine, migrate
 
     settings = Settings.from_env()
-    if not settings.admin_token:
+    configure_logging(json_logs=settings.log_json)
+    generated_token = not settings.admin_token
+    if generated_token:
         token = secrets.token_urlsafe(24)
         os.environ["WOWSINO_ADMIN_TOKEN"] = token
         settings = Settings.from_env()
@@ -108,7 +132,11 @@ def serve(
         console.print(f"Console      {base}/admin")
         where = "external" if settings.database_url else f"embedded, data in {settings.data_dir}"
         console.print(f"Database     {where}")
-        console.print(f"Admin token  {settings.admin_token}")
+        if generated_token:
+            console.print(f"Admin token  {settings.admin_token}   (generated for this run; "
+                          "set WOWSINO_ADMIN_TOKEN to choose one)", soft_wrap=True)
+        else:
+            console.print("Admin token  from WOWSINO_ADMIN_TOKEN")
         if demo_info:
             console.print(f"Demo tenant  {demo_info['tenant']} (plug_in), brand {demo_info['brand']}")
             console.print(f"Test key     [bold green]{demo_info['test_key']}[/bold green]")
@@ -198,7 +226,7 @@ def tenants_list() -> None:
 @keys_app.command("create")
 def keys_create(
     tenant: Annotated[str, typer.Option(help="Tenant slug or id")],
-    mode: Annotated[str, typer.Option(help="live or test")] = "test",
+    mode: Annotated[KeyMode, typer.Option(help="live or test")] = KeyMode.test,
     brand: Annotated[str | None, typer.Option(help="Brand slug (default: the first)")] = None,
     scope: Annotated[list[str] | None, typer.Option(help="Scope (repeatable)")] = None,
     name: Annotated[str, typer.Option(help="Key name")] = "cli key",
@@ -216,7 +244,7 @@ def keys_create(
             found = await service.get_tenant(conn, tenant)
             brands = await service.list_brands(conn, found["id"])
             return await service.create_key(
-                conn, tenant_id=found["id"], brand=brand or brands[0]["slug"], mode=Mode(mode),
+                conn, tenant_id=found["id"], brand=brand or brands[0]["slug"], mode=Mode(mode.value),
                 scopes=scope or ["*"], name=name, actor=ADMIN, at=SystemClock().now())
 
         return await unit_of_work(engine, create)
@@ -230,7 +258,7 @@ def keys_create(
         sys.stdout.write(json.dumps({"id": str(created.id), "key": created.plaintext,
                                      "mode": created.mode.value, "scopes": created.scopes}) + "\n")
     else:
-        console.print(f"{created.id}  {created.plaintext}")
+        console.print(f"{created.id}  {created.plaintext}", soft_wrap=True)
 
 
 @keys_app.command("revoke")
@@ -239,18 +267,22 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id")],
 ) -> None:
     """Revoke an API key; it is refused from the next request."""
-    from uuid import UUID
-
     from wowsino.kernel.clock import SystemClock
     from wowsino.kernel.db import unit_of_work
     from wowsino.kernel.errors import DomainError
+    from wowsino.kernel.ids import parse_uuid
     from wowsino.kernel.realm import ADMIN
     from wowsino.tenants import service
+
+    parsed = parse_uuid(key_id)
+    if parsed is None:
+        err.print(f"[red]not a key id: {key_id!r} (a UUID, as `keys list` shows)[/red]")
+        raise typer.Exit(2)
 
     async def job(engine: Any) -> Any:
         async def revoke(conn: Any) -> Any:
             found = await service.get_tenant(conn, tenant)
-            return await service.revoke_key(conn, tenant_id=found["id"], key_id=UUID(key_id),
+            return await service.revoke_key(conn, tenant_id=found["id"], key_id=parsed,
                                             actor=ADMIN, at=SystemClock().now())
 
         return await unit_of_work(engine, revoke)

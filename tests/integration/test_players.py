@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -54,18 +55,64 @@ async def test_upsert_creates_with_201_then_updates_with_200_keeping_the_user_id
     assert created["created_at"].endswith("Z")
     assert r.json()["deduped"] is False
 
+    # the currency is fixed at creation: asking to change it is refused and changes nothing
+    r = await tenant.post("/v1/players", {"username": "alice", "email": "alice@new.example"})
+    assert r.status_code == 400, r.text
+    assert r.json()["details"]["field"] == "currency"
+    assert (await tenant.get("/v1/players/alice")).json()["player"]["email"] == "alice@example.com"
+
     r = await tenant.post("/v1/players", {"username": "alice", "email": "alice@new.example",
-                                          "currency": "EUR"})
+                                          "currency": "USD"})
     assert r.status_code == 200, r.text
     updated = r.json()["player"]
     assert updated["user_id"] == created["user_id"]
     assert updated["email"] == "alice@new.example"
-    # fields not sent are kept; the currency is fixed at creation
+    # fields not sent are kept
     assert updated["country_code"] == "DE"
     assert updated["external_ref"] == "op-1"
     assert updated["date_of_birth"] == "1990-05-17"
     assert updated["tags"] == ["new", "vip"]
     assert updated["currency"] == "USD"
+    assert await usernames(tenant) == ["alice"]
+
+
+async def test_currency_is_fixed_at_creation(tenant: Tenant) -> None:
+    await create_player(tenant, "alice", currency="EUR")
+    r = await tenant.post("/v1/players", {"username": "alice", "email": "alice@example.com",
+                                          "currency": "USD"})
+    assert_validation(r, "currency")
+    r = await tenant.post("/v1/players", {"username": "alice", "email": "alice@example.com",
+                                          "currency": "eur"})
+    assert r.status_code == 200, r.text
+    dossier = (await tenant.get("/v1/players/alice")).json()["player"]
+    assert dossier["currency"] == "EUR"
+    assert dossier["balances"]["real"] == {"EUR": 0}
+
+
+async def test_date_of_birth_follows_the_platform_clock(
+    tenant: Tenant, clock: ManualClock,
+) -> None:
+    # the platform's today is 2026-01-01, whatever the wall clock says
+    r = await tenant.post("/v1/players", {"username": "alice", "email": "alice@example.com",
+                                          "date_of_birth": "2026-01-02"})
+    assert_validation(r, "date_of_birth")
+    assert_error(await tenant.get("/v1/players/alice"), 404, "NO_PLAYER")
+    r = await tenant.post("/v1/players", {"username": "alice", "email": "alice@example.com",
+                                          "date_of_birth": "2026-01-01"})
+    assert r.status_code == 201, r.text
+    clock.advance(timedelta(days=1))
+    r = await tenant.post("/v1/players", {"username": "bob", "email": "bob@example.com",
+                                          "date_of_birth": "2026-01-02"})
+    assert r.status_code == 201, r.text
+
+
+async def test_concurrent_upserts_of_one_username_make_one_player(tenant: Tenant) -> None:
+    responses = await asyncio.gather(*(
+        tenant.post("/v1/players", {"username": "alice", "email": f"a{i}@example.com"})
+        for i in range(8)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 7 + [201], [r.text for r in responses]
+    assert len({r.json()["player"]["user_id"] for r in responses}) == 1
     assert await usernames(tenant) == ["alice"]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
@@ -132,7 +130,7 @@ async def test_raising_the_limit_applies_to_the_next_request(
 
 
 async def test_admin_routes_are_not_rate_limited(
-    client: httpx.AsyncClient, tenant: Tenant, frozen: FrozenTime, app: Any,
+    client: httpx.AsyncClient, tenant: Tenant, frozen: FrozenTime,
 ) -> None:
     await limit(client, tenant, 1, 1)
     for _ in range(5):

@@ -101,7 +101,11 @@ metadata_values = st.one_of(
     st.none(),
     st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**9,
                 max_value=10**9),
-    st.sampled_from([Decimal("-0.00"), Decimal("1E+2"), Decimal("0E-8"), Decimal("1E-8")]),
+    # any sign, digits and exponent, negative zero and 1E+2 included
+    st.builds(lambda sign, digits, exponent: Decimal((sign, tuple(digits), exponent)),
+              st.integers(0, 1), st.lists(st.integers(0, 9), min_size=1, max_size=20),
+              st.integers(-30, 30)),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.lists(st.integers(min_value=-5, max_value=5), max_size=3),
 )
 metadata = st.dictionaries(st.text(alphabet="abcdefgh_", min_size=1, max_size=6),

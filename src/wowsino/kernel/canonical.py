@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import hashlib
+import math
+from decimal import Decimal
 from typing import Any
 
 import simplejson
 
 from wowsino.kernel.jsonio import json_default
 
+# PostgreSQL's numeric holds at most this many digits before the decimal point.
+_NUMERIC_MAX_INTEGER_DIGITS = 131072
+
+
+def _as_stored(value: Any) -> Any:
+    """``value`` with every number as a jsonb column gives it back (PostgreSQL numeric):
+    no negative zero, no positive exponent, floats as their decimal text. A value
+    then hashes the same before it is written and after it is read back."""
+    if isinstance(value, dict):
+        return {k: _as_stored(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_as_stored(v) for v in value]
+    if isinstance(value, float):
+        return _as_stored(Decimal(repr(value))) if math.isfinite(value) else value
+    if isinstance(value, Decimal) and value.is_finite():
+        sign, digits, exponent = value.as_tuple()
+        assert isinstance(exponent, int)
+        if 0 < exponent <= _NUMERIC_MAX_INTEGER_DIGITS:
+            digits, exponent = digits + (0,) * exponent, 0
+        return Decimal((sign if any(digits) else 0, digits, exponent))
+    return value
+
 
 def canonical(value: Any) -> bytes:
     """Stable bytes for ``value``: sorted keys, no whitespace, exact decimals."""
     return simplejson.dumps(
-        value,
+        _as_stored(value),
         use_decimal=True,
         default=json_default,
         sort_keys=True,

@@ -212,7 +212,7 @@ def api_routes(app: FastAPI) -> list[tuple[str, set[str], Any]]:
     from fastapi.routing import APIRoute, iter_route_contexts
 
     return [
-        (str(c.path_format), set(c.original_route.methods), c.original_route)
+        (str(c.path_format), set(c.original_route.methods or ()), c.original_route)
         for c in iter_route_contexts(app.routes)
         if isinstance(c.original_route, APIRoute)
     ]

@@ -79,7 +79,8 @@ def check_rail_asset(rail: Rail, a: Asset, *, field: str = "asset") -> None:
 
 
 def to_minor(
-    value: Any, a: Asset, *, field: str = "amount", allow_negative: bool = False
+    value: Any, a: Asset, *, field: str = "amount", allow_negative: bool = False,
+    allow_zero: bool = False,
 ) -> int:
     """Parse an API amount into minor units of ``a``.
 
@@ -94,7 +95,7 @@ def to_minor(
         raise ValidationFailed(f"{field}: must be a number", field=field) from None
     if not dec.is_finite():
         raise ValidationFailed(f"{field}: must be a finite number", field=field)
-    if dec == 0:
+    if dec == 0 and not allow_zero:
         raise ValidationFailed(f"{field}: must not be zero", field=field)
     if dec < 0 and not allow_negative:
         raise ValidationFailed(f"{field}: must be positive", field=field)
@@ -115,7 +116,7 @@ def to_minor(
     minor = int(significant or "0") * 10**shift
     if minor > MAX_MINOR:
         raise ValidationFailed(f"{field}: amount is too large", field=field)
-    return -minor if sign else minor
+    return int(-minor if sign else minor)
 
 
 def from_minor(minor: int, a: Asset) -> Decimal:

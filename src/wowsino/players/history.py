@@ -58,10 +58,21 @@ async def timeline(
         params,
     )
     items = [
-        {"at": r.at, "source": r.source, "id": r.id, "type": r.type, "detail": r.detail}
+        {"at": r.at, "source": r.source, "id": r.id, "type": r.type,
+         "detail": _with_amounts(r.detail) if r.source == "ledger" else r.detail}
         for r in rows
     ]
     return page(items, limit, lambda it: [it["at"], it["source"], it["id"]])
+
+
+def _with_amounts(detail: dict[str, Any]) -> dict[str, Any]:
+    """Ledger postings in the API's units (the query reads minor units)."""
+    postings = [
+        {"rail": p["rail"], "asset": p["asset"],
+         "amount": from_minor(int(p.pop("amount_minor")), ASSETS[p["asset"]])}
+        for p in detail.get("postings") or []
+    ]
+    return {**detail, "postings": postings}
 
 
 async def ledger_view(

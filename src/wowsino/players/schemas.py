@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -67,7 +67,8 @@ class PlayerIn(Body):
     @field_validator("date_of_birth")
     @classmethod
     def _dob(cls, v: date | None) -> date | None:
-        if v is not None and not date(1900, 1, 1) <= v <= datetime.now().date():
+        # the upper bound ("not after today") is the service's, on the platform clock
+        if v is not None and v < date(1900, 1, 1):
             raise ValueError("must be a real date between 1900-01-01 and today")
         return v
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel import audit, ledger, outbox
 from wowsino.kernel.clock import iso
-from wowsino.kernel.errors import NotFound, PlayerBlocked
+from wowsino.kernel.errors import NotFound, PlayerBlocked, ValidationFailed
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import ASSETS, Rail, asset, check_rail_asset, from_minor, to_minor
 from wowsino.kernel.realm import Actor, Realm
@@ -88,10 +88,18 @@ async def upsert(
     actor: Actor, at: datetime,
 ) -> tuple[int, dict[str, Any]]:
     """Create (201) or update (200) the player named by ``(brand, username)``; audited."""
+    born = fields.get("date_of_birth")
+    if born is not None and born > at.date():
+        raise ValidationFailed("date_of_birth: must be a real date between 1900-01-01 and today",
+                               field="date_of_birth")
     before = await repository.find(conn, realm, brand_id, fields["username"], for_update=True)
     values = {**fields, "currency": (before or {}).get("currency")
               or fields.get("currency") or DEFAULT_CURRENCY}
     if before is not None:
+        if fields.get("currency") not in (None, before["currency"]):
+            raise ValidationFailed(
+                f"currency: the player's currency is {before['currency']} and cannot change",
+                field="currency")
         values = {**{k: before[k] for k in PUBLIC_FIELDS}, **fields,
                   "currency": before["currency"]}
     row, created = await repository.upsert(conn, realm, brand_id, new_id(), values, at)
@@ -139,9 +147,12 @@ async def update_rg(
     for name, value in requested.items():
         if value is None:
             normalised[name] = None
-        elif name in rg.MONEY_LIMITS:
-            normalised[name] = to_minor(value, currency, field=name)
+        elif name in rg.MONEY_LIMITS:  # zero is a real limit: no deposits, no losses
+            normalised[name] = to_minor(value, currency, field=name, allow_zero=True)
         elif name == "timeout_until":
+            if value <= at:
+                raise ValidationFailed("timeout_until: must be in the future",
+                                       field="timeout_until")
             normalised[name] = iso(value)  # UTC with Z, as the API speaks time
         else:
             normalised[name] = int(value)

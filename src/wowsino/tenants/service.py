@@ -216,6 +216,8 @@ async def revoke_key(
     ).first()
     if row is None:
         raise NotFound("no such API key")
+    if row.revoked_at != at:  # already revoked: nothing changed, nothing to audit
+        return {"id": str(row.id), "revoked_at": row.revoked_at}
     await audit.record(conn, realm=Realm(tenant_id, Mode(row.mode)), actor=actor,
                        action="api_key.revoked", target_type="api_key", target_id=str(key_id),
                        at=at)

@@ -32,7 +32,7 @@ def _check_pct(value: Decimal | int | None) -> Decimal | int | None:
 class JackpotIn(Body):
     """``seed_usd`` and ``must_drop_at`` are amounts in the pool's ``currency``."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=128)
     currency: str = Field(min_length=1, max_length=16)
     seed_usd: MoneyIn
     contribution_pct: MoneyIn | None = None
@@ -51,7 +51,7 @@ class JackpotPatch(Body):
     (``null`` removes it), except on a mystery pool, whose committed drop point stays
     until the next reset."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=128)
     seed_usd: MoneyIn | None = None
     contribution_pct: MoneyIn | None = None
     must_drop_at: MoneyIn | None = None

@@ -207,7 +207,7 @@ async def enter(
     Raises 404 ``NO_RAFFLE`` / ``NO_PLAYER``, 409 ``NOT_ACTIVE``, 403 ``PLAYER_BLOCKED``
     or ``LIMIT_EXCEEDED``, 402 ``INSUFFICIENT_WINZ`` (nothing debited, no tickets).
     """
-    raffle = await load(conn, realm, ref)
+    raffle = await load(conn, realm, ref, for_update=True)  # serialises numbering
     _require_open(raffle, at)
     player = await players.get(conn, realm, brand_id, user_ref)
     rewards.check_eligible(player)
