@@ -1,7 +1,8 @@
 """The worker: scheduled jobs claimed safely when several workers run.
 
 Jobs here: seal the ledger and audit hash chains, apply RG limits whose
-cooling-off has passed, purge expired idempotency keys, flush usage meters.
+cooling-off has passed, draw raffles at ``draw_at``, purge expired idempotency
+keys, flush usage meters; and webhook deliveries.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from wowsino.kernel import chain
 from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
+from wowsino.engines.raffles import service as raffles
 from wowsino.players import service as players
 from wowsino.webhooks import delivery
 
@@ -66,6 +68,7 @@ JOBS: list[tuple[str, Job]] = [
     ("rg_applied", apply_rg_limits),
     ("chains_sealed", seal_chains),
     ("usage_flushed", flush_usage),
+    ("raffles_drawn", raffles.run_due),
 ]
 
 

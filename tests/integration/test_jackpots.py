@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import ADMIN, Tenant, make_tenant
@@ -23,8 +24,10 @@ from tests.integration.support import (
     create_player,
     outbox,
 )
+from wowsino.engines.jackpots import service as jackpots
 from wowsino.engines.jackpots.flows import pool_account
 from wowsino.kernel import fairness, ledger
+from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Mode, Realm
 
@@ -225,6 +228,29 @@ async def test_ordinary_contribution_does_not_wait_for_the_jackpot_row(
     assert (await show(tenant, jackpot["id"]))["pool"] == D(105)
 
 
+async def test_a_drop_waits_for_a_contribution_in_flight_and_pays_it(
+        tenant: Tenant, engine: Any, clock: ManualClock) -> None:
+    jackpot = await make_jackpot(tenant, seed_usd=100)
+    await create_player(tenant, "alice")
+    await contribute(tenant, jackpot["id"], "alice", "w1", 1)
+    async with engine.connect() as conn:
+        in_flight = await conn.begin()
+        status, _ = await jackpots.contribute(
+            conn, realm=realm_of(tenant), brand_id=UUID(tenant.brand_id),
+            service_mode="plug_in", ref=jackpot["id"], user_ref="alice",
+            source_wager_id="w2", amount=D("2.50"), at=clock.now())
+        assert status == 201
+        dropping = asyncio.create_task(tenant.post(f"/v1/jackpots/{jackpot['id']}/drop", {}))
+        await asyncio.sleep(0.5)
+        assert not dropping.done()  # the drop needs the exact pool: it waits
+        await in_flight.commit()
+    r = await asyncio.wait_for(dropping, 10)
+    assert r.status_code == 201, r.text
+    assert body(r)["drop"]["amount"] == D("103.50")
+    assert await pool_in_ledger(engine, tenant, jackpot["id"]) == D(100)
+    assert await ledger_problems(engine, tenant) == []
+
+
 async def test_source_wager_id_dedupes_under_concurrency(
         client: httpx.AsyncClient, tenant: Tenant, engine: Any) -> None:
     await unthrottle(client, tenant)
@@ -308,15 +334,33 @@ async def test_must_drop_caps_the_reaching_contribution_and_reseeds(
     assert await ledger_problems(engine, tenant) == []
 
 
+async def test_the_contribution_that_uses_up_the_last_headroom_wins(
+        tenant: Tenant, engine: Any) -> None:
+    # 64.00 of headroom: 1.00 per stripe, so halves fit a stripe's share until none is left
+    jackpot = await make_jackpot(tenant, seed_usd=1, must_drop_at=65)
+    await create_player(tenant, "alice")
+    for i in range(127):
+        answer = body(await contribute(tenant, jackpot["id"], "alice", f"w{i}", 0.5))
+        assert answer["dropped"] is None and answer["amount"] == D("0.50"), (i, answer)
+    assert (await show(tenant, jackpot["id"]))["pool"] == D("64.50")
+    last = body(await contribute(tenant, jackpot["id"], "alice", "w127", 0.5))
+    assert last["dropped"]["amount"] == D("65.00") and last["pool"] == D(1)
+    assert await pool_in_ledger(engine, tenant, jackpot["id"]) == D(1)
+
+
+@pytest.mark.parametrize(("must_drop_at", "count"), [(20, 150), (60, 300)])
 async def test_concurrent_contributions_never_push_the_pool_past_must_drop(
-        client: httpx.AsyncClient, tenant: Tenant, engine: Any) -> None:
+        client: httpx.AsyncClient, tenant: Tenant, engine: Any, must_drop_at: int,
+        count: int) -> None:
+    # 20: every contribution is near the trigger (exclusive path); 60: the stripes' shares
+    # fit about half of them, so fast and exclusive contributions interleave
     await unthrottle(client, tenant)
-    jackpot = await make_jackpot(tenant, seed_usd=10, must_drop_at=20)
+    jackpot = await make_jackpot(tenant, seed_usd=10, must_drop_at=must_drop_at)
     names = [f"p{i:02d}" for i in range(30)]
     for name in names:
         await create_player(tenant, name)
     rng = random.Random(11)
-    cents = [rng.randint(1, 150) for _ in range(150)]
+    cents = [rng.randint(1, 150) for _ in range(count)]
     responses = await asyncio.gather(*(
         contribute(tenant, jackpot["id"], names[i % 30], f"w{i}", c / 100)
         for i, c in enumerate(cents)))
@@ -324,26 +368,27 @@ async def test_concurrent_contributions_never_push_the_pool_past_must_drop(
     rows = await contributions(engine, jackpot["id"])
     by_id = {str(r["id"]): r for r in rows}
     history = await drops(tenant, jackpot["id"])
-    assert len(history) >= 5
+    assert len(history) >= 3
     assert sorted(d["round"] for d in history) == list(range(1, len(history) + 1))
     for drop in history:
-        assert drop["amount"] == drop["pool_before"] == D("20.00")
+        assert drop["amount"] == drop["pool_before"] == must_drop_at
         assert drop["trigger_reason"] == "must_drop"
         reaching = by_id[drop["contribution_id"]]
         assert reaching["round"] == drop["round"]
         assert str(reaching["player_id"]) == drop["winner"]["user_id"]
-        assert sum(r["amount"] for r in rows if r["round"] == drop["round"]) == 1000
+        in_round = sum(r["amount"] for r in rows if r["round"] == drop["round"])
+        assert in_round == (must_drop_at - 10) * 100
     # only a reaching contribution is ever capped
     capped = {str(r["id"]) for r in rows if r["amount"] < r["requested"]}
     assert capped <= {d["contribution_id"] for d in history}
     current = len(history) + 1
     in_play = sum(r["amount"] for r in rows if r["round"] == current)
     pool = (await show(tenant, jackpot["id"]))["pool"]
-    assert pool == D(10) + D(in_play) / 100 < D(20)
+    assert pool == D(10) + D(in_play) / 100 < must_drop_at
     assert await pool_in_ledger(engine, tenant, jackpot["id"]) == pool
     taken = D(sum(r["amount"] for r in rows)) / 100
     assert await system(engine, tenant, ledger.OPERATOR_SETTLEMENT) == -(10 * current + taken)
-    assert await system(engine, tenant, ledger.OPERATOR_PAYOUTS) == 20 * len(history)
+    assert await system(engine, tenant, ledger.OPERATOR_PAYOUTS) == must_drop_at * len(history)
     assert await ledger_problems(engine, tenant) == []
 
 

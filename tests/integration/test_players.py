@@ -56,7 +56,8 @@ async def test_upsert_creates_with_201_then_updates_with_200_keeping_the_user_id
     assert r.json()["deduped"] is False
 
     # the currency is fixed at creation: asking to change it is refused and changes nothing
-    r = await tenant.post("/v1/players", {"username": "alice", "email": "alice@new.example"})
+    r = await tenant.post("/v1/players", {"username": "alice", "email": "alice@new.example",
+                                          "currency": "EUR"})
     assert r.status_code == 400, r.text
     assert r.json()["details"]["field"] == "currency"
     assert (await tenant.get("/v1/players/alice")).json()["player"]["email"] == "alice@example.com"

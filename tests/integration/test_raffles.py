@@ -477,3 +477,26 @@ async def test_configuration_needs_the_config_scope(client: httpx.AsyncClient,
     assert (await client.get("/v1/raffles", headers=bearer(key))).status_code == 200
     assert body(await client.get(f"/v1/raffles/{raffle['id']}/tickets",
                                  headers=bearer(key)))["total_tickets"] == 0
+
+
+async def test_the_worker_draws_a_raffle_at_draw_at(app: Any, tenant: Tenant, clock: Any) -> None:
+    from datetime import timedelta
+
+    from wowsino.kernel.clock import iso
+    from wowsino.worker import Worker
+
+    draw_at = clock.now() + timedelta(hours=1)
+    r = await tenant.post("/v1/raffles", {"name": "Hourly", "ticket_cost_winz": 0,
+                                          "prize_winz": 50, "draw_at": iso(draw_at)})
+    assert r.status_code == 201, r.text
+    raffle_id = r.json()["raffle"]["id"]
+    await tenant.post("/v1/players", {"username": "wally", "email": "w@example.com"})
+    entered = await tenant.post(f"/v1/raffles/{raffle_id}/enter", {"user_id": "wally",
+                                                                  "tickets": 1})
+    assert entered.status_code == 201, entered.text
+    worker = Worker(app.state.platform)
+    assert (await worker.tick())["raffles_drawn"] == 0
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert (await worker.tick())["raffles_drawn"] == 1
+    raffle = (await tenant.get(f"/v1/raffles/{raffle_id}")).json()["raffle"]
+    assert raffle["status"] == "completed"

@@ -7,13 +7,13 @@ books must balance per asset, no player balance may be negative, cached
 balances must equal both the postings and the model, ``verify_realm`` must find
 nothing, and the freshly sealed hash chains must verify.
 
-Each run gets its own database cloned from the migrated template.
+The test gets its own database cloned from the migrated template; each run of
+the machine starts from it emptied (every tenant-scoped table truncated).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -115,9 +115,6 @@ realm_index = st.integers(min_value=0, max_value=len(MODES) - 1)
 player_index = st.integers(min_value=0, max_value=len(PLAYERS) - 1)
 pick = st.integers(min_value=0, max_value=10**6)
 
-_runs = itertools.count()
-
-
 @dataclass
 class ModelEntry:
     realm: int
@@ -128,14 +125,29 @@ class ModelEntry:
     reversed: bool = False
 
 
+async def _empty(url: str) -> None:
+    """Truncate every table that holds tenant data (reference data such as ``assets``
+    and the migration state stay), restarting identities: a fresh database."""
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch(
+            "SELECT DISTINCT c.table_name FROM information_schema.columns c "
+            "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
+            "AND t.table_name = c.table_name WHERE c.table_schema = 'public' "
+            "AND t.table_type = 'BASE TABLE' AND c.column_name = 'tenant_id'"
+        )
+        names = ", ".join(f'"{r[0]}"' for r in [*tables, ("tenants",)])
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
 class LedgerMachine(RuleBasedStateMachine):
-    def __init__(self, server_url: str, template: str) -> None:
+    def __init__(self, url: str) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.server_url = server_url
-        self.db_name = f"wz_sm_{os.getpid()}_{next(_runs)}"
-        self.run(self._create_database(template))
-        self.engine = create_engine(_with_database(server_url, self.db_name), pool_size=2)
+        self.run(_empty(url))
+        self.engine = create_engine(url, pool_size=2)
         self.clock = ManualClock()
         self.balances: dict[Key, int] = {}
         self.entries: list[ModelEntry] = []
@@ -154,20 +166,6 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def now(self) -> Any:
         return self.clock.advance(timedelta(seconds=1, microseconds=1234))
-
-    async def _create_database(self, template: str) -> None:
-        conn = await asyncpg.connect(self.server_url)
-        try:
-            await conn.execute(f'CREATE DATABASE "{self.db_name}" TEMPLATE "{template}"')
-        finally:
-            await conn.close()
-
-    async def _drop_database(self) -> None:
-        conn = await asyncpg.connect(self.server_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
     async def _setup_tenant(self) -> None:
         at = self.now()
@@ -201,7 +199,6 @@ class LedgerMachine(RuleBasedStateMachine):
         finally:
             try:
                 self.run(self.engine.dispose())
-                self.run(self._drop_database())
             finally:
                 self.loop.close()
 
@@ -459,15 +456,32 @@ class LedgerMachine(RuleBasedStateMachine):
 
     async def _check(self) -> None:
         async with self.engine.connect() as conn:
-            unbalanced = (await conn.execute(text(
-                "SELECT entry_id, asset, sum(amount) FROM ledger_postings "
-                "GROUP BY entry_id, asset HAVING sum(amount) <> 0"))).all()
-            assert unbalanced == []
-            thin = (await conn.execute(text(
-                "SELECT e.id FROM ledger_entries e LEFT JOIN ledger_postings p "
-                "ON p.tenant_id = e.tenant_id AND p.entry_id = e.id "
-                "GROUP BY e.tenant_id, e.id HAVING count(p.entry_id) < 2"))).all()
-            assert thin == []
+            stored = (await conn.execute(text(
+                "SELECT e.id, e.mode, e.kind, e.reverses_entry_id, a.owner_type, a.owner_key, "
+                "a.rail, a.asset, p.asset AS posted_asset, p.amount FROM ledger_entries e "
+                "LEFT JOIN ledger_postings p ON p.tenant_id = e.tenant_id AND p.entry_id = e.id "
+                "LEFT JOIN ledger_accounts a ON a.tenant_id = p.tenant_id "
+                "AND a.id = p.account_id"))).all()
+            entries: dict[int, tuple[str, str, int | None, dict[Key, int]]] = {}
+            per_asset: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            for row in stored:
+                _, _, _, postings = entries.setdefault(
+                    row.id, (row.mode, row.kind, row.reverses_entry_id, {}))
+                if row.amount is None:
+                    continue
+                assert row.posted_asset == row.asset
+                postings[(row.mode, row.owner_type, row.owner_key, row.rail, row.asset)] = int(
+                    row.amount)
+                per_asset[row.id][row.asset] += int(row.amount)
+            # every entry: two or more postings, balanced per asset
+            assert all(len(postings) >= 2 for *_, postings in entries.values())
+            unbalanced = {(i, a): x for i, sums in per_asset.items() for a, x in sums.items() if x}
+            assert unbalanced == {}
+            assert entries == {
+                e.id: (MODES[e.realm].value, e.kind, e.reverses,
+                       {self.key(e.realm, a): x for a, x in e.postings})
+                for e in self.entries
+            }
 
             rows = (await conn.execute(text(
                 "SELECT a.mode, a.owner_type, a.owner_key, a.rail, a.asset, a.balance, "
@@ -485,23 +499,6 @@ class LedgerMachine(RuleBasedStateMachine):
                 else:
                     assert row.balance is None, k  # system accounts are never hot rows
             assert summed == self.balances
-
-            stored = (await conn.execute(text(
-                "SELECT e.id, e.mode, e.kind, e.reverses_entry_id, a.owner_type, a.owner_key, "
-                "a.rail, a.asset, p.amount FROM ledger_entries e JOIN ledger_postings p "
-                "ON p.tenant_id = e.tenant_id AND p.entry_id = e.id JOIN ledger_accounts a "
-                "ON a.tenant_id = p.tenant_id AND a.id = p.account_id"))).all()
-            entries: dict[int, tuple[str, str, int | None, dict[Key, int]]] = {}
-            for row in stored:
-                _, _, _, postings = entries.setdefault(
-                    row.id, (row.mode, row.kind, row.reverses_entry_id, {}))
-                postings[(row.mode, row.owner_type, row.owner_key, row.rail, row.asset)] = int(
-                    row.amount)
-            assert entries == {
-                e.id: (MODES[e.realm].value, e.kind, e.reverses,
-                       {self.key(e.realm, a): x for a, x in e.postings})
-                for e in self.entries
-            }
 
             for r, realm in enumerate(self.realms):
                 report = await ledger.verify_realm(conn, realm)
@@ -549,9 +546,29 @@ class LedgerMachine(RuleBasedStateMachine):
                         assert await ledger.system_balance(conn, realm, account) == value
 
 
+async def _database(server_url: str, template: str, name: str, *, drop: bool) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        if drop:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+
+
 def test_ledger_state_machine(server_url: str, template_db: str) -> None:
+    name = f"wz_sm_{os.getpid()}"
+    asyncio.run(_database(server_url, template_db, name, drop=False))
+    try:
+        _run_machine(_with_database(server_url, name))
+    finally:
+        asyncio.run(_database(server_url, template_db, name, drop=True))
+
+
+def _run_machine(url: str) -> None:
     run_state_machine_as_test(
-        lambda: LedgerMachine(server_url, template_db),
+        lambda: LedgerMachine(url),
         settings=settings(
             max_examples=int(os.environ.get("WOWSINO_LEDGER_EXAMPLES", "25")),
             stateful_step_count=30,

@@ -1,4 +1,5 @@
-"""Raffle request bodies: every failure is a 400 naming the field."""
+"""Raffle request bodies (every failure is a 400 naming the field) and how the API
+shows a raffle and its draw."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def _changes(raffle: dict[str, Any], fields: dict[str, Any], at: datetime) -> di
             changes[name] = value
     if raffle["status"] in schemas.REVEALED and set(changes) - {"name"}:
         raise NotActive(f"this raffle is {raffle['status']}: only its name can change",
-                                  status=raffle["status"])
+                        status=raffle["status"])
     if raffle["total_tickets"] > 0 and set(changes) & set(PRICE_FIELDS):
         raise Conflict("tickets are sold: the ticket cost and the prize can no longer change",
                        code="TICKETS_SOLD")
@@ -181,7 +181,8 @@ def _require_open(raffle: dict[str, Any], at: datetime) -> None:
     """Entries need an active raffle whose ``draw_at`` has not passed (409 ``NOT_ACTIVE``)."""
     lifecycle.require_active(raffle, NOUN)
     if raffle["draw_at"] is not None and raffle["draw_at"] <= at:
-        raise NotActive("entries closed at this raffle's draw_at", status="closing")
+        raise NotActive("entries closed at this raffle's draw_at", status=raffle["status"],
+                        draw_at=raffle["draw_at"])
 
 
 def _check_limits(raffle: dict[str, Any], held: int, wanted: int) -> None:
