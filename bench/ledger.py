@@ -7,8 +7,8 @@ script with exactly those row writes on tables shaped like the ledger's (same
 columns, constraints and indexes, via ``CREATE TABLE … (LIKE … INCLUDING ALL)``),
 on the same server, with the same client count and the same total duration.
 
-The two alternate in rounds (ours, pgbench, pgbench, ours, …) so that a change in
-the machine's load during the run weighs on both sides alike.
+The contenders alternate in short rounds, in a rotating order, so that a change
+in the machine's load during the run weighs on all of them alike.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import random
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,20 +55,6 @@ class LedgerSetup:
     realm: Realm
     accounts: tuple[Account, ...]
     pgbench_script: Path
-
-
-@dataclass(frozen=True)
-class LedgerResult:
-    ours: Throughput
-    pgbench: Throughput
-
-    @property
-    def ratio(self) -> float:
-        return self.ours.per_second / self.pgbench.per_second if self.pgbench.count else 0.0
-
-    def line(self) -> str:
-        return (f"ledger: {self.ours.per_second:,.0f} transfers/s, "
-                f"pgbench {self.pgbench.per_second:,.0f} tps, ratio {self.ratio:.2f}")
 
 
 def _now() -> datetime:
@@ -210,10 +197,15 @@ async def _pgbench(setup: LedgerSetup, *, clients: int, seconds: int, jobs: int)
     return Throughput(count, count / float(tps[1]))
 
 
+Contender = Callable[[int, int], Awaitable[Throughput]]  # (seconds, round) -> throughput
+
+
 async def compare(
-    setup: LedgerSetup, *, clients: int, seconds: int, rounds: int = 4, jobs: int = 2
-) -> LedgerResult:
-    """``seconds`` of each side in total, split into alternating rounds."""
+    setup: LedgerSetup, *, clients: int, seconds: int, rounds: int = 4, jobs: int = 2,
+    others: dict[str, Contender] | None = None,
+) -> dict[str, Throughput]:
+    """``seconds`` in total for each contender ("wowsino", "pgbench" and ``others``),
+    split into rounds; each round runs them all, in an order that rotates."""
     engine = create_engine(setup.url, pool_size=clients)
     try:
         # open every connection and prepare the statement on it before any clock starts
@@ -225,15 +217,27 @@ async def compare(
         for _ in range(10):  # past the server's first plans for the function's statements
             await asyncio.gather(*(unit_of_work(engine, warm) for _ in range(clients)))
         await _checkpoint(engine)
-        ours, reference = Throughput(0, 0.0), Throughput(0, 0.0)
+
+        async def ours(span: int, index: int) -> Throughput:
+            return await _ours(engine, setup, clients=clients, seconds=span, seed=index)
+
+        async def pgbench(span: int, index: int) -> Throughput:
+            return await _pgbench(setup, clients=clients, seconds=span, jobs=jobs)
+
+        contenders: dict[str, Contender] = {"wowsino": ours, "pgbench": pgbench, **(others or {})}
+        totals = {name: Throughput(0, 0.0) for name in contenders}
+        names = list(contenders)
         per_round = max(1, seconds // rounds)
-        for i in range(rounds):
-            if i % 2 == 0:
-                ours += await _ours(engine, setup, clients=clients, seconds=per_round, seed=i)
-                reference += await _pgbench(setup, clients=clients, seconds=per_round, jobs=jobs)
-            else:
-                reference += await _pgbench(setup, clients=clients, seconds=per_round, jobs=jobs)
-                ours += await _ours(engine, setup, clients=clients, seconds=per_round, seed=i)
-        return LedgerResult(ours, reference)
+        for index in range(rounds):
+            shift = index % len(names)
+            for name in names[shift:] + names[:shift]:
+                totals[name] += await contenders[name](per_round, index)
+        return totals
     finally:
         await engine.dispose()
+
+
+def line(ours: Throughput, pgbench: Throughput) -> str:
+    ratio = ours.per_second / pgbench.per_second if pgbench.count else 0.0
+    return (f"ledger: {ours.per_second:,.0f} transfers/s, pgbench {pgbench.per_second:,.0f} tps, "
+            f"ratio {ratio:.2f}")

@@ -315,9 +315,12 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'WZ003';
     END IF;
-    IF TG_TABLE_NAME IN ('ledger_entries', 'audit_log') AND OLD.chain_seq IS NULL
-       AND (to_jsonb(NEW) - 'chain_seq' - 'chain_hash') = (to_jsonb(OLD) - 'chain_seq' - 'chain_hash') THEN
-        RETURN NEW;
+    -- nested: OLD.chain_seq only exists on the chained tables (ledger_postings has none)
+    IF TG_TABLE_NAME IN ('ledger_entries', 'audit_log') THEN
+        IF OLD.chain_seq IS NULL
+           AND (to_jsonb(NEW) - 'chain_seq' - 'chain_hash') = (to_jsonb(OLD) - 'chain_seq' - 'chain_hash') THEN
+            RETURN NEW;
+        END IF;
     END IF;
     RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'WZ003';
 END;

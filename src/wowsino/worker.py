@@ -17,11 +17,11 @@ import asyncpg
 import structlog
 from sqlalchemy import text
 
+from wowsino.engines.raffles import service as raffles
 from wowsino.kernel import chain
 from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
-from wowsino.engines.raffles import service as raffles
 from wowsino.players import service as players
 from wowsino.webhooks import delivery
 

@@ -174,3 +174,28 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient,
     assert ok.headers["x-request-id"] != failed.headers["x-request-id"]
     echoed = await client.get("/v1/me", headers={**tenant.headers(), "X-Request-ID": "trace-42"})
     assert echoed.headers["x-request-id"] == "trace-42"
+
+
+async def test_text_with_a_nul_character_is_400_and_stores_nothing(tenant: Tenant) -> None:
+    await create_player(tenant, "alice")
+    nul = "a\x00b"
+    responses = [
+        await tenant.get("/v1/players", params={"query": nul}),
+        await tenant.get("/v1/players", params={"tag": nul}),
+        await tenant.get("/v1/audit", params={"actor": nul}),
+        await tenant.post("/v1/players", {"username": "bob", "email": f"{nul}@example.com"}),
+        await tenant.post("/v1/players", {"username": "bob", "email": "bob@example.com",
+                                          "external_ref": nul}),
+        await tenant.post("/v1/players", {"username": "bob", "email": "bob@example.com",
+                                          "idempotency_key": nul}),
+        await tenant.patch("/v1/players/alice/status", {"status": "suspended", "reason": nul}),
+        await tenant.post("/v1/players/alice/adjustments",
+                          {"rail": "real", "asset": "USD", "amount": 1, "reason": nul}),
+    ]
+    for r in responses:
+        assert r.status_code == 400, (r.request.url, r.text)
+        assert_json_error(r, 400, "VALIDATION_ERROR")
+    assert_error(await tenant.get("/v1/players/bob"), 404, "NO_PLAYER")
+    alice = (await tenant.get("/v1/players/alice")).json()["player"]
+    assert alice["status"] == "active"
+    assert alice["balances"]["real"]["USD"] == 0

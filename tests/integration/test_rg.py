@@ -212,14 +212,15 @@ async def test_bad_limits_are_400_and_change_nothing(tenant: Tenant, engine: Any
     cases = [
         ('{"deposit_daily_limit": 10.001}', "deposit_daily_limit"),
         ('{"deposit_daily_limit": -5}', "deposit_daily_limit"),
-        ('{"loss_daily_limit": 0}', "loss_daily_limit"),
-        ('{"loss_daily_limit": 0.00}', "loss_daily_limit"),
+        ('{"loss_daily_limit": -0.01}', "loss_daily_limit"),
+        ('{"loss_daily_limit": 0.001}', "loss_daily_limit"),
         ('{"wager_daily_limit": "lots"}', "wager_daily_limit"),
         ('{"wager_daily_limit": true}', "wager_daily_limit"),
         ('{"session_minutes_limit": 0}', "session_minutes_limit"),
         ('{"session_minutes_limit": 1441}', "session_minutes_limit"),
         ('{"session_minutes_limit": 30.5}', "session_minutes_limit"),
         ('{"timeout_until": "tomorrow"}', "timeout_until"),
+        ('{"timeout_until": "2025-12-31T23:59:59Z"}', "timeout_until"),
         ('{"bet_limit": 5}', "bet_limit"),
     ]
     for raw, field in cases:
@@ -231,6 +232,22 @@ async def test_bad_limits_are_400_and_change_nothing(tenant: Tenant, engine: Any
         assert_error(await set_rg(tenant, raw), 400, "VALIDATION_ERROR")
     assert await rg_of(tenant) == before
     assert len(await outbox(engine, tenant.id, "test", "rg.limit_changed")) == 1
+
+
+async def test_zero_limit_is_the_strictest_and_applies_at_once(
+    tenant: Tenant, clock: ManualClock,
+) -> None:
+    await create_player(tenant, "alice")
+    await set_rg(tenant, '{"deposit_daily_limit": 100}')
+    r = await set_rg(tenant, '{"deposit_daily_limit": 0}')
+    assert r.status_code == 200, r.text
+    assert r.json()["changes"][0]["immediate"] is True
+    rg = await rg_of(tenant)
+    assert rg["deposit_daily_limit"] == Decimal("0")
+    assert rg["pending"] == {}
+    r = await set_rg(tenant, '{"deposit_daily_limit": 0.01}')
+    assert r.json()["changes"][0]["immediate"] is False
+    assert (await rg_of(tenant))["deposit_daily_limit"] == Decimal("0")
 
 
 async def test_limit_decimals_follow_the_players_currency(tenant: Tenant) -> None:

@@ -297,6 +297,18 @@ async def test_invalid_key_request_is_400_and_creates_no_key(
     assert len(listed.json()["data"]) == 2
 
 
+async def test_key_for_another_tenants_brand_is_400(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant,
+) -> None:
+    r = await client.post(f"/tenants/{tenant.id}/api-keys", headers=ADMIN, json={
+        "brand": other_tenant.brand_id, "mode": "test", "scopes": ["*"]})
+    assert_validation(r, "brand")
+    listed = await client.get(f"/tenants/{tenant.id}/api-keys", headers=ADMIN)
+    assert len(listed.json()["data"]) == 2
+    by_id = await create_key(client, tenant, ["*"], brand=tenant.brand_id)
+    assert by_id["brand_id"] == tenant.brand_id
+
+
 async def test_revoked_key_is_401_auth_invalid_on_the_very_next_request(
     client: httpx.AsyncClient, tenant: Tenant,
 ) -> None:

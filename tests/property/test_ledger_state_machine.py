@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -114,6 +115,7 @@ metadata = st.dictionaries(st.text(alphabet="abcdefgh_", min_size=1, max_size=6)
 realm_index = st.integers(min_value=0, max_value=len(MODES) - 1)
 player_index = st.integers(min_value=0, max_value=len(PLAYERS) - 1)
 pick = st.integers(min_value=0, max_value=10**6)
+shares = st.integers(min_value=1, max_value=1250)  # permille of a balance; > 1000 overdraws
 
 @dataclass
 class ModelEntry:
@@ -154,6 +156,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.players: list[list[UUID]] = []
         self.realms: list[Realm] = []
         self.audit_rows: dict[int, int] = {}
+        self.brand_id = UUID(int=0)  # set by _setup_tenant
         self.run(self._setup_tenant())
 
     # -- plumbing -------------------------------------------------------------------------
@@ -168,29 +171,35 @@ class LedgerMachine(RuleBasedStateMachine):
         return self.clock.advance(timedelta(seconds=1, microseconds=1234))
 
     async def _setup_tenant(self) -> None:
+        """A tenant with three players in each mode, in one transaction."""
         at = self.now()
-        created = await unit_of_work(self.engine, lambda conn: tenants.create_tenant(
-            conn, slug="acme", name="Acme", service_mode="white_label", brand_slug="main",
-            brand_name="Main", actor=ADMIN, at=at))
-        tenant_id, brand_id = UUID(created["tenant"]["id"]), UUID(created["brand"]["id"])
-        self.brand_id = brand_id
-        for mode in MODES:
-            realm = Realm(tenant_id, mode)
-            self.realms.append(realm)
-            ids = []
-            for name in PLAYERS:
-                status, body = await unit_of_work(self.engine, lambda conn, n=name, r=realm:
-                                                  players.upsert(
-                    conn, realm=r, brand_id=brand_id, actor=ADMIN, at=at,
-                    fields={"username": n, "email": f"{n}@example.com", "currency": "EUR"}))
-                assert status == 201
-                ids.append(UUID(body["player"]["user_id"]))
-            self.players.append(ids)
-        async with self.engine.connect() as conn:
-            for r, realm in enumerate(self.realms):
-                self.audit_rows[r] = int(await conn.scalar(
-                    text("SELECT count(*) FROM audit_log WHERE tenant_id = :tenant_id "
-                         "AND mode = :mode"), realm.params) or 0)
+
+        async def setup(conn: AsyncConnection) -> None:
+            created = await tenants.create_tenant(
+                conn, slug="acme", name="Acme", service_mode="white_label", brand_slug="main",
+                brand_name="Main", actor=ADMIN, at=at)
+            tenant_id, self.brand_id = (UUID(created["tenant"]["id"]),
+                                        UUID(created["brand"]["id"]))
+            self.realms, self.players = [], []
+            for mode in MODES:
+                realm = Realm(tenant_id, mode)
+                self.realms.append(realm)
+                ids = []
+                for name in PLAYERS:
+                    status, body = await players.upsert(
+                        conn, realm=realm, brand_id=self.brand_id, actor=ADMIN, at=at,
+                        fields={"username": name, "email": f"{name}@example.com",
+                                "currency": "EUR"})
+                    assert status == 201
+                    ids.append(UUID(body["player"]["user_id"]))
+                self.players.append(ids)
+            counts = await conn.execute(text(
+                "SELECT mode, count(*) FROM audit_log WHERE tenant_id = :t GROUP BY mode"),
+                {"t": tenant_id})
+            by_mode = {mode: int(n) for mode, n in counts}
+            self.audit_rows = {r: by_mode.get(m.value, 0) for r, m in enumerate(MODES)}
+
+        await unit_of_work(self.engine, setup)
         assert self.audit_rows[1] >= len(PLAYERS)
 
     def teardown(self) -> None:
@@ -273,6 +282,13 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # -- rules ----------------------------------------------------------------------------
 
+    @initialize(deposits=st.lists(st.tuples(realm_index, player_index, books_with_amounts),
+                                  min_size=1, max_size=8))
+    def fund(self, deposits: list[tuple[int, int, tuple[tuple[Rail, str], int]]]) -> None:
+        for r, p, ((rail, code), amount) in deposits:
+            self.post(r, "deposit", [(self.player(r, p, rail, code), amount),
+                                     (self.system(rail, code), -amount)])
+
     @rule(r=realm_index, p=player_index, book=books_with_amounts, meta=metadata)
     def credit(self, r: int, p: int, book: tuple[tuple[Rail, str], int],
                meta: dict[str, Any]) -> None:
@@ -287,22 +303,36 @@ class LedgerMachine(RuleBasedStateMachine):
         self.post(r, "debit", [(self.player(r, p, rail, code), -amount),
                                (self.system(rail, code), amount)], meta)
 
-    def funded(self) -> list[tuple[int, ledger.Account]]:
+    def funded(self, *rails: Rail) -> list[tuple[int, int, ledger.Account]]:
+        """Player accounts with a positive balance (on ``rails``, or any)."""
         out = []
         for r in range(len(MODES)):
             for p in range(len(PLAYERS)):
                 for rail, code in BOOKS:
                     account = self.player(r, p, rail, code)
-                    if self.balance(r, account) > 0:
-                        out.append((r, account))
+                    if (not rails or rail in rails) and self.balance(r, account) > 0:
+                        out.append((r, p, account))
         return out
+
+    def share_of(self, r: int, account: ledger.Account, permille: int) -> int:
+        """``permille`` of the balance (at least one minor unit); above 1000 overdraws."""
+        return max(1, self.balance(r, account) * permille // 1000)
+
+    @precondition(lambda self: self.funded())
+    @rule(choice=pick, permille=shares)
+    def spend(self, choice: int, permille: int) -> None:
+        funded = self.funded()
+        r, _, account = funded[choice % len(funded)]
+        amount = self.share_of(r, account, permille)
+        self.post(r, "debit", [(account, -amount),
+                               (self.system(account.rail, account.asset), amount)])
 
     @precondition(lambda self: self.funded())
     @rule(choice=pick)
     def spend_everything(self, choice: int) -> None:
         """Debiting exactly the balance is allowed and leaves zero."""
         funded = self.funded()
-        r, account = funded[choice % len(funded)]
+        r, _, account = funded[choice % len(funded)]
         amount = self.balance(r, account)
         self.post(r, "debit", [(account, -amount), (self.system(account.rail, account.asset),
                                                     amount)])
@@ -350,11 +380,16 @@ class LedgerMachine(RuleBasedStateMachine):
         assert adjustment["user_id"] == str(self.players[r][p])
         self.audit_rows[r] += 1
 
-    @rule(r=realm_index, payer=player_index, payee=player_index, book=books_with_amounts)
-    def transfer(self, r: int, payer: int, payee: int,
-                 book: tuple[tuple[Rail, str], int]) -> None:
-        (rail, code), amount = book
-        source, target = self.player(r, payer, rail, code), self.player(r, payee, rail, code)
+    @precondition(lambda self: self.funded())
+    @rule(choice=pick, step=st.integers(min_value=0, max_value=len(PLAYERS) - 1),
+          permille=shares)
+    def transfer(self, choice: int, step: int, permille: int) -> None:
+        """Player to player on one rail and asset; ``step`` 0 names the payer twice."""
+        funded = self.funded()
+        r, payer, source = funded[choice % len(funded)]
+        payee = (payer + step) % len(PLAYERS)
+        target = self.player(r, payee, source.rail, source.asset)
+        amount = self.share_of(r, source, permille)
         postings = [(source, -amount), (target, amount)]
         if payer == payee:
             # one account twice is a programming error, refused before the database
@@ -364,26 +399,33 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         self.post(r, "transfer", postings)
 
-    @rule(r=realm_index, p=player_index, book=currency_amounts)
-    def convert_bonus(self, r: int, p: int, book: tuple[str, int]) -> None:
+    @precondition(lambda self: self.funded(Rail.BONUS))
+    @rule(choice=pick, permille=shares)
+    def convert_bonus(self, choice: int, permille: int) -> None:
         """One entry, two balanced pairs: bonus → liability, house → real."""
-        code, amount = book
+        funded = self.funded(Rail.BONUS)
+        r, p, bonus = funded[choice % len(funded)]
+        code, amount = bonus.asset, self.share_of(r, bonus, permille)
         self.post(r, "bonus.convert", [
-            (self.player(r, p, Rail.BONUS, code), -amount),
+            (bonus, -amount),
             (self.system(Rail.BONUS, code, ledger.BONUS_LIABILITY), amount),
             (self.system(Rail.REAL, code, ledger.HOUSE), -amount),
             (self.player(r, p, Rail.REAL, code), amount),
         ])
 
-    @rule(r=realm_index, p=player_index, paid=currency_amounts, received=currency_amounts)
-    def exchange(self, r: int, p: int, paid: tuple[str, int], received: tuple[str, int]) -> None:
+    @precondition(lambda self: self.funded(Rail.REAL))
+    @rule(choice=pick, permille=shares, received=currency_amounts)
+    def exchange(self, choice: int, permille: int, received: tuple[str, int]) -> None:
         """A multi-asset entry: balanced per asset, not in total."""
-        (sold, out), (bought, back) = paid, received
-        if sold == bought:
-            return
+        funded = self.funded(Rail.REAL)
+        r, p, sold = funded[choice % len(funded)]
+        bought, back = received
+        if bought == sold.asset:
+            bought = CURRENCIES[(CURRENCIES.index(bought) + 1) % len(CURRENCIES)]
+        out = self.share_of(r, sold, permille)
         self.post(r, "exchange", [
-            (self.player(r, p, Rail.REAL, sold), -out),
-            (self.system(Rail.REAL, sold, ledger.HOUSE), out),
+            (sold, -out),
+            (self.system(Rail.REAL, sold.asset, ledger.HOUSE), out),
             (self.system(Rail.REAL, bought, ledger.HOUSE), -back),
             (self.player(r, p, Rail.REAL, bought), back),
         ])
@@ -570,7 +612,7 @@ def _run_machine(url: str) -> None:
     run_state_machine_as_test(
         lambda: LedgerMachine(url),
         settings=settings(
-            max_examples=int(os.environ.get("WOWSINO_LEDGER_EXAMPLES", "25")),
+            max_examples=int(os.environ.get("WOWSINO_LEDGER_EXAMPLES", "20")),
             stateful_step_count=30,
             deadline=None,
             derandomize=True,

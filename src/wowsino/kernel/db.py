@@ -17,12 +17,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import dumps, loads
 
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
+# Text PostgreSQL cannot store (U+0000 in text, \u0000 in jsonb) comes from the client:
+# a 400, not a crash.
+UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}
 
 
 def async_url(url: str) -> str:
@@ -86,6 +90,7 @@ async def unit_of_work(
             async with engine.begin() as conn:
                 return await work(conn)
         except DBAPIError as exc:
+            _refuse_unstorable_text(exc)
             if sqlstate(exc) not in RETRYABLE_SQLSTATES or attempt == attempts:
                 raise
             await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
@@ -95,7 +100,18 @@ async def unit_of_work(
 @asynccontextmanager
 async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as conn:
-        yield conn
+        try:
+            yield conn
+        except DBAPIError as exc:
+            _refuse_unstorable_text(exc)
+            raise
+
+
+def _refuse_unstorable_text(exc: DBAPIError) -> None:
+    if sqlstate(exc) in UNSTORABLE_TEXT_SQLSTATES:
+        raise ValidationFailed(
+            "a text value contains a character that cannot be stored (such as U+0000)"
+        ) from None
 
 
 def _alembic_config(url: str | None = None) -> Any:

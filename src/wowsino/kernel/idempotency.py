@@ -98,7 +98,8 @@ class IdempotentWrites:
                 return await self._replay(conn, realm, endpoint, key, request_hash)
             await conn.execute(text("SET LOCAL lock_timeout = 0"))
             status, body = await effect(conn)
-            body = {**body, "deduped": False}
+            # an effect may itself report a natural-key replay (deduped: true)
+            body = {**body, "deduped": bool(body.get("deduped", False))}
             await conn.execute(
                 text("UPDATE idempotency_keys SET status_code = :status, response = :response "
                      "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint "
@@ -106,7 +107,7 @@ class IdempotentWrites:
                 {**realm.params, "endpoint": endpoint, "key": key, "status": status,
                  "response": dumps(body)},
             )
-            return WriteResult(status, body, False, key)
+            return WriteResult(status, body, body["deduped"], key)
 
         return await unit_of_work(self.engine, attempt)
 

@@ -12,7 +12,7 @@ from wowsino.engines.jackpots import repository, service, views
 from wowsino.engines.jackpots.schemas import ContributionIn, DropIn, JackpotIn, JackpotPatch
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
-from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse, loads
+from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import check_limit, decode_cursor, page
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.writes import idempotent
@@ -130,20 +130,8 @@ async def contribute(jackpot_id: str, body: ContributionIn, request: Request,
             service_mode=principal.service_mode, ref=jackpot_id, user_ref=body.user_id,
             source_wager_id=body.source_wager_id, amount=body.amount, at=clock.now())
 
-    response = await idempotent(request, principal, payload=body.model_dump(), effect=effect)
-    return _known_wager(response)
-
-
-def _known_wager(response: MoneyJSONResponse) -> MoneyJSONResponse:
-    """A 200 from contribute is never a new effect: a contribution found by its
-    ``source_wager_id`` answers ``deduped: true`` like an idempotency replay."""
-    if response.status_code != 200:
-        return response
-    body = loads(bytes(response.body))
-    if body.get("deduped") is True:
-        return response
-    return MoneyJSONResponse({**body, "deduped": True}, status_code=200,
-                             headers={"Idempotency-Key": response.headers["idempotency-key"]})
+    # a contribution found by its source_wager_id answers 200 with deduped: true
+    return await idempotent(request, principal, payload=body.model_dump(), effect=effect)
 
 
 @router.post("/{jackpot_id}/drop", status_code=201,

@@ -198,9 +198,11 @@ async def _original(
     row = await repository.contribution_by_wager(conn, realm, jackpot["id"], source_wager_id)
     won = await repository.drop_by_contribution(conn, realm, jackpot["id"], row["id"])
     dropped = None if won is None else views.drop(won, jackpot["currency"])
-    current = await show(conn, realm, str(jackpot["id"]))
-    body = views.contribution(row, currency_code=jackpot["currency"], pool=0, dropped=dropped)
-    return {**body, "pool": current["pool"], "deduped": True}
+    current = await repository.view(conn, realm, jackpot["id"])
+    assert current is not None  # loaded above, and jackpots are never deleted
+    body = views.contribution(row, currency_code=jackpot["currency"],
+                              pool=int(current["pool"]), dropped=dropped)
+    return {**body, "deduped": True}
 
 
 async def _contribute_exclusively(

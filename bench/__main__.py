@@ -1,0 +1,155 @@
+"""``python -m bench`` (``make bench``): every benchmark, one server, one run.
+
+Prints the machine, then one line per figure:
+
+    ledger: <transfers/s> transfers/s, pgbench <tps> tps, ratio <x>
+    hordak: <transfers/s> transfers/s, ratio vs pgbench <x>, wowsino/hordak <y>
+    api: <req/s> req/s, p50 <ms> ms, p99 <ms> ms, peak RSS <MB> MB
+    healthz: <req/s> req/s, p50 <ms> ms, p99 <ms> ms, ratio <x>
+    jackpot: <contributions/s> one pool, … over many pools, ratio <x>
+
+See bench/README.md for the method and recorded results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import platform
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import psutil
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from bench import api, hordak, ledger
+from bench.server import Server, bench_server
+
+# Further benchmarks on the same server: a module ``bench/<name>.py`` whose
+# ``async def run(url: str) -> str`` migrates the fresh database at ``url``,
+# measures, and prints its own line.
+EXTRA_PHASES = {
+    "jackpots": "Jackpot contributions: one pool, then many",
+}
+
+
+def machine(server: Server) -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for row in cpuinfo.read_text().splitlines():
+            if row.startswith("model name"):
+                model = row.split(":", 1)[1].strip()
+                break
+    memory = psutil.virtual_memory().total / 2**30
+    where = "embedded, default settings" if server.embedded else "external"
+    return (f"machine: {os.cpu_count()} CPUs ({model}), {memory:.1f} GiB RAM, "
+            f"{platform.system()} {platform.release()}; PostgreSQL {server.version()} "
+            f"({where}); Python {platform.python_version()}")
+
+
+@contextmanager
+def step(progress: Progress, description: str, seconds: float | None = None) -> Iterator[None]:
+    """A progress row: a bar that follows the clock for timed steps, a pulse otherwise."""
+    task = progress.add_task(description, total=seconds)
+    done = threading.Event()
+
+    def follow() -> None:
+        started = time.monotonic()
+        while not done.wait(0.25):
+            progress.update(task, completed=min(time.monotonic() - started, seconds or 0) * 0.99)
+
+    follower = threading.Thread(target=follow, daemon=True)
+    if seconds:
+        follower.start()
+    try:
+        yield
+    finally:
+        done.set()
+        if seconds:
+            follower.join()
+        progress.update(task, total=seconds or 1, completed=seconds or 1)
+
+
+def run(args: argparse.Namespace, progress: Progress, say: Console) -> None:
+    def report(line: str) -> None:
+        say.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    with ExitStack() as stack:
+        with step(progress, "Starting PostgreSQL"):
+            server = stack.enter_context(bench_server())
+        report(machine(server))
+        with step(progress, f"Ledger: migrate, fund {args.players:,} players"):
+            setup = asyncio.run(ledger.prepare(
+                server.fresh_database("bench_ledger"), server.workdir,
+                players=args.players, clients=args.clients))
+        with step(progress, f"django-hordak: migrate, {args.players:,} accounts"):
+            hordak_bench = hordak.HordakBench.prepare(
+                server.fresh_database("bench_hordak"), players=args.players,
+                clients=args.clients)
+
+        async def hordak_round(span: int, index: int) -> ledger.Throughput:
+            return await asyncio.to_thread(hordak_bench.run, span, seed=index)
+
+        timed = args.seconds * 3 + args.rounds * 3
+        with step(progress, f"Transfers: wowsino, pgbench, hordak ({args.clients} clients, "
+                            f"{args.rounds} rounds)", timed):
+            totals = asyncio.run(ledger.compare(
+                setup, clients=args.clients, seconds=args.seconds, rounds=args.rounds,
+                others={"hordak": hordak_round}))
+        report(ledger.line(totals["wowsino"], totals["pgbench"]))
+        report(hordak.line(totals["hordak"], totals["pgbench"], totals["wowsino"]))
+
+        with step(progress, f"API: {args.api_clients} HTTP clients, writes and /healthz",
+                  args.api_seconds * 2 + 8):
+            result = asyncio.run(api.run(
+                server.fresh_database("bench_api"), server.workdir, clients=args.api_clients,
+                seconds=args.api_seconds))
+        for line in result.lines():
+            report(line)
+
+        for name, description in EXTRA_PHASES.items():
+            try:
+                module = importlib.import_module(f"bench.{name}")
+            except ModuleNotFoundError:
+                continue
+            with step(progress, description):
+                asyncio.run(module.run(server.fresh_database(f"bench_{name}")))  # prints its line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=20,
+                        help="seconds of transfers for each of wowsino, pgbench, hordak")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds they alternate in")
+    parser.add_argument("--clients", type=int, default=16, help="ledger clients (connections)")
+    parser.add_argument("--players", type=int, default=1000, help="funded player accounts")
+    parser.add_argument("--api-seconds", type=int, default=15,
+                        help="seconds of API writes (and as many of /healthz)")
+    parser.add_argument("--api-clients", type=int, default=32, help="concurrent HTTP clients")
+    args = parser.parse_args(argv)
+    console = Console()
+    started = time.monotonic()
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, refresh_per_second=4) as progress:
+            run(args, progress, console)
+    except Exception:
+        traceback.print_exc()
+        return 1
+    console.print(f"done in {time.monotonic() - started:.0f} s", markup=False, highlight=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

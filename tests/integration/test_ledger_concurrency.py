@@ -1,0 +1,346 @@
+"""The ledger under concurrency: many transactions at once on the same balances.
+
+Each writer is its own READ COMMITTED transaction through ``unit_of_work``. Balance
+rows are locked in one fixed order, so transfers crossing the same accounts in
+opposite directions never deadlock; the conditional debit lets exactly the
+affordable number of racing debits through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from wowsino.kernel import ledger
+from wowsino.kernel.db import create_engine, unit_of_work
+from wowsino.kernel.errors import Conflict, InsufficientFunds
+from wowsino.kernel.ledger import Account, Posting
+from wowsino.kernel.money import Rail
+from wowsino.kernel.realm import Mode, Realm
+
+AT = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+TASKS = 16
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(db_url, pool_size=TASKS + 4)
+    # open the pool's connections up front so racing tasks really overlap
+    async with AsyncExitStack() as stack:
+        for _ in range(TASKS + 4):
+            await stack.enter_async_context(engine.connect())
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def realm() -> Realm:
+    return Realm(uuid4(), Mode.LIVE)
+
+
+def usd(player: UUID) -> Account:
+    return Account.player(player, Rail.REAL, "USD")
+
+
+HOUSE_USD = Account.system(ledger.HOUSE, Rail.REAL, "USD")
+
+
+async def post(engine: AsyncEngine, realm: Realm, kind: str, postings: list[Posting],
+               **kw: Any) -> ledger.PostedEntry:
+    return await unit_of_work(engine, lambda conn: ledger.post_entry(
+        conn, realm=realm, kind=kind, postings=postings, at=AT), **kw)
+
+
+async def deposit(engine: AsyncEngine, realm: Realm, account: Account, amount: int) -> None:
+    system = Account.system(ledger.counterparty_for(account.rail), account.rail, account.asset)
+    await post(engine, realm, "deposit", [Posting(account, amount), Posting(system, -amount)])
+
+
+async def balances(engine: AsyncEngine, realm: Realm, accounts: list[Account]) -> list[int]:
+    async with engine.connect() as conn:
+        out = []
+        for account in accounts:
+            found = await ledger.player_balances(conn, realm, UUID(account.owner_key))
+            out.append(found[account.rail.value][account.asset])
+        return out
+
+
+async def assert_books_clean(engine: AsyncEngine, realm: Realm) -> ledger.LedgerReport:
+    async with engine.connect() as conn:
+        report = await ledger.verify_realm(conn, realm)
+        negative = await conn.scalar(text("SELECT count(*) FROM ledger_accounts WHERE balance < 0"))
+    assert report.problems == []
+    assert negative == 0
+    return report
+
+
+async def assert_no_lost_update(engine: AsyncEngine, realm: Realm, account: Account,
+                                final: int) -> None:
+    """Every posting's balance before (after − amount) is some other posting's balance
+    after, or the zero the account started from: the updates form one chain."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            text("SELECT p.amount, p.balance_after FROM ledger_postings p JOIN ledger_accounts a "
+                 "ON a.tenant_id = p.tenant_id AND a.id = p.account_id WHERE a.tenant_id = "
+                 ":tenant_id AND a.mode = :mode AND a.owner_key = :key AND a.rail = :rail "
+                 "AND a.asset = :asset"),
+            {**realm.params, "key": account.owner_key, "rail": account.rail.value,
+             "asset": account.asset},
+        )).all()
+    befores = Counter([int(r.balance_after) - int(r.amount) for r in rows] + [final])
+    afters = Counter([int(r.balance_after) for r in rows] + [0])
+    assert befores == afters
+
+
+def plan_transfers(seed: int, players: int, count: int) -> list[list[tuple[int, int]]]:
+    """A deterministic list of entries; each entry is [(player index, amount), …] summing
+    to zero, with two or three legs in a shuffled order."""
+    rng = random.Random(seed)
+    entries = []
+    for _ in range(count):
+        if rng.random() < 0.7:
+            src, dst = rng.sample(range(players), 2)
+            amount = rng.randint(1, 500)
+            legs = [(src, -amount), (dst, amount)]
+        else:
+            a, b, c = rng.sample(range(players), 3)
+            x, y = rng.randint(1, 500), rng.randint(1, 500)
+            legs = [(a, -x - y), (b, x), (c, y)]
+        rng.shuffle(legs)
+        entries.append(legs)
+    return entries
+
+
+async def run_crossing_transfers(engine: AsyncEngine, realm: Realm, players: list[UUID],
+                                 *, attempts: int) -> None:
+    accounts = [usd(p) for p in players]
+    funded = 1_000_000
+    for account in accounts:
+        await deposit(engine, realm, account, funded)
+    plans = [plan_transfers(seed, len(players), 25) for seed in range(TASKS)]
+    start = asyncio.Event()
+
+    async def worker(plan: list[list[tuple[int, int]]]) -> int:
+        await start.wait()
+        for legs in plan:
+            entry = await post(engine, realm, "transfer",
+                               [Posting(accounts[i], amount) for i, amount in legs],
+                               attempts=attempts)
+            assert len(entry.balances_after) == len(legs)
+        return len(plan)
+
+    tasks = [asyncio.create_task(worker(plan)) for plan in plans]
+    await asyncio.sleep(0)
+    start.set()
+    done = await asyncio.gather(*tasks)
+    assert sum(done) == TASKS * 25
+
+    expected = [funded] * len(players)
+    for plan in plans:
+        for legs in plan:
+            for i, amount in legs:
+                expected[i] += amount
+    assert await balances(engine, realm, accounts) == expected
+    assert sum(expected) == funded * len(players)
+    report = await assert_books_clean(engine, realm)
+    assert report.entries == len(players) + TASKS * 25
+    for account, final in zip(accounts, expected, strict=True):
+        await assert_no_lost_update(engine, realm, account, final)
+
+
+async def test_crossing_transfers_with_retries(engine: AsyncEngine, realm: Realm) -> None:
+    """16 transactions at once moving money both ways between the same four players."""
+    await run_crossing_transfers(engine, realm, [uuid4() for _ in range(4)], attempts=8)
+
+
+async def test_crossing_transfers_never_deadlock_even_without_retries(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """With the accounts in place the fixed lock order leaves nothing to retry."""
+    await run_crossing_transfers(engine, realm, [uuid4() for _ in range(3)], attempts=1)
+
+
+async def test_first_use_of_accounts_from_many_transactions(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """Accounts created on first use by racing transactions: one row each, exact sums."""
+    players = [uuid4() for _ in range(6)]
+    start = asyncio.Event()
+
+    async def worker(i: int) -> None:
+        await start.wait()
+        rng = random.Random(i)
+        order = rng.sample(players, len(players))
+        postings = [Posting(usd(p), 10 + i) for p in order]
+        postings.append(Posting(HOUSE_USD, -(10 + i) * len(players)))
+        await post(engine, realm, "bonus.drop", postings)
+
+    tasks = [asyncio.create_task(worker(i)) for i in range(TASKS)]
+    start.set()
+    await asyncio.gather(*tasks)
+    per_player = sum(10 + i for i in range(TASKS))
+    assert await balances(engine, realm, [usd(p) for p in players]) == [per_player] * 6
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM ledger_accounts")) == 7
+        assert await ledger.system_balance(conn, realm, HOUSE_USD) == -per_player * 6
+    await assert_books_clean(engine, realm)
+
+
+@pytest.mark.parametrize(("account", "price", "affordable", "racers", "code"), [
+    (Rail.REAL, 700, 10, 32, "INSUFFICIENT_FUNDS"),
+    (Rail.WINZ, 3, 5, 24, "INSUFFICIENT_WINZ"),
+])
+async def test_racing_debits_take_exactly_what_is_there(
+    engine: AsyncEngine, realm: Realm, account: Rail, price: int, affordable: int, racers: int,
+    code: str,
+) -> None:
+    asset = "USD" if account is Rail.REAL else "WINZ"
+    wallet = Account.player(uuid4(), account, asset)
+    sink = Account.system(ledger.counterparty_for(account), account, asset)
+    await deposit(engine, realm, wallet, price * affordable)
+    start = asyncio.Event()
+
+    async def debit() -> ledger.PostedEntry:
+        await start.wait()
+        return await post(engine, realm, "wager", [Posting(wallet, -price), Posting(sink, price)])
+
+    tasks = [asyncio.create_task(debit()) for _ in range(racers)]
+    start.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    won = [r for r in results if isinstance(r, ledger.PostedEntry)]
+    refused = [r for r in results if isinstance(r, InsufficientFunds)]
+    assert len(won) == affordable
+    assert len(refused) == racers - affordable
+    assert {r.code for r in refused} == {code}
+    # each winner saw a distinct balance: no two debits read the same one
+    assert sorted(w.balance_after(wallet) for w in won) == [
+        price * k for k in range(affordable)
+    ]
+    assert await balances(engine, realm, [wallet]) == [0]
+    await assert_no_lost_update(engine, realm, wallet, 0)
+    report = await assert_books_clean(engine, realm)
+    assert report.entries == 1 + affordable
+
+
+async def test_racing_credits_and_debits_never_go_negative(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    wallet = usd(uuid4())
+    await deposit(engine, realm, wallet, 1_000)
+    start = asyncio.Event()
+
+    async def move(i: int) -> tuple[int, bool]:
+        await start.wait()
+        amount = 150 + 37 * (i % 7)
+        sign = -1 if i % 3 else 1  # two debits for every credit
+        try:
+            await post(engine, realm, "wager" if sign < 0 else "win",
+                       [Posting(wallet, sign * amount), Posting(HOUSE_USD, -sign * amount)])
+        except InsufficientFunds:
+            assert sign < 0
+            return 0, False
+        return sign * amount, True
+
+    tasks = [asyncio.create_task(move(i)) for i in range(3 * TASKS)]
+    start.set()
+    moved = await asyncio.gather(*tasks)
+    final = 1_000 + sum(delta for delta, _ in moved)
+    assert final >= 0
+    assert await balances(engine, realm, [wallet]) == [final]
+    await assert_no_lost_update(engine, realm, wallet, final)
+    report = await assert_books_clean(engine, realm)
+    assert report.entries == 1 + sum(ok for _, ok in moved)
+
+
+async def test_racing_reversals_of_one_entry(engine: AsyncEngine, realm: Realm) -> None:
+    """Only one of many concurrent reversals of the same entry wins; the others conflict."""
+    wallet = usd(uuid4())
+    await deposit(engine, realm, wallet, 5_000)
+    entry = await post(engine, realm, "wager", [Posting(wallet, -1_200),
+                                                Posting(HOUSE_USD, 1_200)])
+    start = asyncio.Event()
+
+    async def reverse() -> ledger.PostedEntry:
+        await start.wait()
+        return await unit_of_work(engine, lambda conn: ledger.reverse_entry(
+            conn, realm=realm, entry_id=entry.id, at=AT))
+
+    tasks = [asyncio.create_task(reverse()) for _ in range(12)]
+    start.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    won = [r for r in results if isinstance(r, ledger.PostedEntry)]
+    lost = [r for r in results if isinstance(r, Conflict)]
+    assert len(won) == 1
+    assert len(lost) == 11
+    assert {c.code for c in lost} == {"ALREADY_REVERSED"}
+    assert won[0].balance_after(wallet) == 5_000
+    assert await balances(engine, realm, [wallet]) == [5_000]
+    report = await assert_books_clean(engine, realm)
+    assert report.entries == 3
+
+
+async def test_a_reversal_racing_an_uncommitted_one_conflicts(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """The second reversal cannot see the first (not yet committed) one: the database's
+    one-reversal constraint decides, and the loser gets the same Conflict."""
+    wallet = usd(uuid4())
+    await deposit(engine, realm, wallet, 5_000)
+    entry = await post(engine, realm, "wager", [Posting(wallet, -1_200),
+                                                Posting(HOUSE_USD, 1_200)])
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await ledger.reverse_entry(first, realm=realm, entry_id=entry.id, at=AT)
+        await second.begin()
+        racing = asyncio.create_task(
+            ledger.reverse_entry(second, realm=realm, entry_id=entry.id, at=AT))
+        await asyncio.sleep(0.3)
+        assert not racing.done()  # waits on the first transaction
+        await first.commit()
+        with pytest.raises(Conflict) as caught:
+            await racing
+        assert caught.value.code == "ALREADY_REVERSED"
+        await second.rollback()
+    assert await balances(engine, realm, [wallet]) == [5_000]
+    report = await assert_books_clean(engine, realm)
+    assert report.entries == 3
+
+
+async def test_the_unit_of_work_retries_a_deadlock(engine: AsyncEngine, realm: Realm) -> None:
+    """Two units that lock the same rows in opposite orders deadlock once; PostgreSQL
+    aborts one, the wrapper runs it again, and both transfers land."""
+    a, b = usd(uuid4()), usd(uuid4())
+    await deposit(engine, realm, a, 100)
+    await deposit(engine, realm, b, 100)
+    both_hold_one = asyncio.Barrier(2)
+    calls: Counter[str] = Counter()
+    lock = text("SELECT 1 FROM ledger_accounts WHERE tenant_id = :tenant_id AND mode = :mode "
+                "AND owner_key = :key FOR UPDATE")
+
+    async def transfer(name: str, source: Account, target: Account) -> ledger.PostedEntry:
+        async def job(conn: Any) -> ledger.PostedEntry:
+            calls[name] += 1
+            await conn.execute(lock, {**realm.params, "key": source.owner_key})
+            if calls[name] == 1:
+                await both_hold_one.wait()
+            await conn.execute(lock, {**realm.params, "key": target.owner_key})
+            return await ledger.post_entry(conn, realm=realm, kind="transfer", at=AT,
+                                           postings=[Posting(source, -10), Posting(target, 10)])
+
+        return await unit_of_work(engine, job)
+
+    await asyncio.wait_for(asyncio.gather(transfer("ab", a, b), transfer("ba", b, a)), 30)
+    assert sorted(calls.values()) == [1, 2]  # exactly one unit was rolled back and re-run
+    assert await balances(engine, realm, [a, b]) == [100, 100]
+    report = await assert_books_clean(engine, realm)
+    assert report.entries == 4
