@@ -96,7 +96,9 @@ async def db_url(server_url: str, template_db: str) -> AsyncIterator[str]:
     name = f"wz_t_{_worker()}_{os.getpid()}_{next(_counter)}"
     conn = await asyncpg.connect(server_url)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        # FILE_COPY (PostgreSQL 15+) clones a small template about 3x faster than WAL_LOG
+        strategy = " STRATEGY FILE_COPY" if conn.get_server_version().major >= 15 else ""
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"{strategy}')
     finally:
         await conn.close()
     yield _with_database(server_url, name)

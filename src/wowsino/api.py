@@ -29,6 +29,7 @@ from wowsino.kernel.http import (
     install_error_handlers,
 )
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
+from wowsino.kernel.logs import configure_logging
 from wowsino.kernel.platform import Platform
 from wowsino.platform_api import router as platform_router
 from wowsino.players.endpoints import router as players_router
@@ -50,6 +51,7 @@ def create_app(
     run_worker: bool = False,
 ) -> FastAPI:
     """Build the ASGI app on ``database_url`` (migrations are the caller's job)."""
+    configure_logging(json_logs=settings.log_json)
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
     platform = Platform.build(settings, engine, clock or SystemClock())
     metrics = Metrics()

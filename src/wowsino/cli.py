@@ -18,6 +18,7 @@ from rich.table import Table
 
 from wowsino.kernel.config import Settings
 from wowsino.kernel.database import database_url
+from wowsino.kernel.logs import configure_logging
 
 T = TypeVar("T")
 
@@ -27,20 +28,6 @@ class KeyMode(StrEnum):
     test = "test"
 
 
-def configure_logging(*, json_logs: bool) -> None:
-    """JSON lines in production, readable console output elsewhere."""
-    import logging
-
-    import structlog
-
-    renderer: Any = (structlog.processors.JSONRenderer() if json_logs
-                     else structlog.dev.ConsoleRenderer())
-    structlog.configure(
-        processors=[structlog.processors.add_log_level,
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    structlog.processors.format_exc_info, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-    )
 app = typer.Typer(help="WOWsino: engagement and casino back office on one ledger.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 tenants_app = typer.Typer(help="Tenants and brands.", no_args_is_help=True)

@@ -1,0 +1,72 @@
+"""Canonical JSON: the bytes every content hash and request fingerprint is taken over.
+
+Numbers are written the way a jsonb column gives them back (PostgreSQL numeric), so
+a value hashes the same before it is stored and after it is read back; the state
+machine test checks the round trip against the real database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wowsino.kernel.canonical import canonical, fingerprint
+from wowsino.kernel.jsonio import loads
+
+
+def test_sorted_keys_no_whitespace_exact_decimals() -> None:
+    assert canonical({"b": 1, "a": [Decimal("1.50"), "é", None, True]}) == (
+        '{"a":[1.50,"é",null,true],"b":1}'.encode()
+    )
+
+
+def test_numbers_as_postgres_numeric_stores_them() -> None:
+    assert canonical(Decimal("-0.00")) == b"0.00"  # numeric has no negative zero
+    assert canonical(Decimal("-0")) == b"0"
+    assert canonical(Decimal("1E+2")) == b"100"  # nor positive exponents
+    assert canonical(Decimal("-2.5E+3")) == b"-2500"
+    assert canonical(Decimal("0E+3")) == b"0"
+    assert canonical(Decimal("1E-8")) == b"1E-8"  # 0.00000001, scale kept
+    assert canonical(Decimal("0.00000000")) == b"0E-8"
+    assert canonical(1e-07) == b"1E-7"
+    assert canonical(1e20) == b"100000000000000000000"
+    assert canonical(-0.0) == b"0.0"
+    assert canonical(0.1) == b"0.1"
+    assert canonical(2**70) == str(2**70).encode()
+
+
+def test_equal_numbers_in_either_spelling_fingerprint_alike() -> None:
+    assert fingerprint({"amount": Decimal("1E+2")}) == fingerprint({"amount": Decimal("100")})
+    assert fingerprint({"amount": Decimal("-0.00")}) == fingerprint({"amount": Decimal("0.00")})
+    assert fingerprint({"amount": Decimal("1.50")}) != fingerprint({"amount": Decimal("1.5")})
+
+
+def test_other_values() -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert canonical({"at": at, "id": UUID(int=1), "t": (1, 2)}) == (
+        b'{"at":"2026-01-02T03:04:05.000006Z","id":"00000000-0000-0000-0000-000000000001",'
+        b'"t":[1,2]}'
+    )
+
+
+numbers = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False),
+)
+documents = st.recursive(
+    st.one_of(numbers, st.text(), st.booleans(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(max_size=5), inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@given(documents)
+def test_reading_canonical_bytes_back_changes_nothing(document: object) -> None:
+    written = canonical(document)
+    assert canonical(loads(written)) == written
