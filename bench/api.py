@@ -65,7 +65,6 @@ class ApiResult:
     writes: Latencies
     healthz: Latencies
     peak_rss: int  # bytes
-    idle_rss: int
 
     def lines(self) -> list[str]:
         ratio = self.writes.per_second / self.healthz.per_second if self.healthz.samples else 0.0
@@ -225,8 +224,7 @@ async def run(
             # connections opened and first-call costs paid before any clock starts
             await _drive(pool, 0.5, write, Latencies(), seed=99)
             await _drive(pool, 0.5, healthz, Latencies(), seed=99)
-            idle = _rss(pid)
-            peak = [idle]
+            peak = [_rss(pid)]
             stop = asyncio.Event()
             sampler = asyncio.create_task(_sample_rss(pid, peak, stop))
             writes, bare = Latencies(), Latencies()
@@ -245,4 +243,4 @@ async def run(
     if writes.errors > total * 0.01 or bare.errors:
         raise RuntimeError(f"too many failed requests: {writes.errors} of {total} writes, "
                            f"{bare.errors} /healthz")
-    return ApiResult(writes, bare, peak[0], idle)
+    return ApiResult(writes, bare, peak[0])
