@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
+CHROMIUM := /usr/bin/chromium
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml uv.lock | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench install clean
+.PHONY: run test lint typecheck bench install clean chromium
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +20,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/wowsino serve --demo
 
-test: $(STAMP)
+# The console's browser tests drive Debian's Chromium (never a downloaded build).
+chromium:
+	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: $(STAMP) chromium
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/mypy
 	$(BIN)/python tests/run_suite.py -n 2 --dist loadfile

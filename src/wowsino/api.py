@@ -12,6 +12,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import text
 
 from wowsino import __version__
+from wowsino.console.routes import install_console
 from wowsino.engines.jackpots.endpoints import router as jackpots_router
 from wowsino.engines.lootbox.endpoints import router as lootbox_router
 from wowsino.engines.minigames.endpoints import router as minigames_router
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(ops)
     app.include_router(v1)
     app.include_router(tenants_router)
+    install_console(app)
     declare_errors(app)
     index_route_templates(app)
     return app

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import text
 
+from wowsino.kernel import audit
 from wowsino.kernel.auth import Principal, authenticate, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import check_limit, decode_cursor, page
-from wowsino.kernel.platform import Platform
+from wowsino.kernel.writes import platform_of
 
 router = APIRouter(route_class=DecimalRoute)
 AuditReader = Annotated[Principal, scoped("audit:read")]
@@ -27,45 +28,17 @@ async def list_audit(
 ) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = decode_cursor(cursor, 1)
-    clauses = ["tenant_id = :tenant_id", "mode = :mode"]
-    params: dict[str, Any] = {**principal.realm.params, "limit": size + 1}
-    if actor:
-        clauses.append("(actor_type || ':' || actor_id = :actor OR actor_id = :actor)")
-        params["actor"] = actor
-    if action:
-        clauses.append("action = :action")
-        params["action"] = action
-    if target:
-        clauses.append("(target_type || ':' || target_id = :target OR target_id = :target)")
-        params["target"] = target
-    if since:
-        clauses.append("created_at >= :since")
-        params["since"] = since
-    if after:
-        clauses.append("id < :after")
-        params["after"] = int(after[0])
-    platform: Platform = request.app.state.platform
-    async with read_only(platform.engine) as conn:
-        rows = await conn.execute(
-            text("SELECT id, actor_type, actor_id, action, target_type, target_id, before, after, "
-                 f"request_id, created_at, chain_seq FROM audit_log WHERE {' AND '.join(clauses)} "
-                 "ORDER BY id DESC LIMIT :limit"),
-            params,
-        )
-        items = [
-            {"id": r.id, "actor": {"type": r.actor_type, "id": r.actor_id}, "action": r.action,
-             "target": {"type": r.target_type, "id": r.target_id}, "before": r.before,
-             "after": r.after, "request_id": r.request_id, "created_at": r.created_at,
-             "sealed": r.chain_seq is not None}
-            for r in rows
-        ]
+    async with read_only(platform_of(request).engine) as conn:
+        items = await audit.search(
+            conn, principal.realm, actor=actor, action=action, target=target, since=since,
+            before_id=int(after[0]) if after else None, limit=size + 1)
     return MoneyJSONResponse(page(items, size, lambda it: [it["id"]]))
 
 
 @router.get("/usage", tags=["usage"], summary="API calls and monthly active players per mode")
 async def usage(request: Request, month: str | None = None) -> MoneyJSONResponse:
     principal = await authenticate(request)
-    platform: Platform = request.app.state.platform
+    platform = platform_of(request)
     today = platform.clock.now().date()
     try:
         first = date.fromisoformat(f"{month}-01") if month else today.replace(day=1)

@@ -78,3 +78,42 @@ async def verify_contents(conn: AsyncConnection, realm: Realm) -> list[str]:
         if fingerprint(content) != bytes(row.content_hash):
             problems.append(f"audit: row {row.id} was altered")
     return problems
+
+
+async def search(
+    conn: AsyncConnection, realm: Realm, *, actor: str | None = None, action: str | None = None,
+    target: str | None = None, since: datetime | None = None, before_id: int | None = None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Audit rows of ``realm``, newest first, up to ``limit``; the filters match an actor or
+    target as ``type:id`` or bare id, an exact action, and rows at or after ``since``."""
+    clauses = ["tenant_id = :tenant_id", "mode = :mode"]
+    params: dict[str, Any] = {**realm.params, "limit": limit}
+    if actor:
+        clauses.append("(actor_type || ':' || actor_id = :actor OR actor_id = :actor)")
+        params["actor"] = actor
+    if action:
+        clauses.append("action = :action")
+        params["action"] = action
+    if target:
+        clauses.append("(target_type || ':' || target_id = :target OR target_id = :target)")
+        params["target"] = target
+    if since:
+        clauses.append("created_at >= :since")
+        params["since"] = since
+    if before_id is not None:
+        clauses.append("id < :before_id")
+        params["before_id"] = before_id
+    rows = await conn.execute(
+        text("SELECT id, actor_type, actor_id, action, target_type, target_id, before, after, "
+             f"request_id, created_at, chain_seq FROM audit_log WHERE {' AND '.join(clauses)} "
+             "ORDER BY id DESC LIMIT :limit"),
+        params,
+    )
+    return [
+        {"id": r.id, "actor": {"type": r.actor_type, "id": r.actor_id}, "action": r.action,
+         "target": {"type": r.target_type, "id": r.target_id}, "before": r.before,
+         "after": r.after, "request_id": r.request_id, "created_at": r.created_at,
+         "sealed": r.chain_seq is not None}
+        for r in rows
+    ]

@@ -1,0 +1,1 @@
+"""The operator console at ``/admin``: server-rendered pages over the domain services."""

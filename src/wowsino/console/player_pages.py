@@ -1,0 +1,115 @@
+"""Console pages for players of one realm: search, and the player's dossier."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wowsino.console.auth import require_session
+from wowsino.console.views import ConsoleRoute, parse_mode, platform_of, render
+from wowsino.kernel.db import read_only
+from wowsino.kernel.errors import NotFound, ValidationFailed
+from wowsino.kernel.money import ASSETS, Asset
+from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.realm import Realm
+from wowsino.players import history, repository, rg, service
+from wowsino.players.schemas import STATUSES
+from wowsino.tenants import service as tenants
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+PAGE_SIZE = 25
+HISTORY_SIZE = 20
+
+
+async def realm_of(conn: AsyncConnection, tenant_ref: str,
+                   mode_name: str) -> tuple[dict[str, Any], Realm]:
+    """The tenant named in the URL and the realm of the URL's mode (404 for either)."""
+    mode = parse_mode(mode_name)
+    tenant = await tenants.get_tenant(conn, tenant_ref)
+    return tenant, Realm(UUID(str(tenant["id"])), mode)
+
+
+def _brand(brands: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
+    if not brands:
+        raise NotFound("this tenant has no brand")
+    if not slug:
+        return brands[0]
+    for brand in brands:
+        if brand["slug"] == slug:
+            return brand
+    raise NotFound(f"no brand {slug!r} in this tenant")
+
+
+def _readable_rg(state: Any, currency: Asset) -> Any:
+    """An audited RG state with money limits in the currency's unit (stored in minor units)."""
+    if not isinstance(state, dict):
+        return state
+    limits = {name: rg.display(name, value, currency)
+              for name, value in (state.get("limits") or {}).items()}
+    pending = {name: {**item, "value": rg.display(name, item.get("value"), currency)}
+               for name, item in (state.get("pending") or {}).items()}
+    return {"limits": limits, **({"pending": pending} if pending else {})}
+
+
+def _readable(items: list[dict[str, Any]], currency: Asset) -> list[dict[str, Any]]:
+    for item in items:
+        if item["source"] == "audit" and item["type"].startswith("player.rg_"):
+            detail = item["detail"]
+            item["detail"] = {**detail, "before": _readable_rg(detail.get("before"), currency),
+                              "after": _readable_rg(detail.get("after"), currency)}
+    return items
+
+
+@router.get("/tenants/{ref}/{mode}/players")
+async def list_players(
+    ref: str, mode: str, request: Request, brand: str | None = None, query: str | None = None,
+    status: str | None = None, cursor: str | None = None,
+) -> Response:
+    require_session(request)
+    p = platform_of(request)
+    if status and status not in STATUSES:
+        raise ValidationFailed(f"status: one of {', '.join(STATUSES)}", field="status")
+    async with read_only(p.engine) as conn:
+        tenant, realm = await realm_of(conn, ref, mode)
+        brands = await tenants.list_brands(conn, realm.tenant_id)
+        chosen = _brand(brands, brand)
+        rows = await repository.search(
+            conn, realm, chosen["id"], query=query or None, status=status or None, tag=None,
+            after=decode_cursor(cursor, 2), limit=PAGE_SIZE)
+        result = page(rows, PAGE_SIZE, lambda r: [r["created_at"], str(r["id"])])
+        players = [await service.dossier(conn, realm, r, p.clock.now()) for r in result["data"]]
+    filters = {"brand": chosen["slug"], "query": query or "", "status": status or ""}
+    return render(request, "players.html", tenant=tenant, mode=realm.mode.value,
+                  section="players", brands=brands, brand=chosen, players=players,
+                  filters=filters, statuses=STATUSES, next_cursor=result["next_cursor"],
+                  paged=bool(cursor))
+
+
+@router.get("/tenants/{ref}/{mode}/players/{brand}/{player}")
+async def show_player(
+    ref: str, mode: str, brand: str, player: str, request: Request,
+    ledger_cursor: str | None = None, timeline_cursor: str | None = None,
+) -> Response:
+    require_session(request)
+    p = platform_of(request)
+    now = p.clock.now()
+    async with read_only(p.engine) as conn:
+        tenant, realm = await realm_of(conn, ref, mode)
+        chosen = _brand(await tenants.list_brands(conn, realm.tenant_id), brand)
+        row = await service.get(conn, realm, chosen["id"], player)
+        dossier = await service.dossier(conn, realm, row, now)
+        ledger = await history.ledger_view(conn, realm, row["id"], limit=HISTORY_SIZE,
+                                           cursor=ledger_cursor)
+        timeline = await history.timeline(conn, realm, row["id"], limit=HISTORY_SIZE,
+                                          cursor=timeline_cursor)
+    _readable(timeline["data"], ASSETS[dossier["currency"]])
+    limits = [(name, dossier["rg"][name]) for name in rg.LIMITS]
+    return render(request, "player.html", tenant=tenant, mode=realm.mode.value,
+                  section="players", brand=chosen, player=dossier, limits=limits,
+                  money_limits=rg.MONEY_LIMITS, pending=dossier["rg"]["pending"],
+                  ledger=ledger, timeline=timeline, ledger_cursor=ledger_cursor,
+                  timeline_cursor=timeline_cursor)

@@ -1,0 +1,138 @@
+"""Console pages for tenants: the list, creation, brands, API keys, suspension."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from wowsino.console.auth import checked_form, require_session
+from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
+from wowsino.kernel.auth import SCOPES
+from wowsino.kernel.db import read_only, unit_of_work
+from wowsino.kernel.errors import DomainError, NotFound, ValidationFailed
+from wowsino.kernel.ids import parse_uuid
+from wowsino.kernel.realm import ADMIN, Mode
+from wowsino.tenants import service
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+SCOPE_CHOICES = sorted(SCOPES - {"*"})
+TENANT_FIELDS = ("slug", "name", "service_mode", "brand_slug", "brand_name")
+
+
+async def _tenants_page(request: Request, *, status: int = 200, error: str | None = None,
+                        form: dict[str, str] | None = None) -> Response:
+    async with read_only(platform_of(request).engine) as conn:
+        tenants = await service.list_tenants(conn)
+    return render(request, "tenants.html", status_code=status, tenants=tenants, error=error,
+                  form=form or {"service_mode": "plug_in", "brand_slug": "main",
+                                "brand_name": "Main"},
+                  service_modes=service.SERVICE_MODES)
+
+
+@router.get("/tenants")
+async def list_tenants(request: Request) -> Response:
+    require_session(request)
+    return await _tenants_page(request)
+
+
+@router.post("/tenants")
+async def create_tenant(request: Request) -> Response:
+    _, form = await checked_form(request)
+    p = platform_of(request)
+    fields = {name: form.get(name) for name in TENANT_FIELDS}
+    try:
+        if not fields["name"] or not fields["brand_name"]:
+            raise ValidationFailed("name: the tenant and its brand need a name", field="name")
+        created = await unit_of_work(p.engine, lambda conn: service.create_tenant(
+            conn, slug=fields["slug"], name=fields["name"], service_mode=fields["service_mode"],
+            brand_slug=fields["brand_slug"], brand_name=fields["brand_name"], actor=ADMIN,
+            at=p.clock.now()))
+    except DomainError as exc:
+        return await _tenants_page(request, status=exc.status, error=exc.message, form=fields)
+    return render(request, "tenant_created.html", status_code=201, created=created)
+
+
+async def _tenant_page(request: Request, ref: str, *, status: int = 200,
+                       error: str | None = None,
+                       created_key: service.CreatedKey | None = None) -> Response:
+    async with read_only(platform_of(request).engine) as conn:
+        tenant = await service.get_tenant(conn, ref)
+        brands = await service.list_brands(conn, tenant["id"])
+        keys = await service.list_keys(conn, tenant["id"])
+    return render(request, "tenant.html", status_code=status, tenant=tenant, brands=brands,
+                  keys=keys, error=error, created_key=created_key, scope_choices=SCOPE_CHOICES,
+                  modes=[m.value for m in Mode])
+
+
+@router.get("/tenants/{ref}")
+async def show_tenant(ref: str, request: Request) -> Response:
+    require_session(request)
+    return await _tenant_page(request, ref)
+
+
+@router.post("/tenants/{ref}/status")
+async def change_tenant_status(ref: str, request: Request) -> Response:
+    _, form = await checked_form(request)
+    status = form.get("status")
+    if status not in ("active", "suspended"):
+        raise ValidationFailed("status: active or suspended", field="status")
+    p = platform_of(request)
+    async with read_only(p.engine) as conn:
+        tenant = await service.get_tenant(conn, ref)
+    await unit_of_work(p.engine, lambda conn: service.update_tenant(
+        conn, tenant_id=tenant["id"], changes={"status": status}, actor=ADMIN, at=p.clock.now()))
+    return see_other(f"/admin/tenants/{tenant['slug']}",
+                     "tenant-suspended" if status == "suspended" else "tenant-active")
+
+
+@router.post("/tenants/{ref}/brands")
+async def create_brand(ref: str, request: Request) -> Response:
+    _, form = await checked_form(request)
+    p = platform_of(request)
+    async with read_only(p.engine) as conn:
+        tenant = await service.get_tenant(conn, ref)
+    slug, name = form.get("slug"), form.get("name")
+    try:
+        if not name:
+            raise ValidationFailed("name: a brand needs a name", field="name")
+        await unit_of_work(p.engine, lambda conn: service.create_brand(
+            conn, tenant_id=tenant["id"], slug=slug, name=name, actor=ADMIN, at=p.clock.now()))
+    except DomainError as exc:
+        return await _tenant_page(request, ref, status=exc.status, error=exc.message)
+    return see_other(f"/admin/tenants/{tenant['slug']}", "brand-created")
+
+
+@router.post("/tenants/{ref}/api-keys")
+async def create_key(ref: str, request: Request) -> Response:
+    _, form = await checked_form(request)
+    p = platform_of(request)
+    async with read_only(p.engine) as conn:
+        tenant = await service.get_tenant(conn, ref)
+    try:
+        mode = Mode(form.get("mode"))
+    except ValueError:
+        return await _tenant_page(request, ref, status=400, error="mode: live or test")
+    name = form.get("name") or f"{mode.value} key"
+    try:
+        created = await unit_of_work(p.engine, lambda conn: service.create_key(
+            conn, tenant_id=tenant["id"], brand=form.get("brand"), mode=mode,
+            scopes=form.all("scope") or ["*"], name=name, actor=ADMIN, at=p.clock.now()))
+    except DomainError as exc:
+        return await _tenant_page(request, ref, status=exc.status, error=exc.message)
+    return await _tenant_page(request, ref, status=201, created_key=created)
+
+
+@router.post("/tenants/{ref}/api-keys/{key_id}/revoke")
+async def revoke_key(ref: str, key_id: str, request: Request) -> Response:
+    await checked_form(request)
+    p = platform_of(request)
+    async with read_only(p.engine) as conn:
+        tenant = await service.get_tenant(conn, ref)
+    kid: UUID | None = parse_uuid(key_id)
+    if kid is None:
+        raise NotFound("no such API key")
+    await unit_of_work(p.engine, lambda conn: service.revoke_key(
+        conn, tenant_id=tenant["id"], key_id=kid, actor=ADMIN, at=p.clock.now()))
+    return see_other(f"/admin/tenants/{tenant['slug']}", "key-revoked")

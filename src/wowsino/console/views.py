@@ -1,0 +1,164 @@
+"""Rendering for the console: templates, display filters, and the route class that
+turns refusals into pages (sign-in redirects, 403 for a forged form, error pages)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from wowsino.console.auth import CsrfRefused, SignInRequired, current_session
+from wowsino.kernel.errors import DomainError, NotFound
+from wowsino.kernel.jsonio import dumps
+from wowsino.kernel.platform import Platform
+from wowsino.kernel.realm import Mode
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+# Messages shown after a redirect; the query names one of these, never free text.
+NOTICES = {
+    "key-revoked": "The API key was revoked. Requests with it are refused from now on.",
+    "tenant-suspended": "The tenant is suspended: its API keys are refused with 403.",
+    "tenant-active": "The tenant is active again.",
+    "brand-created": "The brand was added.",
+    "redelivered": "The delivery was queued again; the worker sends it now.",
+}
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def money(value: Any, code: str = "") -> str:
+    """An amount already at its asset's scale, with thousands separators."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):,}" if isinstance(value, Decimal | int | str) else str(value)
+    return f"{text} {code}".strip()
+
+
+def when(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
+
+
+def compact_json(value: Any, limit: int = 160) -> str:
+    if value is None:
+        return ""
+    text = dumps(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_id(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 13 else f"{text[:8]}…{text[-4:]}"
+
+
+def actor(label: Any) -> str:
+    """``api_key:0190…1a2b``: an actor label with its id shortened."""
+    kind, _, ident = str(label).partition(":")
+    return f"{kind}:{short_id(ident)}" if ident else kind
+
+
+def signed(value: Any) -> str:
+    """``positive``, ``negative`` or ``zero``: a CSS class for an amount."""
+    number = Decimal(value or 0)
+    return "positive" if number > 0 else "negative" if number < 0 else "zero"
+
+
+templates.env.filters.update(money=money, when=when, compact_json=compact_json,
+                             short_id=short_id, signed=signed,
+                             actor=actor)
+
+
+def platform_of(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def parse_mode(raw: str) -> Mode:
+    try:
+        return Mode(raw)
+    except ValueError:
+        raise NotFound(f"no mode {raw!r}: live or test") from None
+
+
+def render(
+    request: Request, name: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """Render ``name`` with the session, its CSRF token and the optional notice."""
+    session = current_session(request)
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    mode = context.get("mode")
+    if mode is not None and context.get("tenant") is not None and context.get("section"):
+        other = "live" if mode == "test" else "test"
+        context.setdefault("switch_url",
+                           f"/admin/tenants/{context['tenant']['slug']}/{other}/{context['section']}")
+    response = templates.TemplateResponse(
+        request, name, {"session": session, "csrf": session.csrf_token if session else "",
+                        "notice": notice, **context},
+        status_code=status_code,
+    )
+    return response
+
+
+def see_other(path: str, notice: str | None = None) -> RedirectResponse:
+    """A 303 to ``path`` after a POST, optionally with a notice."""
+    target = f"{path}?notice={notice}" if notice else path
+    return RedirectResponse(target, status_code=303)
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    return render(request, "error.html", status_code=status, title=title, message=message)
+
+
+class ConsoleRoute(APIRoute):
+    """Console routes: refusals become pages, and every answer carries the security headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            response: Response
+            try:
+                response = await original(request)
+            except SignInRequired:
+                target = request.url.path if request.method == "GET" else "/admin/"
+                response = RedirectResponse(f"/admin/sign-in?next={quote(target)}",
+                                            status_code=303)
+            except CsrfRefused:
+                response = _error_page(request, 403, "Form refused",
+                                       "This form did not carry this session's security token. "
+                                       "Reload the page and try again.")
+            except DomainError as exc:
+                title = "Not found" if exc.status == 404 else "Refused"
+                response = _error_page(request, exc.status, title, exc.message)
+            except RequestValidationError:
+                response = _error_page(request, 404, "Not found", "No such console page.")
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return handler

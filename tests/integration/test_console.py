@@ -1,0 +1,161 @@
+"""The console over ASGI: who may see it, what a refusal looks like, and that its
+writes go through the domain services with the admin as the audited actor."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_TOKEN, Tenant
+from wowsino.api import create_app
+from wowsino.kernel.config import Settings
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+
+
+async def sign_in(client: httpx.AsyncClient) -> str:
+    """Sign ``client`` in; returns the CSRF token of its session."""
+    r = await client.post("/admin/sign-in", data={"token": ADMIN_TOKEN})
+    assert r.status_code == 303, r.text
+    page = await client.get("/admin/tenants")
+    assert page.status_code == 200
+    match = CSRF.search(page.text)
+    assert match is not None
+    return match.group(1)
+
+
+async def test_console_pages_redirect_to_sign_in_without_a_session(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    for path in ("/admin", "/admin/tenants", "/admin/tenants/acme",
+                 "/admin/tenants/acme/test/players", "/admin/tenants/acme/live/audit",
+                 "/admin/tenants/acme/test/webhooks"):
+        r = await client.get(path)
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/admin/sign-in?next=")
+    r = await client.post("/admin/tenants/acme/status", data={"status": "suspended"})
+    assert r.status_code == 303
+    assert (await tenant.get("/v1/me")).status_code == 200
+
+
+async def test_sign_in_follows_only_console_paths(client: httpx.AsyncClient) -> None:
+    for given, expected in (("/admin/tenants/acme", "/admin/tenants/acme"),
+                            ("//evil.example/admin/", "/admin/tenants"),
+                            ("https://evil.example/", "/admin/tenants"),
+                            ("/admin/\\evil", "/admin/tenants")):
+        r = await client.post("/admin/sign-in", data={"token": ADMIN_TOKEN, "next": given})
+        assert r.headers["location"] == expected, given
+
+
+async def test_the_session_expires_after_twelve_hours_of_the_platform_clock(
+    client: httpx.AsyncClient, clock: Any
+) -> None:
+    await sign_in(client)
+    clock.advance(timedelta(hours=11, minutes=59))
+    assert (await client.get("/admin/tenants")).status_code == 200
+    clock.advance(timedelta(minutes=1))
+    assert (await client.get("/admin/tenants")).status_code == 303
+
+
+async def test_without_an_admin_token_nobody_can_sign_in(db_url: str, clock: Any) -> None:
+    app = create_app(Settings(admin_token=None), database_url=db_url, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://wowsino.test") as c:
+        r = await c.post("/admin/sign-in", data={"token": ""})
+        assert r.status_code == 401
+        assert "WOWSINO_ADMIN_TOKEN" in r.text
+    await app.state.platform.engine.dispose()
+
+
+async def test_pages_forbid_framing_and_caching_and_stay_out_of_the_openapi(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("/admin/sign-in")
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY"
+    css = await client.get("/admin/static/console.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    paths = (await client.get("/v1/openapi.json")).json()["paths"]
+    assert not [p for p in paths if p.startswith("/admin")]
+
+
+async def test_a_csrf_token_from_another_session_is_refused(
+    app: Any, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await sign_in(client)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://wowsino.test") as other:
+        other_csrf = await sign_in(other)
+    r = await client.post("/admin/tenants/acme/status",
+                          data={"status": "suspended", "csrf": other_csrf})
+    assert r.status_code == 403
+    assert "security token" in r.text
+    assert (await tenant.get("/v1/me")).status_code == 200
+
+
+async def test_console_writes_are_audited_as_the_platform_admin(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    csrf = await sign_in(client)
+    r = await client.post(f"/admin/tenants/{tenant.slug}/api-keys", data={
+        "csrf": csrf, "name": "reports", "mode": "test", "brand": "main",
+        "scope": ["players:read", "audit:read"]})
+    assert r.status_code == 201
+    key = re.search(r'id="new-key">(wsk_test_[0-9a-f]{48})<', r.text)
+    assert key is not None
+    audit = await client.get("/v1/audit", params={"action": "api_key.created"},
+                             headers={"Authorization": f"Bearer {key.group(1)}"})
+    rows = audit.json()["data"]
+    assert rows[0]["actor"] == {"type": "admin", "id": "platform"}
+    assert rows[0]["after"]["scopes"] == ["audit:read", "players:read"]
+
+
+@pytest.mark.parametrize(("form", "status", "message"), [
+    ({"slug": "acme", "name": "Again"}, 409, "is taken"),
+    ({"slug": "Not A Slug", "name": "Bad"}, 400, "lowercase letters"),
+    ({"slug": "fine", "name": ""}, 400, "need a name"),
+])
+async def test_a_refused_tenant_form_is_shown_again_with_the_reason(
+    client: httpx.AsyncClient, tenant: Tenant, form: dict[str, str], status: int, message: str
+) -> None:
+    csrf = await sign_in(client)
+    r = await client.post("/admin/tenants", data={
+        "csrf": csrf, "service_mode": "plug_in", "brand_slug": "main", "brand_name": "Main",
+        **form})
+    assert r.status_code == status
+    assert message in r.text
+    assert 'name="slug"' in r.text  # the form, with what was typed
+    assert "wsk_" not in r.text
+
+
+async def test_unknown_tenants_modes_and_players_are_404_pages(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await sign_in(client)
+    for path in ("/admin/tenants/nobody", "/admin/tenants/acme/staging/players",
+                 "/admin/tenants/acme/test/players/main/nobody",
+                 "/admin/tenants/acme/test/players?brand=other",
+                 "/admin/tenants/acme/test/webhooks/not-a-webhook"):
+        r = await client.get(path)
+        assert r.status_code == 404, path
+        assert r.headers["content-type"].startswith("text/html")
+    r = await client.get("/admin/tenants/acme/test/players", params={"cursor": "garbage"})
+    assert r.status_code == 400
+
+
+async def test_test_mode_data_never_shows_in_live(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    r = await tenant.post("/v1/players", {"username": "only-in-test", "email": "t@x.io"})
+    assert r.status_code == 201
+    await sign_in(client)
+    test_page = await client.get("/admin/tenants/acme/test/players")
+    live_page = await client.get("/admin/tenants/acme/live/players")
+    assert "only-in-test" in test_page.text and "testbanner" in test_page.text
+    assert "only-in-test" not in live_page.text and "livebanner" in live_page.text
