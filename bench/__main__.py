@@ -38,6 +38,7 @@ from bench.server import Server, bench_server
 # ``async def run(url: str) -> str`` migrates the fresh database at ``url``,
 # measures, and prints its own line.
 EXTRA_PHASES = {
+    "lootbox": "Lootbox opens over HTTP, and /healthz",
     "jackpots": "Jackpot contributions: one pool, then many",
 }
 
