@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel import ledger
+from wowsino.kernel.errors import PlayerBlocked
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Realm
 from wowsino.players.service import require_eligible
@@ -19,6 +20,15 @@ RAILS = {"WINZ": (Rail.WINZ, ledger.WINZ_ISSUANCE), "XP": (Rail.XP, ledger.XP_IS
 def check_eligible(player: dict[str, Any]) -> None:
     """The compliance gate for rewards and draws (403 ``PLAYER_BLOCKED``)."""
     require_eligible(player)
+
+
+def is_eligible(player: dict[str, Any]) -> bool:
+    """Whether the compliance gate lets the player win (a draw choosing among players)."""
+    try:
+        check_eligible(player)
+    except PlayerBlocked:
+        return False
+    return True
 
 
 async def grant(

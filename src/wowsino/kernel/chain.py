@@ -26,13 +26,8 @@ def link(prev: bytes, row_id: int, content_hash: bytes) -> bytes:
     return sha256(prev + row_id.to_bytes(8, "big") + content_hash)
 
 
-async def seal(conn: AsyncConnection, realm: Realm, chain: ChainName, *, batch: int = 5000) -> int:
-    """Link every unsealed row of ``realm`` into its chain; returns how many were sealed."""
-    table = TABLES[chain]
-    await conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-        {"k": f"chain:{chain}:{realm.tenant_id}:{realm.mode.value}"},
-    )
+async def _head(conn: AsyncConnection, realm: Realm, chain: ChainName) -> tuple[int, bytes] | None:
+    """The chain's last sealed sequence number and hash; None before the first seal."""
     head = (
         await conn.execute(
             text("SELECT last_seq, last_hash FROM chain_heads "
@@ -40,7 +35,17 @@ async def seal(conn: AsyncConnection, realm: Realm, chain: ChainName, *, batch: 
             {**realm.params, "chain": chain},
         )
     ).first()
-    seq, prev = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
+    return (int(head[0]), bytes(head[1])) if head else None
+
+
+async def seal(conn: AsyncConnection, realm: Realm, chain: ChainName, *, batch: int = 5000) -> int:
+    """Link every unsealed row of ``realm`` into its chain; returns how many were sealed."""
+    table = TABLES[chain]
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+        {"k": f"chain:{chain}:{realm.tenant_id}:{realm.mode.value}"},
+    )
+    seq, prev = await _head(conn, realm, chain) or (0, GENESIS)
     rows = (
         await conn.execute(
             text(f"SELECT id, content_hash FROM {table} WHERE tenant_id = :tenant_id "
@@ -104,14 +109,8 @@ async def verify_links(conn: AsyncConnection, realm: Realm, chain: ChainName) ->
             report.problems.append(f"{chain}: row {row_id} breaks the chain at seq {chain_seq}")
             prev = bytes(chain_hash)
         expected_seq = int(chain_seq) + 1
-    head = (
-        await conn.execute(
-            text("SELECT last_seq, last_hash FROM chain_heads "
-                 "WHERE tenant_id = :tenant_id AND mode = :mode AND chain = :chain"),
-            {**realm.params, "chain": chain},
-        )
-    ).first()
-    if head is not None and (int(head[0]) != expected_seq - 1 or bytes(head[1]) != prev):
+    head = await _head(conn, realm, chain)
+    if head is not None and head != (expected_seq - 1, prev):
         report.problems.append(f"{chain}: head does not match the last sealed row")
     if head is None and report.checked:
         report.problems.append(f"{chain}: sealed rows without a chain head")

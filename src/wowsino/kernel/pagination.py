@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Query
 
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import dumps, loads
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+
+Limit = Annotated[int | None, Query(description="1–500, default 50")]  # the ?limit= parameter
 
 
 def check_limit(limit: int | None) -> int:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.auth import Principal
 from wowsino.kernel.http import route_template
 from wowsino.kernel.idempotency import Effect, choose_key
 from wowsino.kernel.jsonio import MoneyJSONResponse
 from wowsino.kernel.platform import Platform
+
+Body = dict[str, Any]
+Call = Callable[[AsyncConnection, datetime], Awaitable[Body]]
+AnsweringCall = Callable[[AsyncConnection, datetime], Awaitable[tuple[int, Body]]]
+
+
+def platform_of(request: Request) -> Platform:
+    """The platform ``create_app`` built for the app serving ``request``."""
+    platform: Platform = request.app.state.platform
+    return platform
 
 
 async def idempotent(
@@ -19,7 +32,7 @@ async def idempotent(
     """Run ``effect`` once per idempotency key (body ``idempotency_key`` or the
     ``Idempotency-Key`` header; generated when absent) and answer its response:
     the effect's status the first time, 200 with ``"deduped": true`` afterwards."""
-    platform: Platform = request.app.state.platform
+    platform = platform_of(request)
     endpoint = f"{request.method} {route_template(request.scope)}"
     key = choose_key(payload.pop("idempotency_key", None), request.headers.get("idempotency-key"))
     fingerprinted = {"path": dict(request.path_params), "body": payload,
@@ -29,3 +42,31 @@ async def idempotent(
     )
     return MoneyJSONResponse(result.body, status_code=result.status,
                              headers={"Idempotency-Key": result.key})
+
+
+async def write(
+    request: Request, principal: Principal, *, payload: dict[str, Any], status: int, call: Call
+) -> MoneyJSONResponse:
+    """``idempotent`` for a service call that answers ``status`` with the body it returns.
+
+    ``call(conn, at)`` runs inside the write's transaction; ``at`` is the platform
+    clock's time when it runs. Raises what ``idempotent`` and the call raise.
+    """
+
+    async def answer(conn: AsyncConnection, at: datetime) -> tuple[int, Body]:
+        return status, await call(conn, at)
+
+    return await write_answer(request, principal, payload=payload, call=answer)
+
+
+async def write_answer(
+    request: Request, principal: Principal, *, payload: dict[str, Any], call: AnsweringCall
+) -> MoneyJSONResponse:
+    """``write`` for a service call that chooses its own status (created or updated, a
+    replay found by a natural key): ``call(conn, at)`` returns ``(status, body)``."""
+    clock = platform_of(request).clock
+
+    async def effect(conn: AsyncConnection) -> tuple[int, Body]:
+        return await call(conn, clock.now())
+
+    return await idempotent(request, principal, payload=payload, effect=effect)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from sqlalchemy.ext.asyncio import AsyncConnection
+from fastapi import APIRouter, Request
 
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import check_limit, decode_cursor, page
-from wowsino.kernel.platform import Platform
-from wowsino.kernel.writes import idempotent
+from wowsino.kernel.pagination import Limit, check_limit, decode_cursor, page
+from wowsino.kernel.writes import platform_of, write, write_answer
 from wowsino.players import history, repository, service
 from wowsino.players.schemas import AdjustmentIn, PlayerIn, PlayerStatus, RgIn, StatusIn
 
@@ -21,27 +19,18 @@ router = APIRouter(prefix="/players", tags=["players"], route_class=DecimalRoute
 Read = Annotated[Principal, scoped("players:read")]
 Write = Annotated[Principal, scoped("players:write")]
 Config = Annotated[Principal, scoped("config:write")]
-Limit = Annotated[int | None, Query(description="1–500, default 50")]
-
-
-def _platform(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
 
 
 @router.post("", status_code=201, summary="Create or update a player (upsert on brand + username)",
              responses={200: {"description": "updated"}, 201: {"description": "created"}})
 async def upsert_player(body: PlayerIn, request: Request, principal: Write) -> MoneyJSONResponse:
-    clock = _platform(request).clock
     fields = body.model_dump(exclude_unset=True)
-
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return await service.upsert(conn, realm=principal.realm, brand_id=principal.brand_id,
-                                    fields={k: v for k, v in fields.items()
-                                            if k != "idempotency_key"},
-                                    actor=principal.actor, at=clock.now())
-
-    return await idempotent(request, principal, payload=fields, effect=effect)
+    return await write_answer(
+        request, principal, payload=fields,
+        call=lambda conn, at: service.upsert(
+            conn, realm=principal.realm, brand_id=principal.brand_id,
+            fields={k: v for k, v in fields.items() if k != "idempotency_key"},
+            actor=principal.actor, at=at))
 
 
 @router.get("", summary="Search players")
@@ -52,7 +41,7 @@ async def search_players(
 ) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = decode_cursor(cursor, 2)
-    p = _platform(request)
+    p = platform_of(request)
     async with read_only(p.engine) as conn:
         rows = await repository.search(conn, principal.realm, principal.brand_id, query=query,
                                        status=status, tag=tag, after=after, limit=size)
@@ -64,7 +53,7 @@ async def search_players(
 
 @router.get("/{key}", summary="The player dossier (by username or UUID)")
 async def get_player(key: str, request: Request, principal: Read) -> MoneyJSONResponse:
-    p = _platform(request)
+    p = platform_of(request)
     async with read_only(p.engine) as conn:
         row = await service.get(conn, principal.realm, principal.brand_id, key)
         return MoneyJSONResponse({"player": await service.dossier(conn, principal.realm, row,
@@ -74,52 +63,41 @@ async def get_player(key: str, request: Request, principal: Read) -> MoneyJSONRe
 @router.patch("/{key}/status", summary="Change a player's status (reason kept as a note)")
 async def change_status(key: str, body: StatusIn, request: Request,
                         principal: Write) -> MoneyJSONResponse:
-    clock = _platform(request).clock
-
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return 200, await service.change_status(
+    return await write(
+        request, principal, payload=body.model_dump(mode="json"), status=200,
+        call=lambda conn, at: service.change_status(
             conn, realm=principal.realm, brand_id=principal.brand_id, ref=key,
-            status=body.status, reason=body.reason, actor=principal.actor, at=clock.now())
-
-    return await idempotent(request, principal, payload=body.model_dump(mode="json"),
-                            effect=effect)
+            status=body.status, reason=body.reason, actor=principal.actor, at=at))
 
 
 @router.post("/{key}/rg", summary="Set responsible-gaming limits (tighten now, loosen after 24 h)")
 async def update_rg(key: str, body: RgIn, request: Request, principal: Write) -> MoneyJSONResponse:
-    clock = _platform(request).clock
     requested = body.model_dump(exclude_unset=True)
     payload = dict(requested)
     requested.pop("idempotency_key", None)
-
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return 200, await service.update_rg(
-            conn, realm=principal.realm, brand_id=principal.brand_id, ref=key,
-            requested=requested, actor=principal.actor, at=clock.now())
-
-    return await idempotent(request, principal, payload=payload, effect=effect)
+    return await write(request, principal, payload=payload, status=200,
+                       call=lambda conn, at: service.update_rg(
+                           conn, realm=principal.realm, brand_id=principal.brand_id, ref=key,
+                           requested=requested, actor=principal.actor, at=at))
 
 
 @router.post("/{key}/adjustments", status_code=201,
              summary="Credit or debit a player against the rail's system account")
 async def adjust(key: str, body: AdjustmentIn, request: Request,
                  principal: Config) -> MoneyJSONResponse:
-    clock = _platform(request).clock
-
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return await service.adjust(
+    return await write_answer(
+        request, principal, payload=body.model_dump(),
+        call=lambda conn, at: service.adjust(
             conn, realm=principal.realm, brand_id=principal.brand_id, ref=key, rail=body.rail,
             asset_code=body.asset, amount=body.amount, reason=body.reason, actor=principal.actor,
-            at=clock.now())
-
-    return await idempotent(request, principal, payload=body.model_dump(), effect=effect)
+            at=at))
 
 
 @router.get("/{key}/timeline", summary="Status changes, notes, ledger entries, newest first")
 async def get_timeline(key: str, request: Request, principal: Read, limit: Limit = None,
                        cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         row = await service.get(conn, principal.realm, principal.brand_id, key)
         return MoneyJSONResponse(await history.timeline(conn, principal.realm, row["id"],
                                                         limit=size, cursor=cursor))
@@ -130,7 +108,7 @@ async def get_ledger(key: str, request: Request, principal: Read, limit: Limit =
                      cursor: str | None = None, rail: str | None = None,
                      asset: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         row = await service.get(conn, principal.realm, principal.brand_id, key)
         return MoneyJSONResponse(await history.ledger_view(
             conn, principal.realm, row["id"], limit=size, cursor=cursor, rail=rail,

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from wowsino.kernel.auth import check_admin_token
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import ADMIN, Mode
+from wowsino.kernel.writes import platform_of
 from wowsino.tenants import service
 from wowsino.tenants.schemas import BrandIn, KeyIn, TenantIn, TenantPatch
 
@@ -21,19 +21,14 @@ router = APIRouter(
 )
 
 
-def _platform(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
-
-
 async def _tenant_id(request: Request, tenant: str) -> UUID:
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         return UUID(str((await service.get_tenant(conn, tenant))["id"]))
 
 
 @router.post("", status_code=201, summary="Create a tenant with a brand and a live and test key")
 async def create_tenant(body: TenantIn, request: Request) -> MoneyJSONResponse:
-    p = _platform(request)
+    p = platform_of(request)
     result = await unit_of_work(p.engine, lambda conn: service.create_tenant(
         conn, slug=body.slug, name=body.name, service_mode=body.service_mode,
         brand_slug=body.brand.slug, brand_name=body.brand.name, actor=ADMIN, at=p.clock.now()))
@@ -42,13 +37,13 @@ async def create_tenant(body: TenantIn, request: Request) -> MoneyJSONResponse:
 
 @router.get("", summary="List tenants")
 async def list_tenants(request: Request) -> MoneyJSONResponse:
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse({"data": await service.list_tenants(conn), "next_cursor": None})
 
 
 @router.get("/{tenant}", summary="A tenant by id or slug")
 async def get_tenant(tenant: str, request: Request) -> MoneyJSONResponse:
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         found = await service.get_tenant(conn, tenant)
         found["brands"] = await service.list_brands(conn, found["id"])
     return MoneyJSONResponse({"tenant": found})
@@ -56,7 +51,7 @@ async def get_tenant(tenant: str, request: Request) -> MoneyJSONResponse:
 
 @router.patch("/{tenant}", summary="Suspend or reactivate a tenant; rate-limit overrides")
 async def update_tenant(tenant: str, body: TenantPatch, request: Request) -> MoneyJSONResponse:
-    p = _platform(request)
+    p = platform_of(request)
     tid = await _tenant_id(request, tenant)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     after = await unit_of_work(p.engine, lambda conn: service.update_tenant(
@@ -66,7 +61,7 @@ async def update_tenant(tenant: str, body: TenantPatch, request: Request) -> Mon
 
 @router.post("/{tenant}/brands", status_code=201, summary="Add a brand")
 async def create_brand(tenant: str, body: BrandIn, request: Request) -> MoneyJSONResponse:
-    p = _platform(request)
+    p = platform_of(request)
     tid = await _tenant_id(request, tenant)
     brand = await unit_of_work(p.engine, lambda conn: service.create_brand(
         conn, tenant_id=tid, slug=body.slug, name=body.name, actor=ADMIN, at=p.clock.now()))
@@ -76,14 +71,14 @@ async def create_brand(tenant: str, body: BrandIn, request: Request) -> MoneyJSO
 @router.get("/{tenant}/brands", summary="List a tenant's brands")
 async def list_brands(tenant: str, request: Request) -> MoneyJSONResponse:
     tid = await _tenant_id(request, tenant)
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse({"data": await service.list_brands(conn, tid),
                                   "next_cursor": None})
 
 
 @router.post("/{tenant}/api-keys", status_code=201, summary="Create an API key (shown once)")
 async def create_key(tenant: str, body: KeyIn, request: Request) -> MoneyJSONResponse:
-    p = _platform(request)
+    p = platform_of(request)
     tid = await _tenant_id(request, tenant)
     created = await unit_of_work(p.engine, lambda conn: service.create_key(
         conn, tenant_id=tid, brand=body.brand, mode=Mode(body.mode), scopes=body.scopes,
@@ -99,13 +94,13 @@ async def create_key(tenant: str, body: KeyIn, request: Request) -> MoneyJSONRes
 @router.get("/{tenant}/api-keys", summary="List API keys (never the secret)")
 async def list_keys(tenant: str, request: Request) -> MoneyJSONResponse:
     tid = await _tenant_id(request, tenant)
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse({"data": await service.list_keys(conn, tid), "next_cursor": None})
 
 
 @router.post("/{tenant}/api-keys/{key_id}/revoke", summary="Revoke a key (401 from the next request)")
 async def revoke_key(tenant: str, key_id: UUID, request: Request) -> MoneyJSONResponse:
-    p = _platform(request)
+    p = platform_of(request)
     tid = await _tenant_id(request, tenant)
     result = await unit_of_work(p.engine, lambda conn: service.revoke_key(
         conn, tenant_id=tid, key_id=key_id, actor=ADMIN, at=p.clock.now()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -12,8 +13,7 @@ from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import check_limit
-from wowsino.kernel.platform import Platform
-from wowsino.kernel.writes import idempotent
+from wowsino.kernel.writes import platform_of, write
 from wowsino.webhooks import service
 
 router = APIRouter(tags=["webhooks"], route_class=DecimalRoute)
@@ -38,34 +38,29 @@ class WebhookPatch(BaseModel):
     idempotency_key: str | None = None
 
 
-def _platform(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
-
-
 @router.post("/webhooks", status_code=201, summary="Subscribe a URL to events")
 async def create_webhook(body: WebhookIn, request: Request, principal: Manage) -> MoneyJSONResponse:
-    p = _platform(request)
+    production = platform_of(request).settings.production
 
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return 201, {"webhook": await service.create(
+    async def create(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
+        return {"webhook": await service.create(
             conn, realm=principal.realm, url=body.url, events=body.events,
             secret=body.signing_secret, description=body.description,
-            production=p.settings.production, actor=principal.actor, at=p.clock.now())}
+            production=production, actor=principal.actor, at=at)}
 
-    return await idempotent(request, principal, payload=body.model_dump(), effect=effect)
+    return await write(request, principal, payload=body.model_dump(), status=201, call=create)
 
 
 @router.get("/webhooks", summary="List subscriptions")
 async def list_webhooks(request: Request, principal: Manage) -> MoneyJSONResponse:
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse({"data": await service.list_all(conn, principal.realm),
                                   "next_cursor": None})
 
 
 @router.get("/webhooks/{webhook_id}", summary="One subscription")
 async def get_webhook(webhook_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         row = await service.get(conn, principal.realm, webhook_id)
     return MoneyJSONResponse({"webhook": {k: row[k] for k in service.PUBLIC}})
 
@@ -73,29 +68,26 @@ async def get_webhook(webhook_id: str, request: Request, principal: Manage) -> M
 @router.patch("/webhooks/{webhook_id}", summary="Change events, URL or status (active|paused)")
 async def update_webhook(webhook_id: str, body: WebhookPatch, request: Request,
                          principal: Manage) -> MoneyJSONResponse:
-    p = _platform(request)
+    production = platform_of(request).settings.production
     changes = body.model_dump(exclude_unset=True)
     payload = dict(changes)
     changes.pop("idempotency_key", None)
 
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return 200, {"webhook": await service.update(
+    async def update(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
+        return {"webhook": await service.update(
             conn, realm=principal.realm, ref=webhook_id, changes=changes,
-            production=p.settings.production, actor=principal.actor, at=p.clock.now())}
+            production=production, actor=principal.actor, at=at)}
 
-    return await idempotent(request, principal, payload=payload, effect=effect)
+    return await write(request, principal, payload=payload, status=200, call=update)
 
 
 @router.delete("/webhooks/{webhook_id}", summary="Delete a subscription (its log is kept)")
 async def delete_webhook(webhook_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
-    p = _platform(request)
+    async def delete(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
+        return {"webhook": await service.delete(
+            conn, realm=principal.realm, ref=webhook_id, actor=principal.actor, at=at)}
 
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return 200, {"webhook": await service.delete(
-            conn, realm=principal.realm, ref=webhook_id, actor=principal.actor,
-            at=p.clock.now())}
-
-    return await idempotent(request, principal, payload={}, effect=effect)
+    return await write(request, principal, payload={}, status=200, call=delete)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", summary="The delivery log, newest first")
@@ -104,7 +96,7 @@ async def list_deliveries(
     status: Literal["pending", "delivering", "succeeded", "failed"] | None = None,
     limit: Annotated[int | None, Query()] = None, cursor: str | None = None,
 ) -> MoneyJSONResponse:
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse(await service.deliveries(
             conn, principal.realm, webhook_id, status=status, limit=check_limit(limit),
             cursor=cursor))
@@ -112,22 +104,16 @@ async def list_deliveries(
 
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", summary="Send a delivery again")
 async def redeliver(delivery_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
-    p = _platform(request)
+    async def send_again(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
+        return {"delivery": await service.redeliver(
+            conn, realm=principal.realm, delivery_ref=delivery_id, actor=principal.actor, at=at)}
 
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return 200, {"delivery": await service.redeliver(
-            conn, realm=principal.realm, delivery_ref=delivery_id, actor=principal.actor,
-            at=p.clock.now())}
-
-    return await idempotent(request, principal, payload={}, effect=effect)
+    return await write(request, principal, payload={}, status=200, call=send_again)
 
 
 @router.post("/webhooks/{webhook_id}/ping", status_code=201, summary="Send a webhook.ping")
 async def ping(webhook_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
-    p = _platform(request)
+    async def send_ping(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
+        return {"delivery": await service.ping(conn, realm=principal.realm, ref=webhook_id, at=at)}
 
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return 201, {"delivery": await service.ping(conn, realm=principal.realm, ref=webhook_id,
-                                                    at=p.clock.now())}
-
-    return await idempotent(request, principal, payload={}, effect=effect)
+    return await write(request, principal, payload={}, status=201, call=send_ping)

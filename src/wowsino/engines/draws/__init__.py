@@ -1,10 +1,12 @@
 """Engines that draw from a prize table (lootboxes, mini-games): their shared
-configuration (``games``), request bodies (``schemas``) and the one draw flow
-(``flow``). Engines name their tables in a ``PrizeGame`` and call these."""
+configuration (``games``), request bodies (``schemas``), the one draw flow
+(``flow``) and HTTP routes (``routes``). Engines name their tables in a
+``PrizeGame`` and their routes in a ``routes.PrizeGameApi``."""
 
 from wowsino.engines.draws.flow import Drawn, PlayLimitReached, draw, results, utc_day
 from wowsino.engines.draws.games import (
     PrizeGame,
+    answer,
     config_view,
     create,
     listing,
@@ -18,6 +20,6 @@ from wowsino.engines.draws.schemas import DrawIn, PrizeGameIn, PrizeGamePatch, S
 
 __all__ = [
     "DrawIn", "Drawn", "PlayLimitReached", "PrizeGame", "PrizeGameIn", "PrizeGamePatch",
-    "StatusChangeIn", "config_view", "create", "draw", "listing", "load", "normalise",
+    "StatusChangeIn", "answer", "config_view", "create", "draw", "listing", "load", "normalise",
     "public_table", "results", "set_status", "update", "utc_day",
 ]

@@ -11,6 +11,7 @@ so no seed is consumed and no money moves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines import lifecycle, prizes, rewards
-from wowsino.engines.draws.games import WINZ, PrizeGame, load, when
+from wowsino.engines.draws.games import WINZ, PrizeGame, load, public_table, when
 from wowsino.fairness import service as fairness
 from wowsino.kernel.errors import Conflict
 from wowsino.kernel.ids import new_id
@@ -55,7 +56,6 @@ class Drawn:
     cost_winz: int
     at: datetime
     plays_left_today: int | None = None
-    prize_table: list[dict[str, Any]] | None = None
 
     def proof(self) -> dict[str, Any]:
         """The published inputs: seeds, client seed and the table's hash."""
@@ -168,11 +168,11 @@ async def _record(
 
 
 async def results(
-    conn: AsyncConnection, *, game: PrizeGame, realm: Realm, brand_id: UUID, ref: str,
-    user_ref: str | None, limit: int, cursor: str | None,
+    conn: AsyncConnection, *, game: PrizeGame, view: Callable[[Drawn], dict[str, Any]],
+    realm: Realm, brand_id: UUID, ref: str, user_ref: str | None, limit: int, cursor: str | None,
 ) -> dict[str, Any]:
-    """A page of the entity's past draws (the brand's players), newest first, each with
-    the table it was drawn from. 404 for an unknown entity or player."""
+    """A page of the entity's past draws (the brand's players), newest first, each as
+    ``view`` shows it plus the table it was drawn from. 404 for an unknown entity or player."""
     entity = await load(conn, game, realm, ref)
     after = decode_cursor(cursor, 2)
     clauses = ["r.tenant_id = :tenant_id", "r.mode = :mode", f"r.{game.foreign_key} = :eid",
@@ -195,13 +195,18 @@ async def results(
              "ORDER BY r.created_at DESC, r.id DESC LIMIT :limit"),
         params,
     )
-    found = page([_drawn_from(r._mapping, entity) for r in rows], limit,
-                  lambda d: [d.at, str(d.id)])
+    found = page([r._mapping for r in rows], limit, lambda r: [r["created_at"], str(r["id"])])
+    found["data"] = [_shown(r, entity, view) for r in found["data"]]
     return found
 
 
-def _drawn_from(row: Any, entity: dict[str, Any]) -> Drawn:
+def _shown(row: Any, entity: dict[str, Any], view: Callable[[Drawn], dict[str, Any]]
+           ) -> dict[str, Any]:
     table = list(row["prize_table"])
+    return {**view(_drawn_from(row, entity, table)), "prize_table": public_table(table)}
+
+
+def _drawn_from(row: Any, entity: dict[str, Any], table: list[dict[str, Any]]) -> Drawn:
     return Drawn(
         id=row["id"], entity_id=entity["id"], entity_name=entity["name"],
         user={"user_id": str(row["player_id"]), "username": row["username"]},
@@ -209,5 +214,5 @@ def _drawn_from(row: Any, entity: dict[str, Any]) -> Drawn:
         server_seed=row["server_seed"], server_seed_hash=row["server_seed_hash"],
         client_seed=row["client_seed"], next_server_seed_hash=row["next_server_seed_hash"],
         prize_table_hash=row["prize_table_hash"], cost_winz=int(row["cost_winz"]),
-        at=row["created_at"], prize_table=table,
+        at=row["created_at"],
     )

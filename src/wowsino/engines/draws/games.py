@@ -78,6 +78,11 @@ def config_view(game: PrizeGame, entity: dict[str, Any]) -> dict[str, Any]:
             "created_at": entity["created_at"], "updated_at": entity["updated_at"]}
 
 
+def answer(game: PrizeGame, entity: dict[str, Any]) -> dict[str, Any]:
+    """What the configuration endpoints answer: the configuration under the game's noun."""
+    return {game.noun: config_view(game, entity)}
+
+
 async def _store_table(conn: AsyncConnection, realm: Realm, table: list[dict[str, Any]],
                        at: datetime) -> str:
     """Keep ``table`` under its hash (once) so results can name the exact table drawn from."""

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.engines.auth import Config, Read, Use
 from wowsino.engines.jackpots import repository, service, views
 from wowsino.engines.jackpots.schemas import ContributionIn, DropIn, JackpotIn, JackpotPatch
-from wowsino.kernel.auth import Principal, scoped
+from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import check_limit, decode_cursor, page
-from wowsino.kernel.platform import Platform
-from wowsino.kernel.writes import idempotent
+from wowsino.kernel.pagination import Limit, check_limit, decode_cursor, page
+from wowsino.kernel.writes import platform_of, write, write_answer
 
 router = APIRouter(prefix="/jackpots", tags=["jackpots"], route_class=DecimalRoute)
-
-Read = Annotated[Principal, scoped("engagement:read")]
-Use = Annotated[Principal, scoped("engagement:write")]
-Config = Annotated[Principal, scoped("config:write")]
-Limit = Annotated[int | None, Query(description="1–500, default 50")]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "VALIDATION_ERROR"}, 404: {"description": "NO_JACKPOT, NO_PLAYER"},
@@ -36,18 +30,13 @@ class KeyOnly(BaseModel):
     idempotency_key: str | None = None
 
 
-def _platform(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
-
-
 @router.get("", summary="Jackpots with their pool, round and last drop")
 async def list_jackpots(request: Request, principal: Read,
                         status: Literal["active", "paused"] | None = None,
                         limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = decode_cursor(cursor, 2)
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         rows = await repository.listing(conn, principal.realm, status=status, after=after,
                                         limit=size)
     result = page(rows, size, lambda r: [r["created_at"], str(r["id"])])
@@ -59,20 +48,17 @@ async def list_jackpots(request: Request, principal: Read,
              responses=ERRORS)
 async def create_jackpot(body: JackpotIn, request: Request,
                          principal: Config) -> MoneyJSONResponse:
-    clock = _platform(request).clock
     fields = body.model_dump(exclude={"idempotency_key"})
-
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return await service.create(conn, realm=principal.realm,
-                                    service_mode=principal.service_mode, fields=fields,
-                                    actor=principal.actor, at=clock.now())
-
-    return await idempotent(request, principal, payload=body.model_dump(), effect=effect)
+    return await write_answer(request, principal, payload=body.model_dump(),
+                              call=lambda conn, at: service.create(
+                                  conn, realm=principal.realm,
+                                  service_mode=principal.service_mode, fields=fields,
+                                  actor=principal.actor, at=at))
 
 
 @router.get("/{jackpot_id}", summary="One jackpot", responses=ERRORS)
 async def get_jackpot(jackpot_id: str, request: Request, principal: Read) -> MoneyJSONResponse:
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse({"jackpot": await service.show(conn, principal.realm,
                                                                 jackpot_id)})
 
@@ -80,28 +66,19 @@ async def get_jackpot(jackpot_id: str, request: Request, principal: Read) -> Mon
 @router.patch("/{jackpot_id}", summary="Change a jackpot's configuration", responses=ERRORS)
 async def update_jackpot(jackpot_id: str, body: JackpotPatch, request: Request,
                          principal: Config) -> MoneyJSONResponse:
-    clock = _platform(request).clock
     requested = body.model_dump(exclude_unset=True, exclude={"idempotency_key"})
-
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return 200, await service.update(conn, realm=principal.realm, ref=jackpot_id,
-                                         requested=requested, actor=principal.actor,
-                                         at=clock.now())
-
-    return await idempotent(request, principal, payload=body.model_dump(exclude_unset=True),
-                            effect=effect)
+    return await write(request, principal, payload=body.model_dump(exclude_unset=True),
+                       status=200, call=lambda conn, at: service.update(
+                           conn, realm=principal.realm, ref=jackpot_id, requested=requested,
+                           actor=principal.actor, at=at))
 
 
 async def _set_status(jackpot_id: str, body: KeyOnly | None, request: Request,
                       principal: Principal, to: str) -> MoneyJSONResponse:
-    clock = _platform(request).clock
-
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return 200, await service.set_status(conn, realm=principal.realm, ref=jackpot_id,
-                                             to=to, actor=principal.actor, at=clock.now())
-
-    payload = (body or KeyOnly()).model_dump()
-    return await idempotent(request, principal, payload=payload, effect=effect)
+    return await write(request, principal, payload=(body or KeyOnly()).model_dump(),
+                       status=200, call=lambda conn, at: service.set_status(
+                           conn, realm=principal.realm, ref=jackpot_id, to=to,
+                           actor=principal.actor, at=at))
 
 
 @router.post("/{jackpot_id}/pause", summary="Pause: contributions and drops answer 409",
@@ -122,16 +99,13 @@ async def resume_jackpot(jackpot_id: str, request: Request, principal: Config,
              responses={**ERRORS, 200: {"description": "a replay or a known source_wager_id"}})
 async def contribute(jackpot_id: str, body: ContributionIn, request: Request,
                      principal: Use) -> MoneyJSONResponse:
-    clock = _platform(request).clock
-
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return await service.contribute(
-            conn, realm=principal.realm, brand_id=principal.brand_id,
-            service_mode=principal.service_mode, ref=jackpot_id, user_ref=body.user_id,
-            source_wager_id=body.source_wager_id, amount=body.amount, at=clock.now())
-
     # a contribution found by its source_wager_id answers 200 with deduped: true
-    return await idempotent(request, principal, payload=body.model_dump(), effect=effect)
+    return await write_answer(request, principal, payload=body.model_dump(),
+                              call=lambda conn, at: service.contribute(
+                                  conn, realm=principal.realm, brand_id=principal.brand_id,
+                                  service_mode=principal.service_mode, ref=jackpot_id,
+                                  user_ref=body.user_id, source_wager_id=body.source_wager_id,
+                                  amount=body.amount, at=at))
 
 
 @router.post("/{jackpot_id}/drop", status_code=201,
@@ -139,16 +113,13 @@ async def contribute(jackpot_id: str, body: ContributionIn, request: Request,
              responses={**ERRORS, 403: {"description": "PLAYER_BLOCKED"}})
 async def drop_jackpot(jackpot_id: str, request: Request, principal: Config,
                        body: DropIn | None = None) -> MoneyJSONResponse:
-    clock = _platform(request).clock
     chosen = body or DropIn()
-
-    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        return await service.drop(
-            conn, realm=principal.realm, brand_id=principal.brand_id,
-            service_mode=principal.service_mode, ref=jackpot_id,
-            winner_ref=chosen.winner_user_id, actor=principal.actor, at=clock.now())
-
-    return await idempotent(request, principal, payload=chosen.model_dump(), effect=effect)
+    return await write_answer(request, principal, payload=chosen.model_dump(),
+                              call=lambda conn, at: service.drop(
+                                  conn, realm=principal.realm, brand_id=principal.brand_id,
+                                  service_mode=principal.service_mode, ref=jackpot_id,
+                                  winner_ref=chosen.winner_user_id, actor=principal.actor,
+                                  at=at))
 
 
 @router.get("/{jackpot_id}/drops",
@@ -159,7 +130,7 @@ async def list_drops(jackpot_id: str, request: Request, principal: Read, limit: 
     size = check_limit(limit)
     after = decode_cursor(cursor, 1)
     before_round = after[0] if after and isinstance(after[0], int) else None
-    async with read_only(_platform(request).engine) as conn:
+    async with read_only(platform_of(request).engine) as conn:
         rows = await service.drops(conn, realm=principal.realm, ref=jackpot_id,
                                    cursor_round=before_round, limit=size)
     return MoneyJSONResponse(page(rows, size, lambda r: [r["round"]]))

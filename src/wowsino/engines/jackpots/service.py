@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.engines import lifecycle, rewards
 from wowsino.engines.jackpots import flows, repository, rounds, stripes, views
 from wowsino.kernel import audit, outbox
-from wowsino.kernel.errors import Conflict, NotFound, PlayerBlocked, ValidationFailed
+from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
 from wowsino.kernel.money import ASSETS, Asset, asset, to_minor
 from wowsino.kernel.realm import Actor, Realm
@@ -227,7 +227,7 @@ async def _contribute_exclusively(
     if headroom is None or taken < headroom:
         return views.contribution(row, currency_code=jackpot["currency"], pool=pool,
                                   dropped=None)
-    winner = player if _eligible(player) else await _last_eligible_contributor(
+    winner = player if rewards.is_eligible(player) else await _last_eligible_contributor(
         conn, realm, jackpot)
     if winner is None:  # full, waiting for an eligible contributor
         return views.contribution(row, currency_code=jackpot["currency"], pool=pool,
@@ -238,14 +238,6 @@ async def _contribute_exclusively(
         contribution_id=row["id"] if winner["id"] == player["id"] else None, at=at)
     return views.contribution(row, currency_code=jackpot["currency"],
                               pool=dropped["pool_after_minor"], dropped=dropped["view"])
-
-
-def _eligible(player: dict[str, Any]) -> bool:
-    try:
-        rewards.check_eligible(player)
-    except PlayerBlocked:
-        return False
-    return True
 
 
 async def _last_eligible_contributor(
@@ -264,7 +256,7 @@ async def _last_eligible_contributor(
             seen.add(contribution["player_id"])
             player = await players.get(conn, realm, contribution["brand_id"],
                                        str(contribution["player_id"]))
-            if _eligible(player):
+            if rewards.is_eligible(player):
                 return player
         if len(batch) < CONTRIBUTORS_BATCH:
             return None

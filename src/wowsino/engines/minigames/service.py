@@ -1,8 +1,9 @@
-"""Mini-games (wheel, scratch card, pick): configure, and play for a player.
+"""Mini-games (wheel, scratch card, pick), played for a player.
 
 Every kind is the same provably fair weighted draw over the game's prize table
-(the shared flow in ``engines.draws``); the kind tells the front end how to
-present it. A game may cost WINZ per play and limit plays per player per UTC day.
+(configuration and the draw are shared in ``engines.draws``); the kind tells the
+front end how to present it. A game may cost WINZ per play and limit plays per
+player per UTC day.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines import draws, prizes
 from wowsino.kernel import outbox
-from wowsino.kernel.realm import Actor, Realm
+from wowsino.kernel.realm import Realm
 
 MINI_GAME = draws.PrizeGame(
     noun="mini_game", table="mini_games", results="mini_game_plays", foreign_key="mini_game_id",
@@ -34,56 +35,11 @@ def outcome(drawn: draws.Drawn) -> dict[str, Any]:
 
 def play_view(drawn: draws.Drawn) -> dict[str, Any]:
     """A play as the API shows it: the outcome and everything needed to recompute it."""
-    shown = {
+    return {
         "play_id": str(drawn.id), "mini_game_id": str(drawn.entity_id), "user": drawn.user,
         "outcome": outcome(drawn), "cost_winz": drawn.cost, **drawn.proof(),
         "played_at": drawn.at,
     }
-    if drawn.prize_table is not None:
-        shown["prize_table"] = draws.public_table(drawn.prize_table)
-    return shown
-
-
-async def create_mini_game(
-    conn: AsyncConnection, *, realm: Realm, fields: dict[str, Any], actor: Actor, at: datetime,
-) -> dict[str, Any]:
-    """A new active game; 400 naming the field for a bad table, cost or limit."""
-    entity = await draws.create(conn, game=MINI_GAME, realm=realm, fields=fields, actor=actor,
-                                at=at)
-    return {"mini_game": draws.config_view(MINI_GAME, entity)}
-
-
-async def update_mini_game(
-    conn: AsyncConnection, *, realm: Realm, ref: str, fields: dict[str, Any], actor: Actor,
-    at: datetime,
-) -> dict[str, Any]:
-    """Change any configuration field (a new table has a new hash); 404 ``NO_MINI_GAME``."""
-    entity = await draws.update(conn, game=MINI_GAME, realm=realm, ref=ref, fields=fields,
-                                actor=actor, at=at)
-    return {"mini_game": draws.config_view(MINI_GAME, entity)}
-
-
-async def set_mini_game_status(
-    conn: AsyncConnection, *, realm: Realm, ref: str, to: str, actor: Actor, at: datetime,
-) -> dict[str, Any]:
-    """Pause or resume a game; 404 ``NO_MINI_GAME``."""
-    entity = await draws.set_status(conn, game=MINI_GAME, realm=realm, ref=ref, to=to,
-                                    actor=actor, at=at)
-    return {"mini_game": draws.config_view(MINI_GAME, entity)}
-
-
-async def get_mini_game(conn: AsyncConnection, *, realm: Realm, ref: str) -> dict[str, Any]:
-    """One game's configuration; 404 ``NO_MINI_GAME``."""
-    entity = await draws.load(conn, MINI_GAME, realm, ref)
-    return {"mini_game": draws.config_view(MINI_GAME, entity)}
-
-
-async def list_mini_games(
-    conn: AsyncConnection, *, realm: Realm, status: str | None, limit: int, cursor: str | None,
-) -> dict[str, Any]:
-    """The realm's games, newest first."""
-    return await draws.listing(conn, game=MINI_GAME, realm=realm, status=status, limit=limit,
-                               cursor=cursor)
 
 
 async def play_mini_game(
@@ -104,13 +60,3 @@ async def play_mini_game(
         "server_seed_hash": drawn.server_seed_hash, "played_at": at,
     })
     return {**play_view(drawn), "plays_left_today": drawn.plays_left_today}
-
-
-async def list_plays(
-    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, user_ref: str | None,
-    limit: int, cursor: str | None,
-) -> dict[str, Any]:
-    """Past plays of a game (optionally one player's), each with its table and seeds."""
-    found = await draws.results(conn, game=MINI_GAME, realm=realm, brand_id=brand_id, ref=ref,
-                                user_ref=user_ref, limit=limit, cursor=cursor)
-    return {**found, "data": [play_view(d) for d in found["data"]]}

@@ -23,7 +23,6 @@ from wowsino.kernel.errors import (
     Conflict,
     Forbidden,
     NotActive,
-    PlayerBlocked,
     ValidationFailed,
 )
 from wowsino.kernel.ids import new_id
@@ -255,14 +254,6 @@ async def ticket_list(conn: AsyncConnection, realm: Realm, ref: str) -> dict[str
     }
 
 
-def _eligible(player: dict[str, Any]) -> bool:
-    try:
-        rewards.check_eligible(player)
-    except PlayerBlocked:
-        return False
-    return True
-
-
 async def _pick(
     conn: AsyncConnection, realm: Realm, raffle: dict[str, Any]
 ) -> tuple[list[tickets.TicketRange], str, tickets.Pick, dict[str, Any]]:
@@ -272,7 +263,7 @@ async def _pick(
     if not ranges:
         raise Conflict("this raffle has no tickets", code="NO_TICKETS")
     holders = await repository.ticket_holders(conn, realm, raffle["id"])
-    excluded = {pid for pid, row in holders.items() if not _eligible(row)}
+    excluded = {pid for pid, row in holders.items() if not rewards.is_eligible(row)}
     if all(r.user_id in excluded for r in ranges):
         raise Conflict("no ticket is held by a player who may win", code="NO_TICKETS",
                        blocked_holders=len(excluded))
