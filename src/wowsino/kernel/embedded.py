@@ -57,6 +57,7 @@ class EmbeddedPostgres:
 
     def _run_as(self) -> str | None:
         """The unprivileged OS user the server runs as when we are root (else None)."""
+        binaries = bin_dir()  # imports the wheel quietly first
         if os.geteuid() != 0:
             return None
         import stat
@@ -70,9 +71,9 @@ class EmbeddedPostgres:
         ensure_user_exists(_OS_USER)
         # the server runs as an unprivileged user: let it read and run the binaries
         readable = stat.S_IRGRP | stat.S_IROTH
-        ensure_prefix_permissions(bin_dir())
-        ensure_folder_permissions(bin_dir(), stat.S_IXGRP | stat.S_IXOTH | readable)
-        ensure_folder_permissions(bin_dir().parent / "lib", readable)
+        ensure_prefix_permissions(binaries)
+        ensure_folder_permissions(binaries, stat.S_IXGRP | stat.S_IXOTH | readable)
+        ensure_folder_permissions(binaries.parent / "lib", readable)
         return _OS_USER
 
     def _prepare_dirs(self) -> None:
