@@ -32,7 +32,6 @@ test: $(STAMP) chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
