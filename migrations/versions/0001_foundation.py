@@ -174,88 +174,122 @@ CREATE TABLE chain_heads (
 -- balances in account order (deadlock-free), refuses any negative result,
 -- updates them, and appends the entry and its postings. Returns one row per
 -- posting, in input order, with the balance after (NULL when untracked).
+--
+-- Four statements on the common path (checks, account lookup, balance lock,
+-- then entry, balances and postings together), each with a plan that does not
+-- depend on the arguments: one index probe per posting, primary-key scans for
+-- the rest. The function therefore keeps generic plans: left to choose, the
+-- plan cache finds a custom plan cheaper for statements over unnest() (it knows
+-- the arrays' length) and would re-plan them on every call.
 CREATE FUNCTION ledger_post(
     p_tenant uuid, p_mode text, p_kind text, p_ref_type text, p_ref_id text,
     p_metadata jsonb, p_reverses bigint, p_hash bytea, p_at timestamptz,
     p_owner_types text[], p_owner_keys text[], p_rails text[], p_assets text[],
     p_tracked boolean[], p_amounts bigint[]
 ) RETURNS TABLE (entry_id bigint, ord integer, account_id bigint, balance_after bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
-    v_entry bigint;
-    v_ids bigint[];
-    v_short integer;
-    v_n integer := cardinality(p_amounts);
+    v_n integer := coalesce(cardinality(p_amounts), 0);
+    v_bad boolean;
+    v_twice boolean;
+    v_ids bigint[];      -- account per posting, in input order
+    v_locked bigint[];   -- the tracked accounts, locked
+    v_balances bigint[]; -- their balances, as v_locked
+    v_after bigint[];    -- balance after per posting, NULL when untracked
+    v_at integer;
 BEGIN
-    IF v_n < 2 OR EXISTS (SELECT 1 FROM unnest(p_amounts) AS x (amount) WHERE x.amount = 0)
-       OR EXISTS (SELECT 1 FROM unnest(p_assets, p_amounts) AS p (asset, amount)
-                  GROUP BY p.asset HAVING sum(p.amount) <> 0) THEN
+    IF v_n < 2 OR coalesce(cardinality(p_owner_types), 0) <> v_n
+       OR coalesce(cardinality(p_owner_keys), 0) <> v_n OR coalesce(cardinality(p_rails), 0) <> v_n
+       OR coalesce(cardinality(p_assets), 0) <> v_n OR coalesce(cardinality(p_tracked), 0) <> v_n THEN
+        RAISE EXCEPTION 'postings must be two or more, each with an account and an amount'
+            USING ERRCODE = 'WZ002';
+    END IF;
+    SELECT bool_or(w.amount IS NULL OR w.amount = 0 OR w.tracked IS NULL OR w.owner_type IS NULL
+                   OR w.owner_key IS NULL OR w.rail IS NULL OR w.asset IS NULL)
+           OR EXISTS (SELECT 1 FROM unnest(p_assets, p_amounts) AS b (asset, amount)
+                      GROUP BY b.asset HAVING sum(b.amount) <> 0),
+           count(DISTINCT (w.owner_type, w.owner_key, w.rail, w.asset)) <> v_n
+      INTO v_bad, v_twice
+      FROM unnest(p_owner_types, p_owner_keys, p_rails, p_assets, p_tracked, p_amounts)
+           AS w (owner_type, owner_key, rail, asset, tracked, amount);
+    IF v_bad THEN
         RAISE EXCEPTION 'postings must be two or more, non-zero, and balance per asset'
             USING ERRCODE = 'WZ002';
     END IF;
+    IF v_twice THEN
+        RAISE EXCEPTION 'postings name one account twice' USING ERRCODE = 'WZ002';
+    END IF;
 
-    SELECT array_agg(a.id ORDER BY w.ord) INTO v_ids
+    SELECT array_agg((SELECT a.id FROM ledger_accounts a
+                       WHERE a.tenant_id = p_tenant AND a.mode = p_mode
+                         AND a.owner_type = w.owner_type AND a.owner_key = w.owner_key
+                         AND a.rail = w.rail AND a.asset = w.asset) ORDER BY w.ord)
+      INTO v_ids
       FROM unnest(p_owner_types, p_owner_keys, p_rails, p_assets) WITH ORDINALITY
-           AS w (owner_type, owner_key, rail, asset, ord)
-      JOIN ledger_accounts a ON a.tenant_id = p_tenant AND a.mode = p_mode
-       AND a.owner_type = w.owner_type AND a.owner_key = w.owner_key
-       AND a.rail = w.rail AND a.asset = w.asset;
-    IF coalesce(cardinality(v_ids), 0) <> v_n THEN
+           AS w (owner_type, owner_key, rail, asset, ord);
+    IF array_position(v_ids, NULL) IS NOT NULL THEN
+        -- first use: create the missing accounts (in one order, so that racing creators
+        -- wait on each other rather than deadlock), then look them all up again
         INSERT INTO ledger_accounts (tenant_id, mode, owner_type, owner_key, rail, asset, balance)
         SELECT p_tenant, p_mode, w.owner_type, w.owner_key, w.rail, w.asset,
                CASE WHEN w.tracked THEN 0 END
           FROM unnest(p_owner_types, p_owner_keys, p_rails, p_assets, p_tracked)
                AS w (owner_type, owner_key, rail, asset, tracked)
+         ORDER BY w.owner_type, w.owner_key, w.rail, w.asset
         ON CONFLICT DO NOTHING;
-        SELECT array_agg(a.id ORDER BY w.ord) INTO v_ids
+        SELECT array_agg((SELECT a.id FROM ledger_accounts a
+                           WHERE a.tenant_id = p_tenant AND a.mode = p_mode
+                             AND a.owner_type = w.owner_type AND a.owner_key = w.owner_key
+                             AND a.rail = w.rail AND a.asset = w.asset) ORDER BY w.ord)
+          INTO v_ids
           FROM unnest(p_owner_types, p_owner_keys, p_rails, p_assets) WITH ORDINALITY
-               AS w (owner_type, owner_key, rail, asset, ord)
-          JOIN ledger_accounts a ON a.tenant_id = p_tenant AND a.mode = p_mode
-           AND a.owner_type = w.owner_type AND a.owner_key = w.owner_key
-           AND a.rail = w.rail AND a.asset = w.asset;
-    END IF;
-    IF coalesce(cardinality(v_ids), 0) <> v_n
-       OR (SELECT count(DISTINCT x) FROM unnest(v_ids) AS x) <> v_n THEN
-        RAISE EXCEPTION 'postings name one account twice' USING ERRCODE = 'WZ002';
+               AS w (owner_type, owner_key, rail, asset, ord);
+        IF array_position(v_ids, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'a posting names an account that cannot be created'
+                USING ERRCODE = 'WZ002';
+        END IF;
     END IF;
 
-    PERFORM 1 FROM ledger_accounts a
-      WHERE a.tenant_id = p_tenant AND a.id = ANY (v_ids) AND a.balance IS NOT NULL
-      ORDER BY a.id FOR UPDATE;
+    -- the tracked balances, locked in account order; FOR UPDATE returns each row as
+    -- it is once locked (the latest committed version)
+    SELECT array_agg(l.id), array_agg(l.balance) INTO v_locked, v_balances
+      FROM (SELECT a.id, a.balance FROM ledger_accounts a
+             WHERE a.tenant_id = p_tenant AND a.id = ANY (v_ids) AND a.balance IS NOT NULL
+             ORDER BY a.id FOR UPDATE) AS l;
 
-    SELECT p.ord INTO v_short
-      FROM unnest(v_ids, p_amounts) WITH ORDINALITY AS p (id, amount, ord)
-      JOIN ledger_accounts a ON a.tenant_id = p_tenant AND a.id = p.id
-     WHERE a.balance IS NOT NULL AND a.balance + p.amount < 0
-     ORDER BY p.ord LIMIT 1;
-    IF v_short IS NOT NULL THEN
-        RAISE EXCEPTION 'insufficient balance' USING ERRCODE = 'WZ001', DETAIL = v_short::text;
-    END IF;
+    v_after := array_fill(NULL::bigint, ARRAY[v_n]);
+    FOR i IN 1 .. v_n LOOP
+        v_at := array_position(v_locked, v_ids[i]);
+        IF v_at IS NOT NULL THEN
+            v_after[i] := v_balances[v_at] + p_amounts[i];
+            IF v_after[i] < 0 THEN
+                RAISE EXCEPTION 'insufficient balance' USING ERRCODE = 'WZ001', DETAIL = i::text;
+            END IF;
+        END IF;
+    END LOOP;
 
-    INSERT INTO ledger_entries (tenant_id, mode, kind, ref_type, ref_id, metadata,
-                                reverses_entry_id, content_hash, created_at)
-    VALUES (p_tenant, p_mode, p_kind, p_ref_type, p_ref_id, p_metadata, p_reverses, p_hash, p_at)
-    RETURNING id INTO v_entry;
-
-    -- "id = ANY (v_ids)" keeps the update on the primary key: joined to unnest() alone,
-    -- the planner seq-scans a small accounts table on every call.
+    -- the entry, the balances (as computed above, on the rows locked above: a primary-key
+    -- scan, no join) and the postings, in one statement
     RETURN QUERY
-    WITH moved AS (
-        UPDATE ledger_accounts a SET balance = a.balance + p.amount
-          FROM unnest(v_ids, p_amounts) AS p (id, amount)
-         WHERE a.tenant_id = p_tenant AND a.id = ANY (v_ids) AND a.id = p.id
-           AND a.balance IS NOT NULL
-        RETURNING a.id, a.balance
+    WITH entry AS (
+        INSERT INTO ledger_entries (tenant_id, mode, kind, ref_type, ref_id, metadata,
+                                    reverses_entry_id, content_hash, created_at)
+        VALUES (p_tenant, p_mode, p_kind, p_ref_type, p_ref_id, p_metadata, p_reverses, p_hash,
+                p_at)
+        RETURNING id
+    ), moved AS (
+        UPDATE ledger_accounts a SET balance = v_after[array_position(v_ids, a.id)]
+         WHERE a.tenant_id = p_tenant AND a.id = ANY (v_locked)
     ), written AS (
         INSERT INTO ledger_postings (tenant_id, mode, entry_id, account_id, asset, amount,
                                      balance_after)
-        SELECT p_tenant, p_mode, v_entry, p.id, p.asset, p.amount, m.balance
-          FROM unnest(v_ids, p_assets, p_amounts) AS p (id, asset, amount)
-          LEFT JOIN moved m ON m.id = p.id
-        RETURNING ledger_postings.account_id, ledger_postings.balance_after
+        SELECT p_tenant, p_mode, e.id, p.id, p.asset, p.amount, p.after
+          FROM entry e, unnest(v_ids, p_assets, p_amounts, v_after) AS p (id, asset, amount, after)
     )
-    SELECT v_entry, p.ord::integer, w.account_id, w.balance_after
-      FROM written w JOIN unnest(v_ids) WITH ORDINALITY AS p (id, ord) ON p.id = w.account_id
+    SELECT e.id, p.ord::integer, p.id, p.after
+      FROM entry e, unnest(v_ids, v_after) WITH ORDINALITY AS p (id, after, ord)
      ORDER BY p.ord;
 END;
 $$;

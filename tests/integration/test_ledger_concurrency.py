@@ -19,11 +19,12 @@ from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wowsino.kernel import ledger
-from wowsino.kernel.db import create_engine, unit_of_work
-from wowsino.kernel.errors import Conflict, InsufficientFunds
+from wowsino.kernel.db import create_engine, sqlstate, unit_of_work
+from wowsino.kernel.errors import Conflict, InsufficientFunds, ValidationFailed
 from wowsino.kernel.ledger import Account, Posting
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Mode, Realm
@@ -344,3 +345,242 @@ async def test_the_unit_of_work_retries_a_deadlock(engine: AsyncEngine, realm: R
     assert await balances(engine, realm, [a, b]) == [100, 100]
     report = await assert_books_clean(engine, realm)
     assert report.entries == 4
+
+
+# -- the posting statement sent on the driver, inside SQLAlchemy's transaction -------------
+
+
+async def entry_count(engine: AsyncEngine, realm: Realm) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(
+            text("SELECT count(*) FROM ledger_entries WHERE tenant_id = :tenant_id"), realm.params))
+
+
+async def test_a_deadlock_inside_the_posting_statement_is_retried(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """Each unit holds one balance row, then posts an entry needing the other: the
+    deadlock is detected inside ``ledger_post`` (sent on the driver) and the wrapper
+    runs the aborted unit again."""
+    a, b = usd(uuid4()), usd(uuid4())
+    await deposit(engine, realm, a, 100)
+    await deposit(engine, realm, b, 100)
+    both_hold_one = asyncio.Barrier(2)
+    calls: Counter[str] = Counter()
+    failures: list[BaseException] = []
+    lock = text("SELECT 1 FROM ledger_accounts WHERE tenant_id = :tenant_id AND mode = :mode "
+                "AND owner_key = :key FOR UPDATE")
+
+    async def transfer(name: str, source: Account, target: Account) -> ledger.PostedEntry:
+        async def job(conn: Any) -> ledger.PostedEntry:
+            calls[name] += 1
+            await conn.execute(lock, {**realm.params, "key": source.owner_key})
+            if calls[name] == 1:
+                await both_hold_one.wait()
+            try:
+                return await ledger.post_entry(conn, realm=realm, kind="transfer", at=AT,
+                                               postings=[Posting(source, -10),
+                                                         Posting(target, 10)])
+            except BaseException as exc:
+                failures.append(exc)
+                raise
+
+        return await unit_of_work(engine, job)
+
+    await asyncio.wait_for(asyncio.gather(transfer("ab", a, b), transfer("ba", b, a)), 30)
+    assert sorted(calls.values()) == [1, 2]
+    assert len(failures) == 1
+    assert isinstance(failures[0], DBAPIError)  # as SQLAlchemy raises it
+    assert sqlstate(failures[0]) == "40P01"
+    assert await balances(engine, realm, [a, b]) == [100, 100]
+    report = await assert_books_clean(engine, realm)
+    assert report.entries == 4
+
+
+async def test_a_posting_as_the_first_statement_belongs_to_the_unit(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """Nothing has begun the transaction on the server before the posting: it is begun
+    for it, so a later failure in the unit takes the posting back."""
+    wallet = usd(uuid4())
+    await deposit(engine, realm, wallet, 1_000)
+
+    class Later(Exception):
+        pass
+
+    async def post_then_raise(conn: Any) -> None:
+        await ledger.post_entry(conn, realm=realm, kind="wager", at=AT,
+                                postings=[Posting(wallet, -300), Posting(HOUSE_USD, 300)])
+        raise Later
+
+    async def post_then_fail_in_sql(conn: Any) -> None:
+        await ledger.post_entry(conn, realm=realm, kind="wager", at=AT,
+                                postings=[Posting(wallet, -300), Posting(HOUSE_USD, 300)])
+        await conn.execute(text("SELECT 1 / 0"))
+
+    with pytest.raises(Later):
+        await unit_of_work(engine, post_then_raise)
+    with pytest.raises(DBAPIError) as caught:
+        await unit_of_work(engine, post_then_fail_in_sql)
+    assert sqlstate(caught.value) == "22012"
+    assert await balances(engine, realm, [wallet]) == [1_000]
+    assert await entry_count(engine, realm) == 1
+    # and the same unit without a failure commits the posting and what follows it
+    entry = await unit_of_work(engine, lambda conn: ledger.post_entry(
+        conn, realm=realm, kind="wager", at=AT,
+        postings=[Posting(wallet, -300), Posting(HOUSE_USD, 300)]))
+    assert entry.balance_after(wallet) == 700
+    assert await balances(engine, realm, [wallet]) == [700]
+    await assert_books_clean(engine, realm)
+
+
+async def test_a_posting_on_a_connection_without_a_transaction_begins_one(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """As any statement would: the connection begins a transaction, which the caller
+    commits or rolls back."""
+    wallet = usd(uuid4())
+    await deposit(engine, realm, wallet, 1_000)
+    postings = [Posting(wallet, -100), Posting(HOUSE_USD, 100)]
+    async with engine.connect() as conn:
+        await ledger.post_entry(conn, realm=realm, kind="wager", at=AT, postings=postings)
+        assert conn.in_transaction()
+        await conn.rollback()
+    assert await balances(engine, realm, [wallet]) == [1_000]
+    async with engine.connect() as conn:
+        await ledger.post_entry(conn, realm=realm, kind="wager", at=AT, postings=postings)
+        await conn.commit()
+    assert await balances(engine, realm, [wallet]) == [900]
+    await assert_books_clean(engine, realm)
+
+
+async def test_driver_errors_are_raised_as_sqlalchemy_raises_them(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """A database error from the posting statement has the type, ``orig`` and SQLSTATE
+    the same statement executed through SQLAlchemy gives."""
+    unknown_asset = [Posting(Account.player(uuid4(), Rail.REAL, "XXX"), 5),
+                     Posting(Account.system(ledger.HOUSE, Rail.REAL, "XXX"), -5)]
+
+    async def post(conn: Any) -> None:
+        await ledger.post_entry(conn, realm=realm, kind="odd", at=AT, postings=unknown_asset)
+
+    async def through_sqlalchemy(conn: Any) -> None:
+        await conn.execute(text(
+            "INSERT INTO ledger_accounts (tenant_id, mode, owner_type, owner_key, rail, asset) "
+            "VALUES (:tenant_id, :mode, 'system', 'house', 'real', 'XXX')"), realm.params)
+
+    with pytest.raises(DBAPIError) as driver:
+        await unit_of_work(engine, post)
+    with pytest.raises(DBAPIError) as reference:
+        await unit_of_work(engine, through_sqlalchemy)
+    assert isinstance(driver.value, IntegrityError)
+    assert type(driver.value) is type(reference.value)
+    assert type(driver.value.orig) is type(reference.value.orig)
+    assert sqlstate(driver.value) == sqlstate(reference.value) == "23503"
+    assert "ledger_accounts_asset_fkey" in str(driver.value)
+
+
+async def test_text_the_database_cannot_store_is_a_validation_error(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    wallet = usd(uuid4())
+    with pytest.raises(ValidationFailed):
+        await unit_of_work(engine, lambda conn: ledger.post_entry(
+            conn, realm=realm, kind="bonus\x00drop", at=AT,
+            postings=[Posting(wallet, 5), Posting(HOUSE_USD, -5)]))
+    assert await entry_count(engine, realm) == 0
+
+
+async def test_a_shortfall_names_the_posting_that_falls_short(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """The function reports the first posting that would go negative; the error names
+    that posting's account (here the third: WINZ, not the USD of the first)."""
+    player = uuid4()
+    cash, winz = usd(player), Account.player(player, Rail.WINZ, "WINZ")
+    winz_mint = Account.system(ledger.WINZ_ISSUANCE, Rail.WINZ, "WINZ")
+    await deposit(engine, realm, cash, 500)
+    await deposit(engine, realm, winz, 3)
+    with pytest.raises(InsufficientFunds) as caught:
+        await post(engine, realm, "shop", [Posting(cash, 100), Posting(HOUSE_USD, -100),
+                                           Posting(winz, -4), Posting(winz_mint, 4)])
+    assert caught.value.code == "INSUFFICIENT_WINZ"
+    with pytest.raises(InsufficientFunds) as caught:
+        await post(engine, realm, "shop", [Posting(winz_mint, -1), Posting(winz, 1),
+                                           Posting(HOUSE_USD, 600), Posting(cash, -600)])
+    assert caught.value.code == "INSUFFICIENT_FUNDS"
+    assert await balances(engine, realm, [cash, winz]) == [500, 3]
+    entry = await post(engine, realm, "shop", [Posting(cash, -100), Posting(HOUSE_USD, 100),
+                                               Posting(winz, -3), Posting(winz_mint, 3)])
+    assert entry.balances_after == (400, None, 0, None)
+    await assert_books_clean(engine, realm)
+
+
+# -- the unit of work itself ---------------------------------------------------------------
+
+
+def checked_out(engine: AsyncEngine) -> int:
+    return int(engine.sync_engine.pool.checkedout())  # type: ignore[attr-defined]
+
+
+async def test_a_unit_that_fails_at_commit_rolls_back_and_returns_its_connection(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """A deferred constraint fails at COMMIT: the unit raises as the database does,
+    nothing of it stays, and its connection goes back to the pool usable."""
+    wallet = usd(uuid4())
+    await deposit(engine, realm, wallet, 1_000)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE deferred_once (id integer, CONSTRAINT deferred_once_id "
+                                "UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)"))
+
+    async def post_and_break(conn: Any) -> ledger.PostedEntry:
+        await conn.execute(text("INSERT INTO deferred_once VALUES (1), (1)"))
+        return await ledger.post_entry(conn, realm=realm, kind="wager", at=AT,
+                                       postings=[Posting(wallet, -100), Posting(HOUSE_USD, 100)])
+
+    with pytest.raises(IntegrityError) as caught:
+        await unit_of_work(engine, post_and_break)
+    assert sqlstate(caught.value) == "23505"
+    assert checked_out(engine) == 0
+    assert await balances(engine, realm, [wallet]) == [1_000]
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM deferred_once")) == 0
+    entry = await post(engine, realm, "wager", [Posting(wallet, -100), Posting(HOUSE_USD, 100)])
+    assert entry.balance_after(wallet) == 900
+    await assert_books_clean(engine, realm)
+
+
+async def test_a_cancelled_unit_rolls_back_and_returns_its_connection(
+    engine: AsyncEngine, realm: Realm
+) -> None:
+    """Cancelled while ``ledger_post`` waits for a balance lock: nothing is posted and the
+    connection is back in the pool, fit for the next unit."""
+    wallet = usd(uuid4())
+    await deposit(engine, realm, wallet, 1_000)
+    async with engine.connect() as holder:
+        await holder.execute(text("SELECT 1 FROM ledger_accounts WHERE owner_key = :key FOR UPDATE"),
+                             {"key": wallet.owner_key})
+        waiting = asyncio.create_task(post(engine, realm, "wager", [Posting(wallet, -100),
+                                                                    Posting(HOUSE_USD, 100)]))
+        for _ in range(500):
+            async with engine.connect() as conn:
+                blocked = await conn.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"))
+            if blocked:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the posting never waited for the lock")
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await holder.rollback()
+    assert checked_out(engine) == 0
+    assert await balances(engine, realm, [wallet]) == [1_000]
+    for _ in range(TASKS + 4):  # every pooled connection still works
+        await post(engine, realm, "wager", [Posting(wallet, -1), Posting(HOUSE_USD, 1)])
+    assert await balances(engine, realm, [wallet]) == [1_000 - TASKS - 4]
+    await assert_books_clean(engine, realm)

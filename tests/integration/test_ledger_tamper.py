@@ -476,6 +476,17 @@ async def test_the_database_refuses_unbalanced_postings_on_its_own(
         (["player"], ["p"], ["real"], ["USD"], [True], [0]),
         (["player", "player"], ["p", "p"], ["real", "real"], ["USD", "USD"], [True, True],
          [5, -5]),
+        # arrays of different lengths, missing amounts or account fields
+        (["player", "system"], ["p", "house"], ["real", "real"], ["USD", "USD"], [True],
+         [100, -100]),
+        (["player", "system", "system"], ["p", "house", "house"], ["real", "real", "real"],
+         ["USD", "USD", "USD"], [True, False, False], [100, -100]),
+        (["player", "system"], ["p", "house"], ["real", "real"], ["USD", "USD"], [True, False],
+         [None, None]),
+        (["player", "system"], [None, "house"], ["real", "real"], ["USD", "USD"], [True, False],
+         [100, -100]),
+        (["player", "system"], ["p", "house"], ["real", "real"], [None, None], [True, False],
+         [100, -100]),
     ]
     for case in cases:
         with pytest.raises(asyncpg.PostgresError) as caught:
@@ -483,3 +494,27 @@ async def test_the_database_refuses_unbalanced_postings_on_its_own(
         assert caught.value.sqlstate == "WZ002"
     assert await superuser.fetchval("SELECT count(*) FROM ledger_entries") == 0
     assert await superuser.fetchval("SELECT count(*) FROM ledger_postings") == 0
+
+
+async def test_the_database_answers_in_input_order_and_names_the_short_posting(
+    superuser: asyncpg.Connection,
+) -> None:
+    """One row per posting in input order, the balance after for tracked accounts only;
+    a shortfall is WZ001 with the (1-based) posting in DETAIL, and writes nothing."""
+    call = ("SELECT * FROM ledger_post($1, 'live', 'raw', NULL, NULL, '{}'::jsonb, NULL, "
+            "'\\x00'::bytea, now(), $2, $3, $4, $5, $6, $7)")
+    tenant = UUID(int=8)
+    rows = await superuser.fetch(call, tenant, ["system", "player", "player"],
+                                 ["house", "b", "a"], ["real"] * 3, ["USD"] * 3,
+                                 [False, True, True], [-30, 10, 20])
+    assert [(r["ord"], r["balance_after"]) for r in rows] == [(1, None), (2, 10), (3, 20)]
+    assert len({r["entry_id"] for r in rows}) == 1
+    with pytest.raises(asyncpg.PostgresError) as caught:
+        await superuser.fetch(call, tenant, ["player", "player", "system"], ["a", "b", "house"],
+                              ["real"] * 3, ["USD"] * 3, [True, True, False], [5, -11, 6])
+    assert caught.value.sqlstate == "WZ001"
+    assert caught.value.detail == "2"
+    assert await superuser.fetchval("SELECT count(*) FROM ledger_entries") == 1
+    assert await superuser.fetchval(
+        "SELECT array_agg(balance ORDER BY owner_key) FROM ledger_accounts "
+        "WHERE owner_type = 'player'") == [20, 10]

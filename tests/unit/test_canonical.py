@@ -7,8 +7,9 @@ machine test checks the round trip against the real database.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from hypothesis import given
@@ -16,6 +17,8 @@ from hypothesis import strategies as st
 
 from wowsino.kernel.canonical import canonical, fingerprint
 from wowsino.kernel.jsonio import loads
+from wowsino.kernel.ledger import content_hash, entry_content
+from wowsino.kernel.realm import Mode, Realm
 
 
 def test_sorted_keys_no_whitespace_exact_decimals() -> None:
@@ -70,3 +73,46 @@ documents = st.recursive(
 def test_reading_canonical_bytes_back_changes_nothing(document: object) -> None:
     written = canonical(document)
     assert canonical(loads(written)) == written
+
+
+# An entry's content hash is computed on the hot path without building the document
+# (ledger.content_hash); ``ledger verify`` recomputes it the general way. Both must agree.
+texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
+legs = st.tuples(st.sampled_from(["player", "system"]), texts, st.sampled_from(["real", "bonus"]),
+                 texts, st.integers(min_value=-(2**63), max_value=2**63 - 1).filter(bool))
+metadata = st.dictionaries(texts, documents, max_size=4)
+moments = st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5, minutes=-30))]))
+
+
+@given(tenant=st.uuids(), mode=st.sampled_from(list(Mode)), kind=texts,
+       ref_type=st.none() | texts, ref_id=st.none() | texts, metadata=metadata,
+       reverses=st.none() | st.integers(min_value=1, max_value=2**63 - 1), at=moments,
+       postings=st.lists(legs, min_size=2, max_size=5))
+def test_the_entry_hash_is_the_fingerprint_of_the_entry_content(
+    tenant: UUID, mode: Mode, kind: str, ref_type: str | None, ref_id: str | None,
+    metadata: dict[str, Any], reverses: int | None, at: datetime,
+    postings: list[tuple[str, str, str, str, int]],
+) -> None:
+    realm = Realm(tenant, mode)
+    expected = fingerprint(entry_content(realm, kind, ref_type, ref_id, metadata, reverses, at,
+                                         postings))
+    metadata_json = canonical(metadata).decode()
+    assert content_hash(realm, kind, ref_type, ref_id, metadata, metadata_json, reverses, at,
+                        postings) == expected
+
+
+def test_the_entry_hash_of_unusual_values_takes_the_general_path() -> None:
+    class Kind(str):
+        pass
+
+    realm = Realm(UUID(int=3), Mode.LIVE)
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    usual: list[tuple[Any, ...]] = [("player", "p", "real", "USD", 1), ("system", "h", "real",
+                                                                        "USD", -1)]
+    unusual: list[tuple[Any, ...]] = [("player", "p", "real", "USD", Decimal(1)),
+                                      ("system", Kind("h"), "real", "USD", -1)]
+    for kind, postings, metadata in [(Kind("odd"), usual, {}), ("plain", unusual, {}),
+                                     ("plain", usual, {"n": Decimal("1E+2"), "f": 0.5})]:
+        assert content_hash(realm, kind, None, None, metadata, canonical(metadata).decode(), None,
+                            at, postings) == fingerprint(
+            entry_content(realm, kind, None, None, metadata, None, at, postings))

@@ -26,6 +26,14 @@ def _content(
     }
 
 
+_RECORD = text(
+    "INSERT INTO audit_log (tenant_id, mode, actor_type, actor_id, action, target_type, "
+    "target_id, before, after, request_id, created_at, content_hash) VALUES (:tenant_id, "
+    ":mode, :actor_type, :actor_id, :action, :target_type, :target_id, "
+    "CAST(:before AS jsonb), CAST(:after AS jsonb), :request_id, :at, :hash)"
+)
+
+
 async def record(
     conn: AsyncConnection,
     *,
@@ -42,12 +50,7 @@ async def record(
     request_id = request_id_var.get()
     content = _content(realm, actor, action, target_type, target_id, before, after, request_id, at)
     await conn.execute(
-        text(
-            "INSERT INTO audit_log (tenant_id, mode, actor_type, actor_id, action, target_type, "
-            "target_id, before, after, request_id, created_at, content_hash) VALUES (:tenant_id, "
-            ":mode, :actor_type, :actor_id, :action, :target_type, :target_id, "
-            "CAST(:before AS jsonb), CAST(:after AS jsonb), :request_id, :at, :hash)"
-        ),
+        _RECORD,
         {
             **realm.params, "actor_type": actor.type, "actor_id": actor.id, "action": action,
             "target_type": target_type, "target_id": target_id,

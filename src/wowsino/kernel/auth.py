@@ -86,6 +86,8 @@ async def authenticate(request: Request) -> Principal:
         raise AuthInvalid("the API key is malformed")
     platform = request.app.state.platform
     async with platform.engine.connect() as conn:
+        # one statement: autocommit, so no BEGIN before it nor ROLLBACK after it
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
         row = (await conn.execute(_LOOKUP, {"hash": hash_key(token)})).first()
     if row is None or row.revoked_at is not None:
         raise AuthInvalid("the API key is unknown or revoked")

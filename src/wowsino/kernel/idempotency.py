@@ -35,6 +35,23 @@ MAX_KEY_LENGTH = 255
 LOCK_WAIT = "10s"  # how long a duplicate waits for the first call before answering 409
 
 
+# The claim: one statement, see IdempotentWrites.run.
+_CLAIM = text(
+    "INSERT INTO idempotency_keys (tenant_id, mode, endpoint, key, request_hash, created_at, "
+    "expires_at) SELECT :tenant_id, :mode, :endpoint, :key, :hash, :now, :expires "
+    "FROM (SELECT set_config('lock_timeout', :wait, true)) AS waiting "
+    "ON CONFLICT DO NOTHING RETURNING set_config('lock_timeout', '0', true)"
+)
+_STORE = text(
+    "UPDATE idempotency_keys SET status_code = :status, response = :response "
+    "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint AND key = :key"
+)
+_STORED = text(
+    "SELECT request_hash, status_code, response FROM idempotency_keys "
+    "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint AND key = :key"
+)
+
+
 @dataclass(frozen=True)
 class WriteResult:
     """What a write endpoint answers: status, body, and whether it was a replay."""
@@ -77,16 +94,16 @@ class IdempotentWrites:
         request_hash = fingerprint(request)
 
         async def attempt(conn: AsyncConnection) -> WriteResult:
-            await conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
             now = self.clock.now()
             try:
+                # One statement: it sets this transaction's lock_timeout to LOCK_WAIT before the
+                # row it inserts exists (so before any wait on a concurrent claim of the key),
+                # and, once the key is claimed, back to 0 in its RETURNING: the effect's own
+                # lock waits have no limit. A replay keeps LOCK_WAIT for its one read.
                 claimed = await conn.scalar(
-                    text("INSERT INTO idempotency_keys (tenant_id, mode, endpoint, key, "
-                         "request_hash, created_at, expires_at) VALUES (:tenant_id, :mode, "
-                         ":endpoint, :key, :hash, :now, :expires) ON CONFLICT DO NOTHING "
-                         "RETURNING 1"),
+                    _CLAIM,
                     {**realm.params, "endpoint": endpoint, "key": key, "hash": request_hash,
-                     "now": now, "expires": now + self.retention},
+                     "now": now, "expires": now + self.retention, "wait": LOCK_WAIT},
                 )
             except DBAPIError as exc:
                 if sqlstate(exc) == "55P03":  # lock_timeout: the first call is still running
@@ -96,14 +113,11 @@ class IdempotentWrites:
                 raise
             if claimed is None:
                 return await self._replay(conn, realm, endpoint, key, request_hash)
-            await conn.execute(text("SET LOCAL lock_timeout = 0"))
             status, body = await effect(conn)
             # an effect may itself report a natural-key replay (deduped: true)
             body = {**body, "deduped": bool(body.get("deduped", False))}
             await conn.execute(
-                text("UPDATE idempotency_keys SET status_code = :status, response = :response "
-                     "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint "
-                     "AND key = :key"),
+                _STORE,
                 {**realm.params, "endpoint": endpoint, "key": key, "status": status,
                  "response": dumps(body)},
             )
@@ -116,9 +130,7 @@ class IdempotentWrites:
     ) -> WriteResult:
         row = (
             await conn.execute(
-                text("SELECT request_hash, status_code, response FROM idempotency_keys "
-                     "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint "
-                     "AND key = :key"),
+                _STORED,
                 {**realm.params, "endpoint": endpoint, "key": key},
             )
         ).one()

@@ -10,17 +10,20 @@ settlement) keep none and are summed on read, so they never become hot rows.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import simplejson
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel.canonical import canonical, fingerprint
-from wowsino.kernel.db import error_detail, sqlstate
+from wowsino.kernel.canonical import canonical, fingerprint, sha256
+from wowsino.kernel.clock import iso
+from wowsino.kernel.db import driver_connection, driver_error, error_detail, sqlstate
 from wowsino.kernel.errors import Conflict, InsufficientFunds, LedgerInvariantViolated, NotFound
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Realm
@@ -97,11 +100,56 @@ def entry_content(
     }
 
 
+_POST_ARGS = ("tenant_id", "mode", "kind", "ref_type", "ref_id", "metadata", "reverses", "hash",
+              "at", "owner_types", "owner_keys", "rails", "assets", "tracked", "amounts")
+# Sent on the driver (positional) or, when that is not possible, through SQLAlchemy (named).
+_POST_SQL = ("SELECT entry_id, ord, account_id, balance_after FROM ledger_post($1, $2, $3, $4, $5, "
+             "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
 _POST = text(
     "SELECT entry_id, ord, account_id, balance_after FROM ledger_post(:tenant_id, :mode, :kind, "
     ":ref_type, :ref_id, CAST(:metadata AS jsonb), :reverses, :hash, :at, :owner_types, "
     ":owner_keys, :rails, :assets, :tracked, :amounts)"
 )
+
+_json_text = simplejson.encoder.encode_basestring  # a str as canonical() writes it
+
+
+def content_hash(
+    realm: Realm, kind: str, ref_type: str | None, ref_id: str | None, metadata: dict[str, Any],
+    metadata_json: str, reverses: int | None, at: datetime, postings: list[tuple[Any, ...]],
+) -> bytes:
+    """``fingerprint(entry_content(...))``, with ``metadata_json`` = ``canonical(metadata)``.
+
+    When every field has its usual type (str, int, datetime, or None where allowed), the
+    canonical bytes are written directly, key by key in sorted order, instead of building
+    the document and walking it; anything else takes the general path. The two agree
+    byte for byte (tests/unit/test_canonical.py).
+    """
+    plain = (
+        type(kind) is str and type(at) is datetime
+        and (ref_type is None or type(ref_type) is str) and (ref_id is None or type(ref_id) is str)
+        and (reverses is None or type(reverses) is int)
+        and all(type(a) is str and type(b) is str and type(c) is str and type(d) is str
+                and type(n) is int for a, b, c, d, n in postings)
+    )
+    if not plain:
+        return fingerprint(entry_content(realm, kind, ref_type, ref_id, metadata, reverses, at,
+                                         postings))
+    document = "".join((
+        '{"created_at":', _json_text(iso(at)),
+        ',"kind":', _json_text(kind),
+        ',"metadata":', metadata_json,
+        ',"mode":', _json_text(realm.mode.value),
+        ',"postings":[',
+        ",".join(f"[{_json_text(a)},{_json_text(b)},{_json_text(c)},{_json_text(d)},{n}]"
+                 for a, b, c, d, n in sorted(postings)),
+        '],"ref_id":', "null" if ref_id is None else _json_text(ref_id),
+        ',"ref_type":', "null" if ref_type is None else _json_text(ref_type),
+        ',"reverses_entry_id":', "null" if reverses is None else str(reverses),
+        ',"tenant_id":', _json_text(str(realm.tenant_id)),
+        "}",
+    ))
+    return sha256(document.encode("utf-8"))
 
 
 async def post_entry(
@@ -124,28 +172,32 @@ async def post_entry(
     """
     _check_balanced(postings)
     metadata = metadata or {}
-    content = entry_content(
-        realm, kind, ref_type, ref_id, metadata, reverses, at,
-        [(p.account.owner_type, p.account.owner_key, p.account.rail.value, p.account.asset,
-          p.amount) for p in postings],
+    metadata_json = canonical(metadata).decode() if metadata else "{}"
+    accounts = [p.account for p in postings]
+    rails = [a.rail.value for a in accounts]
+    content = [(a.owner_type, a.owner_key, rail, a.asset, p.amount)
+               for a, rail, p in zip(accounts, rails, postings, strict=True)]
+    args = (
+        realm.tenant_id, realm.mode.value, kind, ref_type, ref_id, metadata_json, reverses,
+        content_hash(realm, kind, ref_type, ref_id, metadata, metadata_json, reverses, at, content),
+        at, [a.owner_type for a in accounts], [a.owner_key for a in accounts], rails,
+        [a.asset for a in accounts], [a.tracked for a in accounts], [p.amount for p in postings],
     )
     try:
-        rows = (
-            await conn.execute(
-                _POST,
-                {
-                    **realm.params, "kind": kind, "ref_type": ref_type, "ref_id": ref_id,
-                    "metadata": canonical(metadata).decode(), "reverses": reverses,
-                    "hash": fingerprint(content), "at": at,
-                    "owner_types": [p.account.owner_type for p in postings],
-                    "owner_keys": [p.account.owner_key for p in postings],
-                    "rails": [p.account.rail.value for p in postings],
-                    "assets": [p.account.asset for p in postings],
-                    "tracked": [p.account.tracked for p in postings],
-                    "amounts": [p.amount for p in postings],
-                },
-            )
-        ).all()
+        # the one statement of the hottest write: sent on the driver when possible
+        driver = await driver_connection(conn)
+        if driver is None:
+            rows: Sequence[Any] = (
+                await conn.execute(_POST, dict(zip(_POST_ARGS, args, strict=True)))
+            ).all()
+        else:
+            try:
+                rows = await driver.fetch(_POST_SQL, *args)
+            except Exception as error:
+                wrapped = driver_error(conn, error, _POST_SQL, args)
+                if wrapped is error:
+                    raise
+                raise wrapped from error
     except DBAPIError as exc:
         state = sqlstate(exc)
         if state == "WZ001":
@@ -158,10 +210,10 @@ async def post_entry(
         ):  # a concurrent reversal of the same entry won
             raise _already_reversed(reverses) from None
         raise
+    # rows: (entry_id, ord, account_id, balance_after), one per posting in input order
     return PostedEntry(
-        id=int(rows[0].entry_id), kind=kind, created_at=at, postings=tuple(postings),
-        balances_after=tuple(None if r.balance_after is None else int(r.balance_after)
-                             for r in rows),
+        id=int(rows[0][0]), kind=kind, created_at=at, postings=tuple(postings),
+        balances_after=tuple(None if r[3] is None else int(r[3]) for r in rows),
     )
 
 
@@ -228,15 +280,17 @@ async def reverse_entry(
     )
 
 
+_PLAYER_BALANCES = text(
+    "SELECT rail, asset, balance FROM ledger_accounts WHERE tenant_id = :tenant_id "
+    "AND mode = :mode AND owner_type = 'player' AND owner_key = :key"
+)
+
+
 async def player_balances(
     conn: AsyncConnection, realm: Realm, player_id: UUID
 ) -> dict[str, dict[str, int]]:
     """``{rail: {asset: minor}}`` from the cached balances of a player's accounts."""
-    rows = await conn.execute(
-        text("SELECT rail, asset, balance FROM ledger_accounts WHERE tenant_id = :tenant_id "
-             "AND mode = :mode AND owner_type = 'player' AND owner_key = :key"),
-        {**realm.params, "key": str(player_id)},
-    )
+    rows = await conn.execute(_PLAYER_BALANCES, {**realm.params, "key": str(player_id)})
     out: dict[str, dict[str, int]] = defaultdict(dict)
     for rail, asset_code, balance in rows:
         out[rail][asset_code] = int(balance)

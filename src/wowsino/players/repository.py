@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.ids import parse_uuid
@@ -26,13 +27,18 @@ async def find(
     pid = parse_uuid(ref)
     row = (
         await conn.execute(
-            text(f"SELECT {COLUMNS} FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
-                 "AND brand_id = :brand AND " + ("id = :ref" if pid else "username = :ref")
-                 + (" FOR UPDATE" if for_update else "")),
+            _find_statement(by_id=pid is not None, for_update=for_update),
             {**realm.params, "brand": brand_id, "ref": pid or ref},
         )
     ).first()
     return dict(row._mapping) if row else None
+
+
+@functools.cache
+def _find_statement(*, by_id: bool, for_update: bool) -> TextClause:
+    return text(f"SELECT {COLUMNS} FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
+                "AND brand_id = :brand AND " + ("id = :ref" if by_id else "username = :ref")
+                + (" FOR UPDATE" if for_update else ""))
 
 
 async def upsert(
@@ -43,18 +49,11 @@ async def upsert(
 
     On update only the given fields change; currency is set once, at creation.
     """
-    updatable = [k for k in ("email", "external_ref", "country_code", "date_of_birth", "tags")
-                 if k in fields]
-    assignments = ", ".join(f"{k} = EXCLUDED.{k}" for k in updatable)
+    updatable = tuple(k for k in ("email", "external_ref", "country_code", "date_of_birth", "tags")
+                      if k in fields)
     row = (
         await conn.execute(
-            text("INSERT INTO players (tenant_id, mode, id, brand_id, username, email, "
-                 "external_ref, country_code, date_of_birth, currency, tags, created_at, "
-                 "updated_at) VALUES (:tenant_id, :mode, :id, :brand, :username, :email, "
-                 ":external_ref, :country_code, :date_of_birth, :currency, :tags, :at, :at) "
-                 "ON CONFLICT (tenant_id, mode, brand_id, username) DO UPDATE SET "
-                 f"{assignments + ', ' if assignments else ''}updated_at = EXCLUDED.updated_at "
-                 f"RETURNING {COLUMNS}, (xmax = 0) AS created"),
+            _upsert_statement(updatable),
             {**realm.params, "id": player_id, "brand": brand_id, "at": at,
              "username": fields["username"], "email": fields["email"],
              "external_ref": fields.get("external_ref"),
@@ -65,6 +64,18 @@ async def upsert(
     ).one()
     data = dict(row._mapping)
     return data, bool(data.pop("created"))
+
+
+@functools.cache
+def _upsert_statement(updatable: tuple[str, ...]) -> TextClause:
+    assignments = ", ".join(f"{k} = EXCLUDED.{k}" for k in updatable)
+    return text("INSERT INTO players (tenant_id, mode, id, brand_id, username, email, "
+                "external_ref, country_code, date_of_birth, currency, tags, created_at, "
+                "updated_at) VALUES (:tenant_id, :mode, :id, :brand, :username, :email, "
+                ":external_ref, :country_code, :date_of_birth, :currency, :tags, :at, :at) "
+                "ON CONFLICT (tenant_id, mode, brand_id, username) DO UPDATE SET "
+                f"{assignments + ', ' if assignments else ''}updated_at = EXCLUDED.updated_at "
+                f"RETURNING {COLUMNS}, (xmax = 0) AS created")
 
 
 async def set_status(
@@ -98,14 +109,16 @@ async def add_note(
     )
 
 
+_MARK_ACTIVE = text(
+    "INSERT INTO player_activity (tenant_id, mode, month, player_id) VALUES (:tenant_id, :mode, "
+    "date_trunc('month', CAST(:at AS timestamptz) AT TIME ZONE 'UTC')::date, :pid) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
 async def mark_active(conn: AsyncConnection, realm: Realm, player_id: UUID, at: datetime) -> None:
     """Count the player as active this month (monthly active players)."""
-    await conn.execute(
-        text("INSERT INTO player_activity (tenant_id, mode, month, player_id) VALUES "
-             "(:tenant_id, :mode, date_trunc('month', CAST(:at AS timestamptz) AT TIME ZONE "
-             "'UTC')::date, :pid) ON CONFLICT DO NOTHING"),
-        {**realm.params, "pid": player_id, "at": at},
-    )
+    await conn.execute(_MARK_ACTIVE, {**realm.params, "pid": player_id, "at": at})
 
 
 async def search(

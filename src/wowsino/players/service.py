@@ -45,9 +45,12 @@ def require_eligible(player: dict[str, Any]) -> None:
 
 
 async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
-                  now: datetime) -> dict[str, Any]:
-    """The full player view: profile, compliance flags, RG limits, balances, VIP."""
-    balances = await ledger.player_balances(conn, realm, row["id"])
+                  now: datetime, *, new: bool = False) -> dict[str, Any]:
+    """The full player view: profile, compliance flags, RG limits, balances, VIP.
+
+    ``new``: the player was created in this transaction, so has no ledger account yet.
+    """
+    balances = {} if new else await ledger.player_balances(conn, realm, row["id"])
     currency = ASSETS[row["currency"]]
     shown: dict[str, dict[str, Any]] = {
         "real": {currency.code: from_minor(0, currency)},
@@ -112,7 +115,7 @@ async def upsert(
             at=at,
         )
     await repository.mark_active(conn, realm, row["id"], at)
-    return (201 if created else 200), {"player": await dossier(conn, realm, row, at)}
+    return (201 if created else 200), {"player": await dossier(conn, realm, row, at, new=created)}
 
 
 async def change_status(
