@@ -317,6 +317,10 @@ async def test_a_reversal_racing_an_uncommitted_one_conflicts(
     assert report.entries == 3
 
 
+LOCK_ACCOUNT = text("SELECT 1 FROM ledger_accounts WHERE tenant_id = :tenant_id AND mode = :mode "
+                    "AND owner_key = :key FOR UPDATE")
+
+
 async def test_the_unit_of_work_retries_a_deadlock(engine: AsyncEngine, realm: Realm) -> None:
     """Two units that lock the same rows in opposite orders deadlock once; PostgreSQL
     aborts one, the wrapper runs it again, and both transfers land."""
@@ -325,16 +329,14 @@ async def test_the_unit_of_work_retries_a_deadlock(engine: AsyncEngine, realm: R
     await deposit(engine, realm, b, 100)
     both_hold_one = asyncio.Barrier(2)
     calls: Counter[str] = Counter()
-    lock = text("SELECT 1 FROM ledger_accounts WHERE tenant_id = :tenant_id AND mode = :mode "
-                "AND owner_key = :key FOR UPDATE")
 
     async def transfer(name: str, source: Account, target: Account) -> ledger.PostedEntry:
         async def job(conn: Any) -> ledger.PostedEntry:
             calls[name] += 1
-            await conn.execute(lock, {**realm.params, "key": source.owner_key})
+            await conn.execute(LOCK_ACCOUNT, {**realm.params, "key": source.owner_key})
             if calls[name] == 1:
                 await both_hold_one.wait()
-            await conn.execute(lock, {**realm.params, "key": target.owner_key})
+            await conn.execute(LOCK_ACCOUNT, {**realm.params, "key": target.owner_key})
             return await ledger.post_entry(conn, realm=realm, kind="transfer", at=AT,
                                            postings=[Posting(source, -10), Posting(target, 10)])
 
@@ -368,13 +370,11 @@ async def test_a_deadlock_inside_the_posting_statement_is_retried(
     both_hold_one = asyncio.Barrier(2)
     calls: Counter[str] = Counter()
     failures: list[BaseException] = []
-    lock = text("SELECT 1 FROM ledger_accounts WHERE tenant_id = :tenant_id AND mode = :mode "
-                "AND owner_key = :key FOR UPDATE")
 
     async def transfer(name: str, source: Account, target: Account) -> ledger.PostedEntry:
         async def job(conn: Any) -> ledger.PostedEntry:
             calls[name] += 1
-            await conn.execute(lock, {**realm.params, "key": source.owner_key})
+            await conn.execute(LOCK_ACCOUNT, {**realm.params, "key": source.owner_key})
             if calls[name] == 1:
                 await both_hold_one.wait()
             try:
