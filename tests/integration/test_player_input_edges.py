@@ -5,15 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.conftest import Tenant
-
-
-async def _alice(tenant: Tenant) -> None:
-    r = await tenant.post("/v1/players", {"username": "alice", "email": "a@example.com"})
-    assert r.status_code == 201
+from tests.integration.support import create_player
 
 
 async def test_boolean_amount_is_refused_not_read_as_one(tenant: Tenant) -> None:
-    await _alice(tenant)
+    await create_player(tenant, "alice")
     r = await tenant.post("/v1/players/alice/adjustments",
                           {"rail": "real", "asset": "USD", "amount": True, "reason": "x"})
     assert r.status_code == 400 and r.json()["details"]["field"] == "amount"
@@ -22,7 +18,7 @@ async def test_boolean_amount_is_refused_not_read_as_one(tenant: Tenant) -> None
 
 
 async def test_timeout_without_timezone_or_in_the_past_is_refused(tenant: Tenant) -> None:
-    await _alice(tenant)
+    await create_player(tenant, "alice")
     r = await tenant.post("/v1/players/alice/rg", {"timeout_until": "2030-01-01T00:00:00Z"})
     assert r.status_code == 200
     naive = await tenant.post("/v1/players/alice/rg", {"timeout_until": "2030-01-02T00:00:00"})
@@ -35,14 +31,14 @@ async def test_timeout_without_timezone_or_in_the_past_is_refused(tenant: Tenant
 
 
 async def test_a_zero_deposit_limit_is_a_real_limit_and_applies_at_once(tenant: Tenant) -> None:
-    await _alice(tenant)
+    await create_player(tenant, "alice")
     r = await tenant.post("/v1/players/alice/rg", {"deposit_daily_limit": 0})
     assert r.status_code == 200, r.text
     assert Decimal(str(r.json()["player"]["rg"]["deposit_daily_limit"])) == 0
 
 
 async def test_timeline_shows_ledger_amounts_in_the_assets_unit(tenant: Tenant) -> None:
-    await _alice(tenant)
+    await create_player(tenant, "alice")
     r = await tenant.post("/v1/players/alice/adjustments",
                           {"rail": "real", "asset": "USD", "amount": 12.5, "reason": "welcome"})
     assert r.status_code == 201

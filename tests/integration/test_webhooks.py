@@ -11,13 +11,9 @@ from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import Tenant
+from tests.integration.support import create_player
 from tests.support.receiver import receiver
 from wowsino.webhooks import delivery
-
-
-async def _player(tenant: Tenant, username: str = "alice") -> None:
-    r = await tenant.post("/v1/players", {"username": username, "email": f"{username}@x.io"})
-    assert r.status_code in (200, 201), r.text
 
 
 async def _subscribe(tenant: Tenant, url: str, events: list[str], mode: str = "test") -> dict:
@@ -42,7 +38,7 @@ async def _deliver(app: Any) -> int:
 async def test_delivery_is_signed_per_standard_webhooks_and_carries_the_envelope(
     app: Any, tenant: Tenant
 ) -> None:
-    await _player(tenant)
+    await create_player(tenant, "alice")
     with receiver() as rx:
         hook = await _subscribe(tenant, rx.url, ["player.status_changed"])
         assert hook["signing_secret"].startswith("whsec_")
@@ -67,7 +63,7 @@ async def test_delivery_is_signed_per_standard_webhooks_and_carries_the_envelope
 ])
 async def test_filters_exact_prefix_and_global(app: Any, tenant: Tenant, patterns: list[str],
                                                delivered: bool) -> None:
-    await _player(tenant)
+    await create_player(tenant, "alice")
     with receiver() as rx:
         await _subscribe(tenant, rx.url, patterns)
         await _suspend(tenant)
@@ -83,7 +79,7 @@ async def test_unknown_event_pattern_is_refused(tenant: Tenant) -> None:
 
 async def test_rolled_back_write_produces_no_delivery(app: Any, tenant: Tenant,
                                                       engine: Any) -> None:
-    await _player(tenant)
+    await create_player(tenant, "alice")
     with receiver() as rx:
         await _subscribe(tenant, rx.url, ["*"])
         # a debit larger than the balance fails after nothing was committed
@@ -97,7 +93,7 @@ async def test_rolled_back_write_produces_no_delivery(app: Any, tenant: Tenant,
 
 
 async def test_deduped_replay_emits_no_second_event(app: Any, tenant: Tenant) -> None:
-    await _player(tenant)
+    await create_player(tenant, "alice")
     with receiver() as rx:
         await _subscribe(tenant, rx.url, ["player.status_changed"])
         await _suspend(tenant, key="same")
@@ -110,7 +106,7 @@ async def test_deduped_replay_emits_no_second_event(app: Any, tenant: Tenant) ->
 async def test_5xx_retries_with_backoff_then_succeeds_with_a_stable_id(
     app: Any, tenant: Tenant, clock: Any
 ) -> None:
-    await _player(tenant)
+    await create_player(tenant, "alice")
     with receiver(statuses=[503, 500]) as rx:
         hook = await _subscribe(tenant, rx.url, ["*"])
         await _suspend(tenant)
@@ -129,7 +125,7 @@ async def test_5xx_retries_with_backoff_then_succeeds_with_a_stable_id(
 
 async def test_4xx_fails_at_once_and_redeliver_sends_again(app: Any, tenant: Tenant,
                                                            clock: Any) -> None:
-    await _player(tenant)
+    await create_player(tenant, "alice")
     with receiver(statuses=[400]) as rx:
         hook = await _subscribe(tenant, rx.url, ["*"])
         await _suspend(tenant)
@@ -149,7 +145,7 @@ async def test_4xx_fails_at_once_and_redeliver_sends_again(app: Any, tenant: Ten
 async def test_network_errors_retry_and_subscription_fails_after_three_days(
     app: Any, tenant: Tenant, clock: Any
 ) -> None:
-    await _player(tenant)
+    await create_player(tenant, "alice")
     hook = await _subscribe(tenant, "http://127.0.0.1:9/closed", ["*"])
     await _suspend(tenant)
     for _ in range(30):
@@ -171,7 +167,7 @@ async def test_ping_and_paused_subscription(app: Any, tenant: Tenant) -> None:
         assert json.loads(rx.requests[0].body)["type"] == "webhook.ping"
         r = await tenant.patch(f"/v1/webhooks/{hook['id']}", {"status": "paused"})
         assert r.json()["webhook"]["status"] == "paused"
-        await _player(tenant)
+        await create_player(tenant, "alice")
         await _suspend(tenant)
         await _deliver(app)
         assert len(rx.requests) == 1
@@ -180,7 +176,7 @@ async def test_ping_and_paused_subscription(app: Any, tenant: Tenant) -> None:
 async def test_worker_restart_still_sends_pending_deliveries(
     app: Any, tenant: Tenant, engine: Any
 ) -> None:
-    await _player(tenant)
+    await create_player(tenant, "alice")
     with receiver() as rx:
         await _subscribe(tenant, rx.url, ["*"])
         await _suspend(tenant)
@@ -198,7 +194,7 @@ async def test_running_worker_delivers_within_two_seconds_of_the_commit(
 ) -> None:
     from wowsino.worker import Worker
 
-    await _player(tenant)
+    await create_player(tenant, "alice")
     with receiver() as rx:
         await _subscribe(tenant, rx.url, ["*"])
         task = asyncio.create_task(Worker(app.state.platform, interval=5.0).run_forever())
@@ -220,7 +216,7 @@ async def test_running_worker_delivers_within_two_seconds_of_the_commit(
 
 
 async def test_live_and_test_subscriptions_are_separate(app: Any, tenant: Tenant) -> None:
-    await _player(tenant)
+    await create_player(tenant, "alice")
     with receiver() as rx:
         await _subscribe(tenant, rx.url, ["*"], mode="live")
         await _suspend(tenant)
@@ -250,7 +246,7 @@ async def test_production_refuses_http_for_live_and_private_destinations(
         # a name is checked at send time: loopback is refused and nothing is sent
         with receiver() as rx:
             hook = await _subscribe(t, rx.url.replace("127.0.0.1", "localhost"), ["*"])
-            await _player(t)
+            await create_player(t, "alice")
             await _suspend(t)
             await _deliver(prod)
         assert rx.requests == []
