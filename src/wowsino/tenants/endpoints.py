@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.auth import check_admin_token
 from wowsino.kernel.db import read_only, unit_of_work
@@ -15,15 +18,30 @@ from wowsino.kernel.writes import platform_of
 from wowsino.tenants import service
 from wowsino.tenants.schemas import BrandIn, KeyIn, TenantIn, TenantPatch
 
+T = TypeVar("T")
+
 router = APIRouter(
     prefix="/tenants", tags=["platform admin"], route_class=DecimalRoute,
     dependencies=[Depends(check_admin_token)],
 )
 
 
-async def _tenant_id(request: Request, tenant: str) -> UUID:
+async def _write(request: Request, tenant: str,
+                 call: Callable[[AsyncConnection, UUID, datetime], Awaitable[T]]) -> tuple[UUID, T]:
+    """Resolve the tenant (id or slug) and change it in one transaction."""
+    p = platform_of(request)
+
+    async def work(conn: AsyncConnection) -> tuple[UUID, T]:
+        tid = UUID(str((await service.get_tenant(conn, tenant))["id"]))
+        return tid, await call(conn, tid, p.clock.now())
+
+    return await unit_of_work(p.engine, work)
+
+
+async def _read(request: Request, tenant: str,
+                call: Callable[[AsyncConnection, UUID], Awaitable[T]]) -> T:
     async with read_only(platform_of(request).engine) as conn:
-        return UUID(str((await service.get_tenant(conn, tenant))["id"]))
+        return await call(conn, UUID(str((await service.get_tenant(conn, tenant))["id"])))
 
 
 @router.post("", status_code=201, summary="Create a tenant with a brand and a live and test key")
@@ -51,38 +69,30 @@ async def get_tenant(tenant: str, request: Request) -> MoneyJSONResponse:
 
 @router.patch("/{tenant}", summary="Suspend or reactivate a tenant; rate-limit overrides")
 async def update_tenant(tenant: str, body: TenantPatch, request: Request) -> MoneyJSONResponse:
-    p = platform_of(request)
-    tid = await _tenant_id(request, tenant)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    after = await unit_of_work(p.engine, lambda conn: service.update_tenant(
-        conn, tenant_id=tid, changes=changes, actor=ADMIN, at=p.clock.now()))
+    tid, after = await _write(request, tenant, lambda conn, tid, at: service.update_tenant(
+        conn, tenant_id=tid, changes=changes, actor=ADMIN, at=at))
     return MoneyJSONResponse({"tenant": {"id": str(tid), **after}})
 
 
 @router.post("/{tenant}/brands", status_code=201, summary="Add a brand")
 async def create_brand(tenant: str, body: BrandIn, request: Request) -> MoneyJSONResponse:
-    p = platform_of(request)
-    tid = await _tenant_id(request, tenant)
-    brand = await unit_of_work(p.engine, lambda conn: service.create_brand(
-        conn, tenant_id=tid, slug=body.slug, name=body.name, actor=ADMIN, at=p.clock.now()))
+    _, brand = await _write(request, tenant, lambda conn, tid, at: service.create_brand(
+        conn, tenant_id=tid, slug=body.slug, name=body.name, actor=ADMIN, at=at))
     return MoneyJSONResponse({"brand": brand}, status_code=201)
 
 
 @router.get("/{tenant}/brands", summary="List a tenant's brands")
 async def list_brands(tenant: str, request: Request) -> MoneyJSONResponse:
-    tid = await _tenant_id(request, tenant)
-    async with read_only(platform_of(request).engine) as conn:
-        return MoneyJSONResponse({"data": await service.list_brands(conn, tid),
-                                  "next_cursor": None})
+    brands = await _read(request, tenant, service.list_brands)
+    return MoneyJSONResponse({"data": brands, "next_cursor": None})
 
 
 @router.post("/{tenant}/api-keys", status_code=201, summary="Create an API key (shown once)")
 async def create_key(tenant: str, body: KeyIn, request: Request) -> MoneyJSONResponse:
-    p = platform_of(request)
-    tid = await _tenant_id(request, tenant)
-    created = await unit_of_work(p.engine, lambda conn: service.create_key(
+    _, created = await _write(request, tenant, lambda conn, tid, at: service.create_key(
         conn, tenant_id=tid, brand=body.brand, mode=Mode(body.mode), scopes=body.scopes,
-        name=body.name, actor=ADMIN, at=p.clock.now()))
+        name=body.name, actor=ADMIN, at=at))
     return MoneyJSONResponse(
         {"api_key": {"id": str(created.id), "key": created.plaintext, "mode": created.mode.value,
                      "brand_id": str(created.brand_id), "scopes": created.scopes,
@@ -93,15 +103,12 @@ async def create_key(tenant: str, body: KeyIn, request: Request) -> MoneyJSONRes
 
 @router.get("/{tenant}/api-keys", summary="List API keys (never the secret)")
 async def list_keys(tenant: str, request: Request) -> MoneyJSONResponse:
-    tid = await _tenant_id(request, tenant)
-    async with read_only(platform_of(request).engine) as conn:
-        return MoneyJSONResponse({"data": await service.list_keys(conn, tid), "next_cursor": None})
+    keys = await _read(request, tenant, service.list_keys)
+    return MoneyJSONResponse({"data": keys, "next_cursor": None})
 
 
 @router.post("/{tenant}/api-keys/{key_id}/revoke", summary="Revoke a key (401 from the next request)")
 async def revoke_key(tenant: str, key_id: UUID, request: Request) -> MoneyJSONResponse:
-    p = platform_of(request)
-    tid = await _tenant_id(request, tenant)
-    result = await unit_of_work(p.engine, lambda conn: service.revoke_key(
-        conn, tenant_id=tid, key_id=key_id, actor=ADMIN, at=p.clock.now()))
+    _, result = await _write(request, tenant, lambda conn, tid, at: service.revoke_key(
+        conn, tenant_id=tid, key_id=key_id, actor=ADMIN, at=at))
     return MoneyJSONResponse({"api_key": result})
