@@ -45,3 +45,15 @@ async def test_timeline_shows_ledger_amounts_in_the_assets_unit(tenant: Tenant) 
     items = (await tenant.get("/v1/players/alice/timeline")).json()["data"]
     ledger = [i for i in items if i["source"] == "ledger"]
     assert ledger[0]["detail"]["postings"] == [{"rail": "real", "asset": "USD", "amount": 12.5}]
+
+
+async def test_search_shows_each_players_own_balances(tenant: Tenant) -> None:
+    for name, amount in (("ann", 5), ("bob", 7)):
+        await create_player(tenant, name)
+        r = await tenant.post(f"/v1/players/{name}/adjustments",
+                              {"rail": "winz", "asset": "WINZ", "amount": amount, "reason": "x"})
+        assert r.status_code == 201
+    await create_player(tenant, "cy")
+    found = {p["username"]: p["balances"]["winz"]["WINZ"]
+             for p in (await tenant.get("/v1/players")).json()["data"]}
+    assert found == {"ann": 5, "bob": 7, "cy": 0}

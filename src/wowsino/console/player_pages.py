@@ -81,7 +81,7 @@ async def list_players(
             conn, realm, chosen["id"], query=query or None, status=status or None, tag=None,
             after=decode_cursor(cursor, 2), limit=PAGE_SIZE)
         result = page(rows, PAGE_SIZE, lambda r: [r["created_at"], str(r["id"])])
-        players = [await service.dossier(conn, realm, r, p.clock.now()) for r in result["data"]]
+        players = await service.dossiers(conn, realm, result["data"], p.clock.now())
     filters = {"brand": chosen["slug"], "query": query or "", "status": status or ""}
     return render(request, "players.html", tenant=tenant, mode=realm.mode.value,
                   section="players", brands=brands, brand=chosen, players=players,

@@ -281,20 +281,30 @@ async def reverse_entry(
 
 
 _PLAYER_BALANCES = text(
-    "SELECT rail, asset, balance FROM ledger_accounts WHERE tenant_id = :tenant_id "
-    "AND mode = :mode AND owner_type = 'player' AND owner_key = :key"
+    "SELECT owner_key, rail, asset, balance FROM ledger_accounts WHERE tenant_id = :tenant_id "
+    "AND mode = :mode AND owner_type = 'player' AND owner_key = ANY (CAST(:keys AS text[]))"
 )
+
+
+async def players_balances(
+    conn: AsyncConnection, realm: Realm, player_ids: list[UUID]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """``{player_id: {rail: {asset: minor}}}`` for many players in one query (cached balances)."""
+    keys = [str(pid) for pid in player_ids]
+    out: dict[str, dict[str, dict[str, int]]] = {key: defaultdict(dict) for key in keys}
+    if keys:
+        for owner, rail, asset_code, balance in await conn.execute(
+            _PLAYER_BALANCES, {**realm.params, "keys": keys}
+        ):
+            out[owner][rail][asset_code] = int(balance)
+    return {key: dict(rails) for key, rails in out.items()}
 
 
 async def player_balances(
     conn: AsyncConnection, realm: Realm, player_id: UUID
 ) -> dict[str, dict[str, int]]:
     """``{rail: {asset: minor}}`` from the cached balances of a player's accounts."""
-    rows = await conn.execute(_PLAYER_BALANCES, {**realm.params, "key": str(player_id)})
-    out: dict[str, dict[str, int]] = defaultdict(dict)
-    for rail, asset_code, balance in rows:
-        out[rail][asset_code] = int(balance)
-    return dict(out)
+    return (await players_balances(conn, realm, [player_id]))[str(player_id)]
 
 
 async def system_balance(conn: AsyncConnection, realm: Realm, account: Account) -> int:

@@ -46,8 +46,8 @@ async def search_players(
         rows = await repository.search(conn, principal.realm, principal.brand_id, query=query,
                                        status=status, tag=tag, after=after, limit=size)
         result = page(rows, size, lambda r: [r["created_at"], str(r["id"])])
-        result["data"] = [await service.dossier(conn, principal.realm, r, p.clock.now())
-                          for r in result["data"]]
+        result["data"] = await service.dossiers(conn, principal.realm, result["data"],
+                                                p.clock.now())
     return MoneyJSONResponse(result)
 
 

@@ -44,13 +44,22 @@ def require_eligible(player: dict[str, Any]) -> None:
         )
 
 
+async def dossiers(conn: AsyncConnection, realm: Realm, rows: list[dict[str, Any]],
+                   now: datetime) -> list[dict[str, Any]]:
+    """The dossiers of a page of players, their balances read in one query."""
+    balances = await ledger.players_balances(conn, realm, [r["id"] for r in rows])
+    return [await dossier(conn, realm, r, now, balances=balances[str(r["id"])]) for r in rows]
+
+
 async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
-                  now: datetime, *, new: bool = False) -> dict[str, Any]:
+                  now: datetime, *, new: bool = False,
+                  balances: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
     """The full player view: profile, compliance flags, RG limits, balances, VIP.
 
     ``new``: the player was created in this transaction, so has no ledger account yet.
     """
-    balances = {} if new else await ledger.player_balances(conn, realm, row["id"])
+    if balances is None:
+        balances = {} if new else await ledger.player_balances(conn, realm, row["id"])
     currency = ASSETS[row["currency"]]
     shown: dict[str, dict[str, Any]] = {
         "real": {currency.code: from_minor(0, currency)},
