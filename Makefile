@@ -26,12 +26,12 @@ chromium:
 	  else echo "note: $(CHROMIUM) is missing (install Debian's chromium); browser tests will not run"; fi; }
 
 test: $(STAMP) chromium
-	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python tests/run_suite.py -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -24,7 +24,7 @@ from wowsino.kernel.jsonio import dumps, loads
 
 T = TypeVar("T")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 # Text PostgreSQL cannot store (U+0000 in text, \u0000 in jsonb) comes from the client:
 # a 400, not a crash.
