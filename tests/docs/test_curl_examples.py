@@ -44,6 +44,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import threading
@@ -73,6 +74,7 @@ from wowsino.kernel.db import create_engine
 from wowsino.tenants.demo import ensure_demo_tenant
 
 CURL = "/usr/bin/curl"
+BASH = shutil.which("bash") or "/bin/bash"
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"),
                *(ROOT / "docs" / "engines").glob("*.md")])
 RUNNABLE_FLOOR = 45  # the documents hold at least this many runnable examples
@@ -133,7 +135,7 @@ def _substitute(command: str, env: dict[str, str]) -> str:
 
 def _run(example: Example, env: dict[str, str]) -> tuple[int, dict[str, str], str]:
     done = subprocess.run(
-        ["bash", "-c", PRELUDE + _substitute(example.command, env)],
+        [BASH, "-c", PRELUDE + _substitute(example.command, env)],
         capture_output=True, text=True, timeout=60, check=False,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
     )

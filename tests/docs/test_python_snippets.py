@@ -42,4 +42,4 @@ async def test_the_mystery_jackpot_check_verifies_real_drops(
     assert [r.json()["data"][0]["trigger_reason"] for r in (newest, older)] == [
         "manual", "mystery"]
     for listing in (newest, older):
-        exec(code, {"text": listing.text})
+        exec(code, {"text": listing.text})  # noqa: S102 -- the snippet is the subject under test
