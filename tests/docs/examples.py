@@ -174,6 +174,7 @@ class Arr:
     open: bool
 
 
+_scanstring: Any = getattr(json.decoder, "scanstring")  # noqa: B009 -- untyped in typeshed
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _LITERALS = {"true": True, "false": False, "null": None}
 
@@ -204,7 +205,8 @@ class _Parser:
         if char == "[":
             return self.container("]", obj=False)
         if char == '"':
-            text, self.pos = json.decoder.scanstring(self.text, self.pos + 1)
+            text: str
+            text, self.pos = _scanstring(self.text, self.pos + 1)
             return text
         number = _NUMBER.match(self.text, self.pos)
         if number:
