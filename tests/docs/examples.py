@@ -105,7 +105,7 @@ def read_document(path: Path) -> Document:
             if name == "not-run":
                 skip = value or "not runnable"
             elif name == "continues":
-                continues.append(path.parent / value)
+                continues.append((path.parent / value).resolve())
             elif last is None:
                 raise DocError(f"{path}:{line}: <!-- {name}: --> before any example")
             elif name == "capture":

@@ -193,13 +193,16 @@ def check_example(example: Example, env: dict[str, str]) -> list[str]:
     return [f"{example.where}: {p}" for p in problems]
 
 
-def run_document(document: Document, env: dict[str, str]) -> tuple[int, int, list[str]]:
+def run_document(document: Document, env: dict[str, str],
+                 running: tuple[Path, ...] = ()) -> tuple[int, int, list[str]]:
     """Run a document's examples (after those of the documents it continues): ran,
     skipped, and every difference."""
     ran = skipped = 0
     problems: list[str] = []
+    if document.path in running:
+        raise AssertionError(f"{document.path}: continues itself through {running}")
     for earlier in document.continues:
-        _, _, found = run_document(read_document(earlier), env)
+        _, _, found = run_document(read_document(earlier), env, (*running, document.path))
         problems += found
     for example in document.examples:
         if example.skip is not None:
