@@ -3,7 +3,8 @@
 ``emit`` appends the event and, in the same statement, one webhook delivery per
 matching active subscription of the realm (exact type, ``prefix.*`` or ``*``).
 A committed write always has its events and deliveries; a rolled-back one never
-does. A statement trigger notifies idle workers at commit.
+does. A statement trigger notifies idle workers at commit. Only types registered in
+``wowsino.kernel.events`` (the catalogue ``docs/events.md`` is generated from) are emitted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.kernel import events
 from wowsino.kernel.canonical import canonical
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.realm import Realm
@@ -40,7 +42,11 @@ def patterns_matching(event_type: str) -> list[str]:
 async def emit(
     conn: AsyncConnection, *, realm: Realm, type: str, data: dict[str, Any], at: datetime
 ) -> UUID:
-    """Append event ``type`` with ``data`` and its webhook deliveries; returns the event id."""
+    """Append event ``type`` with ``data`` and its webhook deliveries; returns the event id.
+
+    Raises ``events.UnregisteredEvent`` for a type the catalogue does not list as emitted.
+    """
+    events.require(type)
     event_id = new_id()
     await conn.execute(
         _EMIT,

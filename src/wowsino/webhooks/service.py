@@ -9,22 +9,15 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel import audit
+from wowsino.kernel import audit, events
 from wowsino.kernel.errors import NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
 from wowsino.kernel.pagination import decode_cursor, page
 from wowsino.kernel.realm import Actor, Mode, Realm
 from wowsino.webhooks import guard, signing
 
-EVENT_TYPES = frozenset({
-    "lootbox.opened", "raffle.drawn", "jackpot.dropped", "mini_game.played",
-    "tournament.closed", "journey.completed", "bonus.granted", "bonus.converted",
-    "kyc.decision", "player.status_changed", "bonus.forfeited", "bonus.expired",
-    "vip.level_changed", "campaign.run_completed", "deposit.completed",
-    "withdrawal.requested", "withdrawal.completed", "withdrawal.failed", "rg.limit_changed",
-    "webhook.ping",
-})
-NAMESPACES = frozenset(t.split(".", 1)[0] for t in EVENT_TYPES)
+EVENT_TYPES = frozenset(events.CATALOGUE)  # subscribable: emitted and reserved types
+NAMESPACES = events.NAMESPACES
 PUBLIC = ("id", "url", "events", "description", "status", "failing_since", "created_at",
           "updated_at")
 

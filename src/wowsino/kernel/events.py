@@ -1,0 +1,231 @@
+"""The catalogue of event types: every type a webhook can carry, with its ``data`` fields.
+
+This registry is the single source: ``outbox.emit`` refuses a type that is not in it
+(or is only reserved), webhook subscriptions accept its types and namespaces, and
+``docs/events.md`` is generated from it::
+
+    python -m wowsino.kernel.events > docs/events.md
+
+A test checks that the document matches, that every type the code emits is registered,
+and that the events real flows write carry exactly the registered fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array"})
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of an event's ``data``; ``type`` is a JSON type, ``"<type>|null"`` when nullable."""
+
+    name: str
+    type: str
+    description: str
+
+    def __post_init__(self) -> None:
+        kinds = self.type.split("|")
+        if not set(kinds) <= JSON_TYPES | {"null"} or kinds[0] == "null":
+            raise ValueError(f"field {self.name}: unknown JSON type {self.type!r}")
+
+
+@dataclass(frozen=True)
+class EventType:
+    """An event type. A ``reserved`` type is in the public catalogue (subscriptions may name
+    it) but no feature emits it yet; it gets its fields when the feature ships."""
+
+    name: str
+    description: str
+    fields: tuple[Field, ...] = ()
+    reserved: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def field_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields)
+
+
+class UnregisteredEvent(LookupError):
+    """An event type that is not in the catalogue, or is only reserved: a programming error."""
+
+
+_USER = Field("user", "object", "The player: `{user_id, username}`.")
+
+
+def _time(name: str, what: str) -> Field:
+    return Field(name, "string", f"When {what} (ISO-8601 UTC).")
+
+
+_TYPES = (
+    EventType(
+        "player.status_changed",
+        "A player's status changed (`PATCH /v1/players/<key>/status`). Not sent when the "
+        "status asked for is the one the player already has.",
+        (_USER,
+         Field("from", "string", "The previous status."),
+         Field("to", "string", "The new status."),
+         Field("reason", "string", "The reason given with the change."))),
+    EventType(
+        "rg.limit_changed",
+        "A player's responsible-gaming limits changed: at once when tightened, or when a "
+        "loosening's 24-hour cooling-off has passed and the worker applies it.",
+        (_USER,
+         Field("changes", "array",
+               "One `{limit, from, to, applies_at, immediate}` per limit; money limits in "
+               "the player's currency, `null` for no limit."))),
+    EventType(
+        "lootbox.opened",
+        "A lootbox was opened for a player (`POST /v1/lootbox/<id>/open`).",
+        (Field("lootbox_id", "string", "The lootbox."),
+         Field("lootbox_name", "string", "Its name at the time of the open."),
+         _USER,
+         Field("open_id", "string", "The open; `GET /v1/lootbox/<id>/opens` shows it in full."),
+         Field("reward", "object", "`{asset, amount, segment_label}`: the prize credited."),
+         Field("server_seed_hash", "string", "The commitment the draw used."),
+         _time("opened_at", "the box was opened"))),
+    EventType(
+        "mini_game.played",
+        "A mini-game was played for a player (`POST /v1/mini-games/<id>/play`).",
+        (Field("mini_game_id", "string", "The mini-game."),
+         Field("mini_game_name", "string", "Its name at the time of the play."),
+         _USER,
+         Field("play_id", "string", "The play; `GET /v1/mini-games/<id>/plays` shows it in full."),
+         Field("outcome", "object",
+               "`{segment_label, segment_index, reward: {asset, amount}}`."),
+         Field("server_seed_hash", "string", "The commitment the draw used."),
+         _time("played_at", "the game was played"))),
+    EventType(
+        "raffle.drawn",
+        "A raffle was drawn, by hand or at its `draw_at`, and its prize credited. Carries "
+        "every input needed to recompute the draw.",
+        (Field("raffle_id", "string", "The raffle."),
+         Field("raffle_name", "string", "Its name at the time of the draw."),
+         Field("draw_id", "string", "The draw."),
+         Field("winner", "object", "The winning player: `{user_id, username}`."),
+         Field("prize_winz", "integer", "The WINZ credited to the winner."),
+         Field("winning_ticket_idx", "integer", "The winning ticket."),
+         Field("skipped_ticket_idxs", "array",
+               "Tickets drawn first whose holders could not win (not `active`)."),
+         Field("total_tickets", "integer", "Tickets sold."),
+         Field("server_seed", "string", "The raffle's seed, revealed."),
+         Field("server_seed_hash", "string", "Its commitment, published at creation."),
+         Field("client_seed", "string", "SHA-256 of the final ticket list."),
+         _time("drawn_at", "the raffle was drawn"))),
+    EventType(
+        "jackpot.dropped",
+        "A jackpot paid its pool to a player (by hand, at `must_drop_at`, or at a mystery "
+        "pool's drop point). For a plug-in operator this is the instruction to pay the winner.",
+        (Field("jackpot_id", "string", "The jackpot."),
+         Field("jackpot_name", "string", "Its name at the time of the drop."),
+         Field("drop_id", "string", "The drop."),
+         Field("round", "integer", "The round that ended."),
+         Field("winner_username", "string", "The winner's username."),
+         Field("winner", "object", "The winner: `{user_id, username}`."),
+         Field("currency", "string", "The pool's currency."),
+         Field("amount", "number", "What the winner won, in the pool's currency."),
+         Field("pool_before", "number", "The pool before the drop."),
+         Field("pool_after", "number", "The pool after it: the next round's seed."),
+         Field("trigger_reason", "string", "`manual`, `must_drop` or `mystery`."),
+         Field("contribution_id", "string|null",
+               "The contribution that reached the trigger, when its player won."),
+         Field("mystery", "object|null",
+               "For a mystery pool, the ended round revealed: `{server_seed, server_seed_hash, "
+               "client_seed, seed, must_drop_at, drop_point}`."),
+         Field("next_mystery_seed_hash", "string|null",
+               "For a mystery pool, the commitment of the next round's drop point."),
+         _time("dropped_at", "the pool dropped"))),
+    EventType(
+        "webhook.ping",
+        "A test delivery to one subscription (`POST /v1/webhooks/<id>/ping`); it is not an "
+        "outbox event and reaches no other subscription.",
+        (Field("ping", "boolean", "Always `true`."),)),
+    EventType("tournament.closed", "A tournament closed and its prizes were awarded.",
+              reserved=True),
+    EventType("journey.completed", "A player completed a journey.", reserved=True),
+    EventType("bonus.granted", "A bonus was granted to a player.", reserved=True),
+    EventType("bonus.converted", "A bonus met its wagering and became real money.",
+              reserved=True),
+    EventType("bonus.forfeited", "A bonus was forfeited.", reserved=True),
+    EventType("bonus.expired", "A bonus expired.", reserved=True),
+    EventType("kyc.decision", "A KYC check reached a decision.", reserved=True),
+    EventType("vip.level_changed", "A player's VIP level changed.", reserved=True),
+    EventType("campaign.run_completed", "A CRM campaign run finished.", reserved=True),
+    EventType("deposit.completed", "A deposit settled.", reserved=True),
+    EventType("withdrawal.requested", "A player asked for a withdrawal.", reserved=True),
+    EventType("withdrawal.completed", "A withdrawal was paid out.", reserved=True),
+    EventType("withdrawal.failed", "A withdrawal failed and its funds returned.",
+              reserved=True),
+)
+
+CATALOGUE: dict[str, EventType] = {t.name: t for t in _TYPES}
+NAMESPACES = frozenset(t.namespace for t in _TYPES)
+
+
+def require(name: str) -> EventType:
+    """The registered, emitted type ``name``; raises ``UnregisteredEvent`` otherwise."""
+    found = CATALOGUE.get(name)
+    if found is None:
+        raise UnregisteredEvent(f"event type {name!r} is not in the catalogue "
+                                "(wowsino.kernel.events)")
+    if found.reserved:
+        raise UnregisteredEvent(f"event type {name!r} is reserved: register its data fields "
+                                "in wowsino.kernel.events before emitting it")
+    return found
+
+
+def _markdown_lines() -> Iterator[str]:
+    emitted = [t for t in _TYPES if not t.reserved]
+    yield "# Webhook events"
+    yield ""
+    yield ("<!-- Generated from src/wowsino/kernel/events.py by "
+           "`python -m wowsino.kernel.events > docs/events.md`; edit the registry, not this "
+           "file. -->")
+    yield ""
+    yield ("Every event type a [webhook](webhooks.md) can carry, with the fields of its "
+           "`data`. A delivery is `{id, type, created_at, delivered_at, mode, data}`; "
+           "subscribe with exact types (`jackpot.dropped`), a namespace (`lootbox.*`) or "
+           "`*`. Amounts are JSON numbers in the asset's unit, times ISO-8601 UTC.")
+    yield ""
+    yield "| type | sent when |"
+    yield "|---|---|"
+    for t in emitted:
+        yield f"| [`{t.name}`](#{t.name.replace('.', '')}) | {t.description.split('. ')[0].rstrip('.')} |"
+    for t in emitted:
+        yield ""
+        yield f"## `{t.name}`"
+        yield ""
+        yield t.description
+        yield ""
+        yield "| field | type | meaning |"
+        yield "|---|---|---|"
+        for f in t.fields:
+            yield f"| `{f.name}` | {f.type.replace('|', ' or ')} | {f.description} |"
+    yield ""
+    yield "## Reserved types"
+    yield ""
+    yield ("Part of the catalogue, so a subscription may name them (or their namespace) "
+           "today, but not sent yet: each is sent once its feature ships, and is documented "
+           "here with its fields then.")
+    yield ""
+    yield "| type | will be sent when |"
+    yield "|---|---|"
+    for t in _TYPES:
+        if t.reserved:
+            yield f"| `{t.name}` | {t.description} |"
+
+
+def markdown() -> str:
+    """``docs/events.md``: the catalogue as a document."""
+    return "\n".join(_markdown_lines()) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(markdown())
