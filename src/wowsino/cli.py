@@ -92,10 +92,16 @@ def serve(
     import uvicorn
 
     from wowsino.api import create_app
+    from wowsino.kernel.admin import WeakAdminToken, check_admin_token_strength
     from wowsino.kernel.db import create_engine, migrate
 
     settings = Settings.from_env()
     configure_logging(json_logs=settings.log_json)
+    try:
+        check_admin_token_strength(settings)
+    except WeakAdminToken as exc:
+        err.print(f"[red]Refusing to start:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
     generated_token = not settings.admin_token
     if generated_token:
         token = secrets.token_urlsafe(24)
