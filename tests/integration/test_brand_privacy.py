@@ -228,3 +228,29 @@ async def test_the_audit_log_leaves_out_other_brands_players(
     r = await brands.get(f"/v1/audit?target=player:{brands.players['zed']['user_id']}",
                          brands.main)
     assert r.status_code == 200 and r.json()["data"] == []
+
+
+async def test_jackpot_winners_are_named_only_to_their_own_brand(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    brands = await two_brands(client, tenant)
+    r = await brands.post("/v1/jackpots", {"name": "Shared pot", "currency": "USD",
+                                           "seed_usd": 50, "contribution_pct": 1}, brands.main)
+    assert r.status_code == 201, r.text
+    jackpot_id = r.json()["jackpot"]["id"]
+    r = await brands.post(f"/v1/jackpots/{jackpot_id}/contribute",
+                          {"user_id": "zed", "source_wager_id": "w-1", "amount": 10},
+                          brands.other)
+    assert r.status_code == 201, r.text
+    # main drops the pool; by default it goes to the round's last contributor, zed
+    dropped = await brands.post(f"/v1/jackpots/{jackpot_id}/drop", {}, brands.main)
+    assert dropped.status_code == 201, dropped.text
+    assert dropped.json()["drop"]["winner"] == {"user_id": None, "username": None}
+    for path in ("/v1/jackpots", f"/v1/jackpots/{jackpot_id}",
+                 f"/v1/jackpots/{jackpot_id}/drops"):
+        seen = await brands.get(path, brands.main)
+        assert seen.status_code == 200, seen.text
+        for secret in identities(brands, "zed"):
+            assert secret not in seen.text, (path, secret)
+        own = await brands.get(path, brands.other)
+        assert "zed" in own.text, path
