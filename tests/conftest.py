@@ -26,7 +26,7 @@ from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.config import Settings
 from wowsino.kernel.db import create_engine, migrate, plain_url
 
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-with-32-characters"  # production needs >= 32
 _counter = itertools.count()
 
 

@@ -12,12 +12,14 @@ from prometheus_client import generate_latest
 from sqlalchemy import text
 
 from wowsino import __version__
+from wowsino.console.auth import end_sessions_of_other_tokens
 from wowsino.console.routes import install_console
 from wowsino.engines.jackpots.endpoints import router as jackpots_router
 from wowsino.engines.lootbox.endpoints import router as lootbox_router
 from wowsino.engines.minigames.endpoints import router as minigames_router
 from wowsino.engines.raffles.endpoints import router as raffles_router
 from wowsino.fairness.endpoints import router as fairness_router
+from wowsino.kernel.admin import check_admin_token_strength
 from wowsino.kernel.auth import Principal, authenticate
 from wowsino.kernel.clock import Clock, SystemClock
 from wowsino.kernel.config import Settings
@@ -51,7 +53,11 @@ def create_app(
     clock: Clock | None = None,
     run_worker: bool = False,
 ) -> FastAPI:
-    """Build the ASGI app on ``database_url`` (migrations are the caller's job)."""
+    """Build the ASGI app on ``database_url`` (migrations are the caller's job).
+
+    Raises ``WeakAdminToken`` for a production admin token shorter than 32 characters.
+    """
+    check_admin_token_strength(settings)
     configure_logging(json_logs=settings.log_json)
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
     platform = Platform.build(settings, engine, clock or SystemClock())
@@ -59,6 +65,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await end_sessions_of_other_tokens(platform)  # a changed admin token signs all out
+        app.state.console_sessions_swept = True
         worker_task = None
         if run_worker:
             from wowsino.worker import Worker

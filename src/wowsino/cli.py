@@ -92,10 +92,16 @@ def serve(
     import uvicorn
 
     from wowsino.api import create_app
+    from wowsino.kernel.admin import WeakAdminToken, check_admin_token_strength
     from wowsino.kernel.db import create_engine, migrate
 
     settings = Settings.from_env()
     configure_logging(json_logs=settings.log_json)
+    try:
+        check_admin_token_strength(settings)
+    except WeakAdminToken as exc:
+        err.print(f"[red]Refusing to start:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
     generated_token = not settings.admin_token
     if generated_token:
         token = secrets.token_urlsafe(24)
@@ -309,6 +315,9 @@ def fairness_verify(
     prize_table: Annotated[Path | None, typer.Option(help="The prize table as JSON")] = None,
     prize_table_hash: Annotated[str | None, typer.Option(help="The published table hash")] = None,
     tickets: Annotated[int | None, typer.Option(help="Raffle: total tickets")] = None,
+    ticket_list: Annotated[Path | None, typer.Option(
+        help="Raffle: the published ticket list, its exact bytes (checks the client seed)")] = None,
+    expect_holder: Annotated[str | None, typer.Option(help="Raffle: the winner's holder id")] = None,
     expect_index: Annotated[int | None, typer.Option(help="Winning index or ticket")] = None,
     expect_segment: Annotated[str | None, typer.Option(help="Winning segment label")] = None,
 ) -> None:
@@ -320,6 +329,7 @@ def fairness_verify(
             server_seed=server_seed, client_seed=client_seed, server_seed_hash=server_seed_hash,
             weights=[int(w) for w in weights.split(",")] if weights else None,
             prize_table=prize_table, prize_table_hash=prize_table_hash, tickets=tickets,
+            ticket_list=ticket_list, expect_holder=expect_holder,
             expect_index=expect_index, expect_segment=expect_segment)
     except (ValueError, KeyError, OSError) as exc:
         err.print(f"[red]cannot verify: {exc}[/red]")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import text
 
 from wowsino.kernel import audit
-from wowsino.kernel.auth import Principal, authenticate, scoped
+from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
@@ -18,6 +18,7 @@ from wowsino.kernel.writes import platform_of
 
 router = APIRouter(route_class=DecimalRoute)
 AuditReader = Annotated[Principal, scoped("audit:read")]
+UsageReader = Annotated[Principal, scoped("usage:read")]
 
 
 @router.get("/audit", tags=["audit"], summary="The audit log of this realm, newest first")
@@ -31,13 +32,15 @@ async def list_audit(
     async with read_only(platform_of(request).engine) as conn:
         items = await audit.search(
             conn, principal.realm, actor=actor, action=action, target=target, since=since,
-            before_id=int(after[0]) if after else None, limit=size + 1)
+            before_id=int(after[0]) if after else None, limit=size + 1,
+            brand_id=principal.brand_id)
     return MoneyJSONResponse(page(items, size, lambda it: [it["id"]]))
 
 
-@router.get("/usage", tags=["usage"], summary="API calls and monthly active players per mode")
-async def usage(request: Request, month: str | None = None) -> MoneyJSONResponse:
-    principal = await authenticate(request)
+@router.get("/usage", tags=["usage"],
+            summary="API calls and monthly active players of the key's own mode")
+async def usage(request: Request, principal: UsageReader,
+                month: str | None = None) -> MoneyJSONResponse:
     platform = platform_of(request)
     today = platform.clock.now().date()
     try:
@@ -47,17 +50,16 @@ async def usage(request: Request, month: str | None = None) -> MoneyJSONResponse
     following = (first.replace(year=first.year + 1, month=1) if first.month == 12
                  else first.replace(month=first.month + 1))
     await platform.usage.flush(platform.engine)
-    params = {"t": principal.realm.tenant_id, "first": first, "next": following}
+    mode = principal.realm.mode.value
+    params = {"t": principal.realm.tenant_id, "m": mode, "first": first, "next": following}
     async with read_only(platform.engine) as conn:
-        calls: dict[str, int] = dict((await conn.execute(text(
-            "SELECT mode, sum(api_calls) FROM usage_counters WHERE tenant_id = :t AND day >= :first "
-            "AND day < :next GROUP BY mode"), params)).all())
-        active: dict[str, int] = dict((await conn.execute(text(
-            "SELECT mode, count(*) FROM player_activity WHERE tenant_id = :t AND month = :first "
-            "GROUP BY mode"), params)).all())
-    per_mode = {
-        mode: {"api_calls": int(calls.get(mode, 0)), "monthly_active_players":
-               int(active.get(mode, 0)), "billable": mode == "live"}
-        for mode in ("live", "test")
-    }
-    return MoneyJSONResponse({"month": first.strftime("%Y-%m"), **per_mode})
+        calls = await conn.scalar(text(
+            "SELECT sum(api_calls) FROM usage_counters WHERE tenant_id = :t AND mode = :m "
+            "AND day >= :first AND day < :next"), params)
+        active = await conn.scalar(text(
+            "SELECT count(*) FROM player_activity WHERE tenant_id = :t AND mode = :m "
+            "AND month = :first"), params)
+    # a key sees its own world only: a test key never reads live (billed) figures
+    return MoneyJSONResponse({"month": first.strftime("%Y-%m"), mode: {
+        "api_calls": int(calls or 0), "monthly_active_players": int(active or 0),
+        "billable": mode == "live"}})

@@ -73,8 +73,12 @@ async def check_me(caller: Caller, r: httpx.Response) -> list[str]:
 
 
 async def check_usage(caller: Caller, r: httpx.Response) -> list[str]:
-    # the caller's own realm has exactly one active player (its own alice)
-    seen = r.json()[caller.mode]["monthly_active_players"]
+    # the caller's own realm has exactly one active player (its own alice), and a key
+    # reads its own mode only
+    usage = r.json()
+    if set(usage) != {"month", caller.mode}:
+        return [f"/v1/usage showed another mode: {sorted(usage)}"]
+    seen = usage[caller.mode]["monthly_active_players"]
     return [] if seen == 1 else [f"/v1/usage counted {seen} active players, not 1"]
 
 
@@ -114,6 +118,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/raffles/{raffle_id}/resume"): Case(body={}),
     ("POST", "/v1/raffles/{raffle_id}/enter"): Case(body={"user_id": "alice", "tickets": 1}),
     ("GET", "/v1/raffles/{raffle_id}/tickets"): Case(),
+    ("GET", "/v1/raffles/{raffle_id}/entries/{key}"): Case(),
     ("POST", "/v1/raffles/{raffle_id}/draw"): Case(body={}),
     # jackpots
     ("GET", "/v1/jackpots"): Case(),

@@ -143,13 +143,15 @@ async def test_entering_debits_the_cost_and_numbers_tickets_in_entry_order(
     assert got["user"] == {"user_id": alice["user_id"], "username": "alice"}
     second = (await enter(tenant, raffle["id"], alice["user_id"], 1)).json()
     third = (await enter(tenant, raffle["id"], "bob", 2)).json()
+    assert second["holder_id"] == got["holder_id"] != third["holder_id"]
     assert (second["first_ticket_idx"], third["first_ticket_idx"]) == (3, 4)
     assert third["total_tickets"] == 6
     assert await winz(tenant, "alice") == 60 and await winz(tenant, "bob") == 80
     listed = (await tenant.get(f"/v1/raffles/{raffle['id']}/tickets")).json()
     assert listed["final"] is False and listed["total_tickets"] == 6
-    assert [(e["username"], e["first_ticket_idx"], e["tickets"]) for e in listed["entries"]] == [
-        ("alice", 0, 3), ("alice", 3, 1), ("bob", 4, 2)]
+    a, b = got["holder_id"], third["holder_id"]
+    assert [(e["holder_id"], e["first_ticket_idx"], e["tickets"]) for e in listed["entries"]] == [
+        (a, 0, 3), (a, 3, 1), (b, 4, 2)]
 
 
 async def test_twenty_concurrent_entries_number_tickets_without_gaps(tenant: Tenant) -> None:
@@ -201,19 +203,23 @@ async def test_draw_is_recomputable_from_the_published_ticket_list(
     assert draw["skipped_ticket_idxs"] == []
     assert fairness.draw_uniform(draw["server_seed"], draw["client_seed"], 9) \
         == draw["winning_ticket_idx"]
-    ranges = [TicketRange(**e) for e in published["entries"]]
+    ranges = [TicketRange(**e, player_id="") for e in published["entries"]]
     holder = holder_of(ranges, draw["winning_ticket_idx"])
-    assert draw["winner_username"] == holder.username == draw["winner"]["username"]
+    assert draw["winner"]["holder_id"] == holder.holder_id
+    entries = {name: (await tenant.get(f"/v1/raffles/{raffle['id']}/entries/{name}")).json()
+               for name in ("alice", "bob", "carol")}
+    [winner_name] = [n for n, e in entries.items() if e["holder_id"] == holder.holder_id]
+    assert draw["winner_username"] == winner_name == draw["winner"]["username"]
 
     start = {"alice": 70, "bob": 50, "carol": 90}
     for name, left in start.items():
-        assert await winz(tenant, name) == left + (500 if name == holder.username else 0)
+        assert await winz(tenant, name) == left + (500 if name == winner_name else 0)
     after = (await tenant.get(f"/v1/raffles/{raffle['id']}")).json()["raffle"]
     assert after["status"] == "completed" and after["server_seed"] == draw["server_seed"]
     assert after["draw"]["draw_id"] == draw["draw_id"]
     [event] = await outbox(engine, tenant.id, "test", "raffle.drawn")
     assert event["raffle_id"] == raffle["id"] and event["raffle_name"] == "Weekly raffle"
-    assert event["winner"] == {"user_id": holder.user_id, "username": holder.username}
+    assert event["winner"] == entries[winner_name]["user"]
     for field in ("prize_winz", "winning_ticket_idx", "total_tickets", "server_seed",
                   "server_seed_hash", "client_seed"):
         assert event[field] == draw[field], field
@@ -398,13 +404,13 @@ async def test_a_draw_where_every_holder_is_blocked_is_refused(tenant: Tenant) -
 
 
 def test_a_blocked_holders_ticket_is_skipped_by_reading_the_stream_on() -> None:
-    ranges = [TicketRange(0, 1, "a", "alice"), TicketRange(1, 9, "b", "bob")]
+    ranges = [TicketRange(0, 1, "hld_a", "a"), TicketRange(1, 9, "hld_b", "b")]
     client_seed = fairness.sha256_hex(b"tickets")
     server_seed = next(seed for seed in (hashlib.sha256(str(i).encode()).hexdigest()
                                          for i in range(1000))
                        if fairness.draw_uniform(seed, client_seed, 10) != 0)
     pick = pick_winner(server_seed, client_seed, ranges, excluded={"b"})
-    assert pick.winning_ticket_idx == 0 and pick.holder.username == "alice"
+    assert pick.winning_ticket_idx == 0 and pick.holder.player_id == "a"
     first = fairness.draw_uniform(server_seed, client_seed, 10)
     assert pick.skipped_ticket_idxs[0] == first
     assert pick_winner(server_seed, client_seed, ranges, excluded=set()).winning_ticket_idx \

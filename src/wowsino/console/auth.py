@@ -1,10 +1,13 @@
-"""The console session: a signed cookie earned with the platform admin token.
+"""The console session: a signed cookie earned with the platform admin token, backed by a
+row on the server.
 
 The cookie holds ``base64url(payload).base64url(hmac)``; the payload names the moment
 it was issued (by the platform clock) and a random session id. The HMAC key is
-derived from the admin token, so changing the token signs every session out. A
-session lasts 12 hours. Every POST form carries a CSRF token derived from the
-session id, so a token lifted from one session is worthless in another.
+derived from the admin token, and the server keeps each session (``sessions``), so
+signing out ends it for every copy of the cookie and changing the token ends every
+session. A session lasts 12 hours. Every POST form carries a CSRF token derived from
+the session id, so a token lifted from one session is worthless in another. Failed
+sign-ins count against the admin throttle (``kernel.admin``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
 
+from wowsino.console import sessions
+from wowsino.kernel.admin import client_address
+from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.platform import Platform
 
@@ -70,10 +76,10 @@ def csrf_token(key: bytes, session_id: str) -> str:
     return hmac.new(key, _CSRF_LABEL + session_id.encode(), hashlib.sha256).hexdigest()
 
 
-def issue(key: bytes, now: datetime) -> str:
+def issue(key: bytes, now: datetime, session_id: str | None = None) -> str:
     """A new signed cookie value, issued at ``now``."""
-    payload = json.dumps({"sid": secrets.token_hex(16), "iat": int(now.timestamp())},
-                         separators=(",", ":")).encode()
+    payload = json.dumps({"sid": session_id or secrets.token_hex(16),
+                          "iat": int(now.timestamp())}, separators=(",", ":")).encode()
     body = _b64(payload)
     return f"{body}.{_b64(hmac.new(key, body.encode(), hashlib.sha256).digest())}"
 
@@ -103,11 +109,64 @@ def _platform(request: Request) -> Platform:
 
 
 def current_session(request: Request) -> Session | None:
+    """The session ``resolve_session`` found for this request (None when signed out)."""
+    session: Session | None = getattr(request.state, "console_session", None)
+    return session
+
+
+async def resolve_session(request: Request) -> Session | None:
+    """The request's session if its cookie is genuine and the server still holds it open.
+
+    Leaves it on ``request.state`` for ``current_session``. The first call in a process
+    ends the sessions of any previous admin token.
+    """
     platform = _platform(request)
     admin_token = platform.settings.admin_token
-    if not admin_token:
-        return None
-    return verify(session_key(admin_token), request.cookies.get(COOKIE), platform.clock.now())
+    session = None
+    if admin_token:
+        now = platform.clock.now()
+        session = verify(session_key(admin_token), request.cookies.get(COOKIE), now)
+        fingerprint = sessions.token_fingerprint(admin_token)
+        if not getattr(request.app.state, "console_sessions_swept", False):
+            await end_sessions_of_other_tokens(platform)
+            request.app.state.console_sessions_swept = True
+        if session is not None:
+            async with read_only(platform.engine) as conn:
+                if not await sessions.is_open(conn, session_id=session.session_id,
+                                              fingerprint=fingerprint, now=now):
+                    session = None
+    request.state.console_session = session
+    return session
+
+
+async def end_sessions_of_other_tokens(platform: Platform) -> None:
+    """End every console session opened with an admin token other than the current one
+    (run at start-up, and before the first session check of a process)."""
+    admin_token = platform.settings.admin_token
+    if admin_token:
+        fingerprint, now = sessions.token_fingerprint(admin_token), platform.clock.now()
+        await unit_of_work(platform.engine,
+                           lambda conn: sessions.end_other_tokens(conn, fingerprint, now))
+
+
+async def start_session(request: Request, response: Response) -> None:
+    """Open a server-side session for the (already checked) admin and set its cookie."""
+    platform = _platform(request)
+    admin_token = platform.settings.admin_token
+    assert admin_token is not None
+    now, session_id = platform.clock.now(), secrets.token_hex(16)
+    await unit_of_work(platform.engine, lambda conn: sessions.open_session(
+        conn, session_id=session_id, fingerprint=sessions.token_fingerprint(admin_token),
+        client_address=client_address(request), at=now, expires_at=now + LIFETIME))
+    set_session_cookie(response, request, issue(session_key(admin_token), now, session_id))
+
+
+async def end_session(request: Request, session: Session) -> None:
+    """Sign out on the server: the cookie (and every copy of it) stops working."""
+    platform = _platform(request)
+    now = platform.clock.now()
+    await unit_of_work(platform.engine,
+                       lambda conn: sessions.end_session(conn, session.session_id, now))
 
 
 def require_session(request: Request) -> Session:

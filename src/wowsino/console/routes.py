@@ -15,14 +15,14 @@ from wowsino.console.auth import (
     checked_form,
     clear_session_cookie,
     current_session,
-    issue,
+    end_session,
     read_form,
     require_session,
-    session_key,
-    set_session_cookie,
+    start_session,
     token_matches,
 )
 from wowsino.console.views import HERE, ConsoleRoute, platform_of, render
+from wowsino.kernel.admin import AdminLockedOut, client_address
 
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -54,18 +54,31 @@ async def sign_in(request: Request) -> Response:
     platform = platform_of(request)
     admin_token = platform.settings.admin_token
     next_path = _safe_next(form.get("next"))
+    address, now = client_address(request), platform.clock.now().timestamp()
+    try:
+        platform.admin_throttle.check(address, now)
+    except AdminLockedOut as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        response = render(request, "sign_in.html", status_code=429, next=next_path,
+                          error="Too many failed sign-ins from your address. "
+                                f"Try again in about {minutes} minute{'s' * (minutes != 1)}.")
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if admin_token is None or not token_matches(form.get("token"), admin_token):
+        platform.admin_throttle.failed(address, now)
         error = ("That is not the admin token." if admin_token
                  else "No admin token is configured (set WOWSINO_ADMIN_TOKEN).")
         return render(request, "sign_in.html", status_code=401, next=next_path, error=error)
-    response = RedirectResponse(next_path, status_code=303)
-    set_session_cookie(response, request, issue(session_key(admin_token), platform.clock.now()))
-    return response
+    platform.admin_throttle.succeeded(address)
+    signed_in = RedirectResponse(next_path, status_code=303)
+    await start_session(request, signed_in)
+    return signed_in
 
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
-    await checked_form(request)
+    session, _ = await checked_form(request)
+    await end_session(request, session)
     response = RedirectResponse("/admin/sign-in", status_code=303)
     clear_session_cookie(response)
     return response

@@ -16,7 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from wowsino.console.auth import CsrfRefused, SignInRequired, current_session
+from wowsino.console.auth import (
+    CsrfRefused,
+    SignInRequired,
+    current_session,
+    resolve_session,
+)
 from wowsino.kernel.errors import DomainError, NotFound
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.platform import Platform
@@ -143,6 +148,7 @@ class ConsoleRoute(APIRoute):
         async def handler(request: Request) -> Response:
             response: Response
             try:
+                await resolve_session(request)
                 response = await original(request)
             except SignInRequired:
                 target = request.url.path if request.method == "GET" else "/admin/"

@@ -26,10 +26,27 @@ def verify(
     *, server_seed: str, client_seed: str, server_seed_hash: str | None = None,
     weights: list[int] | None = None, prize_table: Path | None = None,
     prize_table_hash: str | None = None, tickets: int | None = None,
+    ticket_list: Path | None = None, expect_holder: str | None = None,
     expect_index: int | None = None, expect_segment: str | None = None,
 ) -> Verdict:
-    """Recompute a weighted (lootbox, mini-game) or uniform (raffle) result."""
+    """Recompute a weighted (lootbox, mini-game) or uniform (raffle) result.
+
+    For a raffle, ``ticket_list`` is the published list (its exact bytes): its SHA-256 must
+    be the client seed, it gives the ticket count, and it names the winning holder id.
+    """
     verdict = Verdict()
+    ranges: list[dict[str, Any]] = []
+    if ticket_list is not None:
+        data = ticket_list.read_bytes()
+        computed = fairness.sha256_hex(data)
+        verdict.add("client_seed", computed == client_seed.lower(),
+                    f"sha256(ticket list) = {computed}")
+        ranges = json.loads(data)
+        assert isinstance(ranges, list)
+        listed = sum(int(r["tickets"]) for r in ranges)
+        if tickets is not None and tickets != listed:
+            verdict.add("tickets", False, f"the list holds {listed} tickets, not {tickets}")
+        tickets = listed
     if server_seed_hash is not None:
         computed = fairness.hash_seed(server_seed)
         verdict.add("server_seed_hash", computed == server_seed_hash.lower(),
@@ -58,6 +75,10 @@ def verify(
         winner = fairness.draw_uniform(server_seed, client_seed, tickets)
         verdict.add("winning_ticket", expect_index is None or winner == expect_index,
                     f"ticket {winner} of {tickets}")
+        holder = next((r.get("holder_id") for r in ranges if int(r["first_ticket_idx"])
+                       <= winner < int(r["first_ticket_idx"]) + int(r["tickets"])), None)
+        if expect_holder is not None:
+            verdict.add("holder", holder == expect_holder, f"ticket {winner} is held by {holder}")
     if not verdict.checks:
         verdict.add("inputs", False, "nothing to verify: give --weights, --prize-table or --tickets")
     return verdict

@@ -1,10 +1,16 @@
 """The audit log: every state change, by whom, before and after; append-only and
-hash-chained per realm (``wowsino audit verify``)."""
+hash-chained per realm (``wowsino audit verify``).
+
+A row that concerns a player (its target, or the ``winner`` of a draw) is tagged with
+the player's brand, so a brand's keys read only their own brand's players' rows (and
+the tenant-wide ones). The tag is derived from the row, outside its hashed content.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,10 +34,23 @@ def _content(
 
 _RECORD = text(
     "INSERT INTO audit_log (tenant_id, mode, actor_type, actor_id, action, target_type, "
-    "target_id, before, after, request_id, created_at, content_hash) VALUES (:tenant_id, "
-    ":mode, :actor_type, :actor_id, :action, :target_type, :target_id, "
-    "CAST(:before AS jsonb), CAST(:after AS jsonb), :request_id, :at, :hash)"
+    "target_id, before, after, request_id, created_at, content_hash, brand_id) VALUES "
+    "(:tenant_id, :mode, :actor_type, :actor_id, :action, :target_type, :target_id, "
+    "CAST(:before AS jsonb), CAST(:after AS jsonb), :request_id, :at, :hash, "
+    "(SELECT brand_id FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
+    "AND id = :subject))"
 )
+
+
+def _subject_player(target_type: str, target_id: str, after: Any) -> UUID | None:
+    """The player a row concerns: its target, or the winner named in ``after``."""
+    ref: Any = target_id if target_type == "player" else None
+    if ref is None and isinstance(after, dict) and isinstance(after.get("winner"), dict):
+        ref = after["winner"].get("user_id")
+    try:
+        return UUID(str(ref)) if ref is not None else None
+    except ValueError:
+        return None
 
 
 async def record(
@@ -57,6 +76,7 @@ async def record(
             "before": None if before is None else canonical(before).decode(),
             "after": None if after is None else canonical(after).decode(),
             "request_id": request_id, "at": at, "hash": fingerprint(content),
+            "subject": _subject_player(target_type, target_id, after),
         },
     )
 
@@ -86,12 +106,16 @@ async def verify_contents(conn: AsyncConnection, realm: Realm) -> list[str]:
 async def search(
     conn: AsyncConnection, realm: Realm, *, actor: str | None = None, action: str | None = None,
     target: str | None = None, since: datetime | None = None, before_id: int | None = None,
-    limit: int,
+    limit: int, brand_id: UUID | None = None,
 ) -> list[dict[str, Any]]:
     """Audit rows of ``realm``, newest first, up to ``limit``; the filters match an actor or
-    target as ``type:id`` or bare id, an exact action, and rows at or after ``since``."""
+    target as ``type:id`` or bare id, an exact action, and rows at or after ``since``.
+    With ``brand_id``, rows about another brand's players are left out."""
     clauses = ["tenant_id = :tenant_id", "mode = :mode"]
     params: dict[str, Any] = {**realm.params, "limit": limit}
+    if brand_id is not None:
+        clauses.append("(brand_id IS NULL OR brand_id = :brand_id)")
+        params["brand_id"] = brand_id
     if actor:
         clauses.append("(actor_type || ':' || actor_id = :actor OR actor_id = :actor)")
         params["actor"] = actor

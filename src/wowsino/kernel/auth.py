@@ -16,6 +16,7 @@ from uuid import UUID
 from fastapi import Depends, Request
 from sqlalchemy import text
 
+from wowsino.kernel.admin import AdminLockedOut, client_address
 from wowsino.kernel.errors import AuthInvalid, AuthRequired, Forbidden, TenantSuspended
 from wowsino.kernel.realm import Actor, Mode, Realm
 
@@ -24,7 +25,7 @@ KEY_PATTERN = re.compile(r"^wsk_(live|test)_[0-9a-f]{48}$")
 SCOPES = frozenset({
     "*", "players:read", "players:write", "events:write", "engagement:read",
     "engagement:write", "bonuses:grant", "webhooks:manage", "config:write", "audit:read",
-    "wallet:write",
+    "usage:read", "wallet:write",
 })
 
 
@@ -116,15 +117,28 @@ def scoped(scope: str) -> object:
 
 
 def check_admin_token(request: Request) -> None:
-    """The platform admin credential for ``/tenants`` (not a ``wsk_`` key)."""
-    expected = request.app.state.platform.settings.admin_token
+    """The platform admin credential for ``/tenants`` (not a ``wsk_`` key).
+
+    Failures are throttled per client address (``kernel.admin``): 429 ``RATE_LIMIT`` with
+    ``Retry-After`` while the address is locked out.
+    """
+    platform = request.app.state.platform
+    expected = platform.settings.admin_token
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
         raise AuthRequired("the admin token is required: Authorization: Bearer <token>")
+    address, now = client_address(request), platform.clock.now().timestamp()
+    try:
+        platform.admin_throttle.check(address, now)
+    except AdminLockedOut as exc:
+        request.state.rate_limit_headers = {"Retry-After": str(exc.retry_after)}
+        raise
     if (
         scheme.lower() != "bearer"
         or not expected
         or not hmac.compare_digest(token.strip().encode(), expected.encode())
     ):
+        platform.admin_throttle.failed(address, now)
         raise AuthInvalid("the admin token is invalid")
+    platform.admin_throttle.succeeded(address)

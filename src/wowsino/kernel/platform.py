@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from wowsino.kernel.admin import AdminThrottle
 from wowsino.kernel.clock import Clock
 from wowsino.kernel.config import Settings
 from wowsino.kernel.idempotency import IdempotentWrites
@@ -21,6 +22,7 @@ class Platform:
     writes: IdempotentWrites
     rate_limiter: RateLimiter
     usage: UsageMeter
+    admin_throttle: AdminThrottle = field(default_factory=AdminThrottle)
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine, clock: Clock) -> Platform:

@@ -40,7 +40,7 @@ async def list_jackpots(request: Request, principal: Read,
         rows = await repository.listing(conn, principal.realm, status=status, after=after,
                                         limit=size)
     result = page(rows, size, lambda r: [r["created_at"], str(r["id"])])
-    result["data"] = [views.jackpot(r) for r in result["data"]]
+    result["data"] = [views.jackpot(r, principal.brand_id) for r in result["data"]]
     return MoneyJSONResponse(result)
 
 
@@ -60,7 +60,7 @@ async def create_jackpot(body: JackpotIn, request: Request,
 async def get_jackpot(jackpot_id: str, request: Request, principal: Read) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse({"jackpot": await service.show(conn, principal.realm,
-                                                                jackpot_id)})
+                                                                jackpot_id, principal.brand_id)})
 
 
 @router.patch("/{jackpot_id}", summary="Change a jackpot's configuration", responses=ERRORS)
@@ -132,5 +132,6 @@ async def list_drops(jackpot_id: str, request: Request, principal: Read, limit: 
     before_round = after[0] if after and isinstance(after[0], int) else None
     async with read_only(platform_of(request).engine) as conn:
         rows = await service.drops(conn, realm=principal.realm, ref=jackpot_id,
-                                   cursor_round=before_round, limit=size)
+                                   cursor_round=before_round, limit=size,
+                                   viewer_brand=principal.brand_id)
     return MoneyJSONResponse(page(rows, size, lambda r: [r["round"]]))

@@ -23,7 +23,9 @@ _VIEW = (
     f"SELECT {PUBLIC_COLUMNS}, {POOL_SQL} AS pool, d.id AS last_drop_id, "
     "d.round AS last_drop_round, d.winner_id AS last_drop_winner_id, "
     "d.winner_username AS last_drop_winner_username, d.amount AS last_drop_amount, "
-    "d.trigger_reason AS last_drop_trigger_reason, d.created_at AS last_drop_at "
+    "d.trigger_reason AS last_drop_trigger_reason, d.created_at AS last_drop_at, "
+    "(SELECT p.brand_id FROM players p WHERE p.tenant_id = d.tenant_id AND p.mode = d.mode "
+    "AND p.id = d.winner_id) AS last_drop_winner_brand_id "
     "FROM jackpots j LEFT JOIN LATERAL (SELECT * FROM jackpot_drops d "
     "WHERE d.tenant_id = j.tenant_id AND d.mode = j.mode AND d.jackpot_id = j.id "
     "ORDER BY d.round DESC LIMIT 1) d ON true WHERE j.tenant_id = :tenant_id AND j.mode = :mode"
@@ -169,9 +171,11 @@ async def drops(
 ) -> list[dict[str, Any]]:
     """A pool's drops, newest round first."""
     rows = await conn.execute(
-        text("SELECT * FROM jackpot_drops WHERE tenant_id = :tenant_id AND mode = :mode "
-             "AND jackpot_id = :jackpot_id AND (CAST(:before AS integer) IS NULL "
-             "OR round < CAST(:before AS integer)) ORDER BY round DESC LIMIT :limit"),
+        text("SELECT d.*, p.brand_id AS winner_brand_id FROM jackpot_drops d JOIN players p "
+             "ON p.tenant_id = d.tenant_id AND p.mode = d.mode AND p.id = d.winner_id "
+             "WHERE d.tenant_id = :tenant_id AND d.mode = :mode "
+             "AND d.jackpot_id = :jackpot_id AND (CAST(:before AS integer) IS NULL "
+             "OR d.round < CAST(:before AS integer)) ORDER BY d.round DESC LIMIT :limit"),
         {**realm.params, "jackpot_id": jackpot_id, "before": before_round, "limit": limit + 1},
     )
     return [dict(r._mapping) for r in rows]

@@ -46,13 +46,14 @@ async def load(
                                 not_found_code=NOT_FOUND, noun=NOUN, for_update=for_update)
 
 
-async def show(conn: AsyncConnection, realm: Realm, ref: str) -> dict[str, Any]:
+async def show(conn: AsyncConnection, realm: Realm, ref: str,
+               viewer_brand: UUID | None = None) -> dict[str, Any]:
     """The public view of one jackpot, or 404 ``NO_JACKPOT``."""
     jackpot_id = parse_uuid(ref)
     row = None if jackpot_id is None else await repository.view(conn, realm, jackpot_id)
     if row is None:
         raise NotFound(f"no jackpot {ref!r}", code=NOT_FOUND)
-    return views.jackpot(row)
+    return views.jackpot(row, viewer_brand)
 
 
 def _currency(code: str) -> Asset:
@@ -290,6 +291,9 @@ async def drop(
                        target_type=NOUN, target_id=str(jackpot["id"]),
                        after={"drop_id": dropped["view"]["drop_id"],
                               "winner": dropped["view"]["winner"]}, at=at)
+    if winner["brand_id"] != brand_id:  # the round's last contributor, of another brand
+        return 201, {"drop": {**dropped["view"], "winner_username": None,
+                              "winner": {"user_id": None, "username": None}}}
     return 201, {"drop": dropped["view"]}
 
 
@@ -326,10 +330,13 @@ async def _drop(
 
 
 async def drops(
-    conn: AsyncConnection, *, realm: Realm, ref: str, cursor_round: int | None, limit: int
+    conn: AsyncConnection, *, realm: Realm, ref: str, cursor_round: int | None, limit: int,
+    viewer_brand: UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """A pool's drop history, newest first (``limit + 1`` rows for paging)."""
+    """A pool's drop history, newest first (``limit + 1`` rows for paging); winners named
+    only to keys of their own brand."""
     jackpot = await load(conn, realm, ref)
     rows = await repository.drops(conn, realm, jackpot["id"], before_round=cursor_round,
                                   limit=limit)
-    return [views.drop(r, jackpot["currency"]) for r in rows]
+    return [views.drop(r, jackpot["currency"], show_winner=r["winner_brand_id"] == viewer_brand)
+            for r in rows]

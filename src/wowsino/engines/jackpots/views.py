@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.money import ASSETS, Asset, from_minor
@@ -25,14 +26,16 @@ def percent(value: Decimal | None) -> Decimal | None:
     return plain.quantize(Decimal(1)) if plain == plain.to_integral_value() else plain
 
 
-def jackpot(row: dict[str, Any]) -> dict[str, Any]:
-    """A jackpot with its current pool, round and last drop (from ``repository.view``)."""
+def jackpot(row: dict[str, Any], viewer_brand: UUID | None = None) -> dict[str, Any]:
+    """A jackpot with its current pool, round and last drop (from ``repository.view``); the
+    last winner is named only to a key of the winner's brand (``viewer_brand``)."""
     currency = ASSETS[row["currency"]]
     last_drop = None
     if row["last_drop_id"] is not None:
+        named = row["last_drop_winner_brand_id"] == viewer_brand
         last_drop = {
             "drop_id": str(row["last_drop_id"]), "round": row["last_drop_round"],
-            "winner_username": row["last_drop_winner_username"],
+            "winner_username": row["last_drop_winner_username"] if named else None,
             "amount": _money(row["last_drop_amount"], currency),
             "trigger_reason": row["last_drop_trigger_reason"],
             "dropped_at": row["last_drop_at"],
@@ -73,15 +76,18 @@ def mystery(reveal: dict[str, Any] | str | None, currency: Asset) -> dict[str, A
     }
 
 
-def drop(row: dict[str, Any], currency_code: str) -> dict[str, Any]:
-    """One drop (a ``jackpot_drops`` row, or the values about to become one)."""
+def drop(row: dict[str, Any], currency_code: str, *, show_winner: bool = True) -> dict[str, Any]:
+    """One drop (a ``jackpot_drops`` row, or the values about to become one); without
+    ``show_winner`` (a key of another brand than the winner's) the winner is not named."""
     currency = ASSETS[currency_code]
+    username = row["winner_username"] if show_winner else None
     return {
         "drop_id": str(row["id"]),
         "jackpot_id": str(row["jackpot_id"]),
         "round": row["round"],
-        "winner_username": row["winner_username"],
-        "winner": {"user_id": str(row["winner_id"]), "username": row["winner_username"]},
+        "winner_username": username,
+        "winner": {"user_id": str(row["winner_id"]) if show_winner else None,
+                   "username": username},
         "currency": currency.code,
         "amount": _money(row["amount"], currency),
         "pool_before": _money(row["pool_before"], currency),

@@ -35,8 +35,9 @@ async def list_raffles(request: Request, principal: Read, status: RaffleStatus |
                        limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     async with read_only(platform_of(request).engine) as conn:
-        return MoneyJSONResponse(await service.listing(conn, principal.realm, status=status,
-                                                       limit=size, cursor=cursor))
+        return MoneyJSONResponse(await service.listing(
+            conn, principal.realm, status=status, limit=size, cursor=cursor,
+            viewer_brand=principal.brand_id))
 
 
 @router.post("", status_code=201, summary="Create a raffle (its server seed is committed now)")
@@ -52,7 +53,8 @@ async def create_raffle(body: RaffleIn, request: Request, principal: Config) -> 
             responses={404: ERRORS[404]})
 async def get_raffle(raffle_id: str, request: Request, principal: Read) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
-        return MoneyJSONResponse(await service.get_one(conn, principal.realm, raffle_id))
+        return MoneyJSONResponse(await service.get_one(conn, principal.realm, raffle_id,
+                                                       principal.brand_id))
 
 
 @router.patch("/{raffle_id}", summary="Change a raffle (cost and prize only before any ticket)",
@@ -64,7 +66,7 @@ async def patch_raffle(raffle_id: str, body: RafflePatch, request: Request,
     return await write(request, principal, payload=payload, status=200,
                        call=lambda conn, at: service.update(
                            conn, realm=principal.realm, ref=raffle_id, fields=fields,
-                           actor=principal.actor, at=at))
+                           actor=principal.actor, at=at, viewer_brand=principal.brand_id))
 
 
 async def _set_status(raffle_id: str, to: str, body: StatusChangeIn | None, request: Request,
@@ -101,8 +103,20 @@ async def enter_raffle(raffle_id: str, body: EnterIn, request: Request,
                            at=at))
 
 
+@router.get("/{raffle_id}/entries/{key}",
+            summary="A player's own entries: their tickets and their holder id",
+            responses={404: ERRORS[404]})
+async def get_player_entries(raffle_id: str, key: str, request: Request,
+                             principal: Read) -> MoneyJSONResponse:
+    async with read_only(platform_of(request).engine) as conn:
+        return MoneyJSONResponse(await service.player_entries(
+            conn, realm=principal.realm, brand_id=principal.brand_id, ref=raffle_id,
+            user_ref=key))
+
+
 @router.get("/{raffle_id}/tickets",
-            summary="The ticket list, the exact bytes hashed, and their SHA-256 (client seed)",
+            summary="The ticket list by holder id, the exact bytes hashed, and their SHA-256 "
+                    "(client seed)",
             responses={404: ERRORS[404]})
 async def get_tickets(raffle_id: str, request: Request, principal: Read) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
@@ -116,4 +130,4 @@ async def draw_raffle(raffle_id: str, request: Request, principal: Config,
     return await write(request, principal, payload=(body or DrawIn()).model_dump(), status=201,
                        call=lambda conn, at: service.draw(
                            conn, realm=principal.realm, ref=raffle_id, trigger="manual",
-                           actor=principal.actor, at=at))
+                           actor=principal.actor, at=at, viewer_brand=principal.brand_id))

@@ -19,9 +19,9 @@ async def insert_raffle(conn: AsyncConnection, realm: Realm, values: dict[str, A
     await conn.execute(
         text("INSERT INTO raffles (tenant_id, mode, id, name, ticket_cost_winz, prize_winz, "
              "max_tickets_per_player, draw_at, status, server_seed, server_seed_hash, "
-             "created_at, updated_at) VALUES (:tenant_id, :mode, :id, :name, :ticket_cost_winz, "
-             ":prize_winz, :max_tickets_per_player, :draw_at, 'active', :server_seed, "
-             ":server_seed_hash, :at, :at)"),
+             "holder_key, created_at, updated_at) VALUES (:tenant_id, :mode, :id, :name, "
+             ":ticket_cost_winz, :prize_winz, :max_tickets_per_player, :draw_at, 'active', "
+             ":server_seed, :server_seed_hash, :holder_key, :at, :at)"),
         {**realm.params, **values},
     )
 
@@ -94,9 +94,10 @@ async def player_tickets(
 async def insert_entry(conn: AsyncConnection, realm: Realm, values: dict[str, Any]) -> None:
     await conn.execute(
         text("INSERT INTO raffle_entries (tenant_id, mode, id, raffle_id, player_id, brand_id, "
-             "username, tickets, first_ticket_idx, winz_debited, ledger_entry_id, created_at) "
-             "VALUES (:tenant_id, :mode, :id, :raffle_id, :player_id, :brand_id, :username, "
-             ":tickets, :first_ticket_idx, :winz_debited, :ledger_entry_id, :at)"),
+             "username, holder_id, tickets, first_ticket_idx, winz_debited, ledger_entry_id, "
+             "created_at) VALUES (:tenant_id, :mode, :id, :raffle_id, :player_id, :brand_id, "
+             ":username, :holder_id, :tickets, :first_ticket_idx, :winz_debited, "
+             ":ledger_entry_id, :at)"),
         {**realm.params, **values},
     )
 
@@ -104,13 +105,26 @@ async def insert_entry(conn: AsyncConnection, realm: Realm, values: dict[str, An
 async def ticket_ranges(conn: AsyncConnection, realm: Realm, raffle_id: UUID) -> list[TicketRange]:
     """Every entry of the raffle in ticket order."""
     rows = await conn.execute(
-        text("SELECT first_ticket_idx, tickets, player_id, username FROM raffle_entries "
+        text("SELECT first_ticket_idx, tickets, holder_id, player_id FROM raffle_entries "
              "WHERE tenant_id = :tenant_id AND mode = :mode AND raffle_id = :raffle "
              "ORDER BY first_ticket_idx"),
         {**realm.params, "raffle": raffle_id},
     )
-    return [TicketRange(int(r.first_ticket_idx), int(r.tickets), str(r.player_id), r.username)
+    return [TicketRange(int(r.first_ticket_idx), int(r.tickets), r.holder_id, str(r.player_id))
             for r in rows]
+
+
+async def player_entries(
+    conn: AsyncConnection, realm: Realm, raffle_id: UUID, player_id: UUID
+) -> list[dict[str, Any]]:
+    """One player's entries in a raffle, in ticket order."""
+    rows = await conn.execute(
+        text("SELECT id, holder_id, tickets, first_ticket_idx, winz_debited, created_at "
+             "FROM raffle_entries WHERE tenant_id = :tenant_id AND mode = :mode "
+             "AND raffle_id = :raffle AND player_id = :player ORDER BY first_ticket_idx"),
+        {**realm.params, "raffle": raffle_id, "player": player_id},
+    )
+    return [dict(r._mapping) for r in rows]
 
 
 async def ticket_holders(
@@ -147,8 +161,12 @@ async def draws_for(
     if not raffle_ids:
         return {}
     rows = await conn.execute(
-        text("SELECT * FROM raffle_draws WHERE tenant_id = :tenant_id AND mode = :mode "
-             "AND raffle_id = ANY(:ids)"),
+        text("SELECT d.*, p.brand_id AS winner_brand_id, (SELECT e.holder_id "
+             "FROM raffle_entries e WHERE e.tenant_id = d.tenant_id AND e.mode = d.mode "
+             "AND e.raffle_id = d.raffle_id AND e.player_id = d.winner_player_id LIMIT 1) "
+             "AS winner_holder_id FROM raffle_draws d JOIN players p ON p.tenant_id = "
+             "d.tenant_id AND p.mode = d.mode AND p.id = d.winner_player_id "
+             "WHERE d.tenant_id = :tenant_id AND d.mode = :mode AND d.raffle_id = ANY(:ids)"),
         {**realm.params, "ids": raffle_ids},
     )
     return {r.raffle_id: dict(r._mapping) for r in rows}

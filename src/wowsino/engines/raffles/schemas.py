@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
@@ -58,8 +59,10 @@ class StatusChangeIn(Body):
     idempotency_key: str | None = None
 
 
-def public(raffle: dict[str, Any], draw: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The raffle as the API shows it: the seed only once nothing depends on it any more."""
+def public(raffle: dict[str, Any], draw: dict[str, Any] | None = None,
+           viewer_brand: UUID | None = None) -> dict[str, Any]:
+    """The raffle as the API shows it: the seed only once nothing depends on it any more;
+    the winner by name only to a key of the winner's brand."""
     return {
         "id": str(raffle["id"]), "name": raffle["name"], "status": raffle["status"],
         "ticket_cost_winz": from_minor(raffle["ticket_cost_winz"], WINZ),
@@ -68,18 +71,22 @@ def public(raffle: dict[str, Any], draw: dict[str, Any] | None = None) -> dict[s
         "draw_at": raffle["draw_at"], "total_tickets": int(raffle["total_tickets"]),
         "server_seed_hash": raffle["server_seed_hash"],
         "server_seed": raffle["server_seed"] if raffle["status"] in REVEALED else None,
-        "draw": None if draw is None else draw_view(draw),
+        "draw": None if draw is None else draw_view(
+            draw, show_winner=draw["winner_brand_id"] == viewer_brand),
         "created_at": raffle["created_at"], "updated_at": raffle["updated_at"],
     }
 
 
-def draw_view(draw: dict[str, Any]) -> dict[str, Any]:
-    """A draw's result with every input needed to recompute it."""
+def draw_view(draw: dict[str, Any], *, show_winner: bool) -> dict[str, Any]:
+    """A draw's result with every input needed to recompute it. The winner is named by
+    holder id; ``show_winner`` adds the player (for a key of the winner's brand)."""
+    username = draw["winner_username"] if show_winner else None
     return {
         "draw_id": str(draw["id"]), "raffle_id": str(draw["raffle_id"]),
-        "winner": {"user_id": str(draw["winner_player_id"]),
-                   "username": draw["winner_username"]},
-        "winner_username": draw["winner_username"],
+        "winner": {"holder_id": draw["winner_holder_id"],
+                   "user_id": str(draw["winner_player_id"]) if show_winner else None,
+                   "username": username},
+        "winner_username": username,
         "prize_winz": from_minor(draw["prize_winz"], WINZ),
         "winning_ticket_idx": int(draw["winning_ticket_idx"]),
         "skipped_ticket_idxs": [int(i) for i in draw["skipped_ticket_idxs"]],

@@ -3,11 +3,14 @@
 A raffle commits to its server seed at creation and publishes only the hash until
 it is drawn. Entries buy consecutive tickets numbered 0.. in entry order (under a
 lock on the raffle row). The draw's client seed is the SHA-256 of the final ticket
-list, so the result is recomputable by anyone (see ``tickets``).
+list, so the result is recomputable by anyone (see ``tickets``). The list names
+pseudonymous holders, and a draw names its winner only to keys of the winner's brand:
+a brand's keys never learn another brand's players.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -75,7 +78,8 @@ async def create(
         "prize_winz": _winz(fields["prize_winz"], "prize_winz", allow_zero=False),
         "max_tickets_per_player": fields.get("max_tickets_per_player"),
         "draw_at": fields.get("draw_at"), "server_seed": seed,
-        "server_seed_hash": fairness.hash_seed(seed), "at": at,
+        "server_seed_hash": fairness.hash_seed(seed), "holder_key": secrets.token_bytes(32),
+        "at": at,
     }
     await repository.insert_raffle(conn, realm, values)
     raffle = await load(conn, realm, str(values["id"]))
@@ -116,7 +120,7 @@ def _changes(raffle: dict[str, Any], fields: dict[str, Any], at: datetime) -> di
 
 async def update(
     conn: AsyncConnection, *, realm: Realm, ref: str, fields: dict[str, Any], actor: Actor,
-    at: datetime,
+    at: datetime, viewer_brand: UUID | None = None,
 ) -> dict[str, Any]:
     """Change a raffle's configuration; audited.
 
@@ -132,7 +136,7 @@ async def update(
                            target_type=NOUN, target_id=str(raffle["id"]),
                            before=_config(raffle), after=_config(after), at=at)
         raffle = after
-    return {"raffle": await _with_draw(conn, realm, raffle)}
+    return {"raffle": await _with_draw(conn, realm, raffle, viewer_brand)}
 
 
 async def set_status(
@@ -145,19 +149,22 @@ async def set_status(
     return {"raffle": schemas.public(raffle)}
 
 
-async def _with_draw(conn: AsyncConnection, realm: Realm, raffle: dict[str, Any]
-                     ) -> dict[str, Any]:
+async def _with_draw(conn: AsyncConnection, realm: Realm, raffle: dict[str, Any],
+                     viewer_brand: UUID | None) -> dict[str, Any]:
     draws = await repository.draws_for(conn, realm, [raffle["id"]])
-    return schemas.public(raffle, draws.get(raffle["id"]))
+    return schemas.public(raffle, draws.get(raffle["id"]), viewer_brand)
 
 
-async def get_one(conn: AsyncConnection, realm: Realm, ref: str) -> dict[str, Any]:
-    """``{"raffle": ...}`` or 404 ``NO_RAFFLE``."""
-    return {"raffle": await _with_draw(conn, realm, await load(conn, realm, ref))}
+async def get_one(conn: AsyncConnection, realm: Realm, ref: str,
+                  viewer_brand: UUID | None = None) -> dict[str, Any]:
+    """``{"raffle": ...}`` or 404 ``NO_RAFFLE``; the winner named only to ``viewer_brand``'s
+    keys if it is the winner's brand."""
+    return {"raffle": await _with_draw(conn, realm, await load(conn, realm, ref), viewer_brand)}
 
 
 async def listing(
-    conn: AsyncConnection, realm: Realm, *, status: str | None, limit: int, cursor: str | None
+    conn: AsyncConnection, realm: Realm, *, status: str | None, limit: int, cursor: str | None,
+    viewer_brand: UUID | None = None,
 ) -> dict[str, Any]:
     """A page of the realm's raffles, newest first (400 for a foreign cursor)."""
     position = decode_cursor(cursor, 2)
@@ -172,7 +179,8 @@ async def listing(
     rows = await repository.search(conn, realm, status=status, after=after, limit=limit)
     result = page(rows, limit, lambda r: [r["created_at"], str(r["id"])])
     draws = await repository.draws_for(conn, realm, [r["id"] for r in result["data"]])
-    result["data"] = [schemas.public(r, draws.get(r["id"])) for r in result["data"]]
+    result["data"] = [schemas.public(r, draws.get(r["id"]), viewer_brand)
+                      for r in result["data"]]
     return result
 
 
@@ -215,6 +223,7 @@ async def enter(
     _check_limits(raffle, held, tickets_wanted)
     entry_id, cost = new_id(), raffle["ticket_cost_winz"] * tickets_wanted
     first = int(raffle["total_tickets"])
+    holder = tickets.holder_id(bytes(raffle["holder_key"]), str(player["id"]))
     posted = await rewards.charge_winz(
         conn, realm=realm, player=player, amount=cost, kind="raffle.entry",
         ref_type="raffle_entry", ref_id=str(entry_id), at=at,
@@ -222,13 +231,13 @@ async def enter(
                   "first_ticket_idx": first})
     await repository.insert_entry(conn, realm, {
         "id": entry_id, "raffle_id": raffle["id"], "player_id": player["id"],
-        "brand_id": player["brand_id"], "username": player["username"],
+        "brand_id": player["brand_id"], "username": player["username"], "holder_id": holder,
         "tickets": tickets_wanted, "first_ticket_idx": first, "winz_debited": cost,
         "ledger_entry_id": None if posted is None else posted.id, "at": at})
     await repository.set_total(conn, realm, raffle["id"], first + tickets_wanted, at)
     return {
         "entry_id": str(entry_id), "raffle_id": str(raffle["id"]),
-        "user": players.player_ref(player), "tickets": tickets_wanted,
+        "user": players.player_ref(player), "holder_id": holder, "tickets": tickets_wanted,
         "first_ticket_idx": first, "last_ticket_idx": first + tickets_wanted - 1,
         "total_tickets": first + tickets_wanted, "winz_debited": from_minor(cost, schemas.WINZ),
         "created_at": at,
@@ -236,21 +245,52 @@ async def enter(
 
 
 async def ticket_list(conn: AsyncConnection, realm: Realm, ref: str) -> dict[str, Any]:
-    """The ticket list, the exact bytes hashed and their hash (the draw's client seed).
+    """The ticket list by holder id, the exact bytes hashed and their hash (the draw's
+    client seed). Final once the raffle is completed or cancelled; until then it grows.
 
-    Final once the raffle is completed or cancelled; until then it still grows.
+    A raffle settled before holder ids (``ticket_format`` 1) hashed a list naming its
+    players: that list is withheld (``ticket_list`` null, the draw's client seed shown).
     """
     raffle = await load(conn, realm, ref)
     ranges = await repository.ticket_ranges(conn, realm, raffle["id"])
-    data = tickets.ticket_bytes(ranges)
     final = raffle["status"] in schemas.REVEALED
+    data = tickets.ticket_bytes(ranges)
+    published: str | None = data.decode("utf-8")
+    seed: str | None = fairness.sha256_hex(data)
+    if raffle["ticket_format"] == 1:
+        draw = (await repository.draws_for(conn, realm, [raffle["id"]])).get(raffle["id"])
+        published, seed = None, None if draw is None else draw["client_seed"]
     return {
         "raffle_id": str(raffle["id"]), "status": raffle["status"], "final": final,
         "total_tickets": sum(r.tickets for r in ranges),
-        "entries": tickets.ticket_list(ranges), "ticket_list": data.decode("utf-8"),
-        "client_seed": fairness.sha256_hex(data),
+        "entries": tickets.ticket_list(ranges),
+        "ticket_list": published, "client_seed": seed,
         "server_seed_hash": raffle["server_seed_hash"],
         "server_seed": raffle["server_seed"] if final else None,
+    }
+
+
+async def player_entries(
+    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, user_ref: str
+) -> dict[str, Any]:
+    """A player's own entries in a raffle: which tickets are theirs and their holder id.
+
+    Raises 404 ``NO_RAFFLE``, or ``NO_PLAYER`` for a player outside ``brand_id``.
+    """
+    raffle = await load(conn, realm, ref)
+    player = await players.get(conn, realm, brand_id, user_ref)
+    rows = await repository.player_entries(conn, realm, raffle["id"], player["id"])
+    return {
+        "raffle_id": str(raffle["id"]), "user": players.player_ref(player),
+        "holder_id": tickets.holder_id(bytes(raffle["holder_key"]), str(player["id"])),
+        "tickets": sum(int(r["tickets"]) for r in rows),
+        "entries": [{
+            "entry_id": str(r["id"]), "first_ticket_idx": int(r["first_ticket_idx"]),
+            "last_ticket_idx": int(r["first_ticket_idx"]) + int(r["tickets"]) - 1,
+            "tickets": int(r["tickets"]),
+            "winz_debited": from_minor(int(r["winz_debited"]), schemas.WINZ),
+            "created_at": r["created_at"],
+        } for r in rows],
     }
 
 
@@ -264,21 +304,23 @@ async def _pick(
         raise Conflict("this raffle has no tickets", code="NO_TICKETS")
     holders = await repository.ticket_holders(conn, realm, raffle["id"])
     excluded = {pid for pid, row in holders.items() if not rewards.is_eligible(row)}
-    if all(r.user_id in excluded for r in ranges):
+    if all(r.player_id in excluded for r in ranges):
         raise Conflict("no ticket is held by a player who may win", code="NO_TICKETS",
                        blocked_holders=len(excluded))
     seed = tickets.client_seed(ranges)
     pick = tickets.pick_winner(raffle["server_seed"], seed, ranges, excluded)
-    return ranges, seed, pick, holders[pick.holder.user_id]
+    return ranges, seed, pick, holders[pick.holder.player_id]
 
 
 async def draw(
     conn: AsyncConnection, *, realm: Realm, ref: str, trigger: str, actor: Actor, at: datetime,
+    viewer_brand: UUID | None = None,
 ) -> dict[str, Any]:
     """Draw the winner, credit ``prize_winz``, complete the raffle, emit ``raffle.drawn``.
 
-    Raises 404 ``NO_RAFFLE``, 409 ``NOT_ACTIVE`` (paused, completed, cancelled) and 409
-    ``NO_TICKETS``.
+    The answer names the winner only if ``viewer_brand`` is the winner's brand (always by
+    holder id). Raises 404 ``NO_RAFFLE``, 409 ``NOT_ACTIVE`` (paused, completed,
+    cancelled) and 409 ``NO_TICKETS``.
     """
     raffle = await load(conn, realm, ref, for_update=True)
     lifecycle.require_active(raffle, NOUN)
@@ -299,14 +341,15 @@ async def draw(
     }
     await repository.insert_draw(conn, realm, row)
     await repository.set_status(conn, realm, raffle["id"], "completed", at)
-    result = schemas.draw_view(row)
+    row.update(winner_holder_id=pick.holder.holder_id, winner_brand_id=winner["brand_id"])
+    result = schemas.draw_view(row, show_winner=True)
     await outbox.emit(conn, realm=realm, type="raffle.drawn", at=at, data={
         **{k: v for k, v in result.items() if k not in ("winner_username", "trigger")},
         "raffle_name": raffle["name"], "winner": players.player_ref(winner)})
     await audit.record(conn, realm=realm, actor=actor, action="raffle.drawn", target_type=NOUN,
                        target_id=str(raffle["id"]), before={"status": raffle["status"]},
                        after={"status": "completed", **result}, at=at)
-    return result
+    return schemas.draw_view(row, show_winner=viewer_brand == winner["brand_id"])
 
 
 async def _cancel(conn: AsyncConnection, realm: Realm, raffle: dict[str, Any], reason: str,
