@@ -17,6 +17,7 @@ from wowsino.kernel.db import database_unavailable
 from wowsino.kernel.errors import DomainError
 from wowsino.kernel.ids import new_id, visible_ascii
 from wowsino.kernel.jsonio import MoneyJSONResponse
+from wowsino.kernel.logs import log_failure
 from wowsino.kernel.realm import request_id_var
 
 log = structlog.get_logger("wowsino.http")
@@ -140,11 +141,8 @@ def log_request(scope: Scope, *, request_id: str, route: str, status: int, secon
         fields["mode"] = principal.realm.mode.value
     if failure is None:
         log.info("request", **fields)
-    elif database_unavailable(failure):
-        log.warning("request", error=f"database unavailable ({type(failure).__name__})",
-                    **fields)
     else:
-        log.error("request", exc_info=failure, **fields)
+        log_failure(log, "request", failure, **fields)
 
 
 class RequestContextMiddleware:
