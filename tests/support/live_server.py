@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +58,11 @@ class RawConnection:
         self.reader = reader
         self.writer = writer
 
-    async def request(self, raw: bytes, timeout: float = 10) -> RawResponse:
+    async def request(self, raw: bytes) -> RawResponse:
+        """Write ``raw`` and read one response (within 10 s)."""
         self.writer.write(raw)
         await self.writer.drain()
-        return await asyncio.wait_for(self._read_response(), timeout)
+        return await asyncio.wait_for(self._read_response(), 10)
 
     async def _read_response(self) -> RawResponse:
         head = await self.reader.readuntil(b"\r\n\r\n")
@@ -76,10 +77,10 @@ class RawConnection:
         body = await self.reader.readexactly(length) if length else b""
         return RawResponse(status, headers, body)
 
-    async def closed_by_server(self, timeout: float = 5) -> bool:
-        """Whether the server has closed this connection (EOF)."""
+    async def closed_by_server(self) -> bool:
+        """Whether the server closes this connection (EOF within 5 s)."""
         try:
-            return await asyncio.wait_for(self.reader.read(1), timeout) == b""
+            return await asyncio.wait_for(self.reader.read(1), 5) == b""
         except TimeoutError:
             return False
 
@@ -91,10 +92,8 @@ async def raw_connection(port: int) -> AsyncIterator[RawConnection]:
         yield RawConnection(reader, writer)
     finally:
         writer.close()
-        try:
+        with suppress(OSError):
             await writer.wait_closed()
-        except OSError:
-            pass
 
 
 def http_request(method: str, path: str, *, headers: list[tuple[bytes, bytes]] | None = None,

@@ -52,12 +52,31 @@ class MoneyJSONResponse(JSONResponse):
         return dumps(content).encode("utf-8")
 
 
+# Deeper request bodies are refused when read: nothing here needs more than a few
+# levels, and every later walk over a body (validation, fingerprints) stays shallow.
+MAX_BODY_DEPTH = 32
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects more than ``limit`` levels deep
+    (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
 class DecimalRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
+            too_deep = f"nested more than {MAX_BODY_DEPTH} levels deep"
             try:
-                self._json = loads(body)
+                parsed = loads(body)
             except ValidationFailed as exc:
                 raise json.JSONDecodeError(exc.message, body.decode(errors="replace"), 0) from None
             except simplejson.JSONDecodeError as exc:
@@ -65,9 +84,12 @@ class DecimalRequest(Request):
             except UnicodeDecodeError:
                 raise json.JSONDecodeError("body is not UTF-8", "", 0) from None
             except RecursionError:
-                raise json.JSONDecodeError("nested too deeply", "", 0) from None
+                raise json.JSONDecodeError(too_deep, "", 0) from None
             except ValueError:  # an integer past Python's digit limit for conversions
                 raise json.JSONDecodeError("a number has too many digits", "", 0) from None
+            if isinstance(parsed, dict | list) and nested_deeper_than(parsed, MAX_BODY_DEPTH):
+                raise json.JSONDecodeError(too_deep, "", 0)
+            self._json = parsed
         return self._json
 
 
