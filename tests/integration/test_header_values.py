@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Tenant
+from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import (
     assert_error,
     assert_validation,
@@ -165,3 +165,14 @@ async def test_a_500_keeps_the_connection_usable(app: Any, http: str) -> None:
         after = await conn.request(http_request("GET", "/healthz"))
         assert after.status == 200
         assert after.json()["status"] == "ok"
+
+
+async def test_a_console_redirect_target_never_breaks_the_location_header(
+    client: httpx.AsyncClient,
+) -> None:
+    for target in ("/admin/tenants\r\nSet-Cookie: x=1", "/admin/ключ", "/admin/\x00\x7f"):
+        r = await client.post("/admin/sign-in", data={"token": ADMIN_TOKEN, "next": target})
+        assert r.status_code == 303, r.text
+        location = r.headers["location"]
+        assert location.isascii() and location.isprintable(), location
+        assert "set-cookie: x" not in str(r.headers).lower()
