@@ -1,7 +1,8 @@
 """While PostgreSQL is down: requests that need it answer 503 SERVICE_UNAVAILABLE with
-one log line each (no traceback), the worker logs one line per failed job, and the
-shutdown completes, saying how many counted calls it could not save. Runs on a
-private embedded server that the test stops."""
+one log line each (no traceback), the worker logs one line per failed job, usage
+counts wait for the next flush; once it is back the same process serves again; and a
+shutdown with it down completes, saying how many counted calls it could not save.
+Runs on a private embedded server that the test stops and starts."""
 
 from __future__ import annotations
 
@@ -111,9 +112,32 @@ async def test_with_the_database_down_requests_answer_503_and_shutdown_completes
         assert len(lines) == 5, "\n".join(lines)  # one per job, each named
         assert all("worker job failed" in line and "database unavailable" in line
                    for line in lines), "\n".join(lines)
+        assert app.state.platform.usage.pending == counted  # kept for the next flush
+
+        await restart_on_the_same_port(private_server)
+        assert (await tenant.get("/v1/me")).status_code == 200
+        retried = await adjust(tenant, "alice", "1.00", key="during-outage")
+        assert retried.status_code == 201, retried.text  # it never happened during the outage
+        assert (await tenant.get("/v1/players/alice")).json()["player"]["balances"][
+            "real"]["USD"] == 6
+        # the counts kept through the outage, and the three calls since
+        assert await app.state.platform.usage.flush(app.state.platform.engine) == counted + 3
+
+        assert (await tenant.get("/v1/me")).status_code == 200  # counted, not saved yet
+        await asyncio.to_thread(private_server.stop)
+        capsys.readouterr()
 
     assert await lifespan.shutdown() == "lifespan.shutdown.complete"
     lines = log_lines(capsys.readouterr())
     assert len(lines) == 1, "\n".join(lines)
     assert "usage counts not saved" in lines[0]
-    assert f"unsaved_calls={counted}" in lines[0]
+    assert "unsaved_calls=1" in lines[0]
+
+
+async def restart_on_the_same_port(server: EmbeddedPostgres) -> None:
+    """Start the stopped server again where the app's engine points."""
+    port = server.port
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("wowsino.kernel.embedded._free_port", lambda: port)
+        await asyncio.to_thread(server.start)
+    assert server.port == port
