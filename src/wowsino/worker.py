@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from wowsino.engines.raffles import service as raffles
 from wowsino.kernel import chain
-from wowsino.kernel.db import unit_of_work
+from wowsino.kernel.db import database_unavailable, unit_of_work
 from wowsino.kernel.logs import log_failure
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
@@ -85,7 +85,8 @@ class Worker:
 
     async def tick(self) -> dict[str, int]:
         """One pass over every job (tests call this directly). A job that fails is logged
-        (one entry) and left out of the result; the others still run."""
+        (one entry) and left out of the result; the others still run, unless the database
+        is unreachable: then the pass ends there (one line per pass, not one per job)."""
         jobs = list(JOBS)
         now = self.platform.clock.now()
         if self._last_purge is None or now - self._last_purge > timedelta(hours=1):
@@ -97,6 +98,8 @@ class Worker:
                 done[name] = await job(self.platform)
             except Exception as exc:
                 log_failure(log, "worker job failed", exc, job=name)
+                if database_unavailable(exc):
+                    break
         return done
 
     async def run_forever(self) -> None:
