@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import make_tenant
 from tests.integration.support import bearer, create_player
@@ -135,7 +136,12 @@ async def test_no_key_admin_token_or_password_ever_reaches_the_logs(
     async def boom() -> None:
         raise RuntimeError("boom")
 
+    async def failing_statement() -> None:  # a statement error carrying a secret value
+        async with app.state.platform.engine.connect() as conn:
+            await conn.execute(text("SELECT CAST(:value AS integer)"), {"value": secrets[-1]})
+
     app.add_api_route("/v1/boom", boom, methods=["GET"])
+    app.add_api_route("/v1/failing-statement", failing_statement, methods=["GET"])
     try:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
@@ -177,6 +183,7 @@ async def test_no_key_admin_token_or_password_ever_reaches_the_logs(
             await c.get("/admin/tenants")
             await c.post(f"/tenants/{tenant_id}/api-keys/not-a-uuid/revoke", headers=admin)
             await c.get("/v1/boom", headers=bearer(live))
+            assert (await c.get("/v1/failing-statement")).status_code == 500
             await c.get("/v1/players", headers={**bearer(test), "X-Request-Id": "x" * 500})
     finally:
         await app.state.platform.engine.dispose()

@@ -61,6 +61,7 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         pool_pre_ping=False,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "wowsino"}},
+        hide_parameters=True,  # a logged error never shows a statement's values
         json_serializer=dumps,
         json_deserializer=loads,
     )
