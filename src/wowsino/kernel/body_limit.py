@@ -10,8 +10,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wowsino.kernel.jsonio import MoneyJSONResponse
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
 
 class BodyTooLarge(HTTPException):
     """Raised from ``receive`` once the body passes the limit. An HTTP exception, so the

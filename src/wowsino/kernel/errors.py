@@ -73,10 +73,6 @@ class IdempotencyKeyReused(DomainError):
     status, code = 422, "IDEMPOTENCY_KEY_REUSED"
 
 
-class PayloadTooLarge(DomainError):
-    status, code = 413, "PAYLOAD_TOO_LARGE"
-
-
 class UnsupportedMediaType(DomainError):
     status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
 
