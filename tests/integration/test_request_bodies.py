@@ -125,7 +125,9 @@ async def test_a_real_server_answers_413_early_and_closes(app: Any) -> None:
                 await asyncio.sleep(0)
             head = await asyncio.wait_for(answer, 10)
             assert head.startswith(b"HTTP/1.1 413"), head
-            assert sent < 8 * MIB, sent
+            # refused near the limit (what is in flight in socket buffers aside), long
+            # before the 150 MB the client meant to send
+            assert sent < 32 * MIB, sent
 
 
 async def test_a_body_without_content_type_is_read_as_json(tenant: Tenant) -> None:
