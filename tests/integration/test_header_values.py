@@ -147,6 +147,11 @@ async def test_raw_header_bytes_through_a_real_server(
         assert r.status == 400, r.body
         assert r.json()["details"]["field"] == "idempotency_key"
         assert r.headers["x-request-id"]
+        if http == "httptools":  # the parser's own refusal still answers
+            async with raw_connection(port) as other:
+                refused = await other.request(http_request("GET", "/v1/me", headers=[
+                    auth, (b"x-request-id", b"a\x01b")]))
+                assert refused.status == 400
     assert (await balances(tenant, "alice"))["real"]["USD"] == 0
 
 
