@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
+import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from prometheus_client import generate_latest
@@ -21,6 +22,7 @@ from wowsino.engines.raffles.endpoints import router as raffles_router
 from wowsino.fairness.endpoints import router as fairness_router
 from wowsino.kernel.admin import check_admin_token_strength
 from wowsino.kernel.auth import Principal, authenticate
+from wowsino.kernel.body_limit import BodyLimitMiddleware
 from wowsino.kernel.clock import Clock, SystemClock
 from wowsino.kernel.config import Settings
 from wowsino.kernel.db import create_engine, current_revision, head_revision
@@ -39,11 +41,23 @@ from wowsino.players.endpoints import router as players_router
 from wowsino.tenants.endpoints import router as tenants_router
 from wowsino.webhooks.endpoints import router as webhooks_router
 
+log = structlog.get_logger("wowsino.api")
+
 DESCRIPTION = """The WOWsino API: players, the ledger, engagement engines.
 
 Authenticate with `Authorization: Bearer wsk_live_…` or `wsk_test_…`. Every error is
 `{"error", "code"}`; every write is idempotent (`idempotency_key` in the body or the
 `Idempotency-Key` header)."""
+
+
+async def save_usage(platform: Platform) -> None:
+    """Flush the usage counts on the way out. With the database down the shutdown still
+    completes: one log line says how many counted calls could not be saved."""
+    try:
+        await platform.usage.flush(platform.engine)
+    except Exception as exc:
+        log.warning("usage counts not saved at shutdown", unsaved_calls=platform.usage.pending,
+                    error=type(exc).__name__)
 
 
 def create_app(
@@ -79,7 +93,7 @@ def create_app(
                 worker_task.cancel()
                 with suppress(asyncio.CancelledError):
                     await worker_task
-            await platform.usage.flush(engine)
+            await save_usage(platform)
             await engine.dispose()
 
     app = FastAPI(
@@ -90,6 +104,8 @@ def create_app(
     app.state.platform = platform
     app.state.metrics = metrics
     install_error_handlers(app)
+    # added last, so outermost: the request id and the failure answer cover the limit's 413
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
     ops = APIRouter(route_class=DecimalRoute, tags=["operations"])

@@ -19,7 +19,8 @@ from sqlalchemy import text
 
 from wowsino.engines.raffles import service as raffles
 from wowsino.kernel import chain
-from wowsino.kernel.db import unit_of_work
+from wowsino.kernel.db import database_unavailable, unit_of_work
+from wowsino.kernel.logs import log_failure
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
 from wowsino.players import service as players
@@ -62,6 +63,10 @@ async def flush_usage(platform: Platform) -> int:
     return await platform.usage.flush(platform.engine)
 
 
+async def purge_idempotency_keys(platform: Platform) -> int:
+    return await platform.writes.purge_expired()
+
+
 # Every scheduled job, in the order a tick runs them. Each claims its rows so that
 # several workers can run at once.
 JOBS: list[tuple[str, Job]] = [
@@ -79,14 +84,22 @@ class Worker:
         self._last_purge: datetime | None = None
 
     async def tick(self) -> dict[str, int]:
-        """One pass over every job (tests call this directly)."""
-        done = {}
-        for name, job in JOBS:
-            done[name] = await job(self.platform)
+        """One pass over every job (tests call this directly). A job that fails is logged
+        (one entry) and left out of the result; the others still run, unless the database
+        is unreachable: then the pass ends there (one line per pass, not one per job)."""
+        jobs = list(JOBS)
         now = self.platform.clock.now()
         if self._last_purge is None or now - self._last_purge > timedelta(hours=1):
-            done["idempotency_purged"] = await self.platform.writes.purge_expired()
+            jobs.append(("idempotency_purged", purge_idempotency_keys))
             self._last_purge = now
+        done = {}
+        for name, job in jobs:
+            try:
+                done[name] = await job(self.platform)
+            except Exception as exc:
+                log_failure(log, "worker job failed", exc, job=name)
+                if database_unavailable(exc):
+                    break
         return done
 
     async def run_forever(self) -> None:
@@ -95,10 +108,7 @@ class Worker:
 
     async def _jobs_loop(self) -> None:
         while True:
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("worker tick failed")
+            await self.tick()
             await asyncio.sleep(self.interval)
 
     async def _deliveries_loop(self) -> None:
@@ -110,8 +120,8 @@ class Worker:
                 while True:
                     try:
                         sent = await delivery.deliver_due(self.platform, http)
-                    except Exception:
-                        log.exception("webhook delivery pass failed")
+                    except Exception as exc:
+                        log_failure(log, "webhook delivery pass failed", exc)
                         sent = 0
                     if sent:
                         continue

@@ -186,7 +186,7 @@ def test_every_v1_route_has_an_isolation_case() -> None:
 
 def victim_key(method: str, template: str) -> str:
     """The idempotency key the victim used on a route; callers reuse it."""
-    return f"victim:{method} {template}"
+    return f"victim:{method}:{template}"  # visible ASCII: a key has no spaces
 
 
 async def victim_write(tenant: Tenant, method: str, template: str, path: str,

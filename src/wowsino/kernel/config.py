@@ -26,6 +26,7 @@ class Settings:
     rate_limit_burst: int = 200
     rate_limit_per_second: int = 50
     db_pool_size: int = 20
+    max_body_bytes: int = 1024 * 1024
     log_json: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -47,5 +48,6 @@ class Settings:
             rate_limit_burst=_int("WOWSINO_RATE_LIMIT_BURST", 200),
             rate_limit_per_second=_int("WOWSINO_RATE_LIMIT_PER_SECOND", 50),
             db_pool_size=_int("WOWSINO_DB_POOL_SIZE", 20),
+            max_body_bytes=_int("WOWSINO_MAX_BODY_BYTES", 1024 * 1024),
             log_json=env == "production",
         )

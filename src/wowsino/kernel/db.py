@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import asyncpg
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
@@ -29,6 +30,10 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}
 # Text PostgreSQL cannot store (U+0000 in text, \u0000 in jsonb) comes from the client:
 # a 400, not a crash.
 UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}
+# The server is shutting down, starting up or out of connections (class 08 is the
+# connection exceptions): the database is unavailable, not the request wrong.
+UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+_FILESYSTEM_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 def async_url(url: str) -> str:
@@ -56,6 +61,7 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         pool_pre_ping=False,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "wowsino"}},
+        hide_parameters=True,  # a logged error never shows a statement's values
         json_serializer=dumps,
         json_deserializer=loads,
     )
@@ -69,6 +75,30 @@ def sqlstate(exc: BaseException) -> str | None:
         if code:
             return str(code)
     return None
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached right now (refused or lost
+    connection, a server shutting down or starting up, a pool timeout): a 503 that is
+    safe to retry, not a bug. Follows the driver error SQLAlchemy wraps and the explicit
+    cause chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (asyncpg.DataError, *_FILESYSTEM_ERRORS)):
+            return False  # bad query input, a missing file: bugs, not an outage
+        if isinstance(current, (OSError, PoolTimeout, asyncpg.InterfaceError,
+                                asyncpg.PostgresConnectionError)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        code = getattr(current, "sqlstate", None)
+        if isinstance(code, str) and (code in UNAVAILABLE_SQLSTATES or code.startswith("08")):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
 
 
 def error_detail(exc: BaseException) -> str | None:

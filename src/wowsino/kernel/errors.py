@@ -73,6 +73,10 @@ class IdempotencyKeyReused(DomainError):
     status, code = 422, "IDEMPOTENCY_KEY_REUSED"
 
 
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+
+
 class RateLimited(DomainError):
     status, code = 429, "RATE_LIMIT"
 

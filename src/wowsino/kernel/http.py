@@ -13,9 +13,11 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wowsino.kernel.db import database_unavailable
 from wowsino.kernel.errors import DomainError
-from wowsino.kernel.ids import new_id
+from wowsino.kernel.ids import new_id, visible_ascii
 from wowsino.kernel.jsonio import MoneyJSONResponse
+from wowsino.kernel.logs import log_failure
 from wowsino.kernel.realm import request_id_var
 
 log = structlog.get_logger("wowsino.http")
@@ -69,15 +71,33 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404:
             message = f"no route {request.method} {request.url.path}"
-        return error_response(request, exc.status_code, {"error": message, "code": code})
+        body: dict[str, Any] = {"error": message, "code": code}
+        if exc.status_code == 400:  # the framework could not read the body
+            body["details"] = {"field": "body", "errors": [{"field": "body",
+                                                            "message": message}]}
+        return error_response(request, exc.status_code, body)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> MoneyJSONResponse:
-        log.error("unhandled error", path=request.url.path, exc_info=exc)
-        return error_response(request, 500, {
-            "error": "internal error; safe to retry with the same idempotency key",
-            "code": "INTERNAL",
-        })
+        # RequestContextMiddleware answers failures first; this covers anything outside it
+        log.error("unhandled error", route=route_template(request.scope), exc_info=exc)
+        return failure_response(exc)
+
+
+def failure_response(exc: BaseException) -> MoneyJSONResponse:
+    """What an unexpected exception answers: 503 when the database is unreachable,
+    else 500. Both are safe to retry with the same idempotency key."""
+    if database_unavailable(exc):
+        return MoneyJSONResponse(
+            {"error": "the database is unavailable; safe to retry with the same idempotency key",
+             "code": "SERVICE_UNAVAILABLE"},
+            status_code=503, headers={"Retry-After": "1"},
+        )
+    return MoneyJSONResponse(
+        {"error": "internal error; safe to retry with the same idempotency key",
+         "code": "INTERNAL"},
+        status_code=500,
+    )
 
 
 class Metrics:
@@ -91,8 +111,44 @@ class Metrics:
                                           0.5, 1, 2.5, 5))
 
 
+REQUEST_ID_MAX_LENGTH = 128
+
+
+def incoming_request_id(scope: Scope) -> str | None:
+    """The client's ``X-Request-Id`` when it can be echoed safely: 1 to 128 visible
+    ASCII characters. Anything else (raw bytes, control characters, spaces, too long)
+    is replaced by a generated id."""
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"x-request-id":
+            try:
+                text = value.decode("ascii")
+            except UnicodeDecodeError:
+                return None
+            return text if visible_ascii(text, REQUEST_ID_MAX_LENGTH) else None
+    return None
+
+
+def log_request(scope: Scope, *, request_id: str, route: str, status: int, seconds: float,
+                failure: BaseException | None) -> None:
+    """The one log line of a request: who (tenant and mode, once authenticated), which
+    route template (never the raw path or query), the status and how long it took."""
+    fields: dict[str, Any] = {"request_id": request_id, "method": scope.get("method"),
+                              "route": route, "status": status,
+                              "duration_ms": round(seconds * 1000, 1)}
+    principal = (scope.get("state") or {}).get("principal")
+    if principal is not None:
+        fields["tenant"] = principal.tenant_slug
+        fields["mode"] = principal.realm.mode.value
+    if failure is None:
+        log.info("request", **fields)
+    else:
+        log_failure(log, "request", failure, **fields)
+
+
 class RequestContextMiddleware:
-    """Request ids, RateLimit-* headers on every answer, and request metrics (pure ASGI)."""
+    """Request ids, RateLimit-* headers on every answer, the answer to an unexpected
+    failure (500, or 503 while the database is down, with the connection kept usable),
+    the request's log line and its metrics (pure ASGI)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -102,15 +158,16 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode()[:64]
-        request_id = incoming or f"req_{new_id().hex}"
+        request_id = incoming_request_id(scope) or f"req_{new_id().hex}"
         token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        status_holder = [500]
+        began = time.perf_counter()
+        status, responding = 500, False
+        failure: BaseException | None = None
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status, responding
             if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
+                status, responding = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 state = scope.get("state") or {}
@@ -122,13 +179,20 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            failure = exc
+            if responding:  # too late for an error answer: the server closes the connection
+                raise
+            # answered here, not re-raised: the server would close the connection
+            await failure_response(exc)(scope, receive, send_with_headers)
         finally:
             request_id_var.reset(token)
             template = route_template(scope)
-            self.metrics.requests.labels(scope["method"], template, str(status_holder[0])).inc()
-            self.metrics.latency.labels(scope["method"], template).observe(
-                time.perf_counter() - started
-            )
+            seconds = time.perf_counter() - began
+            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], template).observe(seconds)
+            log_request(scope, request_id=request_id, route=template, status=status,
+                        seconds=seconds, failure=failure)
 
 
 class ErrorBody(BaseModel):

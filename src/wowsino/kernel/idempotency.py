@@ -27,7 +27,7 @@ from wowsino.kernel.errors import (
     IdempotencyKeyReused,
     ValidationFailed,
 )
-from wowsino.kernel.ids import new_id
+from wowsino.kernel.ids import new_id, visible_ascii
 from wowsino.kernel.jsonio import dumps, loads
 from wowsino.kernel.realm import Realm
 
@@ -66,19 +66,26 @@ Effect = Callable[[AsyncConnection], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 def choose_key(body_key: Any, header_key: str | None) -> str:
-    """The key from the body, else the header, else a fresh one. Both given must agree."""
+    """The key from the body, else the header, else a fresh one. Both given must agree.
+
+    A key is 1 to 255 visible ASCII characters (``!`` to ``~``): it is echoed in the
+    ``Idempotency-Key`` response header after the effect commits, so a key that cannot
+    travel in a header is refused here, before any effect. Raises ``ValidationFailed``
+    (``details.field`` ``idempotency_key``).
+    """
     if body_key is not None and not isinstance(body_key, str):
         raise ValidationFailed("idempotency_key: must be a string", field="idempotency_key")
+    for given in (body_key, header_key):
+        if given is not None and not visible_ascii(given, MAX_KEY_LENGTH):
+            raise ValidationFailed(
+                f"idempotency_key: 1 to {MAX_KEY_LENGTH} visible ASCII characters "
+                "(no spaces, control or non-ASCII characters)", field="idempotency_key"
+            )
     if body_key and header_key and body_key != header_key:
         raise ValidationFailed(
             "idempotency_key: body and Idempotency-Key header disagree", field="idempotency_key"
         )
-    key = body_key or header_key or f"auto_{new_id().hex}"
-    if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise ValidationFailed(
-            f"idempotency_key: 1 to {MAX_KEY_LENGTH} characters", field="idempotency_key"
-        )
-    return key
+    return body_key or header_key or f"auto_{new_id().hex}"
 
 
 class IdempotentWrites:

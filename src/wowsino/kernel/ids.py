@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
+
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 def new_id() -> uuid.UUID:
@@ -25,3 +28,9 @@ def parse_uuid(raw: str) -> uuid.UUID | None:
         return uuid.UUID(raw)
     except (ValueError, AttributeError):
         return None
+
+
+def visible_ascii(value: str, max_length: int) -> bool:
+    """Whether ``value`` is 1 to ``max_length`` visible ASCII characters (``!`` to ``~``):
+    what a client-chosen id must be to be echoed safely in a response header."""
+    return 0 < len(value) <= max_length and _VISIBLE_ASCII.fullmatch(value) is not None

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from wowsino.kernel.clock import iso
-from wowsino.kernel.errors import ValidationFailed
+from wowsino.kernel.errors import UnsupportedMediaType, ValidationFailed
 
 
 def json_default(value: Any) -> Any:
@@ -52,19 +52,78 @@ class MoneyJSONResponse(JSONResponse):
         return dumps(content).encode("utf-8")
 
 
+# Deeper request bodies are refused when read: nothing here needs more than a few
+# levels, and every later walk over a body (validation, fingerprints) stays shallow.
+MAX_BODY_DEPTH = 32
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects more than ``limit`` levels deep
+    (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
 class DecimalRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
+            too_deep = f"nested more than {MAX_BODY_DEPTH} levels deep"
             try:
-                self._json = loads(body)
+                parsed = loads(body)
             except ValidationFailed as exc:
                 raise json.JSONDecodeError(exc.message, body.decode(errors="replace"), 0) from None
             except simplejson.JSONDecodeError as exc:
                 raise json.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
             except UnicodeDecodeError:
                 raise json.JSONDecodeError("body is not UTF-8", "", 0) from None
+            except RecursionError:
+                raise json.JSONDecodeError(too_deep, "", 0) from None
+            except ValueError:  # an integer past Python's digit limit for conversions
+                raise json.JSONDecodeError("a number has too many digits", "", 0) from None
+            if isinstance(parsed, dict | list) and nested_deeper_than(parsed, MAX_BODY_DEPTH):
+                raise json.JSONDecodeError(too_deep, "", 0)
+            self._json = parsed
         return self._json
+
+
+JSON_MEDIA_TYPE = "application/json"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json`` or ``application/<anything>+json``, any parameters."""
+    media = content_type.partition(";")[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return length is None or length.strip() != "0"
+
+
+def require_json_body(request: Request) -> None:
+    """A JSON endpoint reads a body without ``Content-Type`` as JSON and refuses any other
+    media type with 415 (before authentication or any effect)."""
+    if request.method not in _BODY_METHODS or not _has_body(request):
+        return
+    content_type = request.headers.get("content-type")
+    if content_type is None or not content_type.strip():
+        headers = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"content-type"]
+        request.scope["headers"] = [*headers, (b"content-type", JSON_MEDIA_TYPE.encode())]
+        return
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaType(
+            f"the body must be {JSON_MEDIA_TYPE} (send Content-Type: {JSON_MEDIA_TYPE})",
+            content_type=content_type[:100],
+        )
 
 
 class DecimalRoute(APIRoute):
@@ -74,6 +133,7 @@ class DecimalRoute(APIRoute):
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
+            require_json_body(request)
             return await original(DecimalRequest(request.scope, request.receive))
 
         return handler

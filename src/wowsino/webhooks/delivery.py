@@ -198,7 +198,12 @@ async def deliver_due(platform: Platform, http: httpx.AsyncClient, *, batch: int
     async def one(item: Claimed) -> None:
         async with gate:
             outcome = await send(http, item, now=platform.clock.now(), production=production)
-            await record(platform, item, outcome)
+            state = await record(platform, item, outcome)
+            if not outcome.ok and outcome.error != "refused":  # a refusal is logged by send
+                log.warning("webhook delivery failed", delivery=str(item.id),
+                            tenant_id=str(item.tenant_id), mode=item.mode,
+                            event_type=item.event_type, attempt=item.attempts,
+                            status_code=outcome.status_code, error=outcome.error, next=state)
 
     await asyncio.gather(*(one(item) for item in items))
     return len(items)
