@@ -10,8 +10,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from email.parser import Parser
 from pathlib import Path
 
@@ -58,7 +60,16 @@ def test_wheel_metadata_is_complete_and_carries_what_the_server_reads(wheel: Pat
     assert "wowsino/py.typed" in names
 
 
-def test_installed_wheel_serves_from_another_directory(wheel: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """A directory of this test's own (not pytest's rotating base directory, which a
+    concurrent pytest run may prune while the server still uses it)."""
+    with tempfile.TemporaryDirectory(prefix="wowsino-wheel-") as root:
+        yield Path(root)
+
+
+def test_installed_wheel_serves_from_another_directory(wheel: Path, scratch: Path) -> None:
+    tmp_path = scratch
     venv = tmp_path / "venv"
     requirements = tmp_path / "requirements.txt"
     subprocess.run([UV, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
