@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import text
 
 from wowsino.kernel import audit
-from wowsino.kernel.auth import Principal, authenticate, scoped
+from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
@@ -18,6 +18,7 @@ from wowsino.kernel.writes import platform_of
 
 router = APIRouter(route_class=DecimalRoute)
 AuditReader = Annotated[Principal, scoped("audit:read")]
+UsageReader = Annotated[Principal, scoped("usage:read")]
 
 
 @router.get("/audit", tags=["audit"], summary="The audit log of this realm, newest first")
@@ -36,8 +37,8 @@ async def list_audit(
 
 
 @router.get("/usage", tags=["usage"], summary="API calls and monthly active players per mode")
-async def usage(request: Request, month: str | None = None) -> MoneyJSONResponse:
-    principal = await authenticate(request)
+async def usage(request: Request, principal: UsageReader,
+                month: str | None = None) -> MoneyJSONResponse:
     platform = platform_of(request)
     today = platform.clock.now().date()
     try:

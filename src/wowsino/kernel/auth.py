@@ -24,7 +24,7 @@ KEY_PATTERN = re.compile(r"^wsk_(live|test)_[0-9a-f]{48}$")
 SCOPES = frozenset({
     "*", "players:read", "players:write", "events:write", "engagement:read",
     "engagement:write", "bonuses:grant", "webhooks:manage", "config:write", "audit:read",
-    "wallet:write",
+    "wallet:write", "usage:read",
 })
 
 
