@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from wowsino.kernel import audit
@@ -13,7 +13,7 @@ from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import check_limit, decode_cursor, page
+from wowsino.kernel.pagination import Limit, check_limit, decode_cursor, page
 from wowsino.kernel.writes import platform_of
 
 router = APIRouter(route_class=DecimalRoute)
@@ -25,7 +25,7 @@ UsageReader = Annotated[Principal, scoped("usage:read")]
 async def list_audit(
     request: Request, principal: AuditReader, actor: str | None = None,
     action: str | None = None, target: str | None = None, since: datetime | None = None,
-    limit: Annotated[int | None, Query()] = None, cursor: str | None = None,
+    limit: Limit = None, cursor: str | None = None,
 ) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = decode_cursor(cursor, 1)

@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic.config import JsonDict
+
+from wowsino.kernel.auth import SCOPES
+
+# The documented shape of what the service checks (tenants.service.check_slug and
+# create_key), so generated clients send what the server takes.
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+SLUG_SCHEMA: JsonDict = {"pattern": SLUG_PATTERN}
+SCOPE_NAMES: list[JsonValue] = [*sorted(SCOPES)]
+SCOPES_SCHEMA: JsonDict = {"items": {"type": "string", "enum": SCOPE_NAMES}, "minItems": 1}
 
 
 class Strict(BaseModel):
@@ -10,12 +20,12 @@ class Strict(BaseModel):
 
 
 class BrandIn(Strict):
-    slug: str = Field(min_length=1, max_length=64)
+    slug: str = Field(min_length=1, max_length=64, json_schema_extra=SLUG_SCHEMA)
     name: str = Field(min_length=1, max_length=200)
 
 
 class TenantIn(Strict):
-    slug: str = Field(min_length=1, max_length=64)
+    slug: str = Field(min_length=1, max_length=64, json_schema_extra=SLUG_SCHEMA)
     name: str = Field(min_length=1, max_length=200)
     service_mode: Literal["plug_in", "white_label"]
     brand: BrandIn
@@ -38,5 +48,5 @@ class TenantPatch(Strict):
 class KeyIn(Strict):
     brand: str = Field(min_length=1)
     mode: Literal["live", "test"]
-    scopes: list[str] = Field(default_factory=lambda: ["*"])
+    scopes: list[str] = Field(default_factory=lambda: ["*"], json_schema_extra=SCOPES_SCHEMA)
     name: str = Field(default="api key", min_length=1, max_length=200)
