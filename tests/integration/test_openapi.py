@@ -258,3 +258,15 @@ async def test_405_names_every_allowed_method_on_every_path(
             payload = assert_error(r, 405, "METHOD_NOT_ALLOWED")
             assert sorted(r.headers["allow"].split(", ")) == allowed, (method, path, r.headers)
             assert payload["details"]["allowed"] == allowed
+
+
+async def test_a_date_time_query_is_iso_8601_with_an_offset_as_documented(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    doc = await _document(client)
+    (since,) = [p for p in doc["paths"]["/v1/audit"]["get"]["parameters"] if p["name"] == "since"]
+    assert since["schema"]["format"] == "date-time"
+    for bad in ("0.5", "1700000000", "2026-01-01", "2026-01-01T00:00:00"):
+        r = await tenant.get("/v1/audit", params={"since": bad})
+        assert r.status_code == 400 and r.json()["details"]["field"] == "since", (bad, r.text)
+    assert (await tenant.get("/v1/audit", params={"since": "2026-01-01T00:00:00Z"})).status_code == 200
