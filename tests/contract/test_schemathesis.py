@@ -83,6 +83,10 @@ def known_defect(case: Case, status: int) -> str | None:
         # today a key outside Latin-1 answers 500 after the write committed
         if isinstance(key, str) and not VISIBLE_ASCII.fullmatch(key):
             return "idempotency key outside visible ASCII"
+    if (case.operation.method.upper(), case.operation.path) == (
+            "PATCH", "/v1/webhooks/{webhook_id}") and "status" in body and body["status"] is None:
+        # issue 6: "PATCH /v1/webhooks/<id> {"status": null} → 400 (today 500)"
+        return "webhook status null"
     return None
 
 

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wowsino.kernel.errors import DomainError
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.jsonio import MoneyJSONResponse
+from wowsino.kernel.openapi import without_null
 from wowsino.kernel.realm import request_id_var
 
 log = structlog.get_logger("wowsino.http")
@@ -214,29 +215,15 @@ def _declared_errors(path: str, method: str, op: dict[str, Any]) -> dict[str, st
     return errors
 
 
-def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """``anyOf: [X, null]`` as ``X`` (keeping title, description and default)."""
-    options = schema.get("anyOf")
-    if not isinstance(options, list):
-        return schema
-    kept = [o for o in options if o != {"type": "null"}]
-    if len(kept) != 1 or len(kept) == len(options):
-        return schema
-    rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
-    if "$ref" in kept[0]:
-        rest.pop("title", None)
-    return {**kept[0], **rest}
-
-
 def _tidy_operation(path: str, method: str, op: dict[str, Any]) -> None:
     """Make one operation say what the server does: an absent query parameter or body
     is absent, never ``null``; every answer has its content; every error the envelope."""
     for param in op.get("parameters", []):
         if not param.get("required") and "schema" in param:
-            param["schema"] = _not_null(param["schema"])
+            param["schema"] = without_null(param["schema"])
     body = op.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None:
-        body["schema"] = _not_null(body["schema"])
+        body["schema"] = without_null(body["schema"])
     responses = op.setdefault("responses", {})
     responses.pop("422", None)  # the framework's validation shape; this API answers 400
     for status, description in _declared_errors(path, method, op).items():

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic.config import JsonDict
 
 from wowsino.kernel.auth import SCOPES
+from wowsino.kernel.openapi import never_null
 
 # The documented shape of what the service checks (tenants.service.check_slug and
 # create_key), so generated clients send what the server takes.
@@ -32,6 +33,8 @@ class TenantIn(Strict):
 
 
 class TenantPatch(Strict):
+    model_config = ConfigDict(json_schema_extra=never_null("status"))
+
     status: Literal["active", "suspended"] | None = None
     rate_limit_burst: int | None = Field(default=None, ge=1, le=1_000_000)
     rate_limit_per_second: int | None = Field(default=None, ge=1, le=1_000_000)

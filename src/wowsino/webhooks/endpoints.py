@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
+from wowsino.kernel.openapi import never_null
 from wowsino.kernel.pagination import Limit, check_limit
 from wowsino.kernel.writes import platform_of, write
 from wowsino.webhooks import service
@@ -37,7 +38,8 @@ class KeyOnly(BaseModel):
 
 
 class WebhookPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=never_null("url", "events", "status"))
     url: str | None = Field(default=None, min_length=1, max_length=2048)
     events: list[str] | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
