@@ -93,8 +93,13 @@ def _seed(base_url: str) -> tuple[str, dict[str, list[str]]]:
         "mini_game_id": [game["mini_game"]["id"]],  # type: ignore[index]
         "webhook_id": [hook_id],
         "delivery_id": [ping["delivery"]["id"]],  # type: ignore[index]
-        "tenant": ["fuzz", made["tenant"]["id"]],
     }
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        # the /tenants fuzzer suspends and throttles what it reaches: its own tenant
+        other = c.post("/tenants", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json={
+            "slug": "fuzz-admin", "name": "Fuzz admin", "service_mode": "white_label",
+            "brand": {"slug": "main", "name": "Main"}}).json()
+    ids["tenant"] = ["fuzz-admin", other["tenant"]["id"]]
     return key, ids
 
 

@@ -314,3 +314,11 @@ async def test_a_null_is_refused_exactly_where_the_document_denies_it(
                 assert r.json()["details"]["field"] == field, (path, field, r.text)
             checked += 1
     assert checked >= 20
+
+
+async def test_an_integer_field_refuses_a_boolean_as_documented(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    for field in ("rate_limit_burst", "rate_limit_per_second"):
+        r = await client.patch(f"/tenants/{tenant.id}", headers=ADMIN, json={field: True})
+        assert r.status_code == 400 and r.json()["details"]["field"] == field, r.text

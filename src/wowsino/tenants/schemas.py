@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, field_validator
 from pydantic.config import JsonDict
 
 from wowsino.kernel.auth import SCOPES
@@ -36,8 +36,9 @@ class TenantPatch(Strict):
     model_config = ConfigDict(json_schema_extra=never_null("status"))
 
     status: Literal["active", "suspended"] | None = None
-    rate_limit_burst: int | None = Field(default=None, ge=1, le=1_000_000)
-    rate_limit_per_second: int | None = Field(default=None, ge=1, le=1_000_000)
+    # strict: true and false are not numbers, whatever Python says
+    rate_limit_burst: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
+    rate_limit_per_second: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
 
     @field_validator("status")
     @classmethod
