@@ -114,7 +114,9 @@ def create_app(
     async def healthz() -> MoneyJSONResponse:
         return MoneyJSONResponse({"status": "ok", "version": __version__})
 
-    @ops.get("/readyz", summary="The database answers and migrations are current")
+    @ops.get("/readyz", summary="The database answers and migrations are current",
+             responses={503: {"description": "SERVICE_UNAVAILABLE: the database is down "
+                                             "or a migration is pending"}})
     async def readyz() -> MoneyJSONResponse:
         try:
             async with engine.connect() as conn:
@@ -131,7 +133,7 @@ def create_app(
                  "code": "SERVICE_UNAVAILABLE"}, status_code=503)
         return MoneyJSONResponse({"status": "ready", "migration": revision})
 
-    @ops.get("/metrics", summary="Prometheus metrics")
+    @ops.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics_endpoint() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(metrics.registry).decode(),
                                  media_type="text/plain; version=0.0.4")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime, BeforeValidator
 from sqlalchemy import text
 
 from wowsino.kernel import audit
@@ -13,10 +15,22 @@ from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import check_limit, decode_cursor, page
+from wowsino.kernel.pagination import Limit, check_limit, decode_cursor, page
 from wowsino.kernel.writes import platform_of
 
 router = APIRouter(route_class=DecimalRoute)
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _iso_datetime(value: object) -> object:
+    # a bare number would otherwise be read as a Unix timestamp, which the document denies
+    if isinstance(value, str) and not ISO_DATETIME.match(value):
+        raise ValueError("an ISO-8601 date-time with an offset, such as 2026-01-01T00:00:00Z")
+    return value
+
+
+Since = Annotated[AwareDatetime | None, BeforeValidator(_iso_datetime),
+                  Query(description="ISO-8601 date-time with an offset")]
 AuditReader = Annotated[Principal, scoped("audit:read")]
 UsageReader = Annotated[Principal, scoped("usage:read")]
 
@@ -24,8 +38,8 @@ UsageReader = Annotated[Principal, scoped("usage:read")]
 @router.get("/audit", tags=["audit"], summary="The audit log of this realm, newest first")
 async def list_audit(
     request: Request, principal: AuditReader, actor: str | None = None,
-    action: str | None = None, target: str | None = None, since: datetime | None = None,
-    limit: Annotated[int | None, Query()] = None, cursor: str | None = None,
+    action: str | None = None, target: str | None = None, since: Since = None,
+    limit: Limit = None, cursor: str | None = None,
 ) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = decode_cursor(cursor, 1)

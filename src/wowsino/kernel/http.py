@@ -9,7 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,6 +18,7 @@ from wowsino.kernel.errors import DomainError
 from wowsino.kernel.ids import new_id, visible_ascii
 from wowsino.kernel.jsonio import MoneyJSONResponse
 from wowsino.kernel.logs import log_failure
+from wowsino.kernel.openapi import without_null
 from wowsino.kernel.realm import request_id_var
 
 log = structlog.get_logger("wowsino.http")
@@ -71,6 +72,8 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404:
             message = f"no route {request.method} {request.url.path}"
+        if exc.status_code == 405:
+            return method_not_allowed(request)
         body: dict[str, Any] = {"error": message, "code": code}
         if exc.status_code == 400:  # the framework could not read the body
             body["details"] = {"field": "body", "errors": [{"field": "body",
@@ -98,6 +101,31 @@ def failure_response(exc: BaseException) -> MoneyJSONResponse:
          "code": "INTERNAL"},
         status_code=500,
     )
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method some route serves at ``path`` (Starlette names only the first match's)."""
+    from fastapi.routing import iter_route_contexts
+    from starlette.routing import compile_path
+
+    allowed: set[str] = set()
+    for context in iter_route_contexts(app.routes):
+        template, methods = context.path_format, context.methods
+        if template and methods and compile_path(template)[0].match(path):
+            allowed |= set(methods)
+    return sorted(allowed)
+
+
+def method_not_allowed(request: Request) -> MoneyJSONResponse:
+    """``405`` in the envelope, with ``Allow`` naming every method the path serves."""
+    allowed = allowed_methods(request.app, request.url.path)
+    response = error_response(request, 405, {
+        "error": f"{request.method} is not allowed on {request.url.path}; "
+                 f"allowed: {', '.join(allowed)}",
+        "code": "METHOD_NOT_ALLOWED", "details": {"allowed": allowed},
+    })
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 class Metrics:
@@ -196,10 +224,10 @@ class RequestContextMiddleware:
 
 
 class ErrorBody(BaseModel):
-    """The one error envelope."""
+    """The one error envelope (extra fields such as ``details`` are allowed)."""
 
-    error: str
-    code: str
+    error: str = Field(min_length=1)
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
     details: dict[str, Any] | None = None
 
 
@@ -210,17 +238,79 @@ COMMON_ERRORS = {
     "404": "not found (NO_PLAYER, NOT_FOUND, …)",
     "429": "RATE_LIMIT (see Retry-After)",
     "500": "INTERNAL: safe to retry with the same idempotency key",
+    "503": "SERVICE_UNAVAILABLE: a dependency is down; safe to retry",
 }
 WRITE_ERRORS = {
     "402": "INSUFFICIENT_FUNDS or INSUFFICIENT_WINZ",
     "409": "NOT_ACTIVE, IDEMPOTENCY_IN_PROGRESS, …",
     "422": "IDEMPOTENCY_KEY_REUSED: the key was used with another body",
 }
+ADMIN_WRITE_ERRORS = {"409": "SLUG_TAKEN, …"}
+BODY_ERRORS = {
+    "413": "PAYLOAD_TOO_LARGE: the body is over the size limit",
+    "415": "UNSUPPORTED_MEDIA_TYPE: send application/json",
+}
+OPERATIONS_ERRORS = {"500": "INTERNAL"}
+REPLAY = 'a replay: the original response, with "deduped": true'
+WRITES = ("post", "patch", "put", "delete")
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+SECURITY = {
+    "apiKey": {"type": "http", "scheme": "bearer",
+               "description": "an API key: wsk_live_… or wsk_test_…"},
+    "adminToken": {"type": "http", "scheme": "bearer",
+                   "description": "the platform admin credential (WOWSINO_ADMIN_TOKEN)"},
+}
+
+
+def _declared_errors(path: str, method: str, op: dict[str, Any]) -> dict[str, str]:
+    """The error answers an operation can give, by where it lives."""
+    if path.startswith("/v1/"):
+        errors = dict(COMMON_ERRORS)
+        if method in WRITES:
+            errors.update(WRITE_ERRORS)
+    elif path == "/tenants" or path.startswith("/tenants/"):
+        errors = {k: v for k, v in COMMON_ERRORS.items() if k != "403"}
+        if method in WRITES:
+            errors.update(ADMIN_WRITE_ERRORS)
+    else:  # /healthz, /readyz, /metrics: no key, no body
+        return dict(OPERATIONS_ERRORS)
+    if "requestBody" in op:
+        errors.update(BODY_ERRORS)
+    return errors
+
+
+def _tidy_operation(path: str, method: str, op: dict[str, Any]) -> None:
+    """Make one operation say what the server does: an absent query parameter or body
+    is absent, never ``null``; every answer has its content; every error the envelope."""
+    for param in op.get("parameters", []):
+        if not param.get("required") and "schema" in param:
+            param["schema"] = without_null(param["schema"])
+    body = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        body["schema"] = without_null(body["schema"])
+    responses = op.setdefault("responses", {})
+    responses.pop("422", None)  # the framework's validation shape; this API answers 400
+    for status, description in _declared_errors(path, method, op).items():
+        responses.setdefault(status, {"description": description})
+    if path.startswith("/v1/") and method == "post" and "201" in responses:
+        responses.setdefault("200", {"description": REPLAY})
+    json_answer = {"application/json": {"schema": {"type": "object"}}}
+    for status, declared in responses.items():
+        if status.startswith("2") and not declared.get("content"):
+            declared["content"] = json_answer
+        elif status[0] in "45":
+            declared.setdefault("content", ERROR_CONTENT)
+    if path.startswith("/v1/"):
+        op["security"] = [{"apiKey": []}]
+    elif path == "/tenants" or path.startswith("/tenants/"):
+        op["security"] = [{"adminToken": []}]
 
 
 def declare_errors(app: FastAPI) -> None:
-    """Document the error envelope on every operation (the OpenAPI is complete and
-    never shows the framework's 422 validation shape, which this API does not use)."""
+    """Make the OpenAPI document tell the truth: the error envelope and every error
+    answer on every operation (never the framework's 422 validation shape, which this
+    API does not use), replays of writes, credentials, and no ``null`` where the
+    server takes none."""
     from fastapi.openapi.utils import get_openapi
 
     def openapi() -> dict[str, Any]:
@@ -228,22 +318,15 @@ def declare_errors(app: FastAPI) -> None:
             return app.openapi_schema
         doc = get_openapi(title=app.title, version=app.version, description=app.description,
                           routes=app.routes)
-        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        components = doc.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
         schemas["ErrorBody"] = ErrorBody.model_json_schema()
-        ref = {"content": {"application/json": {"schema": {
-            "$ref": "#/components/schemas/ErrorBody"}}}}
-        for item in doc.get("paths", {}).values():
+        components["securitySchemes"] = SECURITY
+        for path, item in doc.get("paths", {}).items():
             for method, op in item.items():
-                responses = op.setdefault("responses", {})
-                responses.pop("422", None)
-                errors = dict(COMMON_ERRORS)
-                if method in ("post", "patch", "put", "delete"):
-                    errors.update(WRITE_ERRORS)
-                for status, description in errors.items():
-                    declared = responses.setdefault(status, {"description": description})
-                    declared.setdefault("content", ref["content"])
+                _tidy_operation(path, method, op)
         app.openapi_schema = doc
         return doc
 

@@ -13,7 +13,7 @@ from wowsino.kernel.jsonio import dumps, loads
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
-Limit = Annotated[int | None, Query(description="1–500, default 50")]  # the ?limit= parameter
+Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description="1–500, default 50")]  # ?limit=
 
 
 def check_limit(limit: int | None) -> int:

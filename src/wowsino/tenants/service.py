@@ -17,8 +17,9 @@ from wowsino.kernel.auth import SCOPES, generate_key, hash_key, key_hint
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
 from wowsino.kernel.realm import Actor, Mode, Realm
+from wowsino.tenants.schemas import SLUG_PATTERN
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SLUG = re.compile(SLUG_PATTERN)
 SERVICE_MODES = ("plug_in", "white_label")
 
 

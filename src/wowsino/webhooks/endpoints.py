@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import check_limit
+from wowsino.kernel.openapi import never_null
+from wowsino.kernel.pagination import Limit, check_limit
 from wowsino.kernel.writes import platform_of, write
 from wowsino.webhooks import service
 
@@ -29,8 +30,16 @@ class WebhookIn(BaseModel):
     idempotency_key: str | None = None
 
 
-class WebhookPatch(BaseModel):
+class KeyOnly(BaseModel):
+    """The body of a write that needs nothing else: optional, a JSON object."""
+
     model_config = ConfigDict(extra="forbid")
+    idempotency_key: str | None = None
+
+
+class WebhookPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=never_null("url", "events", "status"))
     url: str | None = Field(default=None, min_length=1, max_length=2048)
     events: list[str] | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
@@ -94,7 +103,7 @@ async def delete_webhook(webhook_id: str, request: Request, principal: Manage) -
 async def list_deliveries(
     webhook_id: str, request: Request, principal: Manage,
     status: Literal["pending", "delivering", "succeeded", "failed"] | None = None,
-    limit: Annotated[int | None, Query()] = None, cursor: str | None = None,
+    limit: Limit = None, cursor: str | None = None,
 ) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse(await service.deliveries(
@@ -103,17 +112,21 @@ async def list_deliveries(
 
 
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", summary="Send a delivery again")
-async def redeliver(delivery_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
+async def redeliver(delivery_id: str, request: Request, principal: Manage,
+                    body: KeyOnly | None = None) -> MoneyJSONResponse:
     async def send_again(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
         return {"delivery": await service.redeliver(
             conn, realm=principal.realm, delivery_ref=delivery_id, actor=principal.actor, at=at)}
 
-    return await write(request, principal, payload={}, status=200, call=send_again)
+    return await write(request, principal, payload=(body or KeyOnly()).model_dump(), status=200,
+                       call=send_again)
 
 
 @router.post("/webhooks/{webhook_id}/ping", status_code=201, summary="Send a webhook.ping")
-async def ping(webhook_id: str, request: Request, principal: Manage) -> MoneyJSONResponse:
+async def ping(webhook_id: str, request: Request, principal: Manage,
+               body: KeyOnly | None = None) -> MoneyJSONResponse:
     async def send_ping(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
         return {"delivery": await service.ping(conn, realm=principal.realm, ref=webhook_id, at=at)}
 
-    return await write(request, principal, payload={}, status=201, call=send_ping)
+    return await write(request, principal, payload=(body or KeyOnly()).model_dump(), status=201,
+                       call=send_ping)

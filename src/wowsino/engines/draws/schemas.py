@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from wowsino.fairness.service import MAX_CLIENT_SEED
+from wowsino.kernel.openapi import never_null
 
 MoneyIn = Decimal  # ints and exact decimals; one type so a 400 names the bare field
 
@@ -25,6 +26,8 @@ class PrizeGameIn(Body):
 
 
 class PrizeGamePatch(Body):
+    model_config = ConfigDict(json_schema_extra=never_null("name", "prize_table", "kind"))
+
     name: str | None = Field(default=None, min_length=1, max_length=128)
     prize_table: list[dict[str, Any]] | None = None
     cost_winz: MoneyIn | None = None

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from wowsino.kernel.openapi import never_null
+
 MoneyIn = Decimal | int
 PCT_PLACES = 4  # contribution_pct: percent with up to 4 decimals (0.0001 % … 100 %)
 
@@ -50,6 +52,8 @@ class JackpotPatch(Body):
     """A partial update. ``seed_usd`` applies from the next reset; ``must_drop_at`` at once
     (``null`` removes it), except on a mystery pool, whose committed drop point stays
     until the next reset."""
+
+    model_config = ConfigDict(json_schema_extra=never_null("name", "seed_usd"))
 
     name: str | None = Field(default=None, min_length=1, max_length=128)
     seed_usd: MoneyIn | None = None

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from wowsino.kernel.money import ASSETS, from_minor
+from wowsino.kernel.openapi import never_null
 
 MAX_TICKETS_PER_ENTRY = 100_000
 
@@ -36,6 +37,9 @@ class RaffleIn(Body):
 
 class RafflePatch(Body):
     """``PATCH /v1/raffles/<id>``: a partial update; ``null`` removes the cap or ``draw_at``."""
+
+    model_config = ConfigDict(
+        json_schema_extra=never_null("name", "ticket_cost_winz", "prize_winz"))
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     ticket_cost_winz: WinzIn | None = None

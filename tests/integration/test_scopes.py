@@ -1,0 +1,190 @@
+"""Scopes for every ``/v1`` route: a key holding every scope except the route's own is
+refused with ``403 SCOPE_DENIED``, and a key holding only that scope is not.
+
+The scope each route needs is written down below, by hand, from the API contract — it
+is deliberately not read from the code, so that a route whose scope is weakened (say
+``players:write`` downgraded to ``players:read``) or dropped (plain authentication in
+place of ``webhooks:manage``) fails here. The routes are enumerated from the app: a new
+``/v1`` route with no entry in ``REQUIRED_SCOPE`` or ``OPEN`` fails
+``test_every_v1_route_declares_its_scope`` until it gets one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from tests.conftest import ADMIN_TOKEN, Tenant
+from tests.integration.support import assert_error, bearer, create_key, create_player
+from tests.integration.test_isolation import v1_routes
+from wowsino.api import create_app
+from wowsino.kernel.auth import SCOPES
+from wowsino.kernel.config import Settings
+
+READ, USE, CONFIG = "engagement:read", "engagement:write", "config:write"
+HOOKS = "webhooks:manage"
+
+REQUIRED_SCOPE: dict[tuple[str, str], str] = {
+    ("GET", "/v1/usage"): "usage:read",
+    ("GET", "/v1/audit"): "audit:read",
+    # players
+    ("POST", "/v1/players"): "players:write",
+    ("GET", "/v1/players"): "players:read",
+    ("GET", "/v1/players/{key}"): "players:read",
+    ("PATCH", "/v1/players/{key}/status"): "players:write",
+    ("POST", "/v1/players/{key}/rg"): "players:write",
+    ("POST", "/v1/players/{key}/adjustments"): CONFIG,
+    ("GET", "/v1/players/{key}/timeline"): "players:read",
+    ("GET", "/v1/players/{key}/ledger"): "players:read",
+    ("GET", "/v1/players/{key}/fairness"): READ,
+    ("PUT", "/v1/players/{key}/fairness"): USE,
+    # lootboxes
+    ("GET", "/v1/lootbox"): READ,
+    ("POST", "/v1/lootbox"): CONFIG,
+    ("GET", "/v1/lootbox/{lootbox_id}"): READ,
+    ("PATCH", "/v1/lootbox/{lootbox_id}"): CONFIG,
+    ("POST", "/v1/lootbox/{lootbox_id}/pause"): CONFIG,
+    ("POST", "/v1/lootbox/{lootbox_id}/resume"): CONFIG,
+    ("POST", "/v1/lootbox/{lootbox_id}/open"): USE,
+    ("GET", "/v1/lootbox/{lootbox_id}/opens"): READ,
+    # raffles
+    ("GET", "/v1/raffles"): READ,
+    ("POST", "/v1/raffles"): CONFIG,
+    ("GET", "/v1/raffles/{raffle_id}"): READ,
+    ("PATCH", "/v1/raffles/{raffle_id}"): CONFIG,
+    ("POST", "/v1/raffles/{raffle_id}/pause"): CONFIG,
+    ("POST", "/v1/raffles/{raffle_id}/resume"): CONFIG,
+    ("POST", "/v1/raffles/{raffle_id}/enter"): USE,
+    ("GET", "/v1/raffles/{raffle_id}/tickets"): READ,
+    ("POST", "/v1/raffles/{raffle_id}/draw"): CONFIG,
+    # jackpots
+    ("GET", "/v1/jackpots"): READ,
+    ("POST", "/v1/jackpots"): CONFIG,
+    ("GET", "/v1/jackpots/{jackpot_id}"): READ,
+    ("PATCH", "/v1/jackpots/{jackpot_id}"): CONFIG,
+    ("POST", "/v1/jackpots/{jackpot_id}/pause"): CONFIG,
+    ("POST", "/v1/jackpots/{jackpot_id}/resume"): CONFIG,
+    ("POST", "/v1/jackpots/{jackpot_id}/contribute"): USE,
+    ("POST", "/v1/jackpots/{jackpot_id}/drop"): CONFIG,
+    ("GET", "/v1/jackpots/{jackpot_id}/drops"): READ,
+    # mini-games
+    ("GET", "/v1/mini-games"): READ,
+    ("POST", "/v1/mini-games"): CONFIG,
+    ("GET", "/v1/mini-games/{mini_game_id}"): READ,
+    ("PATCH", "/v1/mini-games/{mini_game_id}"): CONFIG,
+    ("POST", "/v1/mini-games/{mini_game_id}/pause"): CONFIG,
+    ("POST", "/v1/mini-games/{mini_game_id}/resume"): CONFIG,
+    ("POST", "/v1/mini-games/{mini_game_id}/play"): USE,
+    ("GET", "/v1/mini-games/{mini_game_id}/plays"): READ,
+    # webhooks
+    ("POST", "/v1/webhooks"): HOOKS,
+    ("GET", "/v1/webhooks"): HOOKS,
+    ("GET", "/v1/webhooks/{webhook_id}"): HOOKS,
+    ("PATCH", "/v1/webhooks/{webhook_id}"): HOOKS,
+    ("DELETE", "/v1/webhooks/{webhook_id}"): HOOKS,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): HOOKS,
+    ("POST", "/v1/webhooks/{webhook_id}/ping"): HOOKS,
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver"): HOOKS,
+}
+
+# Routes any valid key may call: the key's own description and the API document.
+OPEN: set[tuple[str, str]] = {
+    ("GET", "/v1/me"),
+    ("GET", "/v1/openapi.json"),
+}
+
+# Path parameters: real-looking values; a scope is checked before anything is looked up.
+PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-000000000001",
+               "raffle_id": "00000000-0000-4000-8000-000000000002",
+               "jackpot_id": "00000000-0000-4000-8000-000000000003",
+               "mini_game_id": "00000000-0000-4000-8000-000000000004",
+               "webhook_id": "00000000-0000-4000-8000-000000000005",
+               "delivery_id": "00000000-0000-4000-8000-000000000006"}
+
+
+def concrete(template: str) -> str:
+    return re.sub(r"{(\w+)}", lambda m: PATH_VALUES[m.group(1)], template)
+
+
+async def call(client: httpx.AsyncClient, key: str, method: str, template: str) -> httpx.Response:
+    """One request to ``template``; writes carry an empty JSON object."""
+    path = concrete(template)
+    if method in ("GET", "DELETE"):
+        return await client.request(method, path, headers=bearer(key))
+    return await client.request(method, path, headers=bearer(key), json={})
+
+
+def every_scope_but(scope: str) -> list[str]:
+    return sorted(SCOPES - {"*", scope})
+
+
+def test_every_v1_route_declares_its_scope() -> None:
+    app = create_app(Settings(admin_token=ADMIN_TOKEN),
+                     database_url="postgresql://nobody@127.0.0.1:1/none")
+    routes = v1_routes(app)
+    assert ("POST", "/v1/players/{key}/rg") in routes
+    missing = sorted(routes - REQUIRED_SCOPE.keys() - OPEN)
+    stale = sorted((REQUIRED_SCOPE.keys() | OPEN) - routes)
+    assert not missing, f"/v1 routes with no declared scope (nor listed as open): {missing}"
+    assert not stale, f"scopes declared for routes that no longer exist: {stale}"
+    assert not REQUIRED_SCOPE.keys() & OPEN
+    unknown = sorted(set(REQUIRED_SCOPE.values()) - SCOPES)
+    assert not unknown, f"scopes the platform does not know: {unknown}"
+
+
+async def test_a_key_without_the_routes_scope_is_refused_on_every_route(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    await create_player(tenant, "alice")
+    keys = {scope: (await create_key(client, tenant, every_scope_but(scope),
+                                     name=f"all but {scope}"))["key"]
+            for scope in sorted(set(REQUIRED_SCOPE.values()))}
+    problems = []
+    for (method, template), scope in sorted(REQUIRED_SCOPE.items()):
+        r = await call(client, keys[scope], method, template)
+        if r.status_code != 403 or r.json().get("code") != "SCOPE_DENIED":
+            problems.append(f"{method} {template} without {scope}: {r.status_code} {r.text[:200]}")
+            continue
+        payload = assert_error(r, 403, "SCOPE_DENIED")
+        assert scope in payload["error"], payload
+    assert not problems, "\n".join(problems)
+
+
+async def test_a_key_with_only_the_routes_scope_is_not_refused_for_scope(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    await create_player(tenant, "alice")
+    keys = {scope: (await create_key(client, tenant, [scope], name=f"only {scope}"))["key"]
+            for scope in sorted(set(REQUIRED_SCOPE.values()))}
+    problems = []
+    for (method, template), scope in sorted(REQUIRED_SCOPE.items()):
+        r = await call(client, keys[scope], method, template)
+        if r.status_code in (401, 403) or r.status_code >= 500:
+            problems.append(f"{method} {template} with only {scope}: "
+                            f"{r.status_code} {r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_open_routes_answer_a_key_with_an_unrelated_scope(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    key = (await create_key(client, tenant, ["audit:read"], name="audit only"))["key"]
+    for method, template in sorted(OPEN):
+        r = await call(client, key, method, template)
+        assert r.status_code == 200, f"{method} {template}: {r.status_code} {r.text[:200]}"
+    me: dict[str, Any] = (await client.get("/v1/me", headers=bearer(key))).json()
+    assert me["tenant"]["scopes"] == ["audit:read"]
+
+
+async def test_the_wildcard_scope_allows_every_route(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    await create_player(tenant, "alice")
+    problems = []
+    for (method, template) in sorted(REQUIRED_SCOPE):
+        r = await call(client, tenant.test_key, method, template)
+        if r.status_code in (401, 403) or r.status_code >= 500:
+            problems.append(f"{method} {template} with *: {r.status_code} {r.text[:200]}")
+    assert not problems, "\n".join(problems)
