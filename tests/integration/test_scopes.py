@@ -58,6 +58,7 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/raffles/{raffle_id}/resume"): CONFIG,
     ("POST", "/v1/raffles/{raffle_id}/enter"): USE,
     ("GET", "/v1/raffles/{raffle_id}/tickets"): READ,
+    ("GET", "/v1/raffles/{raffle_id}/entries/{key}"): READ,
     ("POST", "/v1/raffles/{raffle_id}/draw"): CONFIG,
     # jackpots
     ("GET", "/v1/jackpots"): READ,
