@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import warnings
 from decimal import Decimal
 from typing import Any
