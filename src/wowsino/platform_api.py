@@ -13,7 +13,7 @@ from wowsino.kernel.auth import Principal, authenticate, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import check_limit, decode_cursor, page
+from wowsino.kernel.pagination import BY_ID, check_limit
 from wowsino.kernel.writes import platform_of
 
 router = APIRouter(route_class=DecimalRoute)
@@ -27,12 +27,12 @@ async def list_audit(
     limit: Annotated[int | None, Query()] = None, cursor: str | None = None,
 ) -> MoneyJSONResponse:
     size = check_limit(limit)
-    after = decode_cursor(cursor, 1)
+    after = BY_ID.decode(cursor)
     async with read_only(platform_of(request).engine) as conn:
         items = await audit.search(
             conn, principal.realm, actor=actor, action=action, target=target, since=since,
-            before_id=int(after[0]) if after else None, limit=size + 1)
-    return MoneyJSONResponse(page(items, size, lambda it: [it["id"]]))
+            before_id=after[0] if after else None, limit=size + 1)
+    return MoneyJSONResponse(BY_ID.page(items, size))
 
 
 @router.get("/usage", tags=["usage"], summary="API calls and monthly active players per mode")

@@ -27,7 +27,7 @@ from wowsino.kernel.errors import (
 )
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import MAX_MINOR, from_minor, to_minor
-from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import SYSTEM, Actor, Mode, Realm
 from wowsino.players import service as players
@@ -160,17 +160,9 @@ async def listing(
     conn: AsyncConnection, realm: Realm, *, status: str | None, limit: int, cursor: str | None
 ) -> dict[str, Any]:
     """A page of the realm's raffles, newest first (400 for a foreign cursor)."""
-    position = decode_cursor(cursor, 2)
-    after = None
-    if position is not None:
-        try:
-            after = [datetime.fromisoformat(str(position[0]).replace("Z", "+00:00")),
-                     UUID(str(position[1]))]
-        except ValueError:
-            raise ValidationFailed("cursor: not a cursor this API issued",
-                                   field="cursor") from None
+    after = NEWEST.decode(cursor)
     rows = await repository.search(conn, realm, status=status, after=after, limit=limit)
-    result = page(rows, limit, lambda r: [r["created_at"], str(r["id"])])
+    result = NEWEST.page(rows, limit)
     draws = await repository.draws_for(conn, realm, [r["id"] for r in result["data"]])
     result["data"] = [schemas.public(r, draws.get(r["id"])) for r in result["data"]]
     return result
