@@ -14,6 +14,11 @@ goes to the round's most recent eligible contributor instead, and when there is
 none the pool waits, full, for the next eligible contribution (which then adds
 nothing and wins). Each drop pays the whole pool, then the next round starts at
 the configured seed, funded as in ``flows``.
+
+A pool without a trigger is bounded by its currency's maximum (``Asset.max_minor``,
+as every amount is): its stripes share the headroom below that bound, and a
+contribution that would take the pool past it is refused (400 naming ``amount``)
+until the pool drops, so a pool total always fits the ledger.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from wowsino.engines.jackpots import flows, repository, rounds, stripes, views
 from wowsino.kernel import audit, outbox
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
-from wowsino.kernel.money import ASSETS, Asset, asset, to_minor
+from wowsino.kernel.money import ASSETS, Asset, asset, from_minor, to_minor
 from wowsino.kernel.realm import Actor, Realm
 from wowsino.players import service as players
 
@@ -62,9 +67,15 @@ def _currency(code: str) -> Asset:
     return found
 
 
-def _headroom(terms: rounds.RoundTerms | dict[str, Any], pool: int) -> int | None:
+def _headroom(terms: rounds.RoundTerms | dict[str, Any], pool: int, currency: str) -> int:
+    """What the stripes share: room below the round's trigger or, without one, below the
+    currency's bound."""
     trigger = terms["trigger_at"] if isinstance(terms, dict) else terms.trigger_at
-    return None if trigger is None else trigger - pool
+    return _room(trigger, pool, currency)
+
+
+def _room(trigger: int | None, pool: int, currency: str) -> int:
+    return max((ASSETS[currency].max_minor if trigger is None else trigger) - pool, 0)
 
 
 def _config(row: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +101,7 @@ async def create(
               "round_started_at": at, **terms.columns(), "created_at": at, "updated_at": at}
     await repository.insert_jackpot(conn, realm, values)
     await stripes.create(conn, realm, jackpot_id, stripes=stripes.STRIPES, round=1,
-                         headroom=_headroom(terms, seed))
+                         headroom=_headroom(terms, seed, currency.code))
     await flows.fund_seed(conn, realm=realm, service_mode=service_mode, jackpot=values,
                           amount=seed, round=1, at=at)
     await audit.record(conn, realm=realm, actor=actor, action="jackpot.created",
@@ -140,7 +151,7 @@ async def update(
             raise ValidationFailed("must_drop_at: must be greater than the current pool",
                                    field="must_drop_at")
         await stripes.settle(conn, realm, jackpot["id"], stripes=locked.stripes, own=0,
-                             amount=0, headroom=None if must is None else must - pool)
+                             amount=0, headroom=_room(must, pool, jackpot["currency"]))
         values.update(round_must_drop_at=must, trigger_at=must)
     await repository.update_jackpot(conn, realm, jackpot["id"], {**values, "updated_at": at})
     after = {**jackpot, **values}
@@ -214,17 +225,23 @@ async def _contribute_exclusively(
     lifecycle.require_active(jackpot, NOUN)
     locked = await stripes.lock(conn, realm, jackpot)
     pool = jackpot["round_seed"] + locked.contributed
-    headroom = _headroom(jackpot, pool)
-    taken = row["requested"] if headroom is None else min(row["requested"], headroom)
+    headroom = _headroom(jackpot, pool, jackpot["currency"])
+    if jackpot["trigger_at"] is None and row["requested"] > headroom:
+        unit = ASSETS[jackpot["currency"]]
+        raise ValidationFailed(
+            f"amount: the pool would exceed its maximum of {from_minor(unit.max_minor, unit)} "
+            f"{unit.code}; it takes contributions again after it drops", field="amount",
+            room=str(from_minor(headroom, unit)))
+    taken = min(row["requested"], headroom)
     row = {**row, "round": jackpot["round"], "amount": taken}
     await repository.settle_contribution(conn, realm, row["id"], round=row["round"],
                                          amount=taken)
     await stripes.settle(conn, realm, jackpot["id"], stripes=locked.stripes, own=own,
-                         amount=taken, headroom=None if headroom is None else headroom - taken)
+                         amount=taken, headroom=headroom - taken)
     await flows.take_contribution(conn, realm=realm, service_mode=service_mode, jackpot=jackpot,
                                   contribution_id=row["id"], amount=taken, at=at)
     pool += taken
-    if headroom is None or taken < headroom:
+    if jackpot["trigger_at"] is None or taken < headroom:
         return views.contribution(row, currency_code=jackpot["currency"], pool=pool,
                                   dropped=None)
     winner = player if rewards.is_eligible(player) else await _last_eligible_contributor(
@@ -318,7 +335,8 @@ async def _drop(
     await repository.update_jackpot(conn, realm, jackpot["id"], {
         "round": next_round, "round_started_at": at, **terms.columns(), "updated_at": at})
     await stripes.reset(conn, realm, jackpot["id"], stripes=jackpot["stripes"],
-                        round=next_round, headroom=_headroom(terms, terms.seed))
+                        round=next_round, headroom=_headroom(terms, terms.seed,
+                                                             jackpot["currency"]))
     shown = views.drop({**row, "mystery": reveal, "created_at": at}, jackpot["currency"])
     await outbox.emit(conn, realm=realm, type="jackpot.dropped", at=at, data={
         **shown, "jackpot_name": jackpot["name"], "next_mystery_seed_hash": terms.server_seed_hash})
