@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from wowsino.kernel import audit
 from wowsino.kernel.auth import Principal, authenticate, scoped
+from wowsino.kernel.bodies import AnyInstant
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
@@ -23,7 +24,7 @@ AuditReader = Annotated[Principal, scoped("audit:read")]
 @router.get("/audit", tags=["audit"], summary="The audit log of this realm, newest first")
 async def list_audit(
     request: Request, principal: AuditReader, actor: str | None = None,
-    action: str | None = None, target: str | None = None, since: datetime | None = None,
+    action: str | None = None, target: str | None = None, since: AnyInstant | None = None,
     limit: Annotated[int | None, Query()] = None, cursor: str | None = None,
 ) -> MoneyJSONResponse:
     size = check_limit(limit)

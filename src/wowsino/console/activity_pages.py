@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 
@@ -10,6 +10,7 @@ from wowsino.console.auth import checked_form, require_session
 from wowsino.console.player_pages import realm_of
 from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
 from wowsino.kernel import audit
+from wowsino.kernel.bodies import utc
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.pagination import BY_ID
@@ -29,10 +30,9 @@ def _since(raw: str | None) -> datetime | None:
     if not raw:
         return None
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
     except ValueError:
         raise ValidationFailed("since: a date such as 2026-01-31", field="since") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @router.get("/tenants/{ref}/{mode}/audit")
