@@ -103,6 +103,14 @@ def _upsert_statement(updatable: tuple[str, ...]) -> TextClause:
         "SELECT * FROM updated UNION ALL SELECT * FROM inserted")
 
 
+_HOLD = text("SELECT 1 FROM players WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id "
+             "FOR KEY SHARE")
+
+
+async def hold(conn: AsyncConnection, realm: Realm, player_id: UUID) -> None:
+    await conn.execute(_HOLD, {**realm.params, "id": player_id})
+
+
 async def set_status(
     conn: AsyncConnection, realm: Realm, player_id: UUID, status: str, at: datetime
 ) -> None:

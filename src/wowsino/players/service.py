@@ -43,6 +43,14 @@ async def get(
     return row
 
 
+async def hold(conn: AsyncConnection, realm: Realm, player_id: UUID) -> None:
+    """Key-share lock the player's row (what a foreign key to it takes) before moving the
+    player's money: the global lock order is engine row, then player rows, then balances
+    (``ledger_post``, in account order), so a writer that locks a player row FOR UPDATE
+    before the balances (lootbox opens, status changes) never deadlocks with this one."""
+    await repository.hold(conn, realm, player_id)
+
+
 def require_eligible(player: dict[str, Any]) -> None:
     """Refuse rewards and draws to a player who is not ``active`` (403 ``PLAYER_BLOCKED``)."""
     if player["status"] != "active":

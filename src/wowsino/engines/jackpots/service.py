@@ -317,6 +317,7 @@ async def _drop(
     """Under the pool's locks: pay ``pool`` to ``winner``, start the next round, record and
     announce the drop (``jackpot.dropped``, revealing a mystery round's seed and point)."""
     drop_id = new_id()
+    await players.hold(conn, realm, winner["id"])  # before the balance: the global lock order
     payout = await flows.pay_winner(conn, realm=realm, service_mode=service_mode,
                                     jackpot=jackpot, player_id=winner["id"], amount=pool,
                                     drop_id=drop_id, at=at)

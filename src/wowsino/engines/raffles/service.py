@@ -203,6 +203,7 @@ async def enter(
     _require_open(raffle, at)
     player = await players.get(conn, realm, brand_id, user_ref)
     rewards.check_eligible(player)
+    await players.hold(conn, realm, player["id"])  # before the balance: the global lock order
     held = await repository.player_tickets(conn, realm, raffle["id"], player["id"])
     _check_limits(raffle, held, tickets_wanted)
     entry_id, cost = new_id(), raffle["ticket_cost_winz"] * tickets_wanted
