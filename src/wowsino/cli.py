@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wowsino.kernel.config import Settings
-from wowsino.kernel.database import database_url
+from wowsino.kernel.database import NoDatabase, database_url
 from wowsino.kernel.logs import configure_logging
 
 T = TypeVar("T")
@@ -44,20 +44,27 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _with_engine(settings: Settings, job: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``job(engine)`` against the configured database (migrated first)."""
+def _with_engine(settings: Settings, job: Callable[[Any], Awaitable[T]], *,
+                 create: bool = False) -> T:
+    """Run ``job(engine)`` against the configured database (migrated first). Only
+    ``create`` (``migrate``) starts a new embedded database; any other command refuses,
+    exit 2, when there is none under ``WOWSINO_DATA_DIR``."""
     from wowsino.kernel.db import create_engine, migrate
 
-    with database_url(settings) as url:
-        async def run() -> T:
-            engine = create_engine(url, pool_size=5)
-            try:
-                await migrate(engine)
-                return await job(engine)
-            finally:
-                await engine.dispose()
+    try:
+        with database_url(settings, create=create) as url:
+            async def run() -> T:
+                engine = create_engine(url, pool_size=5)
+                try:
+                    await migrate(engine)
+                    return await job(engine)
+                finally:
+                    await engine.dispose()
 
-        return asyncio.run(run())
+            return asyncio.run(run())
+    except NoDatabase as exc:
+        err.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -69,7 +76,7 @@ def migrate() -> None:
         return None
 
     with console.status("Applying migrations…"):
-        _with_engine(Settings.from_env(), noop)
+        _with_engine(Settings.from_env(), noop, create=True)
     console.print(f"[green]Database at migration {head_revision()}[/green]")
 
 

@@ -373,6 +373,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 asset_code=code, amount=from_minor(minor, ASSETS[code]), reason=reason,
                 actor=ADMIN, at=at)
 
+        if rail in (Rail.REAL, Rail.BONUS) and code != "EUR":  # the players hold EUR
+            exc = self.refused(job, ValidationFailed)
+            assert exc.code == "CURRENCY_MISMATCH"
+            return
         short = self.shortfalls(r, postings)
         if short:
             self.expect_insufficient(job, short)
