@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from wowsino.kernel.config import Settings
@@ -318,8 +319,11 @@ def fairness_verify(
     tickets: Annotated[int | None, typer.Option(help="Raffle: total tickets")] = None,
     expect_index: Annotated[int | None, typer.Option(help="Winning index or ticket")] = None,
     expect_segment: Annotated[str | None, typer.Option(help="Winning segment label")] = None,
+    skipped: Annotated[str | None, typer.Option(
+        help="Raffle: the skipped tickets (blocked holders) in order: 12,40")] = None,
 ) -> None:
-    """Recompute a lootbox, mini-game or raffle result from its published inputs."""
+    """Recompute a lootbox, mini-game or raffle result from its published inputs; on a
+    mismatch, print what was published beside what the inputs give."""
     from wowsino.fairness.verify import verify
 
     try:
@@ -327,13 +331,20 @@ def fairness_verify(
             server_seed=server_seed, client_seed=client_seed, server_seed_hash=server_seed_hash,
             weights=[int(w) for w in weights.split(",")] if weights else None,
             prize_table=prize_table, prize_table_hash=prize_table_hash, tickets=tickets,
-            expect_index=expect_index, expect_segment=expect_segment)
+            expect_index=expect_index, expect_segment=expect_segment,
+            skipped=[int(i) for i in skipped.split(",")] if skipped else None)
     except (ValueError, KeyError, OSError) as exc:
-        err.print(f"[red]cannot verify: {exc}[/red]")
+        err.print(f"[red]cannot verify: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
-    for name, passed, detail in verdict.checks:
-        mark = "[green]✓[/green]" if passed else "[red]✗[/red]"
-        console.print(f"{mark} {name}: {detail}")
+    for check in verdict.checks:
+        computed, expected = escape(check.computed), escape(check.expected or "")
+        if check.passed:
+            line = f"[green]✓[/green] {check.name}: {computed}"
+        elif check.expected is not None:
+            line = f"[red]✗[/red] {check.name}: expected {expected} | computed {computed}"
+        else:
+            line = f"[red]✗[/red] {check.name}: {computed}"
+        console.print(line, soft_wrap=True, highlight=False)  # a hash is never broken
     console.print("[green bold]match[/green bold]" if verdict.ok else "[red bold]mismatch[/red bold]")
     raise typer.Exit(0 if verdict.ok else 1)
 
