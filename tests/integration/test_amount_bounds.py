@@ -263,3 +263,25 @@ async def test_append_only_tables_refuse_truncate(tenant: Tenant, engine: Any,
 
 def test_every_asset_has_the_documented_bound() -> None:
     assert {a.max_minor for a in ASSETS.values()} == {10**15}
+
+
+async def test_a_white_label_pool_takes_and_pays_its_own_currency_only(
+    client: Any,
+) -> None:
+    """A win is paid to the player's real rail: in white-label, a EUR player neither feeds
+    nor wins a USD pool; in plug-in the operator pays, so any player may."""
+    from tests.conftest import make_tenant
+
+    for service_mode, refused in (("white_label", True), ("plug_in", False)):
+        tenant = await make_tenant(client, f"t-{service_mode.replace('_', '-')}", service_mode)
+        await create_player(tenant, "alice", currency="EUR")
+        jackpot_id = await make_jackpot(tenant)
+        r = await contribute(tenant, jackpot_id, "w1", "1.00")
+        drop = await tenant.post(f"/v1/jackpots/{jackpot_id}/drop",
+                                 {"winner_user_id": "alice"})
+        if refused:
+            assert_error(r, 400, "CURRENCY_MISMATCH")
+            assert_error(drop, 400, "CURRENCY_MISMATCH")
+        else:
+            assert r.status_code == 201, r.text
+            assert drop.status_code == 201, drop.text

@@ -34,7 +34,7 @@ from wowsino.engines.jackpots import flows, repository, rounds, stripes, views
 from wowsino.kernel import audit, outbox
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
-from wowsino.kernel.money import ASSETS, Asset, asset, from_minor, to_minor
+from wowsino.kernel.money import ASSETS, Asset, Rail, asset, from_minor, to_minor
 from wowsino.kernel.realm import Actor, Realm
 from wowsino.players import service as players
 
@@ -185,6 +185,7 @@ async def contribute(
     lifecycle.require_active(jackpot, NOUN)
     minor = to_minor(amount, ASSETS[jackpot["currency"]], field="amount")
     player = await players.get(conn, realm, brand_id, user_ref)
+    _check_winnable(player, jackpot, service_mode)
     row = {"id": new_id(), "jackpot_id": jackpot["id"], "round": jackpot["round"],
            "player_id": player["id"], "brand_id": player["brand_id"],
            "source_wager_id": source_wager_id, "requested": minor, "amount": minor}
@@ -200,6 +201,14 @@ async def contribute(
                                   contribution_id=row["id"], amount=minor, at=at)
     return 201, views.contribution(row, currency_code=jackpot["currency"],
                                    pool=jackpot["round_seed"] + contributed, dropped=None)
+
+
+def _check_winnable(player: dict[str, Any], jackpot: dict[str, Any], service_mode: str) -> None:
+    """In white-label a win is paid to the player's real rail, which holds the player's
+    currency only: a pool in another currency is not theirs to feed or win (400
+    ``CURRENCY_MISMATCH``). In plug-in the operator pays in its own wallet."""
+    if service_mode != flows.PLUG_IN:
+        players.check_currency(player, Rail.REAL, ASSETS[jackpot["currency"]])
 
 
 async def _original(
@@ -294,6 +303,7 @@ async def drop(
     if winner_ref is not None:
         winner = await players.get(conn, realm, brand_id, winner_ref)
         rewards.check_eligible(winner)
+        _check_winnable(winner, jackpot, service_mode)
     locked = await stripes.lock(conn, realm, jackpot)
     if winner is None:
         winner = await _last_eligible_contributor(conn, realm, jackpot)
