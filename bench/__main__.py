@@ -7,6 +7,7 @@ Prints the machine, then one line per figure:
     api: <req/s> req/s, p50 <ms> ms, p99 <ms> ms, peak RSS <MB> MB
     healthz: <req/s> req/s, p50 <ms> ms, p99 <ms> ms, ratio <x>
     jackpot: <contributions/s> one pool, … over many pools, ratio <x>
+    verify: <entries/s> entries/s (<n> entries, <s> s)
 
 See bench/README.md for the method and recorded results.
 """
@@ -40,6 +41,7 @@ from bench.server import Server, bench_server
 EXTRA_PHASES = {
     "lootbox": "Lootbox opens over HTTP, and /healthz",
     "jackpots": "Jackpot contributions: one pool, then many",
+    "verify": "ledger verify over one new realm",
 }
 
 

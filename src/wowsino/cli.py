@@ -14,10 +14,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from wowsino.kernel.config import Settings
-from wowsino.kernel.database import database_url
+from wowsino.kernel.database import NoDatabase, database_url
 from wowsino.kernel.logs import configure_logging
 
 T = TypeVar("T")
@@ -44,20 +45,27 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _with_engine(settings: Settings, job: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``job(engine)`` against the configured database (migrated first)."""
+def _with_engine(settings: Settings, job: Callable[[Any], Awaitable[T]], *,
+                 create: bool = False) -> T:
+    """Run ``job(engine)`` against the configured database (migrated first). Only
+    ``create`` (``migrate``) starts a new embedded database; any other command refuses,
+    exit 2, when there is none under ``WOWSINO_DATA_DIR``."""
     from wowsino.kernel.db import create_engine, migrate
 
-    with database_url(settings) as url:
-        async def run() -> T:
-            engine = create_engine(url, pool_size=5)
-            try:
-                await migrate(engine)
-                return await job(engine)
-            finally:
-                await engine.dispose()
+    try:
+        with database_url(settings, create=create) as url:
+            async def run() -> T:
+                engine = create_engine(url, pool_size=5)
+                try:
+                    await migrate(engine)
+                    return await job(engine)
+                finally:
+                    await engine.dispose()
 
-        return asyncio.run(run())
+            return asyncio.run(run())
+    except NoDatabase as exc:
+        err.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -69,7 +77,7 @@ def migrate() -> None:
         return None
 
     with console.status("Applying migrations…"):
-        _with_engine(Settings.from_env(), noop)
+        _with_engine(Settings.from_env(), noop, create=True)
     console.print(f"[green]Database at migration {head_revision()}[/green]")
 
 
@@ -320,8 +328,11 @@ def fairness_verify(
     expect_holder: Annotated[str | None, typer.Option(help="Raffle: the winner's holder id")] = None,
     expect_index: Annotated[int | None, typer.Option(help="Winning index or ticket")] = None,
     expect_segment: Annotated[str | None, typer.Option(help="Winning segment label")] = None,
+    skipped: Annotated[str | None, typer.Option(
+        help="Raffle: the skipped tickets (blocked holders) in order: 12,40")] = None,
 ) -> None:
-    """Recompute a lootbox, mini-game or raffle result from its published inputs."""
+    """Recompute a lootbox, mini-game or raffle result from its published inputs; on a
+    mismatch, print what was published beside what the inputs give."""
     from wowsino.fairness.verify import verify
 
     try:
@@ -330,13 +341,20 @@ def fairness_verify(
             weights=[int(w) for w in weights.split(",")] if weights else None,
             prize_table=prize_table, prize_table_hash=prize_table_hash, tickets=tickets,
             ticket_list=ticket_list, expect_holder=expect_holder,
-            expect_index=expect_index, expect_segment=expect_segment)
+            expect_index=expect_index, expect_segment=expect_segment,
+            skipped=[int(i) for i in skipped.split(",")] if skipped else None)
     except (ValueError, KeyError, OSError) as exc:
-        err.print(f"[red]cannot verify: {exc}[/red]")
+        err.print(f"[red]cannot verify: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
-    for name, passed, detail in verdict.checks:
-        mark = "[green]✓[/green]" if passed else "[red]✗[/red]"
-        console.print(f"{mark} {name}: {detail}")
+    for check in verdict.checks:
+        computed, expected = escape(check.computed), escape(check.expected or "")
+        if check.passed:
+            line = f"[green]✓[/green] {check.name}: {computed}"
+        elif check.expected is not None:
+            line = f"[red]✗[/red] {check.name}: expected {expected} | computed {computed}"
+        else:
+            line = f"[red]✗[/red] {check.name}: {computed}"
+        console.print(line, soft_wrap=True, highlight=False)  # a hash is never broken
     console.print("[green bold]match[/green bold]" if verdict.ok else "[red bold]mismatch[/red bold]")
     raise typer.Exit(0 if verdict.ok else 1)
 

@@ -7,15 +7,16 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import BeforeValidator
 from sqlalchemy import text
 
 from wowsino.kernel import audit
 from wowsino.kernel.auth import Principal, scoped
+from wowsino.kernel.bodies import Instant
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import Limit, check_limit, decode_cursor, page
+from wowsino.kernel.pagination import BY_ID, Limit, check_limit
 from wowsino.kernel.writes import platform_of
 
 router = APIRouter(route_class=DecimalRoute)
@@ -29,7 +30,7 @@ def _iso_datetime(value: object) -> object:
     return value
 
 
-Since = Annotated[AwareDatetime | None, BeforeValidator(_iso_datetime),
+Since = Annotated[Instant | None, BeforeValidator(_iso_datetime),
                   Query(description="ISO-8601 date-time with an offset")]
 AuditReader = Annotated[Principal, scoped("audit:read")]
 UsageReader = Annotated[Principal, scoped("usage:read")]
@@ -42,13 +43,13 @@ async def list_audit(
     limit: Limit = None, cursor: str | None = None,
 ) -> MoneyJSONResponse:
     size = check_limit(limit)
-    after = decode_cursor(cursor, 1)
+    after = BY_ID.decode(cursor)
     async with read_only(platform_of(request).engine) as conn:
         items = await audit.search(
             conn, principal.realm, actor=actor, action=action, target=target, since=since,
-            before_id=int(after[0]) if after else None, limit=size + 1,
+            before_id=after[0] if after else None, limit=size + 1,
             brand_id=principal.brand_id)
-    return MoneyJSONResponse(page(items, size, lambda it: [it["id"]]))
+    return MoneyJSONResponse(BY_ID.page(items, size))
 
 
 @router.get("/usage", tags=["usage"],

@@ -13,11 +13,11 @@ from wowsino.kernel.money import ASSETS
 async def test_assets_table_equals_the_registry(db_url: str) -> None:
     conn = await asyncpg.connect(db_url)
     try:
-        rows = await conn.fetch("SELECT code, scale, kind FROM assets")
+        rows = await conn.fetch("SELECT code, scale, kind, max_minor FROM assets")
     finally:
         await conn.close()
-    table = {r["code"]: (int(r["scale"]), r["kind"]) for r in rows}
-    registry = {code: (a.scale, a.kind) for code, a in ASSETS.items()}
+    table = {r["code"]: (int(r["scale"]), r["kind"], int(r["max_minor"])) for r in rows}
+    registry = {code: (a.scale, a.kind, a.max_minor) for code, a in ASSETS.items()}
     assert table == registry
 
 

@@ -53,3 +53,53 @@ def test_malformed_seed_is_reported() -> None:
     result = runner.invoke(app, ["fairness", "verify", "--server-seed", "zz", "--client-seed",
                                  "x", "--weights", "1"])
     assert result.exit_code == 2
+
+
+def _raffle_with_skips() -> tuple[str, int, list[int], int]:
+    """A client seed whose draw over 12 tickets, with tickets 3–9 held by a blocked player,
+    skipped at least one ticket (read the stream on, as the raffle draw does)."""
+    blocked = range(3, 10)
+    for n in range(200):
+        stream = fairness.ByteStream(SEED, f"list-{n}")
+        skipped = []
+        while (ticket := fairness.uniform_int(stream, 12)) in blocked:
+            skipped.append(ticket)
+        if skipped:
+            return f"list-{n}", 12, skipped, ticket
+    raise AssertionError("no draw skipped a ticket")
+
+
+def test_a_raffle_draw_that_skipped_blocked_holders_verifies() -> None:
+    seed, total, skipped, winner = _raffle_with_skips()
+    args = ["fairness", "verify", "--server-seed", SEED, "--client-seed", seed,
+            "--tickets", str(total), "--expect-index", str(winner)]
+    result = runner.invoke(app, [*args, "--skipped", ",".join(map(str, skipped))])
+    assert result.exit_code == 0, result.output
+    assert "✓ skipped_tickets" in result.output
+    # the same draw without its skips does not verify: the stream's first ticket was not
+    # the winner's
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    wrong = [(skipped[0] + 1) % total, *skipped[1:]]
+    result = runner.invoke(app, [*args, "--skipped", ",".join(map(str, wrong))])
+    assert result.exit_code == 1
+    assert (f"expected {', '.join(map(str, wrong))} | computed "
+            f"{', '.join(map(str, skipped))}") in result.output
+
+
+def test_a_mismatch_shows_expected_and_computed_hashes_whole_on_one_line() -> None:
+    published = "ab" * 32
+    result = runner.invoke(app, ["fairness", "verify", "--server-seed", SEED, "--client-seed",
+                                 "me", "--server-seed-hash", published, "--weights", "1,1"],
+                           env={"COLUMNS": "60"})
+    assert result.exit_code == 1
+    line = next(x for x in result.output.splitlines() if "server_seed_hash" in x)
+    assert f"expected {published} | computed {fairness.hash_seed(SEED)}" in line
+
+
+def test_a_matching_hash_is_printed_whole_on_one_line() -> None:
+    result = runner.invoke(app, ["fairness", "verify", "--server-seed", SEED, "--client-seed",
+                                 "me", "--server-seed-hash", fairness.hash_seed(SEED),
+                                 "--weights", "1,1"], env={"COLUMNS": "40"})
+    assert result.exit_code == 0
+    assert f"server_seed_hash: {fairness.hash_seed(SEED)}" in result.output

@@ -14,6 +14,7 @@ from wowsino.kernel.money import (
     MAX_MINOR,
     Rail,
     asset,
+    check_bound,
     check_rail_asset,
     from_minor,
     to_minor,
@@ -92,18 +93,35 @@ def test_non_numbers_are_refused(value: object) -> None:
     assert caught.value.details == {"field": "stake"}
 
 
-def test_bounds_of_a_bigint() -> None:
+def test_the_bound_of_every_asset() -> None:
+    """10^15 minor units, far inside a bigint: a balance plus a posting never overflows."""
+    assert MAX_MINOR == 10**15
+    assert all(a.max_minor == MAX_MINOR for a in ASSETS.values())
+    assert 2 * MAX_MINOR < 2**63
     assert to_minor(str(MAX_MINOR), WINZ) == MAX_MINOR
-    assert to_minor("92233720368547758.07", USD) == MAX_MINOR
-    assert to_minor("-92233720368547758.07", USD, allow_negative=True) == -MAX_MINOR
-    for too_big in ("92233720368547758.08", str(MAX_MINOR + 1), "1e19", "1e999999999",
-                    10**40, "123456789012345678901234567890"):
-        with pytest.raises(ValidationFailed, match="too large"):
+    assert to_minor("10000000000000.00", USD) == MAX_MINOR
+    assert to_minor("-10000000000000", USD, allow_negative=True) == -MAX_MINOR
+    assert to_minor("10000000", BTC) == MAX_MINOR
+    for too_big in ("10000000000000.01", str(MAX_MINOR + 1), "9223372036854775807",
+                    "92233720368547758.07", "1e19", "1e999999999", 10**40,
+                    "123456789012345678901234567890"):
+        with pytest.raises(ValidationFailed, match="too large") as caught:
             to_minor(too_big, WINZ if "." not in str(too_big) else USD)
+        assert caught.value.details["field"] == "amount"
     with pytest.raises(ValidationFailed, match="too large"):
         to_minor("-1e999999999", USD, allow_negative=True)
-    with pytest.raises(ValidationFailed, match="too large"):
-        to_minor("92233720368.54775808", BTC)
+    with pytest.raises(ValidationFailed, match=r"at most 10000000\.00000000 BTC"):
+        to_minor("10000000.00000001", BTC)
+
+
+@given(code=st.sampled_from(sorted(ASSETS)), minor=st.integers(-(2**64), 2**64).filter(bool))
+def test_check_bound_refuses_beyond_the_bound(code: str, minor: int) -> None:
+    a = ASSETS[code]
+    if abs(minor) <= a.max_minor:
+        assert check_bound(minor, a) == minor
+    else:
+        with pytest.raises(ValidationFailed, match="too large"):
+            check_bound(minor, a, field="seed_usd")
 
 
 def test_from_minor_has_exactly_scale_places() -> None:
@@ -113,7 +131,7 @@ def test_from_minor_has_exactly_scale_places() -> None:
     assert from_minor(1, BTC) == Decimal("0.00000001")
     assert from_minor(1, BTC).as_tuple().exponent == -8
     assert str(from_minor(1234, JPY)) == "1234"
-    assert str(from_minor(MAX_MINOR, USD)) == "92233720368547758.07"
+    assert str(from_minor(MAX_MINOR, USD)) == "10000000000000.00"
     assert str(from_minor(7, WINZ)) == "7"
 
 

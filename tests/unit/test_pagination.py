@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,12 +13,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wowsino.kernel.errors import ValidationFailed
+from wowsino.kernel.jsonio import dumps, loads
 from wowsino.kernel.pagination import (
+    BIGINT,
+    BY_ID,
     DEFAULT_LIMIT,
+    INSTANT,
     MAX_LIMIT,
+    NEWEST,
+    Keyset,
     check_limit,
     decode_cursor,
     encode_cursor,
+    one_of,
     page,
 )
 
@@ -112,3 +120,49 @@ def test_paging_through_visits_every_row_once() -> None:
             break
     assert seen == table
     assert pages == 5
+
+
+def test_a_keyset_reads_its_values_typed() -> None:
+    at = datetime(2026, 5, 1, 8, 0, 0, 123456, tzinfo=UTC)
+    cursor = encode_cursor([at, "0190a6f2-0000-7000-8000-000000000001"])
+    assert NEWEST.decode(cursor) == (at, uuid.UUID("0190a6f2-0000-7000-8000-000000000001"))
+    assert BY_ID.decode(encode_cursor([2**63 - 1])) == (2**63 - 1,)
+    assert NEWEST.decode(None) is None
+
+
+@pytest.mark.parametrize("position", [
+    [1, 2], ["garbage", "x"], [Decimal("1e30"), 1], [{"a": 1}, []], [True, None],
+    ["2026-05-01T08:00:00", "0190a6f2-0000-7000-8000-000000000001"],
+    ["9999-12-31T23:59:59-14:00", "0190a6f2-0000-7000-8000-000000000001"],
+    ["2026-05-01T08:00:00Z", "0190a6f2"],
+])
+def test_a_keyset_refuses_values_of_another_kind(position: list[Any]) -> None:
+    with pytest.raises(ValidationFailed, match="cursor") as caught:
+        NEWEST.decode(encode_cursor(position))
+    assert caught.value.details == {"field": "cursor"}
+
+
+@given(st.one_of(st.integers(), st.booleans(),
+                 st.decimals(allow_nan=False, allow_infinity=False), st.text(), st.none()))
+def test_a_bigint_cursor_holds_only_a_64_bit_integer(value: Any) -> None:
+    value = loads(dumps([value]))[0]  # what a client could send
+    fits = type(value) is int and -(2**63) <= value < 2**63
+    if fits:
+        assert BY_ID.decode(encode_cursor([value])) == (value,)
+    else:
+        with pytest.raises(ValidationFailed):
+            BY_ID.decode(encode_cursor([value]))
+
+
+def test_a_keyset_writes_its_clauses_and_cursors() -> None:
+    timeline = Keyset(("at", "source", "id"), (INSTANT, one_of("audit", "note"), BIGINT))
+    params: dict[str, Any] = {}
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    assert timeline.before((at, "note", 7), params, alias="t") == (
+        "(t.at, t.source, t.id) < (CAST(:after_0 AS timestamptz), CAST(:after_1 AS text), "
+        "CAST(:after_2 AS bigint))")
+    assert params == {"after_0": at, "after_1": "note", "after_2": 7}
+    assert timeline.order() == "at DESC, source DESC, id DESC"
+    rows = [{"at": at, "source": "note", "id": i} for i in (3, 2, 1)]
+    out = timeline.page(rows, 2)
+    assert timeline.decode(out["next_cursor"]) == (at, "note", 2)

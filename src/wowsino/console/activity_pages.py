@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 
@@ -10,9 +10,10 @@ from wowsino.console.auth import checked_form, require_session
 from wowsino.console.player_pages import realm_of
 from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
 from wowsino.kernel import audit
+from wowsino.kernel.bodies import utc
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
-from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.pagination import BY_ID
 from wowsino.kernel.realm import ADMIN
 from wowsino.webhooks import service as webhooks
 
@@ -29,10 +30,9 @@ def _since(raw: str | None) -> datetime | None:
     if not raw:
         return None
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
     except ValueError:
         raise ValidationFailed("since: a date such as 2026-01-31", field="since") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @router.get("/tenants/{ref}/{mode}/audit")
@@ -41,14 +41,14 @@ async def show_audit(
     target: str | None = None, since: str | None = None, cursor: str | None = None,
 ) -> Response:
     require_session(request)
-    after = decode_cursor(cursor, 1)
+    after = BY_ID.decode(cursor)
     async with read_only(platform_of(request).engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
         rows = await audit.search(
             conn, realm, actor=actor or None, action=action or None, target=target or None,
-            since=_since(since), before_id=int(after[0]) if after else None,
+            since=_since(since), before_id=after[0] if after else None,
             limit=AUDIT_PAGE + 1)
-    result = page(rows, AUDIT_PAGE, lambda it: [it["id"]])
+    result = BY_ID.page(rows, AUDIT_PAGE)
     filters = {"actor": actor or "", "action": action or "", "target": target or "",
                "since": since or ""}
     return render(request, "audit.html", tenant=tenant, mode=realm.mode.value, section="audit",

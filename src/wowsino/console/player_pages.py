@@ -13,7 +13,7 @@ from wowsino.console.views import ConsoleRoute, parse_mode, platform_of, render
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound, ValidationFailed
 from wowsino.kernel.money import ASSETS, Asset
-from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
 from wowsino.players import history, repository, rg, service
 from wowsino.players.schemas import STATUSES
@@ -79,8 +79,8 @@ async def list_players(
         chosen = _brand(brands, brand)
         rows = await repository.search(
             conn, realm, chosen["id"], query=query or None, status=status or None, tag=None,
-            after=decode_cursor(cursor, 2), limit=PAGE_SIZE)
-        result = page(rows, PAGE_SIZE, lambda r: [r["created_at"], str(r["id"])])
+            after=NEWEST.decode(cursor), limit=PAGE_SIZE)
+        result = NEWEST.page(rows, PAGE_SIZE)
         players = await service.dossiers(conn, realm, result["data"], p.clock.now())
     filters = {"brand": chosen["slug"], "query": query or "", "status": status or ""}
     return render(request, "players.html", tenant=tenant, mode=realm.mode.value,

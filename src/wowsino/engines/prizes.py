@@ -43,8 +43,12 @@ def parse_table(raw: Any, *, field: str = "prize_table") -> list[dict[str, Any]]
                                                              field=f"{where}.amount")
         table.append({"segment_label": label, "weight": weight, "asset": code,
                       "amount": str(from_minor(minor, ASSETS[code]))})
-    if sum(s["weight"] for s in table) <= 0:
+    total = sum(s["weight"] for s in table)
+    if total <= 0:
         raise ValidationFailed(f"{field}: the weights must sum to more than zero", field=field)
+    if total > fairness.U32:  # the range of one draw (uniform_int)
+        raise ValidationFailed(f"{field}: the weights must sum to at most 2^32 "
+                               f"({fairness.U32}), not {total}", field=field)
     return table
 
 

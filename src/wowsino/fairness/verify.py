@@ -1,4 +1,8 @@
-"""Offline recomputation behind ``wowsino fairness verify`` (no database)."""
+"""Offline recomputation behind ``wowsino fairness verify`` (no database).
+
+Each check records what was published (``expected``) and what the inputs give
+(``computed``), so a mismatch shows both side by side.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,29 @@ from typing import Any
 from wowsino.kernel import fairness
 
 
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    computed: str
+    expected: str | None = None  # None: nothing published to compare with
+
+
 @dataclass
 class Verdict:
-    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(passed for _, passed, _ in self.checks)
+        return all(c.passed for c in self.checks)
 
-    def add(self, name: str, passed: bool, detail: str) -> None:
-        self.checks.append((name, passed, detail))
+    def add(self, name: str, computed: str, expected: str | None = None, *,
+            passed: bool | None = None) -> None:
+        """A check that passes when ``expected`` is absent or equals ``computed`` (or as
+        ``passed`` says)."""
+        if passed is None:
+            passed = expected is None or expected == computed
+        self.checks.append(Check(name, passed, computed, expected))
 
 
 def verify(
@@ -28,29 +45,31 @@ def verify(
     prize_table_hash: str | None = None, tickets: int | None = None,
     ticket_list: Path | None = None, expect_holder: str | None = None,
     expect_index: int | None = None, expect_segment: str | None = None,
+    skipped: list[int] | None = None,
 ) -> Verdict:
     """Recompute a weighted (lootbox, mini-game) or uniform (raffle) result.
 
     For a raffle, ``ticket_list`` is the published list (its exact bytes): its SHA-256 must
     be the client seed, it gives the ticket count, and it names the winning holder id.
+    A raffle draw that skipped tickets of blocked holders read the byte stream on: the
+    published ``skipped`` tickets must be the stream's first draws, in order, and the
+    winning ticket the next one.
     """
     verdict = Verdict()
     ranges: list[dict[str, Any]] = []
     if ticket_list is not None:
         data = ticket_list.read_bytes()
         computed = fairness.sha256_hex(data)
-        verdict.add("client_seed", computed == client_seed.lower(),
-                    f"sha256(ticket list) = {computed}")
+        verdict.add("client_seed", computed, client_seed.lower())
         ranges = json.loads(data)
         assert isinstance(ranges, list)
         listed = sum(int(r["tickets"]) for r in ranges)
         if tickets is not None and tickets != listed:
-            verdict.add("tickets", False, f"the list holds {listed} tickets, not {tickets}")
+            verdict.add("tickets", str(listed), str(tickets))
         tickets = listed
     if server_seed_hash is not None:
-        computed = fairness.hash_seed(server_seed)
-        verdict.add("server_seed_hash", computed == server_seed_hash.lower(),
-                    f"sha256(server_seed) = {computed}")
+        verdict.add("server_seed_hash", fairness.hash_seed(server_seed),
+                    server_seed_hash.lower())
     table: list[dict[str, Any]] | None = None
     if prize_table is not None:
         table = json.loads(prize_table.read_text())
@@ -58,27 +77,46 @@ def verify(
         table = [{**s, "amount": str(s["amount"])} for s in table]
         weights = [int(s["weight"]) for s in table]
         if prize_table_hash is not None:
-            computed = fairness.prize_table_hash(table)
-            verdict.add("prize_table_hash", computed == prize_table_hash.lower(),
-                        f"sha256(table) = {computed}")
+            verdict.add("prize_table_hash", fairness.prize_table_hash(table),
+                        prize_table_hash.lower())
     if weights is not None:
-        index = fairness.draw_weighted(server_seed, client_seed, weights)
-        label = table[index]["segment_label"] if table else None
-        detail = f"index {index}" + (f" ({label})" if label else "")
-        if expect_index is not None:
-            verdict.add("result", index == expect_index, detail)
-        if expect_segment is not None:
-            verdict.add("segment", label == expect_segment, detail)
-        if expect_index is None and expect_segment is None:
-            verdict.add("result", True, detail)
+        _weighted(verdict, server_seed, client_seed, weights, table, expect_index,
+                  expect_segment)
     if tickets is not None:
-        winner = fairness.draw_uniform(server_seed, client_seed, tickets)
-        verdict.add("winning_ticket", expect_index is None or winner == expect_index,
-                    f"ticket {winner} of {tickets}")
-        holder = next((r.get("holder_id") for r in ranges if int(r["first_ticket_idx"])
-                       <= winner < int(r["first_ticket_idx"]) + int(r["tickets"])), None)
+        winner = _raffle(verdict, server_seed, client_seed, tickets, expect_index,
+                         skipped or [])
         if expect_holder is not None:
-            verdict.add("holder", holder == expect_holder, f"ticket {winner} is held by {holder}")
+            holder = next((r.get("holder_id") for r in ranges if int(r["first_ticket_idx"])
+                           <= winner < int(r["first_ticket_idx"]) + int(r["tickets"])), None)
+            verdict.add("holder", str(holder), expect_holder)
     if not verdict.checks:
-        verdict.add("inputs", False, "nothing to verify: give --weights, --prize-table or --tickets")
+        verdict.add("inputs", "nothing to verify: give --weights, --prize-table or --tickets",
+                    passed=False)
     return verdict
+
+
+def _weighted(verdict: Verdict, server_seed: str, client_seed: str, weights: list[int],
+              table: list[dict[str, Any]] | None, expect_index: int | None,
+              expect_segment: str | None) -> None:
+    index = fairness.draw_weighted(server_seed, client_seed, weights)
+    label = table[index]["segment_label"] if table else None
+    shown = f"index {index}" + (f" ({label})" if label else "")
+    if expect_index is not None:
+        verdict.add("result", shown, f"index {expect_index}", passed=index == expect_index)
+    if expect_segment is not None:
+        verdict.add("segment", str(label), expect_segment)
+    if expect_index is None and expect_segment is None:
+        verdict.add("result", shown)
+
+
+def _raffle(verdict: Verdict, server_seed: str, client_seed: str, tickets: int,
+            expect_index: int | None, skipped: list[int]) -> int:
+    """Check the skipped tickets and the winning ticket; return the winning ticket."""
+    stream = fairness.ByteStream(server_seed, client_seed)
+    drawn = [fairness.uniform_int(stream, tickets) for _ in range(len(skipped) + 1)]
+    if skipped:
+        verdict.add("skipped_tickets", ", ".join(map(str, drawn[:-1])),
+                    ", ".join(map(str, skipped)))
+    verdict.add("winning_ticket", f"ticket {drawn[-1]} of {tickets}",
+                None if expect_index is None else f"ticket {expect_index} of {tickets}")
+    return drawn[-1]

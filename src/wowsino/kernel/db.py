@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,9 @@ T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
+# Units of work retried in this process, by SQLSTATE (40P01: deadlock): a deadlock means
+# two writers took their locks in different orders, so the tests expect none.
+RETRIES: Counter[str] = Counter()
 # Text PostgreSQL cannot store (U+0000 in text, \u0000 in jsonb) comes from the client:
 # a 400, not a crash.
 UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}
@@ -179,8 +183,10 @@ async def unit_of_work(
             return await _in_transaction(engine, work)
         except (DBAPIError, asyncpg.PostgresError) as exc:  # the latter: sent on the driver
             _refuse_unstorable_text(exc)
-            if sqlstate(exc) not in RETRYABLE_SQLSTATES or attempt == attempts:
+            state = sqlstate(exc)
+            if state not in RETRYABLE_SQLSTATES or attempt == attempts:
                 raise
+            RETRIES[state] += 1
             await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
     raise AssertionError("unreachable")
 

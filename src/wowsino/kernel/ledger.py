@@ -4,7 +4,11 @@ Accounts are ``(realm, owner, rail, asset)``. An entry has two or more postings
 that sum to zero per asset. Player accounts keep a cached balance, updated in
 the same transaction and never negative; system accounts (mints, house,
 settlement) keep none and are summed on read, so they never become hot rows.
-``ledger_post`` (SQL) does the whole write in one round trip.
+No posting moves more than its asset's bound (``Asset.max_minor``) and no
+credit takes a cached balance above it, so nothing overflows a bigint: a
+refusal is a 400 naming ``amount``. A reversal cannot itself be reversed.
+``ledger_post`` (SQL) does the whole write in one round trip and checks the
+same rules.
 """
 
 from __future__ import annotations
@@ -24,8 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.kernel.canonical import canonical, fingerprint, sha256
 from wowsino.kernel.clock import iso
 from wowsino.kernel.db import driver_connection, driver_error, error_detail, sqlstate
-from wowsino.kernel.errors import Conflict, InsufficientFunds, LedgerInvariantViolated, NotFound
-from wowsino.kernel.money import Rail
+from wowsino.kernel.errors import (
+    Conflict,
+    InsufficientFunds,
+    LedgerInvariantViolated,
+    NotFound,
+    ValidationFailed,
+)
+from wowsino.kernel.money import ASSETS, Rail, check_bound, from_minor
 from wowsino.kernel.realm import Realm
 
 # System accounts per realm (design.md, "The ledger").
@@ -205,6 +215,11 @@ async def post_entry(
             raise _insufficient(short.account) from None
         if state == "WZ002":
             raise LedgerInvariantViolated(str(exc.orig)) from exc
+        if state == "WZ005":  # a posting or a balance beyond its asset's bound
+            beyond = postings[int(error_detail(exc) or "1") - 1]
+            raise _beyond_bound(beyond.account, balance="balance" in str(exc.orig)) from None
+        if state == "WZ006" and reverses is not None:
+            raise _reversal_not_reversible(reverses) from None
         if state == "23505" and reverses is not None and "ledger_entries_one_reversal" in str(
             exc.orig
         ):  # a concurrent reversal of the same entry won
@@ -223,6 +238,20 @@ def _insufficient(account: Account) -> InsufficientFunds:
     return InsufficientFunds(f"insufficient {account.rail.value} {account.asset} balance")
 
 
+def _beyond_bound(account: Account, *, balance: bool) -> ValidationFailed:
+    unit = ASSETS[account.asset]
+    limit = from_minor(unit.max_minor, unit)
+    what = f"the {account.rail.value} {account.asset} balance would exceed" if balance else \
+        "a posting would move more than"
+    return ValidationFailed(f"amount: {what} the maximum of {limit} {account.asset}",
+                            field="amount", max=str(limit))
+
+
+def _reversal_not_reversible(entry_id: int) -> Conflict:
+    return Conflict(f"ledger entry {entry_id} is a reversal, which cannot be reversed; post a "
+                    "new entry instead", code="REVERSAL_NOT_REVERSIBLE")
+
+
 def _already_reversed(entry_id: int) -> Conflict:
     return Conflict(f"ledger entry {entry_id} is already reversed", code="ALREADY_REVERSED")
 
@@ -238,6 +267,9 @@ def _check_balanced(postings: list[Posting]) -> None:
         if p.account in seen:
             raise LedgerInvariantViolated(f"account posted twice in one entry: {p.account}")
         seen.add(p.account)
+        unit = ASSETS.get(p.account.asset)
+        if unit is not None:  # an unknown asset is the database's to refuse (foreign key)
+            check_bound(p.amount, unit)
         sums[p.account.asset] += p.amount
     unbalanced = {a: s for a, s in sums.items() if s}
     if unbalanced:
@@ -250,11 +282,13 @@ async def reverse_entry(
 ) -> PostedEntry:
     """Append the entry that exactly undoes ``entry_id``.
 
-    Once only: a second reversal raises Conflict ``ALREADY_REVERSED``.
+    Once only: a second reversal raises Conflict ``ALREADY_REVERSED``; a reversal is never
+    reversed itself (Conflict ``REVERSAL_NOT_REVERSIBLE``: post a new entry instead).
     """
     rows = (
         await conn.execute(
-            text("SELECT e.kind, a.owner_type, a.owner_key, a.rail, a.asset, a.balance, p.amount, "
+            text("SELECT e.kind, e.reverses_entry_id, a.owner_type, a.owner_key, a.rail, "
+                 "a.asset, a.balance, p.amount, "
                  "EXISTS (SELECT 1 FROM ledger_entries r WHERE r.tenant_id = e.tenant_id "
                  "AND r.reverses_entry_id = e.id) AS reversed "
                  "FROM ledger_entries e JOIN ledger_postings p ON p.tenant_id = e.tenant_id "
@@ -266,6 +300,8 @@ async def reverse_entry(
     ).all()
     if not rows:
         raise NotFound(f"no ledger entry {entry_id}")
+    if rows[0].reverses_entry_id is not None:
+        raise _reversal_not_reversible(entry_id)
     if rows[0].reversed:
         raise _already_reversed(entry_id)
     postings = [
@@ -364,14 +400,16 @@ async def verify_realm(conn: AsyncConnection, realm: Realm) -> LedgerReport:
     )
     for (entry_id,) in orphans:
         report.problems.append(f"entry {entry_id}: postings without their entry")
+    # streams in entry order, each entry's postings by primary-key probes: a shape whose
+    # plan does not depend on statistics (no join of the whole realm to aggregate)
     result = await conn.stream(
         text("SELECT e.id, e.kind, e.ref_type, e.ref_id, e.metadata, e.reverses_entry_id, "
-             "e.created_at, e.content_hash, array_agg(ARRAY[a.owner_type, a.owner_key, a.rail, "
-             "a.asset, p.amount::text, p.asset]) AS postings FROM ledger_entries e "
-             "LEFT JOIN ledger_postings p ON p.tenant_id = e.tenant_id AND p.entry_id = e.id "
+             "e.created_at, e.content_hash, ARRAY(SELECT ARRAY[a.owner_type, a.owner_key, "
+             "a.rail, a.asset, p.amount::text, p.asset] FROM ledger_postings p "
              "LEFT JOIN ledger_accounts a ON a.tenant_id = p.tenant_id AND a.id = p.account_id "
-             "WHERE e.tenant_id = :tenant_id AND e.mode = :mode GROUP BY e.tenant_id, e.id "
-             "ORDER BY e.id"),
+             "WHERE p.tenant_id = e.tenant_id AND p.entry_id = e.id) AS postings "
+             "FROM ledger_entries e WHERE e.tenant_id = :tenant_id AND e.mode = :mode "
+             "ORDER BY e.tenant_id, e.id"),
         realm.params,
     )
     from wowsino.kernel.jsonio import loads

@@ -21,11 +21,19 @@ class Rail(StrEnum):
     XP = "xp"
 
 
+# The largest amount of any asset, in minor units, one posting may move and one balance may
+# hold (docs/concepts.md, "Amount bounds"): 10^15 is ten trillion dollars or ten million
+# bitcoin, beyond any real balance, and 9,223 times below the bigint ceiling, so adding a
+# posting to a balance, or summing thousands of bounded postings, can never overflow.
+MAX_MINOR = 10**15
+
+
 @dataclass(frozen=True)
 class Asset:
     code: str
     scale: int
     kind: str  # fiat | crypto | points
+    max_minor: int = MAX_MINOR  # per posting and per balance, in minor units
 
     @property
     def is_currency(self) -> bool:
@@ -54,8 +62,6 @@ ASSETS: dict[str, Asset] = {
         Asset("XP", 0, "points"),
     )
 }
-
-MAX_MINOR = 2**63 - 1
 
 
 def asset(code: str, *, field: str = "asset") -> Asset:
@@ -111,12 +117,24 @@ def to_minor(
             )
         digits, shift = digits[:shift], 0
     significant = "".join(map(str, digits)).lstrip("0")
-    if len(significant) + shift > len(str(MAX_MINOR)):
-        raise ValidationFailed(f"{field}: amount is too large", field=field)
+    if len(significant) + shift > len(str(a.max_minor)):
+        raise _too_large(a, field)
     minor = int(significant or "0") * 10**shift
-    if minor > MAX_MINOR:
-        raise ValidationFailed(f"{field}: amount is too large", field=field)
+    if minor > a.max_minor:
+        raise _too_large(a, field)
     return int(-minor if sign else minor)
+
+
+def _too_large(a: Asset, field: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}: too large, at most {from_minor(a.max_minor, a)} {a.code}",
+                            field=field, max=str(from_minor(a.max_minor, a)))
+
+
+def check_bound(minor: int, a: Asset, *, field: str = "amount") -> int:
+    """``minor`` if it is within the asset's bound (either sign), else a 400 naming ``field``."""
+    if not -a.max_minor <= minor <= a.max_minor:
+        raise _too_large(a, field)
+    return minor
 
 
 def from_minor(minor: int, a: Asset) -> Decimal:

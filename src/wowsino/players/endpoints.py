@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import Limit, check_limit, decode_cursor, page
+from wowsino.kernel.pagination import NEWEST, Limit, check_limit
 from wowsino.kernel.writes import platform_of, write, write_answer
 from wowsino.players import history, repository, service
 from wowsino.players.schemas import AdjustmentIn, PlayerIn, PlayerStatus, RgIn, StatusIn
@@ -40,12 +40,12 @@ async def search_players(
     cursor: str | None = None,
 ) -> MoneyJSONResponse:
     size = check_limit(limit)
-    after = decode_cursor(cursor, 2)
+    after = NEWEST.decode(cursor)
     p = platform_of(request)
     async with read_only(p.engine) as conn:
         rows = await repository.search(conn, principal.realm, principal.brand_id, query=query,
                                        status=status, tag=tag, after=after, limit=size)
-        result = page(rows, size, lambda r: [r["created_at"], str(r["id"])])
+        result = NEWEST.page(rows, size)
         result["data"] = await service.dossiers(conn, principal.realm, result["data"],
                                                 p.clock.now())
     return MoneyJSONResponse(result)

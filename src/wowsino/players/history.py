@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -10,25 +9,21 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.money import ASSETS, from_minor
-from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.pagination import BIGINT, INSTANT, Keyset, one_of
 from wowsino.kernel.realm import Realm
 
-
-def _when(raw: str) -> datetime:
-    return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+TIMELINE = Keyset(("at", "source", "id"), (INSTANT, one_of("audit", "ledger", "note"), BIGINT))
+LEDGER = Keyset(("entry_id", "account_id"), (BIGINT, BIGINT))
 
 
 async def timeline(
     conn: AsyncConnection, realm: Realm, player_id: UUID, *, limit: int, cursor: str | None
 ) -> dict[str, Any]:
     """Status changes, notes, ledger entries and every other audited change, newest first."""
-    after = decode_cursor(cursor, 3)
+    after = TIMELINE.decode(cursor)
     params: dict[str, Any] = {**realm.params, "pid": player_id, "key": str(player_id),
                               "limit": limit + 1}
-    where_after = ""
-    if after:
-        where_after = "WHERE (at, source, id) < (CAST(:at AS timestamptz), :source, :id)"
-        params.update(at=_when(after[0]), source=after[1], id=int(after[2]))
+    where_after = f"WHERE {TIMELINE.before(after, params)}" if after else ""
     rows = await conn.execute(
         text(f"""
         SELECT * FROM (
@@ -54,7 +49,7 @@ async def timeline(
                   ON a.tenant_id = p.tenant_id AND a.id = p.account_id
                  WHERE a.tenant_id = :tenant_id AND a.mode = :mode AND a.owner_type = 'player'
                    AND a.owner_key = :key)
-        ) t {where_after} ORDER BY at DESC, source DESC, id DESC LIMIT :limit"""),
+        ) t {where_after} ORDER BY {TIMELINE.order()} LIMIT :limit"""),
         params,
     )
     items = [
@@ -62,7 +57,7 @@ async def timeline(
          "detail": _with_amounts(r.detail) if r.source == "ledger" else r.detail}
         for r in rows
     ]
-    return page(items, limit, lambda it: [it["at"], it["source"], it["id"]])
+    return TIMELINE.page(items, limit)
 
 
 def _with_amounts(detail: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +75,7 @@ async def ledger_view(
     rail: str | None = None, asset_code: str | None = None,
 ) -> dict[str, Any]:
     """The player's postings with running balances, newest first."""
-    after = decode_cursor(cursor, 2)
+    after = LEDGER.decode(cursor)
     clauses = ["a.tenant_id = :tenant_id", "a.mode = :mode", "a.owner_type = 'player'",
                "a.owner_key = :key"]
     params: dict[str, Any] = {**realm.params, "key": str(player_id), "limit": limit + 1}
@@ -91,15 +86,14 @@ async def ledger_view(
         clauses.append("a.asset = :asset")
         params["asset"] = asset_code.upper()
     if after:
-        clauses.append("(p.entry_id, p.account_id) < (:entry, :account)")
-        params.update(entry=int(after[0]), account=int(after[1]))
+        clauses.append(LEDGER.before(after, params, alias="p"))
     rows = await conn.execute(
         text("SELECT p.entry_id, p.account_id, e.kind, e.ref_type, e.ref_id, e.metadata, "
              "e.created_at, a.rail, a.asset, p.amount, p.balance_after FROM ledger_postings p "
              "JOIN ledger_accounts a ON a.tenant_id = p.tenant_id AND a.id = p.account_id "
              "JOIN ledger_entries e ON e.tenant_id = p.tenant_id AND e.id = p.entry_id "
              f"WHERE {' AND '.join(clauses)} AND p.tenant_id = :tenant_id "
-             "ORDER BY p.entry_id DESC, p.account_id DESC LIMIT :limit"),
+             f"ORDER BY {LEDGER.order('p')} LIMIT :limit"),
         params,
     )
     items = []
@@ -112,4 +106,4 @@ async def ledger_view(
             "balance_after": from_minor(int(r.balance_after), unit),
             "created_at": r.created_at,
         })
-    return page(items, limit, lambda it: [it["entry_id"], it["account_id"]])
+    return LEDGER.page(items, limit)

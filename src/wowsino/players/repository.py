@@ -1,4 +1,10 @@
-"""Player queries: every one takes the realm and the brand."""
+"""Player queries: every one takes the realm and the brand.
+
+Usernames are case-insensitive within a brand: ``Alice`` finds ``alice``, and an
+upsert of ``ALICE`` updates her; the form first sent is kept for display. Where a
+database still holds usernames that differ only in case (from before this rule;
+see ``player_username_collisions``), the exact spelling wins, then the oldest.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.ids import parse_uuid
 from wowsino.kernel.jsonio import dumps
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
 
 COLUMNS = (
@@ -23,7 +30,7 @@ COLUMNS = (
 async def find(
     conn: AsyncConnection, realm: Realm, brand_id: UUID, ref: str, *, for_update: bool = False
 ) -> dict[str, Any] | None:
-    """A player by UUID or username within the brand; optionally row-locked."""
+    """A player by UUID or username (any case) within the brand; optionally row-locked."""
     pid = parse_uuid(ref)
     row = (
         await conn.execute(
@@ -37,45 +44,71 @@ async def find(
 @functools.cache
 def _find_statement(*, by_id: bool, for_update: bool) -> TextClause:
     return text(f"SELECT {COLUMNS} FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
-                "AND brand_id = :brand AND " + ("id = :ref" if by_id else "username = :ref")
+                "AND brand_id = :brand AND " + ("id = :ref" if by_id else _BY_USERNAME)
                 + (" FOR UPDATE" if for_update else ""))
+
+
+# the username in any case; the exact spelling first where old collisions remain
+_BY_USERNAME = ("lower(username) = lower(CAST(:ref AS text)) "
+                "ORDER BY username = CAST(:ref AS text) DESC, created_at, id LIMIT 1")
 
 
 async def upsert(
     conn: AsyncConnection, realm: Realm, brand_id: UUID, player_id: UUID, fields: dict[str, Any],
     at: datetime,
 ) -> tuple[dict[str, Any], bool]:
-    """Insert or update on ``(realm, brand, username)``; returns the row and whether it was new.
+    """Insert or update on ``(realm, brand, username in any case)``; returns the row and
+    whether it was new.
 
-    On update only the given fields change; currency is set once, at creation.
+    On update only the given fields change; the username keeps the form first sent and
+    the currency is set once, at creation.
     """
     updatable = tuple(k for k in ("email", "external_ref", "country_code", "date_of_birth", "tags")
                       if k in fields)
-    row = (
-        await conn.execute(
-            _upsert_statement(updatable),
-            {**realm.params, "id": player_id, "brand": brand_id, "at": at,
-             "username": fields["username"], "email": fields["email"],
-             "external_ref": fields.get("external_ref"),
-             "country_code": fields.get("country_code"),
-             "date_of_birth": fields.get("date_of_birth"),
-             "currency": fields["currency"], "tags": fields.get("tags") or []},
-        )
-    ).one()
-    data = dict(row._mapping)
-    return data, bool(data.pop("created"))
+    params = {**realm.params, "id": player_id, "brand": brand_id, "at": at,
+              "username": fields["username"], "email": fields["email"],
+              "external_ref": fields.get("external_ref"),
+              "country_code": fields.get("country_code"),
+              "date_of_birth": fields.get("date_of_birth"),
+              "currency": fields["currency"], "tags": fields.get("tags") or []}
+    for _ in range(3):
+        row = (await conn.execute(_upsert_statement(updatable), params)).first()
+        if row is not None:
+            data = dict(row._mapping)
+            return data, bool(data.pop("created"))
+        # a concurrent upsert of the same name (in another case) committed first: its row
+        # is visible to the next statement
+    raise RuntimeError(f"upsert of player {fields['username']!r} kept conflicting")
 
 
 @functools.cache
 def _upsert_statement(updatable: tuple[str, ...]) -> TextClause:
-    assignments = ", ".join(f"{k} = EXCLUDED.{k}" for k in updatable)
-    return text("INSERT INTO players (tenant_id, mode, id, brand_id, username, email, "
-                "external_ref, country_code, date_of_birth, currency, tags, created_at, "
-                "updated_at) VALUES (:tenant_id, :mode, :id, :brand, :username, :email, "
-                ":external_ref, :country_code, :date_of_birth, :currency, :tags, :at, :at) "
-                "ON CONFLICT (tenant_id, mode, brand_id, username) DO UPDATE SET "
-                f"{assignments + ', ' if assignments else ''}updated_at = EXCLUDED.updated_at "
-                f"RETURNING {COLUMNS}, (xmax = 0) AS created")
+    assignments = "".join(f"{k} = :{k}, " for k in updatable)
+    returned = ", ".join(f"p.{c.strip()}" for c in COLUMNS.split(","))
+    return text(
+        "WITH existing AS (SELECT id FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
+        "AND brand_id = :brand AND lower(username) = lower(CAST(:username AS text)) "
+        "ORDER BY username = CAST(:username AS text) DESC, created_at, id LIMIT 1), "
+        f"updated AS (UPDATE players p SET {assignments}updated_at = :at FROM existing e "
+        f"WHERE p.tenant_id = :tenant_id AND p.id = e.id RETURNING {returned}, false AS created), "
+        "inserted AS (INSERT INTO players (tenant_id, mode, id, brand_id, username, email, "
+        "external_ref, country_code, date_of_birth, currency, tags, created_at, updated_at) "
+        "SELECT CAST(:tenant_id AS uuid), CAST(:mode AS text), CAST(:id AS uuid), "
+        "CAST(:brand AS uuid), CAST(:username AS text), CAST(:email AS text), "
+        "CAST(:external_ref AS text), CAST(:country_code AS text), "
+        "CAST(:date_of_birth AS date), CAST(:currency AS text), CAST(:tags AS text[]), "
+        "CAST(:at AS timestamptz), CAST(:at AS timestamptz) "
+        "WHERE NOT EXISTS (SELECT 1 FROM existing) ON CONFLICT DO NOTHING "
+        f"RETURNING {COLUMNS}, true AS created) "
+        "SELECT * FROM updated UNION ALL SELECT * FROM inserted")
+
+
+_HOLD = text("SELECT 1 FROM players WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id "
+             "FOR KEY SHARE")
+
+
+async def hold(conn: AsyncConnection, realm: Realm, player_id: UUID) -> None:
+    await conn.execute(_HOLD, {**realm.params, "id": player_id})
 
 
 async def set_status(
@@ -123,7 +156,7 @@ async def mark_active(conn: AsyncConnection, realm: Realm, player_id: UUID, at: 
 
 async def search(
     conn: AsyncConnection, realm: Realm, brand_id: UUID, *, query: str | None,
-    status: str | None, tag: str | None, after: list[Any] | None, limit: int,
+    status: str | None, tag: str | None, after: tuple[Any, ...] | None, limit: int,
 ) -> list[dict[str, Any]]:
     clauses = ["tenant_id = :tenant_id", "mode = :mode", "brand_id = :brand"]
     params: dict[str, Any] = {**realm.params, "brand": brand_id, "limit": limit + 1}
@@ -138,12 +171,10 @@ async def search(
         clauses.append("tags @> ARRAY[CAST(:tag AS text)]")
         params["tag"] = tag
     if after:
-        clauses.append("(created_at, id) < (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid))")
-        params["after_at"] = datetime.fromisoformat(after[0].replace("Z", "+00:00"))
-        params["after_id"] = after[1]
+        clauses.append(NEWEST.before(after, params))
     rows = await conn.execute(
         text(f"SELECT {COLUMNS} FROM players WHERE {' AND '.join(clauses)} "
-             "ORDER BY created_at DESC, id DESC LIMIT :limit"),
+             f"ORDER BY {NEWEST.order()} LIMIT :limit"),
         params,
     )
     return [dict(r._mapping) for r in rows]

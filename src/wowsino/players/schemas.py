@@ -7,8 +7,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from wowsino.kernel.bodies import Instant
 from wowsino.kernel.countries import ISO_ALPHA2
 from wowsino.kernel.ids import parse_uuid
 from wowsino.kernel.money import ASSETS
@@ -110,7 +111,7 @@ class RgIn(Body):
     loss_monthly_limit: MoneyIn | None = None
     wager_daily_limit: MoneyIn | None = None
     session_minutes_limit: int | None = Field(default=None, ge=1, le=1440)
-    timeout_until: AwareDatetime | None = None
+    timeout_until: Instant | None = None
     idempotency_key: str | None = None
 
 

@@ -12,7 +12,15 @@ from wowsino.kernel import audit, ledger, outbox
 from wowsino.kernel.clock import iso
 from wowsino.kernel.errors import NotFound, PlayerBlocked, ValidationFailed
 from wowsino.kernel.ids import new_id
-from wowsino.kernel.money import ASSETS, Rail, asset, check_rail_asset, from_minor, to_minor
+from wowsino.kernel.money import (
+    ASSETS,
+    Asset,
+    Rail,
+    asset,
+    check_rail_asset,
+    from_minor,
+    to_minor,
+)
 from wowsino.kernel.realm import Actor, Realm
 from wowsino.players import repository, rg
 
@@ -33,6 +41,14 @@ async def get(
     if row is None:
         raise NotFound(f"no player {ref!r}", code="NO_PLAYER")
     return row
+
+
+async def hold(conn: AsyncConnection, realm: Realm, player_id: UUID) -> None:
+    """Key-share lock the player's row (what a foreign key to it takes) before moving the
+    player's money: the global lock order is engine row, then player rows, then balances
+    (``ledger_post``, in account order), so a writer that locks a player row FOR UPDATE
+    before the balances (lootbox opens, status changes) never deadlocks with this one."""
+    await repository.hold(conn, realm, player_id)
 
 
 def require_eligible(player: dict[str, Any]) -> None:
@@ -213,18 +229,30 @@ async def apply_due_rg_changes(conn: AsyncConnection, *, now: datetime, batch: i
     return len(rows)
 
 
+def check_currency(player: dict[str, Any], rail: Rail, the_asset: Asset) -> None:
+    """The real and bonus rails hold the player's currency only (400 ``CURRENCY_MISMATCH``)."""
+    if rail in (Rail.REAL, Rail.BONUS) and the_asset.code != player["currency"]:
+        raise ValidationFailed(
+            f"asset: this player's {rail.value} money is in {player['currency']}, not "
+            f"{the_asset.code}", code="CURRENCY_MISMATCH", field="asset",
+            player_currency=player["currency"])
+
+
 async def adjust(
     conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, rail: str, asset_code: str,
     amount: Any, reason: str, actor: Actor, at: datetime,
 ) -> tuple[int, dict[str, Any]]:
     """Credit (or, negative, debit) a player against the rail's system account.
 
-    Raises InsufficientFunds (402) when a debit exceeds the balance.
+    Raises InsufficientFunds (402) when a debit exceeds the balance, 400
+    ``CURRENCY_MISMATCH`` for money in another currency than the player's, 400 naming
+    ``amount`` beyond the asset's bound (per posting or for the balance).
     """
     player = await get(conn, realm, brand_id, ref)
     the_rail = Rail(rail)
     the_asset = asset(asset_code)
     check_rail_asset(the_rail, the_asset)
+    check_currency(player, the_rail, the_asset)
     minor = to_minor(amount, the_asset, allow_negative=True)
     mine = ledger.Account.player(player["id"], the_rail, the_asset.code)
     entry = await ledger.post_entry(

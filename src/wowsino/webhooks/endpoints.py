@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.auth import Principal, scoped
+from wowsino.kernel.bodies import refuse_null
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.openapi import never_null
@@ -45,6 +46,8 @@ class WebhookPatch(BaseModel):
     description: str | None = Field(default=None, max_length=500)
     status: Literal["active", "paused"] | None = None
     idempotency_key: str | None = None
+
+    _present = refuse_null("url", "events", "status")
 
 
 @router.post("/webhooks", status_code=201, summary="Subscribe a URL to events")

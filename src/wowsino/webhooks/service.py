@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.kernel import audit, events
 from wowsino.kernel.errors import NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
-from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Actor, Mode, Realm
 from wowsino.webhooks import guard, signing
 
@@ -157,23 +157,22 @@ def delivery_view(row: Any) -> dict[str, Any]:
 async def deliveries(conn: AsyncConnection, realm: Realm, ref: str, *, status: str | None,
                      limit: int, cursor: str | None) -> dict[str, Any]:
     subscription = await get(conn, realm, ref)
-    after = decode_cursor(cursor, 2)
+    after = NEWEST.decode(cursor)
     params: dict[str, Any] = {**realm.params, "sid": subscription["id"], "limit": limit + 1}
     clauses = ""
     if status:
         clauses += " AND status = :status"
         params["status"] = status
     if after:
-        clauses += " AND (created_at, id) < (CAST(:at AS timestamptz), CAST(:after AS uuid))"
-        params.update(at=datetime.fromisoformat(after[0].replace("Z", "+00:00")), after=after[1])
+        clauses += f" AND {NEWEST.before(after, params)}"
     rows = await conn.execute(
         text("SELECT * FROM webhook_deliveries WHERE tenant_id = :tenant_id AND mode = :mode "
-             f"AND subscription_id = :sid{clauses} ORDER BY created_at DESC, id DESC "
+             f"AND subscription_id = :sid{clauses} ORDER BY {NEWEST.order()} "
              "LIMIT :limit"),
         params,
     )
     items = [delivery_view(r) for r in rows]
-    return page(items, limit, lambda d: [d["created_at"], d["id"]])
+    return NEWEST.page(items, limit)
 
 
 async def redeliver(conn: AsyncConnection, *, realm: Realm, delivery_ref: str, actor: Actor,

@@ -22,12 +22,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines import lifecycle, prizes, rewards
-from wowsino.engines.draws.games import WINZ, PrizeGame, load, public_table, when
+from wowsino.engines.draws.games import WINZ, PrizeGame, load, public_table
 from wowsino.fairness import service as fairness
 from wowsino.kernel.errors import Conflict
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import from_minor
-from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
 from wowsino.players import service as players
 
@@ -174,7 +174,7 @@ async def results(
     """A page of the entity's past draws (the brand's players), newest first, each as
     ``view`` shows it plus the table it was drawn from. 404 for an unknown entity or player."""
     entity = await load(conn, game, realm, ref)
-    after = decode_cursor(cursor, 2)
+    after = NEWEST.decode(cursor)
     clauses = ["r.tenant_id = :tenant_id", "r.mode = :mode", f"r.{game.foreign_key} = :eid",
                "p.brand_id = :brand"]
     params: dict[str, Any] = {**realm.params, "eid": entity["id"], "brand": brand_id,
@@ -184,18 +184,16 @@ async def results(
         clauses.append("r.player_id = :pid")
         params["pid"] = player["id"]
     if after:
-        clauses.append("(r.created_at, r.id) < (CAST(:after_at AS timestamptz), "
-                       "CAST(:after_id AS uuid))")
-        params.update(after_at=when(after[0]), after_id=after[1])
+        clauses.append(NEWEST.before(after, params, alias="r"))
     rows = await conn.execute(
         text(f"SELECT r.*, p.username, v.prize_table FROM {game.results} r "
              "JOIN players p ON p.tenant_id = r.tenant_id AND p.id = r.player_id "
              "JOIN prize_table_versions v ON v.tenant_id = r.tenant_id AND v.mode = r.mode "
              f"AND v.hash = r.prize_table_hash WHERE {' AND '.join(clauses)} "
-             "ORDER BY r.created_at DESC, r.id DESC LIMIT :limit"),
+             f"ORDER BY {NEWEST.order('r')} LIMIT :limit"),
         params,
     )
-    found = page([r._mapping for r in rows], limit, lambda r: [r["created_at"], str(r["id"])])
+    found = NEWEST.page([r._mapping for r in rows], limit)
     found["data"] = [_shown(r, entity, view) for r in found["data"]]
     return found
 

@@ -18,7 +18,7 @@ from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.money import ASSETS, from_minor, to_minor
-from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Actor, Realm
 
 WINZ = ASSETS["WINZ"]
@@ -184,28 +184,20 @@ async def listing(
     cursor: str | None,
 ) -> dict[str, Any]:
     """A page of the realm's entities, newest first, as public configuration."""
-    after = decode_cursor(cursor, 2)
+    after = NEWEST.decode(cursor)
     clauses = ["tenant_id = :tenant_id", "mode = :mode"]
     params: dict[str, Any] = {**realm.params, "limit": limit + 1}
     if status:
         clauses.append("status = :status")
         params["status"] = status
     if after:
-        clauses.append("(created_at, id) < (CAST(:after_at AS timestamptz), "
-                       "CAST(:after_id AS uuid))")
-        params.update(after_at=when(after[0]), after_id=after[1])
+        clauses.append(NEWEST.before(after, params))
     rows = await conn.execute(
         text(f"SELECT * FROM {game.table} WHERE {' AND '.join(clauses)} "
-             "ORDER BY created_at DESC, id DESC LIMIT :limit"),
+             f"ORDER BY {NEWEST.order()} LIMIT :limit"),
         params,
     )
-    result = page([dict(r._mapping) for r in rows], limit,
-                  lambda e: [e["created_at"], str(e["id"])])
+    result = NEWEST.page([dict(r._mapping) for r in rows], limit)
     result["data"] = [config_view(game, e) for e in result["data"]]
     return result
 
-
-def when(raw: Any) -> datetime:
-    if not isinstance(raw, str):
-        raise ValidationFailed("cursor: not a cursor this API issued", field="cursor")
-    return datetime.fromisoformat(raw.replace("Z", "+00:00"))

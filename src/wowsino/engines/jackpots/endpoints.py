@@ -13,7 +13,7 @@ from wowsino.engines.jackpots.schemas import ContributionIn, DropIn, JackpotIn, 
 from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import Limit, check_limit, decode_cursor, page
+from wowsino.kernel.pagination import NEWEST, Limit, check_limit
 from wowsino.kernel.writes import platform_of, write, write_answer
 
 router = APIRouter(prefix="/jackpots", tags=["jackpots"], route_class=DecimalRoute)
@@ -35,11 +35,11 @@ async def list_jackpots(request: Request, principal: Read,
                         status: Literal["active", "paused"] | None = None,
                         limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    after = decode_cursor(cursor, 2)
+    after = NEWEST.decode(cursor)
     async with read_only(platform_of(request).engine) as conn:
         rows = await repository.listing(conn, principal.realm, status=status, after=after,
                                         limit=size)
-    result = page(rows, size, lambda r: [r["created_at"], str(r["id"])])
+    result = NEWEST.page(rows, size)
     result["data"] = [views.jackpot(r, principal.brand_id) for r in result["data"]]
     return MoneyJSONResponse(result)
 
@@ -128,10 +128,9 @@ async def drop_jackpot(jackpot_id: str, request: Request, principal: Config,
 async def list_drops(jackpot_id: str, request: Request, principal: Read, limit: Limit = None,
                      cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    after = decode_cursor(cursor, 1)
-    before_round = after[0] if after and isinstance(after[0], int) else None
+    after = repository.DROPS.decode(cursor)
     async with read_only(platform_of(request).engine) as conn:
         rows = await service.drops(conn, realm=principal.realm, ref=jackpot_id,
-                                   cursor_round=before_round, limit=size,
+                                   cursor_round=after[0] if after else None, limit=size,
                                    viewer_brand=principal.brand_id)
-    return MoneyJSONResponse(page(rows, size, lambda r: [r["round"]]))
+    return MoneyJSONResponse(repository.DROPS.page(rows, size))

@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines.jackpots.stripes import POOL_SQL
 from wowsino.kernel.canonical import canonical
+from wowsino.kernel.pagination import INTEGER, NEWEST, Keyset
 from wowsino.kernel.realm import Realm
+
+DROPS = Keyset(("round",), (INTEGER,))  # a pool's drops, newest round first
 
 # Never the mystery seed or the hidden point: trigger_at is selected only where public.
 PUBLIC_COLUMNS = (
@@ -62,21 +65,19 @@ async def view(conn: AsyncConnection, realm: Realm, jackpot_id: UUID) -> dict[st
 
 
 async def listing(
-    conn: AsyncConnection, realm: Realm, *, status: str | None, after: list[Any] | None,
+    conn: AsyncConnection, realm: Realm, *, status: str | None, after: tuple[Any, ...] | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Newest first; ``after`` is ``[created_at, id]`` of the previous page's last row."""
+    """Newest first; ``after`` is ``(created_at, id)`` of the previous page's last row."""
     clauses, params = [], {**realm.params, "limit": limit + 1}
     if status is not None:
         clauses.append("j.status = :status")
         params["status"] = status
     if after is not None:
-        clauses.append("(j.created_at, j.id) < (CAST(:after_at AS timestamptz), "
-                       "CAST(:after_id AS uuid))")
-        params.update(after_at=after[0], after_id=after[1])
+        clauses.append(NEWEST.before(after, params, alias="j"))
     where = "".join(f" AND {c}" for c in clauses)
     rows = await conn.execute(
-        text(_VIEW + where + " ORDER BY j.created_at DESC, j.id DESC LIMIT :limit"), params)
+        text(_VIEW + where + f" ORDER BY {NEWEST.order('j')} LIMIT :limit"), params)
     return [dict(r._mapping) for r in rows]
 
 
@@ -170,12 +171,13 @@ async def drops(
     limit: int,
 ) -> list[dict[str, Any]]:
     """A pool's drops, newest round first."""
+    params: dict[str, Any] = {**realm.params, "jackpot_id": jackpot_id, "limit": limit + 1}
+    after = f" AND {DROPS.before((before_round,), params)}" if before_round is not None else ""
     rows = await conn.execute(
         text("SELECT d.*, p.brand_id AS winner_brand_id FROM jackpot_drops d JOIN players p "
              "ON p.tenant_id = d.tenant_id AND p.mode = d.mode AND p.id = d.winner_id "
              "WHERE d.tenant_id = :tenant_id AND d.mode = :mode "
-             "AND d.jackpot_id = :jackpot_id AND (CAST(:before AS integer) IS NULL "
-             "OR d.round < CAST(:before AS integer)) ORDER BY d.round DESC LIMIT :limit"),
-        {**realm.params, "jackpot_id": jackpot_id, "before": before_round, "limit": limit + 1},
+             f"AND d.jackpot_id = :jackpot_id{after} ORDER BY {DROPS.order()} LIMIT :limit"),
+        params,
     )
     return [dict(r._mapping) for r in rows]

@@ -14,6 +14,11 @@ goes to the round's most recent eligible contributor instead, and when there is
 none the pool waits, full, for the next eligible contribution (which then adds
 nothing and wins). Each drop pays the whole pool, then the next round starts at
 the configured seed, funded as in ``flows``.
+
+A pool without a trigger is bounded by its currency's maximum (``Asset.max_minor``,
+as every amount is): its stripes share the headroom below that bound, and a
+contribution that would take the pool past it is refused (400 naming ``amount``)
+until the pool drops, so a pool total always fits the ledger.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from wowsino.engines.jackpots import flows, repository, rounds, stripes, views
 from wowsino.kernel import audit, outbox
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
-from wowsino.kernel.money import ASSETS, Asset, asset, to_minor
+from wowsino.kernel.money import ASSETS, Asset, Rail, asset, from_minor, to_minor
 from wowsino.kernel.realm import Actor, Realm
 from wowsino.players import service as players
 
@@ -63,9 +68,15 @@ def _currency(code: str) -> Asset:
     return found
 
 
-def _headroom(terms: rounds.RoundTerms | dict[str, Any], pool: int) -> int | None:
+def _headroom(terms: rounds.RoundTerms | dict[str, Any], pool: int, currency: str) -> int:
+    """What the stripes share: room below the round's trigger or, without one, below the
+    currency's bound."""
     trigger = terms["trigger_at"] if isinstance(terms, dict) else terms.trigger_at
-    return None if trigger is None else trigger - pool
+    return _room(trigger, pool, currency)
+
+
+def _room(trigger: int | None, pool: int, currency: str) -> int:
+    return max((ASSETS[currency].max_minor if trigger is None else trigger) - pool, 0)
 
 
 def _config(row: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +102,7 @@ async def create(
               "round_started_at": at, **terms.columns(), "created_at": at, "updated_at": at}
     await repository.insert_jackpot(conn, realm, values)
     await stripes.create(conn, realm, jackpot_id, stripes=stripes.STRIPES, round=1,
-                         headroom=_headroom(terms, seed))
+                         headroom=_headroom(terms, seed, currency.code))
     await flows.fund_seed(conn, realm=realm, service_mode=service_mode, jackpot=values,
                           amount=seed, round=1, at=at)
     await audit.record(conn, realm=realm, actor=actor, action="jackpot.created",
@@ -141,7 +152,7 @@ async def update(
             raise ValidationFailed("must_drop_at: must be greater than the current pool",
                                    field="must_drop_at")
         await stripes.settle(conn, realm, jackpot["id"], stripes=locked.stripes, own=0,
-                             amount=0, headroom=None if must is None else must - pool)
+                             amount=0, headroom=_room(must, pool, jackpot["currency"]))
         values.update(round_must_drop_at=must, trigger_at=must)
     await repository.update_jackpot(conn, realm, jackpot["id"], {**values, "updated_at": at})
     after = {**jackpot, **values}
@@ -175,6 +186,7 @@ async def contribute(
     lifecycle.require_active(jackpot, NOUN)
     minor = to_minor(amount, ASSETS[jackpot["currency"]], field="amount")
     player = await players.get(conn, realm, brand_id, user_ref)
+    _check_winnable(player, jackpot, service_mode)
     row = {"id": new_id(), "jackpot_id": jackpot["id"], "round": jackpot["round"],
            "player_id": player["id"], "brand_id": player["brand_id"],
            "source_wager_id": source_wager_id, "requested": minor, "amount": minor}
@@ -190,6 +202,14 @@ async def contribute(
                                   contribution_id=row["id"], amount=minor, at=at)
     return 201, views.contribution(row, currency_code=jackpot["currency"],
                                    pool=jackpot["round_seed"] + contributed, dropped=None)
+
+
+def _check_winnable(player: dict[str, Any], jackpot: dict[str, Any], service_mode: str) -> None:
+    """In white-label a win is paid to the player's real rail, which holds the player's
+    currency only: a pool in another currency is not theirs to feed or win (400
+    ``CURRENCY_MISMATCH``). In plug-in the operator pays in its own wallet."""
+    if service_mode != flows.PLUG_IN:
+        players.check_currency(player, Rail.REAL, ASSETS[jackpot["currency"]])
 
 
 async def _original(
@@ -215,17 +235,23 @@ async def _contribute_exclusively(
     lifecycle.require_active(jackpot, NOUN)
     locked = await stripes.lock(conn, realm, jackpot)
     pool = jackpot["round_seed"] + locked.contributed
-    headroom = _headroom(jackpot, pool)
-    taken = row["requested"] if headroom is None else min(row["requested"], headroom)
+    headroom = _headroom(jackpot, pool, jackpot["currency"])
+    if jackpot["trigger_at"] is None and row["requested"] > headroom:
+        unit = ASSETS[jackpot["currency"]]
+        raise ValidationFailed(
+            f"amount: the pool would exceed its maximum of {from_minor(unit.max_minor, unit)} "
+            f"{unit.code}; it takes contributions again after it drops", field="amount",
+            room=str(from_minor(headroom, unit)))
+    taken = min(row["requested"], headroom)
     row = {**row, "round": jackpot["round"], "amount": taken}
     await repository.settle_contribution(conn, realm, row["id"], round=row["round"],
                                          amount=taken)
     await stripes.settle(conn, realm, jackpot["id"], stripes=locked.stripes, own=own,
-                         amount=taken, headroom=None if headroom is None else headroom - taken)
+                         amount=taken, headroom=headroom - taken)
     await flows.take_contribution(conn, realm=realm, service_mode=service_mode, jackpot=jackpot,
                                   contribution_id=row["id"], amount=taken, at=at)
     pool += taken
-    if headroom is None or taken < headroom:
+    if jackpot["trigger_at"] is None or taken < headroom:
         return views.contribution(row, currency_code=jackpot["currency"], pool=pool,
                                   dropped=None)
     winner = player if rewards.is_eligible(player) else await _last_eligible_contributor(
@@ -278,6 +304,7 @@ async def drop(
     if winner_ref is not None:
         winner = await players.get(conn, realm, brand_id, winner_ref)
         rewards.check_eligible(winner)
+        _check_winnable(winner, jackpot, service_mode)
     locked = await stripes.lock(conn, realm, jackpot)
     if winner is None:
         winner = await _last_eligible_contributor(conn, realm, jackpot)
@@ -304,6 +331,7 @@ async def _drop(
     """Under the pool's locks: pay ``pool`` to ``winner``, start the next round, record and
     announce the drop (``jackpot.dropped``, revealing a mystery round's seed and point)."""
     drop_id = new_id()
+    await players.hold(conn, realm, winner["id"])  # before the balance: the global lock order
     payout = await flows.pay_winner(conn, realm=realm, service_mode=service_mode,
                                     jackpot=jackpot, player_id=winner["id"], amount=pool,
                                     drop_id=drop_id, at=at)
@@ -322,7 +350,8 @@ async def _drop(
     await repository.update_jackpot(conn, realm, jackpot["id"], {
         "round": next_round, "round_started_at": at, **terms.columns(), "updated_at": at})
     await stripes.reset(conn, realm, jackpot["id"], stripes=jackpot["stripes"],
-                        round=next_round, headroom=_headroom(terms, terms.seed))
+                        round=next_round, headroom=_headroom(terms, terms.seed,
+                                                             jackpot["currency"]))
     shown = views.drop({**row, "mystery": reveal, "created_at": at}, jackpot["currency"])
     await outbox.emit(conn, realm=realm, type="jackpot.dropped", at=at, data={
         **shown, "jackpot_name": jackpot["name"], "next_mystery_seed_hash": terms.server_seed_hash})

@@ -102,7 +102,7 @@ async def settle(
     (what is left before the trigger afterwards) out again."""
     await conn.execute(
         text("UPDATE jackpot_stripes t SET contributed = t.contributed + "
-             "CASE WHEN t.stripe = :own THEN :amount ELSE 0 END, headroom = s.headroom "
+             "CASE WHEN t.stripe = :own THEN CAST(:amount AS bigint) ELSE 0 END, headroom = s.headroom "
              "FROM unnest(CAST(:stripes AS smallint[]), CAST(:headrooms AS bigint[])) "
              "AS s (stripe, headroom) WHERE t.tenant_id = :tenant_id AND t.mode = :mode "
              "AND t.jackpot_id = :jackpot_id AND t.stripe = s.stripe"),

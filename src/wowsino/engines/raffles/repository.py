@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines.raffles.tickets import TicketRange
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
 
 EDITABLE = ("name", "ticket_cost_winz", "prize_winz", "max_tickets_per_player", "draw_at")
@@ -60,21 +61,20 @@ async def set_total(
 
 
 async def search(
-    conn: AsyncConnection, realm: Realm, *, status: str | None, after: list[Any] | None,
+    conn: AsyncConnection, realm: Realm, *, status: str | None, after: tuple[Any, ...] | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Newest first; ``after`` is ``[created_at, id]`` of the last row already shown."""
+    """Newest first; ``after`` is ``(created_at, id)`` of the last row already shown."""
     clauses = ["tenant_id = :tenant_id", "mode = :mode"]
     params: dict[str, Any] = {**realm.params, "limit": limit + 1}
     if status is not None:
         clauses.append("status = :status")
         params["status"] = status
     if after is not None:
-        clauses.append("(created_at, id) < (:after_at, :after_id)")
-        params.update(after_at=after[0], after_id=after[1])
+        clauses.append(NEWEST.before(after, params))
     rows = await conn.execute(
         text(f"SELECT * FROM raffles WHERE {' AND '.join(clauses)} "
-             "ORDER BY created_at DESC, id DESC LIMIT :limit"),
+             f"ORDER BY {NEWEST.order()} LIMIT :limit"),
         params,
     )
     return [dict(r._mapping) for r in rows]

@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from wowsino.kernel.bodies import Instant
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.openapi import never_null
 
@@ -31,7 +32,7 @@ class RaffleIn(Body):
     ticket_cost_winz: WinzIn
     prize_winz: WinzIn
     max_tickets_per_player: StrictInt | None = Field(default=None, ge=1, le=2**31)
-    draw_at: AwareDatetime | None = None
+    draw_at: Instant | None = None
     idempotency_key: str | None = None
 
 
@@ -45,7 +46,7 @@ class RafflePatch(Body):
     ticket_cost_winz: WinzIn | None = None
     prize_winz: WinzIn | None = None
     max_tickets_per_player: StrictInt | None = Field(default=None, ge=1, le=2**31)
-    draw_at: AwareDatetime | None = None
+    draw_at: Instant | None = None
     idempotency_key: str | None = None
 
 

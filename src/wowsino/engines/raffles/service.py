@@ -30,7 +30,7 @@ from wowsino.kernel.errors import (
 )
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import MAX_MINOR, from_minor, to_minor
-from wowsino.kernel.pagination import decode_cursor, page
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import SYSTEM, Actor, Mode, Realm
 from wowsino.players import service as players
@@ -167,17 +167,9 @@ async def listing(
     viewer_brand: UUID | None = None,
 ) -> dict[str, Any]:
     """A page of the realm's raffles, newest first (400 for a foreign cursor)."""
-    position = decode_cursor(cursor, 2)
-    after = None
-    if position is not None:
-        try:
-            after = [datetime.fromisoformat(str(position[0]).replace("Z", "+00:00")),
-                     UUID(str(position[1]))]
-        except ValueError:
-            raise ValidationFailed("cursor: not a cursor this API issued",
-                                   field="cursor") from None
+    after = NEWEST.decode(cursor)
     rows = await repository.search(conn, realm, status=status, after=after, limit=limit)
-    result = page(rows, limit, lambda r: [r["created_at"], str(r["id"])])
+    result = NEWEST.page(rows, limit)
     draws = await repository.draws_for(conn, realm, [r["id"] for r in result["data"]])
     result["data"] = [schemas.public(r, draws.get(r["id"]), viewer_brand)
                       for r in result["data"]]
@@ -219,6 +211,7 @@ async def enter(
     _require_open(raffle, at)
     player = await players.get(conn, realm, brand_id, user_ref)
     rewards.check_eligible(player)
+    await players.hold(conn, realm, player["id"])  # before the balance: the global lock order
     held = await repository.player_tickets(conn, realm, raffle["id"], player["id"])
     _check_limits(raffle, held, tickets_wanted)
     entry_id, cost = new_id(), raffle["ticket_cost_winz"] * tickets_wanted
