@@ -272,11 +272,6 @@ async def test_a_date_time_query_is_iso_8601_with_an_offset_as_documented(
     assert (await tenant.get("/v1/audit", params={"since": "2026-01-01T00:00:00Z"})).status_code == 200
 
 
-# PATCH /v1/webhooks/{id} {"status": null} answers 500 today (issue 6, fixed in another
-# change): the document already says non-null; drop this entry when the fix lands.
-NULL_PENDING_FIX: set[tuple[str, str]] = set()
-
-
 async def test_a_null_is_refused_exactly_where_the_document_denies_it(
     client: httpx.AsyncClient, tenant: Tenant,
 ) -> None:
@@ -304,7 +299,7 @@ async def test_a_null_is_refused_exactly_where_the_document_denies_it(
         headers = ADMIN if path.startswith("/tenants") else tenant.headers()
         schema = _resolve(doc, op["requestBody"]["content"]["application/json"]["schema"])
         for field, prop in schema["properties"].items():
-            if field == "idempotency_key" or (path, field) in NULL_PENDING_FIX:
+            if field == "idempotency_key":
                 continue
             r = await client.patch(concrete, headers=headers, json={field: None})
             if _allows_null(prop):
