@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wowsino.kernel.clock import Clock
 from wowsino.kernel.config import Settings
 from wowsino.kernel.idempotency import IdempotentWrites
+from wowsino.kernel.keycache import KeyCache
 from wowsino.kernel.ratelimit import RateLimiter
 from wowsino.kernel.usage import UsageMeter
 
@@ -21,6 +23,7 @@ class Platform:
     writes: IdempotentWrites
     rate_limiter: RateLimiter
     usage: UsageMeter
+    keys: KeyCache[Any]  # resolved API keys (kernel.auth)
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine, clock: Clock) -> Platform:
@@ -35,4 +38,5 @@ class Platform:
                 burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
             ),
             usage=UsageMeter(clock),
+            keys=KeyCache(engine.url.render_as_string(hide_password=False)),
         )
