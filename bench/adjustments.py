@@ -34,7 +34,7 @@ import httpx
 
 from bench import ledger
 from bench.api import ADMIN_HEADER, api_server
-from bench.roundtrips import RoundTripCounter, upstream_of
+from bench.roundtrips import counting_relay
 
 PLAYERS = 256
 CLIENTS = 32
@@ -128,49 +128,45 @@ async def _tenant(client: httpx.AsyncClient, token: str, slug: str) -> dict[str,
 
 async def round_trips(url: str, workdir: Path) -> dict[str, float]:
     """Round trips per request kind, counted on the wire (see the module's docstring)."""
-    counter = RoundTripCounter(*upstream_of(url))
-    await counter.start()
-    try:
-        with api_server(counter.url(url), workdir) as (base, token, _pid):
-            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                key = await _tenant(client, token, "roundtrips")
-                box = await client.post("/v1/lootbox", headers=key,
-                                        json={"name": "Box", "prize_table": PRIZES})
-                box.raise_for_status()
-                box_id = box.json()["lootbox"]["id"]
-                step = iter(range(10**6))
+    with counting_relay(url) as counter, \
+            api_server(counter.url(url), workdir) as (base, token, _pid):
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            key = await _tenant(client, token, "roundtrips")
+            box = await client.post("/v1/lootbox", headers=key,
+                                    json={"name": "Box", "prize_table": PRIZES})
+            box.raise_for_status()
+            box_id = box.json()["lootbox"]["id"]
+            step = iter(range(10**6))
 
-                def upsert() -> Awaitable[httpx.Response]:
-                    name = f"rt{next(step)}"
-                    return client.post("/v1/players", headers=key, json={
-                        "username": name, "email": f"{name}@example.com", "currency": "USD"})
+            def upsert() -> Awaitable[httpx.Response]:
+                name = f"rt{next(step)}"
+                return client.post("/v1/players", headers=key, json={
+                    "username": name, "email": f"{name}@example.com", "currency": "USD"})
 
-                def adjust() -> Awaitable[httpx.Response]:
-                    return client.post("/v1/players/rt0/adjustments", headers=key, json={
-                        "rail": "real", "asset": "USD", "amount": "1.00", "reason": "count"})
+            def adjust() -> Awaitable[httpx.Response]:
+                return client.post("/v1/players/rt0/adjustments", headers=key, json={
+                    "rail": "real", "asset": "USD", "amount": "1.00", "reason": "count"})
 
-                def open_box() -> Awaitable[httpx.Response]:
-                    return client.post(f"/v1/lootbox/{box_id}/open", headers=key,
-                                       json={"user_id": "rt0"})
+            def open_box() -> Awaitable[httpx.Response]:
+                return client.post(f"/v1/lootbox/{box_id}/open", headers=key,
+                                   json={"user_id": "rt0"})
 
-                kinds: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
-                    "player upsert": upsert, "adjustment": adjust, "lootbox open": open_box}
-                for send in kinds.values():  # prepared statements, the key cached
-                    for _ in range(3):
-                        (await send()).raise_for_status()
-                await asyncio.sleep(0.5)  # the set-up's key-change notifications are in
-                counts: dict[str, float] = {}
-                for kind, send in kinds.items():
+            kinds: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
+                "player upsert": upsert, "adjustment": adjust, "lootbox open": open_box}
+            for send in kinds.values():  # prepared statements, the key cached
+                for _ in range(3):
                     (await send()).raise_for_status()
-                    spent = []
-                    for _ in range(SEQUENTIAL):
-                        before = counter.count
-                        (await send()).raise_for_status()
-                        spent.append(counter.count - before)
-                    counts[kind] = statistics.median(spent)
-                return counts
-    finally:
-        await counter.close()
+            await asyncio.sleep(0.5)  # the set-up's key-change notifications are in
+            counts: dict[str, float] = {}
+            for kind, send in kinds.items():
+                (await send()).raise_for_status()
+                spent = []
+                for _ in range(SEQUENTIAL):
+                    before = counter.count
+                    (await send()).raise_for_status()
+                    spent.append(counter.count - before)
+                counts[kind] = statistics.median(spent)
+            return counts
 
 
 async def throughput(url: str, workdir: Path, setup: ledger.LedgerSetup, *, seconds: int,

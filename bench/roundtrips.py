@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from contextlib import suppress
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -107,3 +109,22 @@ def upstream_of(database_url: str) -> tuple[str, int]:
     """The (host, port) a ``postgresql://`` URL names."""
     parts = urlsplit(database_url)
     return parts.hostname or "127.0.0.1", parts.port or 5432
+
+
+@contextmanager
+def counting_relay(database_url: str) -> Iterator[RoundTripCounter]:
+    """A ``RoundTripCounter`` for ``database_url`` on an event loop of its own thread, for a
+    caller whose own loop may block (a subprocess's start-up being awaited synchronously)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="round-trip-relay", daemon=True)
+    thread.start()
+    counter = RoundTripCounter(*upstream_of(database_url))
+    try:
+        asyncio.run_coroutine_threadsafe(counter.start(), loop).result(timeout=10)
+        yield counter
+    finally:
+        with suppress(Exception):
+            asyncio.run_coroutine_threadsafe(counter.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

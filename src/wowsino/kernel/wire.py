@@ -220,20 +220,25 @@ async def first(conn: AsyncConnection, lookup: Lookup) -> dict[str, Any] | None:
 
 
 def with_lookups(head: str, lookups: Sequence[Lookup]) -> tuple[str, Params]:
-    """``head`` (a statement returning at most one row), each
-    lookup run after it, laterally, when it returned a row; see ``split``."""
+    """``head`` (a statement returning at most one row), each lookup run after it,
+    laterally, when it returned a row; see ``split``."""
     if not lookups:
         return head, {}
-    joins, columns = [], ["head.*"]
-    for i, lookup in enumerate(lookups):
-        inner = _BIND.sub(lambda m, i=i: f":l{i}_{m.group(1)}", lookup.sql)  # type: ignore[misc]
-        joins.append(f"LEFT JOIN LATERAL (SELECT true AS _found, l.* FROM ({inner}) AS l) "
-                     f"AS l{i} ON true")
-        columns.append(f"l{i}.*")
-    sql = f"WITH head AS ({head}) SELECT {', '.join(columns)} FROM head {' '.join(joins)}"
+    sql = _with_lookups(head, tuple(lookup.sql for lookup in lookups))
     params = {f"l{i}_{name}": value for i, lookup in enumerate(lookups)
               for name, value in lookup.params.items()}
     return sql, params
+
+
+@functools.lru_cache(maxsize=256)
+def _with_lookups(head: str, lookups: tuple[str, ...]) -> str:
+    joins, columns = [], ["head.*"]
+    for i, lookup in enumerate(lookups):
+        inner = _BIND.sub(lambda m, i=i: f":l{i}_{m.group(1)}", lookup)  # type: ignore[misc]
+        joins.append(f"LEFT JOIN LATERAL (SELECT true AS _found, l.* FROM ({inner}) AS l) "
+                     f"AS l{i} ON true")
+        columns.append(f"l{i}.*")
+    return f"WITH head AS ({head}) SELECT {', '.join(columns)} FROM head {' '.join(joins)}"
 
 
 def split(row: Any, head_columns: int, lookups: Sequence[Lookup]
