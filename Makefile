@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 CHROMIUM := /usr/bin/chromium
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml uv.lock | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench install clean chromium
+.PHONY: run test lint typecheck bench install clean chromium wrk
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# The HTTP benchmarks drive the API with Debian's wrk (C, a few percent of a core).
+wrk:
+	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+	  else echo "note: wrk is missing (install Debian's wrk); the adjustments benchmark needs it"; fi; }
+
+bench: $(STAMP) wrk
 	$(BIN)/python -m bench
 
 clean:

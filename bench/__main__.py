@@ -6,6 +6,8 @@ Prints the machine, then one line per figure:
     hordak: <transfers/s> transfers/s, ratio vs pgbench <x>, wowsino/hordak <y>
     api: <req/s> req/s, p50 <ms> ms, p99 <ms> ms, peak RSS <MB> MB
     healthz: <req/s> req/s, p50 <ms> ms, p99 <ms> ms, ratio <x>
+    api adjustments: <n> req/s, p50 <ms>, p99 <ms>, <k> round trips, pgbench <tps> tps, ratio <x>
+    round trips: player upsert <k>, adjustment <k>, lootbox open <k>
     jackpot: <contributions/s> one pool, … over many pools, ratio <x>
     verify: <entries/s> entries/s (<n> entries, <s> s)
 
@@ -32,7 +34,7 @@ import psutil
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from bench import api, hordak, ledger
+from bench import adjustments, api, hordak, ledger
 from bench.server import Server, bench_server
 
 # Further benchmarks on the same server: a module ``bench/<name>.py`` whose
@@ -120,6 +122,14 @@ def run(args: argparse.Namespace, progress: Progress, say: Console) -> None:
         for line in result.lines():
             report(line)
 
+        with step(progress, f"Adjustments: round trips, then wrk ({adjustments.CLIENTS} "
+                            "connections) and pgbench alternating", args.api_seconds * 2 + 20):
+            lines = asyncio.run(adjustments.run(
+                server.fresh_database("bench_adjustments"), server.fresh_database("bench_trips"),
+                setup, seconds=args.api_seconds, rounds=args.api_rounds))
+        for line in lines:
+            report(line)
+
         for name, description in EXTRA_PHASES.items():
             try:
                 module = importlib.import_module(f"bench.{name}")
@@ -141,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-seconds", type=int, default=15,
                         help="seconds of API writes (and as many of /healthz)")
     parser.add_argument("--api-clients", type=int, default=32, help="concurrent HTTP clients")
+    parser.add_argument("--api-rounds", type=int, default=4,
+                        help="rounds adjustments (wrk) and pgbench alternate in")
     args = parser.parse_args(argv)
     console = Console()
     started = time.monotonic()

@@ -197,6 +197,12 @@ async def _pgbench(setup: LedgerSetup, *, clients: int, seconds: int, jobs: int)
     return Throughput(count, count / float(tps[1]))
 
 
+async def pgbench(setup: LedgerSetup, *, clients: int, seconds: int, jobs: int = 2) -> Throughput:
+    """pgbench's transfer script (the ledger's reference) for ``seconds``, as a reference for
+    other benchmarks of the same run."""
+    return await _pgbench(setup, clients=clients, seconds=seconds, jobs=jobs)
+
+
 Contender = Callable[[int, int], Awaitable[Throughput]]  # (seconds, round) -> throughput
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -86,9 +87,14 @@ def create_app(
             from wowsino.worker import Worker
 
             worker_task = asyncio.create_task(Worker(platform).run_forever())
+        await platform.keys.start()
+        # what start-up built lives as long as the process: out of the collector's way
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            await platform.keys.close()
             if worker_task is not None:
                 worker_task.cancel()
                 with suppress(asyncio.CancelledError):

@@ -83,6 +83,7 @@ async def change_tenant_status(ref: str, request: Request) -> Response:
         tenant = await service.get_tenant(conn, ref)
     await unit_of_work(p.engine, lambda conn: service.update_tenant(
         conn, tenant_id=tenant["id"], changes={"status": status}, actor=ADMIN, at=p.clock.now()))
+    p.keys.invalidate()  # this process's next request already sees it
     return see_other(f"/admin/tenants/{tenant['slug']}",
                      "tenant-suspended" if status == "suspended" else "tenant-active")
 
@@ -135,4 +136,5 @@ async def revoke_key(ref: str, key_id: str, request: Request) -> Response:
         raise NotFound("no such API key")
     await unit_of_work(p.engine, lambda conn: service.revoke_key(
         conn, tenant_id=tenant["id"], key_id=kid, actor=ADMIN, at=p.clock.now()))
+    p.keys.invalidate()  # this process's next request already sees it
     return see_other(f"/admin/tenants/{tenant['slug']}", "key-revoked")

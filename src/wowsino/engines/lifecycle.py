@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel import audit
+from wowsino.kernel import audit, wire
 from wowsino.kernel.errors import NotActive, NotFound
 from wowsino.kernel.ids import parse_uuid
 from wowsino.kernel.realm import Actor, Realm
@@ -22,19 +22,22 @@ async def load(
     noun: str, for_update: bool = False,
 ) -> dict[str, Any]:
     """A configured entity of ``realm`` by id, or 404 with the engine's code."""
-    entity_id = parse_uuid(ref)
-    row = None
-    if entity_id is not None:
-        row = (
-            await conn.execute(
-                text(f"SELECT * FROM {table} WHERE tenant_id = :tenant_id AND mode = :mode "
-                     "AND id = :id" + (" FOR UPDATE" if for_update else "")),
-                {**realm.params, "id": entity_id},
-            )
-        ).first()
+    lookup = load_lookup(table=table, realm=realm, ref=ref, for_update=for_update)
+    row = None if lookup is None else await wire.first(conn, lookup)
     if row is None:
         raise NotFound(f"no {noun} {ref!r}", code=not_found_code)
-    return dict(row._mapping)
+    return row
+
+
+def load_lookup(*, table: str, realm: Realm, ref: str, for_update: bool = False
+                ) -> wire.Lookup | None:
+    """``load``'s query, to be sent ahead of a write; None when ``ref`` is no id."""
+    entity_id = parse_uuid(ref)
+    if entity_id is None:
+        return None
+    return wire.Lookup(f"SELECT * FROM {table} WHERE tenant_id = :tenant_id AND mode = :mode "
+                       "AND id = :id" + (" FOR UPDATE" if for_update else ""),
+                       {**realm.params, "id": entity_id})
 
 
 def require_active(entity: dict[str, Any], noun: str) -> None:

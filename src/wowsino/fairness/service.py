@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel import fairness
+from wowsino.kernel import fairness, wire
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.realm import Realm
 
@@ -49,27 +49,37 @@ def check_client_seed(value: Any) -> str:
     return value
 
 
+_COMMITMENT = (
+    "WITH created AS (INSERT INTO fairness_seeds (tenant_id, mode, player_id, server_seed, "
+    "server_seed_hash, client_seed, updated_at) VALUES (:tenant_id, :mode, :pid, :seed, :hash, "
+    ":client, :at) ON CONFLICT DO NOTHING RETURNING server_seed, server_seed_hash, client_seed, "
+    "draws) "
+    "SELECT * FROM created UNION ALL SELECT * FROM (SELECT server_seed, server_seed_hash, "
+    "client_seed, draws FROM fairness_seeds WHERE tenant_id = :tenant_id AND mode = :mode "
+    "AND player_id = :pid{lock}) AS existing"
+)
+_CURRENT = (
+    "SELECT server_seed, server_seed_hash, client_seed, draws FROM fairness_seeds "
+    "WHERE tenant_id = :tenant_id AND mode = :mode AND player_id = :pid{lock}"
+)
+
+
 async def commitment(
     conn: AsyncConnection, realm: Realm, player_id: UUID, at: datetime, *, lock: bool = False
 ) -> Commitment:
     """The player's current commitment, created on first use."""
+    await wire.settle(conn)  # a rotation held back in this transaction comes first
     seed = fairness.new_server_seed()
-    await conn.execute(
-        text("INSERT INTO fairness_seeds (tenant_id, mode, player_id, server_seed, "
-             "server_seed_hash, client_seed, updated_at) VALUES (:tenant_id, :mode, :pid, :seed, "
-             ":hash, :client, :at) ON CONFLICT DO NOTHING"),
-        {**realm.params, "pid": player_id, "seed": seed, "hash": fairness.hash_seed(seed),
-         "client": fairness.new_server_seed()[:16], "at": at},
-    )
-    row = (
-        await conn.execute(
-            text("SELECT server_seed, server_seed_hash, client_seed, draws FROM fairness_seeds "
-                 "WHERE tenant_id = :tenant_id AND mode = :mode AND player_id = :pid"
-                 + (" FOR UPDATE" if lock else "")),
-            {**realm.params, "pid": player_id},
-        )
-    ).one()
-    return Commitment(row.server_seed, row.server_seed_hash, row.client_seed, int(row.draws))
+    lock_clause = " FOR UPDATE" if lock else ""
+    # One statement: the row it creates, or the existing one (locked, the latest version).
+    rows = await wire.send(conn, _COMMITMENT.format(lock=lock_clause), {
+        **realm.params, "pid": player_id, "seed": seed, "hash": fairness.hash_seed(seed),
+        "client": fairness.new_server_seed()[:16], "at": at})
+    if not rows:  # created by a transaction that committed after this statement began
+        rows = await wire.send(conn, _CURRENT.format(lock=lock_clause),
+                               {**realm.params, "pid": player_id})
+    row = rows[0]
+    return Commitment(row[0], row[1], row[2], int(row[3]))
 
 
 async def set_client_seed(
@@ -87,12 +97,13 @@ async def set_client_seed(
 async def _rotate(conn: AsyncConnection, realm: Realm, player_id: UUID, at: datetime) -> str:
     seed = fairness.new_server_seed()
     next_hash = fairness.hash_seed(seed)
-    await conn.execute(
-        text("UPDATE fairness_seeds SET server_seed = :seed, server_seed_hash = :hash, "
-             "draws = draws + 1, updated_at = :at WHERE tenant_id = :tenant_id AND mode = :mode "
-             "AND player_id = :pid"),
+    # sent with the write's last statement; commitment() settles it before any read
+    await wire.defer(conn, (
+        "UPDATE fairness_seeds SET server_seed = :seed, server_seed_hash = :hash, "
+        "draws = draws + 1, updated_at = :at WHERE tenant_id = :tenant_id AND mode = :mode "
+        "AND player_id = :pid",
         {**realm.params, "pid": player_id, "seed": seed, "hash": next_hash, "at": at},
-    )
+    ))
     return next_hash
 
 

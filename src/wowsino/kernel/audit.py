@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.kernel import wire
 from wowsino.kernel.canonical import canonical, fingerprint
 from wowsino.kernel.realm import Actor, Realm, request_id_var
 
@@ -32,7 +33,7 @@ def _content(
     }
 
 
-_RECORD = text(
+_RECORD = (
     "INSERT INTO audit_log (tenant_id, mode, actor_type, actor_id, action, target_type, "
     "target_id, before, after, request_id, created_at, content_hash, brand_id) VALUES "
     "(:tenant_id, :mode, :actor_type, :actor_id, :action, :target_type, :target_id, "
@@ -68,7 +69,8 @@ async def record(
     """Append one audit row in the caller's transaction."""
     request_id = request_id_var.get()
     content = _content(realm, actor, action, target_type, target_id, before, after, request_id, at)
-    await conn.execute(
+    # nothing in a request reads its audit rows back: sent with the write's last statement
+    await wire.defer(conn, (
         _RECORD,
         {
             **realm.params, "actor_type": actor.type, "actor_id": actor.id, "action": action,
@@ -78,7 +80,7 @@ async def record(
             "request_id": request_id, "at": at, "hash": fingerprint(content),
             "subject": _subject_player(target_type, target_id, after),
         },
-    )
+    ))
 
 
 async def verify_contents(conn: AsyncConnection, realm: Realm) -> list[str]:

@@ -11,6 +11,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -76,8 +77,33 @@ _LOOKUP = text(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ResolvedKey:
+    """What a valid (unrevoked) key resolves to, as the key cache keeps it."""
+
+    principal: Principal
+    suspended: bool
+
+
+async def _resolve(platform: Any, key_hash: bytes) -> ResolvedKey | None:
+    async with platform.engine.connect() as conn:
+        # one statement: autocommit, so no BEGIN before it nor ROLLBACK after it
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await conn.execute(_LOOKUP, {"hash": key_hash})).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return ResolvedKey(Principal(
+        realm=Realm(row.tenant_id, Mode(row.mode)), tenant_slug=row.slug,
+        service_mode=row.service_mode, brand_id=row.brand_id, brand_slug=row.brand_slug,
+        key_id=row.id, scopes=frozenset(row.scopes),
+        rate_limit_burst=row.rate_limit_burst, rate_limit_per_second=row.rate_limit_per_second,
+    ), suspended=row.status == "suspended")
+
+
 async def authenticate(request: Request) -> Principal:
-    """Resolve the bearer key (no cache: a revocation applies to the next request)."""
+    """Resolve the bearer key: from the process's key cache (emptied by every change to
+    keys, tenants and brands, see ``kernel.keycache``), else from the database. A revoked
+    key is refused from the next request."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -86,20 +112,17 @@ async def authenticate(request: Request) -> Principal:
     if not KEY_PATTERN.match(token):
         raise AuthInvalid("the API key is malformed")
     platform = request.app.state.platform
-    async with platform.engine.connect() as conn:
-        # one statement: autocommit, so no BEGIN before it nor ROLLBACK after it
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await conn.execute(_LOOKUP, {"hash": hash_key(token)})).first()
-    if row is None or row.revoked_at is not None:
-        raise AuthInvalid("the API key is unknown or revoked")
-    if row.status == "suspended":
+    key_hash = hash_key(token)
+    resolved: ResolvedKey | None = platform.keys.get(key_hash)
+    if resolved is None:
+        generation = platform.keys.generation
+        resolved = await _resolve(platform, key_hash)
+        if resolved is None:
+            raise AuthInvalid("the API key is unknown or revoked")
+        platform.keys.put(key_hash, resolved, generation)
+    if resolved.suspended:
         raise TenantSuspended("this tenant is suspended")
-    principal = Principal(
-        realm=Realm(row.tenant_id, Mode(row.mode)), tenant_slug=row.slug,
-        service_mode=row.service_mode, brand_id=row.brand_id, brand_slug=row.brand_slug,
-        key_id=row.id, scopes=frozenset(row.scopes),
-        rate_limit_burst=row.rate_limit_burst, rate_limit_per_second=row.rate_limit_per_second,
-    )
+    principal = resolved.principal
     request.state.principal = principal
     platform.rate_limiter.take(request, principal)
     platform.usage.count(principal.realm)

@@ -10,7 +10,7 @@ same key is refused with 422.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from wowsino.kernel import wire
 from wowsino.kernel.canonical import fingerprint
 from wowsino.kernel.clock import Clock
 from wowsino.kernel.db import sqlstate, unit_of_work
@@ -30,19 +31,20 @@ from wowsino.kernel.errors import (
 from wowsino.kernel.ids import new_id, visible_ascii
 from wowsino.kernel.jsonio import dumps, loads
 from wowsino.kernel.realm import Realm
+from wowsino.kernel.wire import Lookup
 
 MAX_KEY_LENGTH = 255
 LOCK_WAIT = "10s"  # how long a duplicate waits for the first call before answering 409
 
 
 # The claim: one statement, see IdempotentWrites.run.
-_CLAIM = text(
+_CLAIM = (
     "INSERT INTO idempotency_keys (tenant_id, mode, endpoint, key, request_hash, created_at, "
     "expires_at) SELECT :tenant_id, :mode, :endpoint, :key, :hash, :now, :expires "
     "FROM (SELECT set_config('lock_timeout', :wait, true)) AS waiting "
-    "ON CONFLICT DO NOTHING RETURNING set_config('lock_timeout', '0', true)"
+    "ON CONFLICT DO NOTHING RETURNING set_config('lock_timeout', '0', true) AS claimed"
 )
-_STORE = text(
+_STORE = (
     "UPDATE idempotency_keys SET status_code = :status, response = :response "
     "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint AND key = :key"
 )
@@ -95,39 +97,44 @@ class IdempotentWrites:
         self.retention = timedelta(days=retention_days)
 
     async def run(
-        self, *, realm: Realm, endpoint: str, key: str, request: Any, effect: Effect
+        self, *, realm: Realm, endpoint: str, key: str, request: Any, effect: Effect,
+        lookups: Sequence[Lookup] = (),
     ) -> WriteResult:
-        """Perform ``effect`` once per key; replay the stored response afterwards."""
+        """Perform ``effect`` once per key; replay the stored response afterwards.
+
+        ``lookups``: reads the effect starts with, sent with the claim (``kernel.wire``).
+        The effect's deferred writes go with the stored response, in one statement.
+        """
         request_hash = fingerprint(request)
 
         async def attempt(conn: AsyncConnection) -> WriteResult:
             now = self.clock.now()
+            where = {**realm.params, "endpoint": endpoint, "key": key}
+            claim, lookup_params = wire.with_lookups(_CLAIM, lookups)
             try:
                 # One statement: it sets this transaction's lock_timeout to LOCK_WAIT before the
                 # row it inserts exists (so before any wait on a concurrent claim of the key),
                 # and, once the key is claimed, back to 0 in its RETURNING: the effect's own
-                # lock waits have no limit. A replay keeps LOCK_WAIT for its one read.
-                claimed = await conn.scalar(
-                    _CLAIM,
-                    {**realm.params, "endpoint": endpoint, "key": key, "hash": request_hash,
-                     "now": now, "expires": now + self.retention, "wait": LOCK_WAIT},
-                )
+                # lock waits (and the lookups, run only once the key is claimed) have no limit.
+                # A replay keeps LOCK_WAIT for its one read.
+                rows = await wire.send(conn, claim, {
+                    **where, "hash": request_hash, "now": now, "expires": now + self.retention,
+                    "wait": LOCK_WAIT, **lookup_params})
             except DBAPIError as exc:
                 if sqlstate(exc) == "55P03":  # lock_timeout: the first call is still running
                     raise IdempotencyInProgress(
                         "a request with this idempotency key is still in progress; retry shortly"
                     ) from None
                 raise
-            if claimed is None:
+            if not rows:
                 return await self._replay(conn, realm, endpoint, key, request_hash)
-            status, body = await effect(conn)
-            # an effect may itself report a natural-key replay (deduped: true)
-            body = {**body, "deduped": bool(body.get("deduped", False))}
-            await conn.execute(
-                _STORE,
-                {**realm.params, "endpoint": endpoint, "key": key, "status": status,
-                 "response": dumps(body)},
-            )
+            _, answers = wire.split(rows[0], 1, lookups)
+            async with wire.deferring(conn), wire.prefetching(conn, answers):
+                status, body = await effect(conn)
+                # an effect may itself report a natural-key replay (deduped: true)
+                body = {**body, "deduped": bool(body.get("deduped", False))}
+                await wire.flush(conn, (_STORE, {**where, "status": status,
+                                                 "response": dumps(body)}))
             return WriteResult(status, body, body["deduped"], key)
 
         return await unit_of_work(self.engine, attempt)

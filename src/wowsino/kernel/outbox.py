@@ -13,20 +13,22 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel import events
+from wowsino.kernel import events, wire
 from wowsino.kernel.canonical import canonical
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.realm import Realm
 
-_EMIT = text(
-    "WITH event AS (INSERT INTO outbox_events (tenant_id, mode, id, type, data, created_at) "
-    "VALUES (:tenant_id, :mode, :id, :type, CAST(:data AS jsonb), :at) RETURNING id) "
+# The event and its deliveries: two inserts sent as one statement (kernel.wire).
+_EVENT = (
+    "INSERT INTO outbox_events (tenant_id, mode, id, type, data, created_at) "
+    "VALUES (:tenant_id, :mode, :id, :type, CAST(:data AS jsonb), :at)"
+)
+_DELIVERIES = (
     "INSERT INTO webhook_deliveries (tenant_id, mode, id, subscription_id, event_id, event_type, "
     "data, event_created_at, status, next_attempt_at, created_at) "
-    "SELECT :tenant_id, :mode, gen_random_uuid(), s.id, (SELECT id FROM event), :type, "
+    "SELECT :tenant_id, :mode, gen_random_uuid(), s.id, :id, :type, "
     "CAST(:data AS jsonb), :at, 'pending', :at, :at FROM webhook_subscriptions s "
     "WHERE s.tenant_id = :tenant_id AND s.mode = :mode AND s.status = 'active' "
     "AND s.events && CAST(:patterns AS text[])"
@@ -48,9 +50,8 @@ async def emit(
     """
     events.require(type)
     event_id = new_id()
-    await conn.execute(
-        _EMIT,
-        {**realm.params, "id": event_id, "type": type, "data": canonical(data).decode(),
-         "at": at, "patterns": patterns_matching(type)},
-    )
+    params = {**realm.params, "id": event_id, "type": type, "data": canonical(data).decode(),
+              "at": at, "patterns": patterns_matching(type)}
+    # nothing in a request reads its events back: sent with the write's last statement
+    await wire.defer(conn, (_EVENT, params), (_DELIVERIES, params))
     return event_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -10,6 +11,7 @@ from wowsino.kernel.admin import AdminThrottle
 from wowsino.kernel.clock import Clock
 from wowsino.kernel.config import Settings
 from wowsino.kernel.idempotency import IdempotentWrites
+from wowsino.kernel.keycache import KeyCache
 from wowsino.kernel.ratelimit import RateLimiter
 from wowsino.kernel.usage import UsageMeter
 
@@ -22,6 +24,7 @@ class Platform:
     writes: IdempotentWrites
     rate_limiter: RateLimiter
     usage: UsageMeter
+    keys: KeyCache[Any]  # resolved API keys (kernel.auth)
     admin_throttle: AdminThrottle = field(default_factory=AdminThrottle)
 
     @classmethod
@@ -37,4 +40,5 @@ class Platform:
                 burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
             ),
             usage=UsageMeter(clock),
+            keys=KeyCache(engine.url.render_as_string(hide_password=False)),
         )

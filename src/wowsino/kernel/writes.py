@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from wowsino.kernel.http import route_template
 from wowsino.kernel.idempotency import Effect, choose_key
 from wowsino.kernel.jsonio import MoneyJSONResponse
 from wowsino.kernel.platform import Platform
+from wowsino.kernel.wire import Lookup
 
 Body = dict[str, Any]
 Call = Callable[[AsyncConnection, datetime], Awaitable[Body]]
@@ -27,25 +28,29 @@ def platform_of(request: Request) -> Platform:
 
 
 async def idempotent(
-    request: Request, principal: Principal, *, payload: dict[str, Any], effect: Effect
+    request: Request, principal: Principal, *, payload: dict[str, Any], effect: Effect,
+    lookups: Sequence[Lookup] = (),
 ) -> MoneyJSONResponse:
     """Run ``effect`` once per idempotency key (body ``idempotency_key`` or the
     ``Idempotency-Key`` header; generated when absent) and answer its response:
-    the effect's status the first time, 200 with ``"deduped": true`` afterwards."""
+    the effect's status the first time, 200 with ``"deduped": true`` afterwards.
+    ``lookups``: the reads the effect starts with, sent with the key's claim."""
     platform = platform_of(request)
     endpoint = f"{request.method} {route_template(request.scope)}"
     key = choose_key(payload.pop("idempotency_key", None), request.headers.get("idempotency-key"))
     fingerprinted = {"path": dict(request.path_params), "body": payload,
                      "brand": str(principal.brand_id)}
     result = await platform.writes.run(
-        realm=principal.realm, endpoint=endpoint, key=key, request=fingerprinted, effect=effect
+        realm=principal.realm, endpoint=endpoint, key=key, request=fingerprinted, effect=effect,
+        lookups=lookups,
     )
     return MoneyJSONResponse(result.body, status_code=result.status,
                              headers={"Idempotency-Key": result.key})
 
 
 async def write(
-    request: Request, principal: Principal, *, payload: dict[str, Any], status: int, call: Call
+    request: Request, principal: Principal, *, payload: dict[str, Any], status: int, call: Call,
+    lookups: Sequence[Lookup] = (),
 ) -> MoneyJSONResponse:
     """``idempotent`` for a service call that answers ``status`` with the body it returns.
 
@@ -56,11 +61,12 @@ async def write(
     async def answer(conn: AsyncConnection, at: datetime) -> tuple[int, Body]:
         return status, await call(conn, at)
 
-    return await write_answer(request, principal, payload=payload, call=answer)
+    return await write_answer(request, principal, payload=payload, call=answer, lookups=lookups)
 
 
 async def write_answer(
-    request: Request, principal: Principal, *, payload: dict[str, Any], call: AnsweringCall
+    request: Request, principal: Principal, *, payload: dict[str, Any], call: AnsweringCall,
+    lookups: Sequence[Lookup] = (),
 ) -> MoneyJSONResponse:
     """``write`` for a service call that chooses its own status (created or updated, a
     replay found by a natural key): ``call(conn, at)`` returns ``(status, body)``."""
@@ -69,4 +75,4 @@ async def write_answer(
     async def effect(conn: AsyncConnection) -> tuple[int, Body]:
         return await call(conn, clock.now())
 
-    return await idempotent(request, principal, payload=payload, effect=effect)
+    return await idempotent(request, principal, payload=payload, effect=effect, lookups=lookups)

@@ -30,7 +30,9 @@ async def upsert_player(body: PlayerIn, request: Request, principal: Write) -> M
         call=lambda conn, at: service.upsert(
             conn, realm=principal.realm, brand_id=principal.brand_id,
             fields={k: v for k, v in fields.items() if k != "idempotency_key"},
-            actor=principal.actor, at=at))
+            actor=principal.actor, at=at),
+        lookups=[repository.find_lookup(principal.realm, principal.brand_id, body.username,
+                                        for_update=True)])
 
 
 @router.get("", summary="Search players")
@@ -90,7 +92,8 @@ async def adjust(key: str, body: AdjustmentIn, request: Request,
         call=lambda conn, at: service.adjust(
             conn, realm=principal.realm, brand_id=principal.brand_id, ref=key, rail=body.rail,
             asset_code=body.asset, amount=body.amount, reason=body.reason, actor=principal.actor,
-            at=at))
+            at=at),
+        lookups=[repository.find_lookup(principal.realm, principal.brand_id, key)])
 
 
 @router.get("/{key}/timeline", summary="Status changes, notes, ledger entries, newest first")

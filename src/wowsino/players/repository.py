@@ -16,10 +16,12 @@ from uuid import UUID
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.kernel import wire
 from wowsino.kernel.ids import parse_uuid
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
+from wowsino.kernel.wire import Lookup
 
 COLUMNS = (
     "id, brand_id, username, email, external_ref, country_code, date_of_birth, currency, tags, "
@@ -31,21 +33,21 @@ async def find(
     conn: AsyncConnection, realm: Realm, brand_id: UUID, ref: str, *, for_update: bool = False
 ) -> dict[str, Any] | None:
     """A player by UUID or username (any case) within the brand; optionally row-locked."""
+    return await wire.first(conn, find_lookup(realm, brand_id, ref, for_update=for_update))
+
+
+def find_lookup(realm: Realm, brand_id: UUID, ref: str, *, for_update: bool = False) -> Lookup:
+    """``find``'s query, to be sent ahead of a write (``kernel.wire``)."""
     pid = parse_uuid(ref)
-    row = (
-        await conn.execute(
-            _find_statement(by_id=pid is not None, for_update=for_update),
-            {**realm.params, "brand": brand_id, "ref": pid or ref},
-        )
-    ).first()
-    return dict(row._mapping) if row else None
+    return Lookup(_find_statement(by_id=pid is not None, for_update=for_update),
+                  {**realm.params, "brand": brand_id, "ref": pid or ref})
 
 
 @functools.cache
-def _find_statement(*, by_id: bool, for_update: bool) -> TextClause:
-    return text(f"SELECT {COLUMNS} FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
-                "AND brand_id = :brand AND " + ("id = :ref" if by_id else _BY_USERNAME)
-                + (" FOR UPDATE" if for_update else ""))
+def _find_statement(*, by_id: bool, for_update: bool) -> str:
+    return (f"SELECT {COLUMNS} FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
+            "AND brand_id = :brand AND " + ("id = :ref" if by_id else _BY_USERNAME)
+            + (" FOR UPDATE" if for_update else ""))
 
 
 # the username in any case; the exact spelling first where old collisions remain
@@ -142,7 +144,7 @@ async def add_note(
     )
 
 
-_MARK_ACTIVE = text(
+_MARK_ACTIVE = (
     "INSERT INTO player_activity (tenant_id, mode, month, player_id) VALUES (:tenant_id, :mode, "
     "date_trunc('month', CAST(:at AS timestamptz) AT TIME ZONE 'UTC')::date, :pid) "
     "ON CONFLICT DO NOTHING"
@@ -151,7 +153,7 @@ _MARK_ACTIVE = text(
 
 async def mark_active(conn: AsyncConnection, realm: Realm, player_id: UUID, at: datetime) -> None:
     """Count the player as active this month (monthly active players)."""
-    await conn.execute(_MARK_ACTIVE, {**realm.params, "pid": player_id, "at": at})
+    await wire.defer(conn, (_MARK_ACTIVE, {**realm.params, "pid": player_id, "at": at}))
 
 
 async def search(

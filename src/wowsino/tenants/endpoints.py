@@ -35,7 +35,10 @@ async def _write(request: Request, tenant: str,
         tid = UUID(str((await service.get_tenant(conn, tenant))["id"]))
         return tid, await call(conn, tid, p.clock.now())
 
-    return await unit_of_work(p.engine, work)
+    try:
+        return await unit_of_work(p.engine, work)
+    finally:
+        p.keys.invalidate()  # a changed key, tenant or brand: this process's next request sees it
 
 
 async def _read(request: Request, tenant: str,

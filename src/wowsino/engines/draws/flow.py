@@ -24,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.engines import lifecycle, prizes, rewards
 from wowsino.engines.draws.games import WINZ, PrizeGame, load, public_table
 from wowsino.fairness import service as fairness
+from wowsino.kernel import wire
 from wowsino.kernel.errors import Conflict
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import from_minor
 from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
+from wowsino.players import repository as player_repository
 from wowsino.players import service as players
 
 
@@ -115,6 +117,15 @@ async def draw(
     return drawn
 
 
+def draw_lookups(game: PrizeGame, realm: Realm, brand_id: UUID, ref: str, user_ref: str
+                 ) -> list[wire.Lookup]:
+    """The reads ``draw`` starts with (the entity, the player's locked row), to be sent
+    with the write's claim."""
+    entity = lifecycle.load_lookup(table=game.table, realm=realm, ref=ref)
+    return [*([entity] if entity else []),
+            player_repository.find_lookup(realm, brand_id, user_ref, for_update=True)]
+
+
 def utc_day(at: datetime) -> tuple[datetime, datetime]:
     """The UTC day containing ``at``: ``[start, end)``."""
     start = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -133,6 +144,7 @@ async def _plays_left_today(
     if limit is None:
         return None
     start, end = utc_day(at)
+    await wire.settle(conn)  # draws recorded in this transaction count too
     used = int(await conn.scalar(
         text(f"SELECT count(*) FROM {game.results} WHERE tenant_id = :tenant_id AND mode = :mode "
              f"AND {game.foreign_key} = :eid AND player_id = :pid AND created_at >= :start "
@@ -150,13 +162,14 @@ async def _record(
     conn: AsyncConnection, game: PrizeGame, realm: Realm, drawn: Drawn, player_id: UUID,
     reward_entry_id: int | None, cost_entry_id: int | None,
 ) -> None:
-    await conn.execute(
-        text(f"INSERT INTO {game.results} (tenant_id, mode, id, {game.foreign_key}, player_id, "
+    # nothing reads the record back but the play limit, which settles first
+    await wire.defer(conn, (
+        f"INSERT INTO {game.results} (tenant_id, mode, id, {game.foreign_key}, player_id, "
              "segment_index, segment_label, asset, amount, cost_winz, server_seed, "
              "server_seed_hash, client_seed, next_server_seed_hash, prize_table_hash, "
              "reward_entry_id, cost_entry_id, created_at) VALUES (:tenant_id, :mode, :id, :eid, "
              ":pid, :idx, :label, :asset, :amount, :cost, :seed, :seed_hash, :client, :next, "
-             ":table_hash, :reward_entry, :cost_entry, :at)"),
+             ":table_hash, :reward_entry, :cost_entry, :at)",
         {**realm.params, "id": drawn.id, "eid": drawn.entity_id, "pid": player_id,
          "idx": drawn.index, "label": drawn.segment["segment_label"],
          "asset": drawn.segment["asset"], "amount": prizes.minor_amount(drawn.segment),
@@ -164,7 +177,7 @@ async def _record(
          "client": drawn.client_seed, "next": drawn.next_server_seed_hash,
          "table_hash": drawn.prize_table_hash, "reward_entry": reward_entry_id,
          "cost_entry": cost_entry_id, "at": drawn.at},
-    )
+    ))
 
 
 async def results(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines.auth import Config, Read, Use
 from wowsino.engines.draws import games
-from wowsino.engines.draws.flow import Drawn, results
+from wowsino.engines.draws.flow import Drawn, draw_lookups, results
 from wowsino.engines.draws.schemas import DrawIn, PrizeGameIn, PrizeGamePatch, StatusChangeIn
 from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
@@ -195,7 +195,9 @@ def _add_use(router: APIRouter, api: PrizeGameApi) -> None:
                                   at=at)
 
         return await write(request, principal, payload=body.model_dump(exclude_unset=True),
-                           status=201, call=draw)
+                           status=201, call=draw,
+                           lookups=draw_lookups(api.game, principal.realm, principal.brand_id,
+                                                ref, body.user_id))
 
     @router.get(f"{item}/{api.uses}", name=f"list_{api.uses}", responses=not_found,
                 summary=f"Past {api.uses} with every published input, newest first")

@@ -105,7 +105,9 @@ async def contribute(jackpot_id: str, body: ContributionIn, request: Request,
                                   conn, realm=principal.realm, brand_id=principal.brand_id,
                                   service_mode=principal.service_mode, ref=jackpot_id,
                                   user_ref=body.user_id, source_wager_id=body.source_wager_id,
-                                  amount=body.amount, at=at))
+                                  amount=body.amount, at=at),
+                              lookups=service.contribution_lookups(
+                                  principal.realm, principal.brand_id, jackpot_id, body.user_id))
 
 
 @router.post("/{jackpot_id}/drop", status_code=201,

@@ -31,11 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines import lifecycle, rewards
 from wowsino.engines.jackpots import flows, repository, rounds, stripes, views
-from wowsino.kernel import audit, outbox
+from wowsino.kernel import audit, outbox, wire
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
 from wowsino.kernel.money import ASSETS, Asset, Rail, asset, from_minor, to_minor
 from wowsino.kernel.realm import Actor, Realm
+from wowsino.players import repository as player_repository
 from wowsino.players import service as players
 
 TABLE, NOUN, NOT_FOUND = "jackpots", "jackpot", "NO_JACKPOT"
@@ -170,6 +171,13 @@ async def set_status(
     await lifecycle.set_status(conn, table=TABLE, realm=realm, entity=jackpot, to=to,
                                noun=NOUN, actor=actor, at=at)
     return {"jackpot": await show(conn, realm, str(jackpot["id"]))}
+
+
+def contribution_lookups(realm: Realm, brand_id: UUID, ref: str, user_ref: str
+                         ) -> list[wire.Lookup]:
+    """The reads ``contribute`` starts with (neither locks), sent with the write's claim."""
+    pool = lifecycle.load_lookup(table=TABLE, realm=realm, ref=ref)
+    return [*([pool] if pool else []), player_repository.find_lookup(realm, brand_id, user_ref)]
 
 
 async def contribute(

@@ -1,0 +1,221 @@
+"""Adjustments over HTTP against pgbench's single transfer, and round trips per request kind.
+
+Two parts, each with its own ``wowsino serve --no-worker`` on a fresh database:
+
+1. Round trips. The API's database connections go through a relay that counts
+   every exchange with PostgreSQL (``bench.roundtrips``). For each request kind
+   (a new player, an adjustment, a lootbox open), a few requests warm the key
+   cache and the prepared statements, then requests are sent one at a time and
+   the count is divided by their number.
+2. Throughput. ``wrk`` (C, one thread: a few percent of a core at these rates)
+   keeps 32 connections busy with ``POST /v1/players/<name>/adjustments`` (a 1.00
+   USD credit to a random one of 256 players, a fresh idempotency key each time),
+   alternating in rounds with pgbench running the ledger benchmark's transfer
+   script (the reference: the same row writes as one ledger transfer, 16 clients)
+   on the ledger benchmark's database, on the same server.
+
+Prints ``api adjustments: <n> req/s, p50 <ms>, p99 <ms>, <k> round trips, pgbench <tps>
+tps, ratio <x>`` and ``round trips: …`` for every kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import statistics
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import ledger
+from bench.api import ADMIN_HEADER, api_server
+from bench.roundtrips import counting_relay
+
+PLAYERS = 256
+CLIENTS = 32
+PGBENCH_CLIENTS = 16
+SEQUENTIAL = 30  # requests of each kind counted one at a time
+PRIZES = [
+    {"segment_label": "5 WINZ", "weight": 3, "asset": "WINZ", "amount": 5},
+    {"segment_label": "100 XP", "weight": 1, "asset": "XP", "amount": 100},
+]
+
+WRK_SCRIPT = r"""
+local players = {%(players)s}
+local headers = {["Authorization"] = "Bearer %(key)s", ["Content-Type"] = "application/json"}
+local body = '{"rail": "real", "asset": "USD", "amount": "1.00", "reason": "benchmark credit"}'
+local failed = 0
+
+function setup(thread)
+  thread:set("seed", math.random(1, 1000000))
+end
+
+function init(args)
+  math.randomseed(seed)
+end
+
+function request()
+  local name = players[math.random(#players)]
+  return wrk.format("POST", "/v1/players/" .. name .. "/adjustments", headers, body)
+end
+
+function response(status, hdrs, text)
+  if status ~= 201 then failed = failed + 1 end
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+@dataclass
+class Load:
+    """Completed requests over measured time, with latency quantiles (microseconds)."""
+
+    requests: int = 0
+    seconds: float = 0.0
+    p50: list[int] | None = None
+    p99: list[int] | None = None
+    errors: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def wrk_binary() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        raise RuntimeError("wrk is missing: `make bench` installs Debian's wrk (apt-get install wrk)")
+    return found
+
+
+async def _wrk(base: str, script: Path, seconds: int, into: Load) -> None:
+    process = await asyncio.create_subprocess_exec(
+        wrk_binary(), "-t1", f"-c{CLIENTS}", f"-d{seconds}s", "--timeout", "10s", "-s",
+        str(script), base, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=seconds + 60)
+    found = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out.decode(), re.M)
+    if process.returncode != 0 or not found:
+        raise RuntimeError(f"wrk failed ({process.returncode}):\n{out.decode()}\n{err.decode()}")
+    requests, micros, p50, p99, bad, broken = (int(x) for x in found.groups())
+    into.requests += requests - bad - broken
+    into.seconds += micros / 1e6
+    into.errors += bad + broken
+    into.p50 = [*(into.p50 or []), p50]
+    into.p99 = [*(into.p99 or []), p99]
+
+
+async def _tenant(client: httpx.AsyncClient, token: str, slug: str) -> dict[str, str]:
+    admin = {ADMIN_HEADER: f"Bearer {token}"}
+    created = await client.post("/tenants", headers=admin, json={
+        "slug": slug, "name": slug.title(), "service_mode": "white_label",
+        "brand": {"slug": "main", "name": "Main"}})
+    created.raise_for_status()
+    tenant = created.json()
+    (await client.patch(f"/tenants/{tenant['tenant']['id']}", headers=admin, json={
+        "rate_limit_burst": 1_000_000, "rate_limit_per_second": 1_000_000})).raise_for_status()
+    return {ADMIN_HEADER: f"Bearer {tenant['keys']['live']}"}
+
+
+async def round_trips(url: str, workdir: Path) -> dict[str, float]:
+    """Round trips per request kind, counted on the wire (see the module's docstring)."""
+    with counting_relay(url) as counter, \
+            api_server(counter.url(url), workdir) as (base, token, _pid):
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            key = await _tenant(client, token, "roundtrips")
+            box = await client.post("/v1/lootbox", headers=key,
+                                    json={"name": "Box", "prize_table": PRIZES})
+            box.raise_for_status()
+            box_id = box.json()["lootbox"]["id"]
+            step = iter(range(10**6))
+
+            def upsert() -> Awaitable[httpx.Response]:
+                name = f"rt{next(step)}"
+                return client.post("/v1/players", headers=key, json={
+                    "username": name, "email": f"{name}@example.com", "currency": "USD"})
+
+            def adjust() -> Awaitable[httpx.Response]:
+                return client.post("/v1/players/rt0/adjustments", headers=key, json={
+                    "rail": "real", "asset": "USD", "amount": "1.00", "reason": "count"})
+
+            def open_box() -> Awaitable[httpx.Response]:
+                return client.post(f"/v1/lootbox/{box_id}/open", headers=key,
+                                   json={"user_id": "rt0"})
+
+            kinds: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
+                "player upsert": upsert, "adjustment": adjust, "lootbox open": open_box}
+            for send in kinds.values():  # prepared statements, the key cached
+                for _ in range(3):
+                    (await send()).raise_for_status()
+            await asyncio.sleep(0.5)  # the set-up's key-change notifications are in
+            counts: dict[str, float] = {}
+            for kind, send in kinds.items():
+                (await send()).raise_for_status()
+                spent = []
+                for _ in range(SEQUENTIAL):
+                    before = counter.count
+                    (await send()).raise_for_status()
+                    spent.append(counter.count - before)
+                counts[kind] = statistics.median(spent)
+            return counts
+
+
+async def throughput(url: str, workdir: Path, setup: ledger.LedgerSetup, *, seconds: int,
+                     rounds: int) -> tuple[Load, ledger.Throughput]:
+    """``seconds`` of adjustments through wrk and as many of pgbench, alternating in rounds."""
+    with api_server(url, workdir) as (base, token, _pid):
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            key = await _tenant(client, token, "adjustments")
+            names = [f"a{i}" for i in range(PLAYERS)]
+            for name in names:
+                (await client.post("/v1/players", headers=key, json={
+                    "username": name, "email": f"{name}@example.com",
+                    "currency": "USD"})).raise_for_status()
+        script = workdir / "adjust.lua"
+        script.write_text(WRK_SCRIPT % {
+            "players": ", ".join(json.dumps(n) for n in names),
+            "key": key[ADMIN_HEADER].removeprefix("Bearer ")})
+        await _wrk(base, script, 2, Load())  # connections, plans and the key cache warm
+        await asyncio.sleep(0.5)
+        load, reference = Load(), ledger.Throughput(0, 0.0)
+        per_round = max(1, seconds // rounds)
+        for index in range(rounds):
+            if index % 2 == 0:
+                await _wrk(base, script, per_round, load)
+                reference += await ledger.pgbench(setup, clients=PGBENCH_CLIENTS,
+                                                  seconds=per_round)
+            else:
+                reference += await ledger.pgbench(setup, clients=PGBENCH_CLIENTS,
+                                                  seconds=per_round)
+                await _wrk(base, script, per_round, load)
+    total = load.requests + load.errors
+    if load.errors > total * 0.01:
+        raise RuntimeError(f"too many failed adjustments: {load.errors} of {total}")
+    return load, reference
+
+
+async def run(url: str, counting_url: str, setup: ledger.LedgerSetup, *, seconds: int,
+              rounds: int) -> list[str]:
+    """Measure and return the lines (``url``, ``counting_url``: fresh, empty databases)."""
+    with tempfile.TemporaryDirectory(prefix="wowsino-adjust-") as tmp:
+        counts = await round_trips(counting_url, Path(tmp))
+        load, reference = await throughput(url, Path(tmp), setup, seconds=seconds,
+                                           rounds=rounds)
+    ratio = load.per_second / reference.per_second if reference.count else 0.0
+    p50 = statistics.median(load.p50 or [0]) / 1000
+    p99 = max(load.p99 or [0]) / 1000
+    return [
+        f"api adjustments: {load.per_second:,.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+        f"{counts['adjustment']:g} round trips, pgbench {reference.per_second:,.0f} tps, "
+        f"ratio {ratio:.2f}",
+        "round trips: " + ", ".join(f"{kind} {n:g}" for kind, n in counts.items()),
+    ]

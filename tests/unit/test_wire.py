@@ -1,0 +1,63 @@
+"""Statements combined to save round trips: parameters keep their meaning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wowsino.kernel import wire
+
+
+def test_named_parameters_become_positional_once_each_and_casts_are_left_alone() -> None:
+    compiled = wire.compile_sql(
+        "SELECT date_trunc('month', CAST(:at AS timestamptz))::date, :pid, :at, '10:30'")
+    assert compiled.positional == (
+        "SELECT date_trunc('month', CAST($1 AS timestamptz))::date, $2, $1, '10:30'")
+    assert compiled.names == ("at", "pid")
+    assert compiled.args({"pid": 7, "at": "now", "unused": 1}) == ["now", 7]
+
+
+def test_writes_are_combined_into_one_statement_with_their_own_parameters() -> None:
+    sql = wire._combined((
+        "INSERT INTO audit_log (a) VALUES (:a)",
+        "INSERT INTO player_activity (a) VALUES (:a)",
+        "UPDATE idempotency_keys SET s = :s WHERE k = :a",
+    ))
+    assert sql == ("WITH w0 AS (INSERT INTO audit_log (a) VALUES (:w0_a)), "
+                   "w1 AS (INSERT INTO player_activity (a) VALUES (:w1_a)) "
+                   "UPDATE idempotency_keys SET s = :w2_s WHERE k = :w2_a")
+
+
+def test_only_plain_writes_can_be_deferred() -> None:
+    assert wire._target("  insert into Audit_Log (a) VALUES (1)") == "audit_log"
+    with pytest.raises(ValueError, match="not a plain"):
+        wire._target("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x")
+
+
+class _Record:
+    """What asyncpg returns: keys() keeps every column name, duplicates included."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        self.pairs = pairs
+
+    def keys(self) -> list[str]:
+        return [k for k, _ in self.pairs]
+
+    def values(self) -> list[Any]:
+        return [v for _, v in self.pairs]
+
+
+def test_a_claim_row_splits_into_each_lookups_answer() -> None:
+    found = wire.Lookup("SELECT id, name FROM lootboxes WHERE id = :id", {"id": 1})
+    missing = wire.Lookup("SELECT id, username FROM players WHERE username = :ref",
+                          {"ref": "bob"})
+    sql, params = wire.with_lookups("INSERT INTO k VALUES (:key) RETURNING 1 AS claimed",
+                                    [found, missing])
+    assert ":l0_id" in sql and ":l1_ref" in sql and ":key" in sql
+    assert params == {"l0_id": 1, "l1_ref": "bob"}
+    row = _Record([("claimed", "0"), ("_found", True), ("id", 1), ("name", "Box"),
+                   ("_found", None), ("id", None), ("username", None)])
+    head, answers = wire.split(row, 1, [found, missing])
+    assert head == ("0",)
+    assert answers == {found.key: {"id": 1, "name": "Box"}, missing.key: None}
