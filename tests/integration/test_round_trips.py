@@ -24,7 +24,7 @@ ADJUSTMENT_BUDGET = 5  # BEGIN, claim + player, ledger_post, audit + activity + 
 UPSERT_BUDGET = 5  # a new player: BEGIN, claim + player, insert, audit + activity + response, COMMIT
 UPDATE_BUDGET = 6  # an existing player: and the read of its balances for the dossier
 LOOTBOX_OPEN_BUDGET = 6
-RAFFLE_ENTRY_BUDGET = 10  # its lock order is being reworked: merged after that
+RAFFLE_ENTRY_BUDGET = 8
 JACKPOT_CONTRIBUTION_BUDGET = 7
 
 

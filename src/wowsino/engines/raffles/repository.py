@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines.raffles.tickets import TicketRange
+from wowsino.kernel import wire
 from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
 
@@ -53,11 +54,12 @@ async def set_status(
 async def set_total(
     conn: AsyncConnection, realm: Realm, raffle_id: UUID, total: int, at: datetime
 ) -> None:
-    await conn.execute(
-        text("UPDATE raffles SET total_tickets = :total, updated_at = :at "
-             "WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id"),
+    # nothing in the request reads it back: sent with the write's last statement
+    await wire.defer(conn, (
+        "UPDATE raffles SET total_tickets = :total, updated_at = :at "
+        "WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id",
         {**realm.params, "id": raffle_id, "total": total, "at": at},
-    )
+    ))
 
 
 async def search(
@@ -92,14 +94,15 @@ async def player_tickets(
 
 
 async def insert_entry(conn: AsyncConnection, realm: Realm, values: dict[str, Any]) -> None:
-    await conn.execute(
-        text("INSERT INTO raffle_entries (tenant_id, mode, id, raffle_id, player_id, brand_id, "
-             "username, holder_id, tickets, first_ticket_idx, winz_debited, ledger_entry_id, "
-             "created_at) VALUES (:tenant_id, :mode, :id, :raffle_id, :player_id, :brand_id, "
-             ":username, :holder_id, :tickets, :first_ticket_idx, :winz_debited, "
-             ":ledger_entry_id, :at)"),
+    # nothing in the request reads it back: sent with the write's last statement
+    await wire.defer(conn, (
+        "INSERT INTO raffle_entries (tenant_id, mode, id, raffle_id, player_id, brand_id, "
+        "username, holder_id, tickets, first_ticket_idx, winz_debited, ledger_entry_id, "
+        "created_at) VALUES (:tenant_id, :mode, :id, :raffle_id, :player_id, :brand_id, "
+        ":username, :holder_id, :tickets, :first_ticket_idx, :winz_debited, "
+        ":ledger_entry_id, :at)",
         {**realm.params, **values},
-    )
+    ))
 
 
 async def ticket_ranges(conn: AsyncConnection, realm: Realm, raffle_id: UUID) -> list[TicketRange]:

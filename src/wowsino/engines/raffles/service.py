@@ -209,9 +209,10 @@ async def enter(
     """
     raffle = await load(conn, realm, ref, for_update=True)  # serialises numbering
     _require_open(raffle, at)
-    player = await players.get(conn, realm, brand_id, user_ref)
+    # locked before the balance: the global lock order (entries of one raffle already
+    # serialise on its row, and a player's entries on the WINZ balance, so this costs nothing)
+    player = await players.get(conn, realm, brand_id, user_ref, for_update=True)
     rewards.check_eligible(player)
-    await players.hold(conn, realm, player["id"])  # before the balance: the global lock order
     held = await repository.player_tickets(conn, realm, raffle["id"], player["id"])
     _check_limits(raffle, held, tickets_wanted)
     entry_id, cost = new_id(), raffle["ticket_cost_winz"] * tickets_wanted
