@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.bonuses import flows, repository, terms
@@ -17,8 +18,11 @@ from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import Realm
 
 
-def _user(bonus: dict[str, Any]) -> dict[str, Any]:
-    return {"user_id": str(bonus["player_id"])}
+async def _user(conn: AsyncConnection, realm: Realm, bonus: dict[str, Any]) -> dict[str, Any]:
+    username = await conn.scalar(
+        text("SELECT username FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
+             "AND id = :id"), {**realm.params, "id": bonus["player_id"]})
+    return {"user_id": str(bonus["player_id"]), "username": username}
 
 
 async def convert(conn: AsyncConnection, *, realm: Realm, service_mode: str,
@@ -34,7 +38,8 @@ async def convert(conn: AsyncConnection, *, realm: Realm, service_mode: str,
     await repository.finish(conn, realm, bonus["id"], status="completed", reason="wagered",
                             at=at, real_credited=real)
     currency = ASSETS[bonus["currency"]]
-    data = {"bonus_id": str(bonus["id"]), "user": _user(bonus), "type": bonus["type"],
+    data = {"bonus_id": str(bonus["id"]), "user": await _user(conn, realm, bonus),
+            "type": bonus["type"],
             "currency": currency.code, "real_credited": from_minor(real, currency),
             "bonus_balance": from_minor(balance, currency),
             "paid_by": "operator" if service_mode == flows.PLUG_IN else "wallet"}
@@ -57,7 +62,8 @@ async def remove(conn: AsyncConnection, *, realm: Realm, bonus: dict[str, Any], 
     removed = from_minor(balance, currency)
     if status in ("forfeited", "expired"):
         await outbox.emit(conn, realm=realm, type=f"bonus.{status}", at=at, data={
-            "bonus_id": str(bonus["id"]), "user": _user(bonus), "type": bonus["type"],
+            "bonus_id": str(bonus["id"]), "user": await _user(conn, realm, bonus),
+            "type": bonus["type"],
             "reason": reason, "currency": currency.code, "amount_removed": removed})
     return {"bonus_id": str(bonus["id"]), status: True, "reason": reason,
             "amount_removed": removed}

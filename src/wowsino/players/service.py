@@ -104,6 +104,8 @@ async def upsert(
     if born is not None and born > at.date():
         raise ValidationFailed("date_of_birth: must be a real date between 1900-01-01 and today",
                                field="date_of_birth")
+    fields = dict(fields)
+    referrer_ref = fields.pop("referred_by", None)
     before = await repository.find(conn, realm, brand_id, fields["username"], for_update=True)
     values = {**fields, "currency": (before or {}).get("currency")
               or fields.get("currency") or DEFAULT_CURRENCY}
@@ -123,8 +125,20 @@ async def upsert(
             target_type="player", target_id=str(row["id"]), before=before_view, after=after_view,
             at=at,
         )
+    if referrer_ref is not None:
+        await _set_referrer(conn, realm, brand_id, row, referrer_ref)
     await repository.mark_active(conn, realm, row["id"], at)
     return (201 if created else 200), {"player": await dossier(conn, realm, row, at, new=created)}
+
+
+async def _set_referrer(conn: AsyncConnection, realm: Realm, brand_id: UUID,
+                        row: dict[str, Any], ref: str) -> None:
+    """Record who referred the player (once; a referral bonus reads it at the first deposit)."""
+    referrer = await repository.find(conn, realm, brand_id, ref)
+    if referrer is None or referrer["id"] == row["id"]:
+        raise ValidationFailed("referred_by: not another player of this brand",
+                               field="referred_by")
+    await repository.set_referrer(conn, realm, row["id"], referrer["id"])
 
 
 async def change_status(
