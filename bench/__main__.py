@@ -7,6 +7,8 @@ Prints the machine, then one line per figure:
     api: <req/s> req/s, p50 <ms> ms, p99 <ms> ms, peak RSS <MB> MB
     healthz: <req/s> req/s, p50 <ms> ms, p99 <ms> ms, ratio <x>
     jackpot: <contributions/s> one pool, … over many pools, ratio <x>
+    wager events (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
+    wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
 
 See bench/README.md for the method and recorded results.
 """
@@ -40,6 +42,7 @@ from bench.server import Server, bench_server
 EXTRA_PHASES = {
     "lootbox": "Lootbox opens over HTTP, and /healthz",
     "jackpots": "Jackpot contributions: one pool, then many",
+    "wagers": "Wager events over HTTP: single and batches of 500, against pgbench",
 }
 
 
