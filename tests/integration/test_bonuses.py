@@ -300,3 +300,42 @@ async def test_a_rollback_takes_progress_back_from_an_active_bonus_only(
     assert body(r)["effects"]["bonus_wagering"][0]["reversed"] is False
     [view] = await bonuses_of(tenant)
     assert view["status"] == "completed"
+
+
+async def test_drops_are_provably_fair_and_stop_when_the_pool_is_exhausted(
+    tenant: Tenant,
+) -> None:
+    from wowsino.bonuses.drops import wins
+    from wowsino.kernel import fairness
+
+    await create_player(tenant, "alice")
+    made = await template(tenant, type="drops", amount=None, drop_rate="0.2",
+                          prizes=[{"amount": "1.00", "count": 2}, {"amount": "5.00",
+                                                                    "count": 1}],
+                          game_weights={"slots": 1})
+    committed = made["drops"]["server_seed_hash"]
+    assert made["drops"]["server_seed"] is None and made["drops"]["remaining"] == [2, 1]
+    assert_error(await tenant.post("/v1/bonuses/grant", {"player_id": "alice",
+                                                         "template": made["id"]}),
+                 409, "NOT_GRANTABLE")
+    assert_validation(await tenant.patch(f"/v1/bonus-templates/{made['id']}",
+                                         {"drop_rate": "0.5"}), "drop_rate")
+    won: list[str] = []
+    for n in range(200):
+        done = await bet(tenant, f"w{n}", "1.00", game_category="slots")
+        won += [f"w{n}" for e in done["effects"]["drops"] if e["granted"]]
+        if len(won) == 3:
+            break
+    assert len(won) == 3
+    shown = body(await tenant.get(f"/v1/bonus-templates/{made['id']}"))["template"]["drops"]
+    assert shown["remaining"] == [0, 0] and shown["wins"] == 3
+    seed = shown["server_seed"]
+    assert fairness.hash_seed(seed) == committed  # the committed seed, revealed
+    # anyone can recompute which wagers won
+    recomputed = [f"w{n}" for n in range(int(won[-1][1:]) + 1)
+                  if wins(seed, f"w{n}", Decimal("0.2")) is not None]
+    assert recomputed == won
+    prizes = sorted(v["bonus_amount"] for v in await bonuses_of(tenant))
+    assert prizes == [Decimal("1.00"), Decimal("1.00"), Decimal("5.00")]
+    after = await bet(tenant, "w-late", "1.00", game_category="slots")
+    assert after["effects"]["drops"] == []

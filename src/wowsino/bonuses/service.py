@@ -15,7 +15,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.bonuses import amounts, flows, lifecycle, repository, views
+from wowsino.bonuses import amounts, drops, flows, lifecycle, repository, views
 from wowsino.bonuses import terms as terms_
 from wowsino.compliance import service as compliance
 from wowsino.kernel import audit, ledger, outbox
@@ -70,12 +70,13 @@ async def create_template(conn: AsyncConnection, *, realm: Realm, fields: Body, 
               "promo_code": fields.get("promo_code"), "currency": currency.code,
               "terms": terms, "at": at}
     await repository.insert_template(conn, realm, values)
+    if values["type"] == "drops":
+        await drops.create_state(conn, realm, values["id"], terms["prizes"])
     await audit.record(conn, realm=realm, actor=actor, action="bonus_template.created",
                        target_type="bonus_template", target_id=str(values["id"]),
                        after={"name": values["name"], "type": values["type"], "terms": terms},
                        at=at)
-    row = await load_template(conn, realm, str(values["id"]))
-    return 201, {"template": views.template(row, await compliance.lint(conn, realm, terms))}
+    return 201, await show_template(conn, realm, str(values["id"]))
 
 
 async def update_template(conn: AsyncConnection, *, realm: Realm, ref: str, fields: Body,
@@ -84,6 +85,10 @@ async def update_template(conn: AsyncConnection, *, realm: Realm, ref: str, fiel
     row = await load_template(conn, realm, ref)
     if "name" in fields and fields["name"] is None:
         raise ValidationFailed("name: must not be null", field="name")
+    for fixed in ("prizes", "drop_rate"):
+        if row["type"] == "drops" and fixed in fields:
+            raise ValidationFailed(f"{fixed}: fixed when a drops promotion is created "
+                                   "(its draw is committed)", field=fixed)
     terms = terms_.build(row["type"], ASSETS[row["currency"]], fields, base=row["terms"])
     promo = fields.get("promo_code", row["promo_code"])
     await _check_promo(conn, realm, promo, row["id"])
@@ -93,8 +98,7 @@ async def update_template(conn: AsyncConnection, *, realm: Realm, ref: str, fiel
                        target_type="bonus_template", target_id=str(row["id"]),
                        before={"name": row["name"], "terms": row["terms"]},
                        after={"name": fields.get("name") or row["name"], "terms": terms}, at=at)
-    updated = await load_template(conn, realm, str(row["id"]))
-    return {"template": views.template(updated, await compliance.lint(conn, realm, terms))}
+    return await show_template(conn, realm, str(row["id"]))
 
 
 async def set_template_status(conn: AsyncConnection, *, realm: Realm, ref: str, to: str,
@@ -111,7 +115,10 @@ async def set_template_status(conn: AsyncConnection, *, realm: Realm, ref: str, 
 
 async def show_template(conn: AsyncConnection, realm: Realm, ref: str) -> Body:
     row = await load_template(conn, realm, ref)
-    return {"template": views.template(row, await compliance.lint(conn, realm, row["terms"]))}
+    shown = views.template(row, await compliance.lint(conn, realm, row["terms"]))
+    if row["type"] == "drops":
+        shown["drops"] = await drops.state(conn, realm, row["id"])
+    return {"template": shown}
 
 
 def _money_in(value: Any, currency: Asset, field: str) -> int | None:
@@ -126,6 +133,9 @@ async def grant_request(
     grant. Raises 404 ``NO_TEMPLATE``/``NO_PLAYER``, 409 ``NOT_ACTIVE``, ``MAX_GRANTS``,
     ``NO_BASIS``, 403 ``PLAYER_BLOCKED``; answers 403 ``PROMO_RULE_VIOLATION``."""
     template = await load_template(conn, realm, request["template"])
+    if template["type"] == "drops":
+        raise Conflict("a drops promotion runs on wagers; it is not granted to a player",
+                       code="NOT_GRANTABLE")
     player = await players.get(conn, realm, brand_id, request["player_id"])
     currency = ASSETS[template["currency"]]
     return await grant(
@@ -148,13 +158,15 @@ async def _value(conn: AsyncConnection, realm: Realm, *, template: Body, player:
         if value is None:
             raise ValidationFailed(f"amount: required for a {kind} bonus", field="amount")
         return value
+    if kind == "drops":  # a prize the drops draw chose
+        if amount is None:
+            raise Conflict("a drops promotion runs on wagers; it is not granted to a player",
+                           code="NOT_GRANTABLE")
+        return amount
     if amount is not None:
         raise ValidationFailed(f"amount: set by the template for a {kind} bonus", field="amount")
     if kind in ("no_deposit", "referral"):
         return int(terms["amount"])
-    if kind == "drops":
-        raise Conflict("a drops promotion runs on wagers; it is not granted to a player",
-                       code="NOT_GRANTABLE")
     if kind in ("free_spins", "ticket"):
         return 0
     if kind == "reload" and deposit_amount is not None and not await _has_deposited(

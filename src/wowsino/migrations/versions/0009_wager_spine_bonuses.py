@@ -198,6 +198,36 @@ CREATE TABLE bonus_grant_counts (
     PRIMARY KEY (tenant_id, mode, template_id, player_id)
 );
 
+-- A drops promotion's draw state: the server seed is committed (its hash shown) when
+-- the template is created and revealed when the prize pool is exhausted; remaining
+-- counts the prizes left, by prize index.
+CREATE TABLE bonus_drops (
+    tenant_id uuid NOT NULL,
+    mode text NOT NULL,
+    template_id uuid NOT NULL,
+    server_seed text NOT NULL,
+    server_seed_hash text NOT NULL,
+    remaining integer[] NOT NULL,
+    exhausted_at timestamptz,
+    PRIMARY KEY (tenant_id, mode, template_id),
+    FOREIGN KEY (tenant_id, template_id) REFERENCES bonus_templates (tenant_id, id)
+);
+
+-- Each winning wager of a drops promotion, once.
+CREATE TABLE bonus_drop_wins (
+    tenant_id uuid NOT NULL,
+    mode text NOT NULL,
+    template_id uuid NOT NULL,
+    source_wager_id text NOT NULL,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    player_id uuid NOT NULL,
+    prize_index integer NOT NULL,
+    amount bigint NOT NULL CHECK (amount > 0),
+    bonus_id uuid,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, mode, template_id, source_wager_id)
+);
+
 -- Who referred whom (players.referred_by on upsert), for referral bonuses.
 ALTER TABLE players ADD COLUMN referred_by uuid;
 
