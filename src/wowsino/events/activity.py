@@ -1,6 +1,6 @@
 """Per-player activity stats, a consumer of the spine: counters per currency and a
 per-day aggregate of wagered / won / net by rail and game category. The CRM reads
-only these. Each batch is two statements, whatever its size."""
+only these. Each batch is one statement, whatever its size."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ _TOTALS = text(
 )
 
 _DAILY = text(
+    "WITH totals AS (" + _TOTALS.text + " RETURNING 1) "
     "INSERT INTO player_stats_daily AS d (tenant_id, mode, player_id, day, currency, rail, "
     "game_category, bets, wagered, won) "
     "SELECT :tenant_id, :mode, w.player_id, (w.at AT TIME ZONE 'UTC')::date, w.currency, w.rail, "
@@ -58,9 +59,8 @@ def _arrays(wagers: list[Wager]) -> dict[str, Any]:
 async def _count(conn: AsyncConnection, realm: Realm, wagers: list[Wager], sign: int) -> None:
     if not wagers:
         return
-    params = {**realm.params, **_arrays(wagers), "sign": sign}
-    await conn.execute(_TOTALS, params)
-    await conn.execute(_DAILY, params)
+    # both tables in one statement (one round trip): the totals ride in a CTE
+    await conn.execute(_DAILY, {**realm.params, **_arrays(wagers), "sign": sign})
 
 
 async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: Context) -> Effects:
