@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,7 @@ from wowsino.bonuses.schemas import (
 )
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
+from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit, decode_cursor, page
 from wowsino.kernel.writes import platform_of, write, write_answer
@@ -108,7 +110,9 @@ async def simulate_template(template_id: str, body: SimulateIn, request: Request
                             principal: Config) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
         template = await service.load_template(conn, principal.realm, template_id)
-    return MoneyJSONResponse({"simulation": simulator.run(template, body)})
+    # CPU-bound: off the event loop, so other requests keep being served
+    result = await asyncio.to_thread(simulator.run, template, body)
+    return MoneyJSONResponse({"simulation": result})
 
 
 @router.post("/bonuses/grant", status_code=201, responses=ERRORS,
@@ -159,7 +163,9 @@ async def player_bonuses(key: str, request: Request, principal: PlayersRead,
                          limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = decode_cursor(cursor, 1)
-    before = after[0] if after and isinstance(after[0], int) else None
+    before = after[0] if after else None
+    if before is not None and (not isinstance(before, int) or not 0 < before < 2**63):
+        raise ValidationFailed("cursor: not a cursor this API issued", field="cursor")
     p = platform_of(request)
     async with read_only(p.engine) as conn:
         rows = await service.player_bonuses(conn, realm=principal.realm,

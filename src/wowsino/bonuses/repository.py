@@ -7,9 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.canonical import canonical
+from wowsino.kernel.errors import Conflict
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.realm import Realm
 
@@ -29,7 +31,22 @@ def _decoded(row: Any) -> dict[str, Any]:
     return out
 
 
+def _promo_code_race(error: IntegrityError) -> Exception:
+    """A concurrent template took the promo code between the check and the write."""
+    if "bonus_templates_promo_code" in str(error.orig):
+        return Conflict("promo_code is used by another template", code="PROMO_CODE_TAKEN",
+                        field="promo_code")
+    return error
+
+
 async def insert_template(conn: AsyncConnection, realm: Realm, values: dict[str, Any]) -> None:
+    try:
+        await _insert_template(conn, realm, values)
+    except IntegrityError as error:
+        raise _promo_code_race(error) from error
+
+
+async def _insert_template(conn: AsyncConnection, realm: Realm, values: dict[str, Any]) -> None:
     await conn.execute(
         text("INSERT INTO bonus_templates (tenant_id, mode, id, name, type, status, promo_code, "
              "currency, terms, created_at, updated_at) VALUES (:tenant_id, :mode, :id, :name, "
@@ -39,6 +56,14 @@ async def insert_template(conn: AsyncConnection, realm: Realm, values: dict[str,
 
 async def update_template(conn: AsyncConnection, realm: Realm, template_id: UUID,
                           values: dict[str, Any], at: datetime) -> None:
+    try:
+        await _update_template(conn, realm, template_id, values, at)
+    except IntegrityError as error:
+        raise _promo_code_race(error) from error
+
+
+async def _update_template(conn: AsyncConnection, realm: Realm, template_id: UUID,
+                           values: dict[str, Any], at: datetime) -> None:
     await conn.execute(
         text("UPDATE bonus_templates SET name = :name, promo_code = :promo_code, "
              "terms = CAST(:terms AS jsonb), updated_at = :at WHERE tenant_id = :tenant_id "

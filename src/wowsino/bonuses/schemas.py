@@ -91,7 +91,7 @@ class SettleIn(Body):
 
 
 class SimulateIn(Body):
-    players: int = Field(default=10_000, ge=1, le=100_000)
+    players: int = Field(default=10_000, ge=1, le=20_000)
     game_category: Category = "slots"
     rtp: Decimal = Field(default=Decimal("0.96"), gt=0, le=Decimal("1.2"))
     volatility: Decimal = Field(default=Decimal(5), ge=0, le=1000)

@@ -21,7 +21,7 @@ from wowsino.compliance import service as compliance
 from wowsino.kernel import audit, ledger, outbox
 from wowsino.kernel.errors import Conflict, NotActive, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
-from wowsino.kernel.money import ASSETS, Asset, Rail, asset, from_minor, to_minor
+from wowsino.kernel.money import ASSETS, Asset, Rail, asset, from_minor
 from wowsino.kernel.realm import SYSTEM, Actor, Realm
 from wowsino.players import service as players
 
@@ -122,7 +122,7 @@ async def show_template(conn: AsyncConnection, realm: Realm, ref: str) -> Body:
 
 
 def _money_in(value: Any, currency: Asset, field: str) -> int | None:
-    return None if value is None else to_minor(value, currency, field=field)
+    return None if value is None else terms_.bounded(value, currency, field)
 
 
 async def grant_request(
@@ -337,7 +337,7 @@ async def settle_free_spins(conn: AsyncConnection, *, realm: Realm, brand_id: UU
         raise Conflict(f"the spins are already settled; the bonus is {row['status']}",
                        code="NOT_PENDING", status=row["status"])
     currency = ASSETS[row["currency"]]
-    win = to_minor(win_amount, currency, field="win_amount", allow_zero=True)
+    win = terms_.bounded(win_amount, currency, "win_amount", allow_zero=True)
     terms = row["terms"]
     spins_value = int(terms["free_spin_count"]) * int(terms["free_spin_value"])
     if win == 0:

@@ -25,9 +25,10 @@ import numpy as np
 from wowsino.bonuses import terms as terms_
 from wowsino.bonuses.schemas import SimulateIn
 from wowsino.kernel.errors import ValidationFailed
-from wowsino.kernel.money import ASSETS, from_minor, to_minor
+from wowsino.kernel.money import ASSETS, from_minor
 
 CHUNK = 256  # spins simulated at once for every player still playing
+MAX_WORK = 2 * 10**8  # players × max_spins: bounds the time and memory of one request
 
 
 def _grant_value(template: dict[str, Any], deposit: int) -> int:
@@ -52,9 +53,12 @@ def run(template: dict[str, Any], given: SimulateIn) -> dict[str, Any]:
     """The estimate for ``given.players`` simulated grants of ``template``."""
     currency = ASSETS[template["currency"]]
     terms = template["terms"]
-    bet = to_minor(given.bet_size, currency, field="bet_size")
+    if given.players * given.max_spins > MAX_WORK:
+        raise ValidationFailed(f"max_spins: players × max_spins is at most {MAX_WORK:,}",
+                               field="max_spins")
+    bet = terms_.bounded(given.bet_size, currency, "bet_size")
     deposit = (0 if given.deposit_amount is None
-               else to_minor(given.deposit_amount, currency, field="deposit_amount"))
+               else terms_.bounded(given.deposit_amount, currency, "deposit_amount"))
     max_bet = terms_.money(terms, "max_bet")
     if max_bet is not None:
         bet = min(bet, max_bet)

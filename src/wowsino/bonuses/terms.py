@@ -32,6 +32,7 @@ REQUIRED = {
     "vip_comp": (),
 }
 WEIGHT_MAX = Decimal(10)
+MAX_TERM_MINOR = 10**13  # any money term; × a multiple ≤ 200 stays inside 64 bits
 DEFAULT_HOUSE_EDGE_PCT = {"slots": Decimal(4), "table": Decimal("1.5"), "live": Decimal(2),
                           "sports": Decimal(5), "other": Decimal(3)}
 DEFAULT_PERIOD_HOURS = 168
@@ -57,7 +58,7 @@ def build(kind: str, currency: Asset, fields: dict[str, Any],
     for name in MONEY:
         if name in fields:
             value = fields[name]
-            terms[name] = None if value is None else to_minor(value, currency, field=name)
+            terms[name] = None if value is None else bounded(value, currency, name)
     for name in PLAIN:
         if name in fields:
             value = fields[name]
@@ -70,7 +71,7 @@ def build(kind: str, currency: Asset, fields: dict[str, Any],
     if "prizes" in fields:
         prizes = fields["prizes"]
         terms["prizes"] = None if prizes is None else [
-            {"amount": to_minor(p["amount"], currency, field=f"prizes.{i}.amount"),
+            {"amount": bounded(p["amount"], currency, f"prizes.{i}.amount"),
              "count": p["count"]} for i, p in enumerate(prizes)]
     for name in REQUIRED[kind]:
         if terms.get(name) is None:
@@ -82,6 +83,16 @@ def build(kind: str, currency: Asset, fields: dict[str, Any],
         raise ValidationFailed("wagering_basis: bonus_plus_deposit needs a deposit bonus",
                                field="wagering_basis")
     return terms
+
+
+def bounded(value: Any, currency: Asset, field: str, *, allow_zero: bool = False) -> int:
+    """A money value in minor units, positive (or zero when allowed), at most
+    ``MAX_TERM_MINOR``; 400 naming ``field`` otherwise."""
+    minor = to_minor(value, currency, field=field, allow_zero=allow_zero)
+    if minor > MAX_TERM_MINOR:
+        raise ValidationFailed(f"{field}: at most {from_minor(MAX_TERM_MINOR, currency)}",
+                               field=field)
+    return minor
 
 
 def money(terms: dict[str, Any], name: str) -> int | None:

@@ -39,7 +39,7 @@ class WagerBatchIn(Body):
     """Up to 1,000 wager events; each is validated on its own (a bad one does not
     refuse the batch)."""
 
-    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+    events: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
     idempotency_key: str | None = Field(default=None, max_length=255)
 
 

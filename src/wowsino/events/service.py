@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.events import repository
 from wowsino.events.registry import DEPOSIT_CONSUMERS, WAGER_CONSUMERS
 from wowsino.events.schemas import DepositIn, WagerIn
-from wowsino.events.wagers import Context, Deposit, Wager
+from wowsino.events.wagers import MAX_EVENT_MINOR, Context, Deposit, Wager
 from wowsino.kernel.canonical import canonical, fingerprint
 from wowsino.kernel.errors import Conflict, DomainError, NotFound, ValidationFailed
 from wowsino.kernel.ids import parse_uuid
@@ -64,12 +64,22 @@ class _Parsed:
         self.fingerprint = b""
 
 
+def _amount(value: Any, currency: Asset, field: str, *, allow_zero: bool = False) -> int:
+    """An event amount in minor units, at most ``MAX_EVENT_MINOR`` (so counters and sums
+    stay far inside 64 bits)."""
+    minor = to_minor(value, currency, field=field, allow_zero=allow_zero)
+    if minor > MAX_EVENT_MINOR:
+        raise ValidationFailed(f"{field}: at most {from_minor(MAX_EVENT_MINOR, currency)}",
+                               field=field)
+    return minor
+
+
 def _parse(index: int, raw: Any) -> _Parsed:
     given = raw if isinstance(raw, WagerIn) else WagerIn.model_validate(raw)
     currency = _currency(given.currency)
-    amount = to_minor(given.amount, currency, field="amount")
-    win = 0 if given.win_amount is None else to_minor(given.win_amount, currency,
-                                                      field="win_amount", allow_zero=True)
+    amount = _amount(given.amount, currency, "amount")
+    win = 0 if given.win_amount is None else _amount(given.win_amount, currency, "win_amount",
+                                                     allow_zero=True)
     return _Parsed(index, given, currency, amount, win)
 
 
@@ -126,7 +136,9 @@ async def record_wagers(
                       p.given.funding, p.given.settled_at or at)
         candidates[wager.source_wager_id] = (wager, content)
         p.fingerprint = content
-    inserted = await repository.insert_wagers(conn, realm, list(candidates.values()), at)
+    # in one order for every transaction: concurrent batches sharing ids cannot deadlock
+    ordered = sorted(candidates.values(), key=lambda c: c[0].source_wager_id)
+    inserted = await repository.insert_wagers(conn, realm, ordered, at)
     new = [w for w, _ in candidates.values() if w.source_wager_id in inserted]
     effects = await run_consumers(conn, realm, new, Context(service_mode, at))
     await repository.store_effects(conn, realm, {
@@ -263,7 +275,7 @@ async def record_deposit(
     (promo code, automatic deposit match or reload, the referrer's bonus) and name the
     journey triggers it fires. Deduped on ``source_deposit_id``."""
     currency = _currency(event.currency)
-    amount = to_minor(event.amount, currency, field="amount")
+    amount = _amount(event.amount, currency, "amount")
     player = (await _players(conn, realm, brand_id, [event.user_id])).get(event.user_id)
     if player is None:
         raise NotFound(f"no player {event.user_id!r}", code="NO_PLAYER")

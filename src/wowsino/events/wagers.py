@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.realm import Realm
 
+MAX_EVENT_MINOR = 10**13  # per event amount: 100 billion USD, 100,000 BTC
+
 
 @dataclass(frozen=True, slots=True)
 class Wager:

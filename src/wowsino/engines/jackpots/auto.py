@@ -59,7 +59,9 @@ async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: C
     for pool in pools:
         taken = [(w, share(w.amount, pool.contribution_pct)) for w in wagers
                  if w.currency == pool.currency]
-        taken = [(w, amount) for w, amount in taken if amount > 0]
+        # one order for every transaction: concurrent batches cannot deadlock on the key
+        taken = sorted(((w, amount) for w, amount in taken if amount > 0),
+                       key=lambda t: t[0].source_wager_id)
         if not taken:
             continue
         done = await _contribute_batch(conn, realm, ctx, dict(pool._mapping), taken)
