@@ -339,3 +339,20 @@ async def test_drops_are_provably_fair_and_stop_when_the_pool_is_exhausted(
     assert prizes == [Decimal("1.00"), Decimal("1.00"), Decimal("5.00")]
     after = await bet(tenant, "w-late", "1.00", game_category="slots")
     assert after["effects"]["drops"] == []
+
+
+async def test_white_label_conversion_credits_the_players_real_rail_from_the_house(
+    client: Any, engine: Any,
+) -> None:
+    from tests.conftest import make_tenant
+
+    casino = await make_tenant(client, "casino", service_mode="white_label")
+    await create_player(casino, "alice")
+    made = await template(casino, amount="10.00", wagering_multiple=1)
+    await grant(casino, made["id"])
+    await bet(casino, "w1", "10.00", game_category="slots")
+    assert (await balances(casino, "alice"))["real"]["USD"] == Decimal("10.00")
+    [entry] = await entries(engine, "bonus.convert")
+    assert entry["postings"]["house real USD"] == -1000
+    assert entry["postings"]["bonus_liability bonus USD"] == 1000
+    assert await ledger_problems(engine) == []
