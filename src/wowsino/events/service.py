@@ -151,9 +151,7 @@ async def record_wagers(
             continue
         wager_id = p.given.source_wager_id
         if wager_id in inserted:
-            # through the same JSON round trip as a replay, so both answers read alike
-            result = _answer(candidates[wager_id][0],
-                             loads(canonical(effects[wager_id])), deduped=False)
+            result = _answer(candidates[wager_id][0], effects[wager_id], deduped=False)
         else:
             row = stored[wager_id]
             result = (_answer(row, row["effects"], deduped=True)
