@@ -11,6 +11,7 @@ a thousand alike.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -105,6 +106,77 @@ def _answer(wager: Wager | dict[str, Any], effects: Body, *, deduped: bool) -> B
             "user_id": str(get("player_id")), "deduped": deduped, "effects": effects}
 
 
+@dataclass
+class _Batch:
+    """A batch on its way through the spine: one result slot per event, in order."""
+
+    results: list[Body | None]
+    parsed: list[_Parsed] = field(default_factory=list)
+    candidates: dict[str, tuple[Wager, bytes]] = field(default_factory=dict)  # first uses
+    repeats: list[tuple[_Parsed, bytes]] = field(default_factory=list)  # later uses
+
+    def refuse(self, index: int, error: DomainError) -> None:
+        self.results[index] = _refusal(error)
+
+
+def _check(events: list[Any]) -> _Batch:
+    """Each event checked on its own; a bad one gets its refusal, the rest go on."""
+    batch = _Batch([None] * len(events))
+    for index, raw in enumerate(events):
+        try:
+            batch.parsed.append(_parse(index, raw))
+        except ValidationError as error:
+            batch.refuse(index, pydantic_refusal(error))
+        except DomainError as error:
+            batch.refuse(index, error)
+    return batch
+
+
+def _resolve(batch: _Batch, players: dict[str, dict[str, Any]], at: datetime) -> None:
+    """Name each event's player; the first use of a ``source_wager_id`` becomes a
+    candidate wager, a later use in the same batch a repeat judged against it."""
+    for p in batch.parsed:
+        player = players.get(p.given.user_id)
+        if player is None:
+            batch.refuse(p.index, NotFound(f"no player {p.given.user_id!r}", code="NO_PLAYER"))
+            continue
+        content = _content(p, player["id"])
+        if p.given.source_wager_id in batch.candidates:
+            batch.repeats.append((p, content))
+            continue
+        wager = Wager(p.given.source_wager_id, player["id"], player["brand_id"],
+                      p.currency.code, p.amount, p.win, p.given.game_id, p.given.game_category,
+                      p.given.funding, p.given.settled_at or at)
+        batch.candidates[wager.source_wager_id] = (wager, content)
+        p.fingerprint = content
+
+
+def _judge(batch: _Batch, inserted: set[str], effects: dict[str, Body],
+           stored: dict[str, dict[str, Any]]) -> list[Body]:
+    """The answer of each event: new (201), a replay (200) or ``SOURCE_ID_REUSED``."""
+    first: dict[str, Body] = {}
+    for p in batch.parsed:
+        if batch.results[p.index] is not None or not p.fingerprint:
+            continue
+        wager_id = p.given.source_wager_id
+        if wager_id in inserted:
+            result = _answer(batch.candidates[wager_id][0], effects[wager_id], deduped=False)
+        else:
+            row = stored[wager_id]
+            result = (_answer(row, row["effects"], deduped=True)
+                      if bytes(row["fingerprint"]) == p.fingerprint
+                      else _refusal(source_id_reused("source_wager_id", wager_id)))
+        batch.results[p.index] = first[wager_id] = result
+    for p, content in batch.repeats:
+        wager_id = p.given.source_wager_id
+        earlier = first[wager_id]
+        batch.results[p.index] = (
+            {**earlier, "status": 200, "deduped": True}
+            if content == batch.candidates[wager_id][1] and "error" not in earlier
+            else _refusal(source_id_reused("source_wager_id", wager_id)))
+    return [r for r in batch.results if r is not None]
+
+
 async def record_wagers(
     conn: AsyncConnection, *, realm: Realm, brand_id: UUID, service_mode: str,
     events: list[Any], at: datetime,
@@ -112,63 +184,19 @@ async def record_wagers(
     """Record ``events`` and run every consumer over the new ones; one result per event,
     in order: ``{status, source_wager_id, user_id, deduped, effects}`` or an error
     envelope ``{status, error, code, details}``."""
-    results: list[Body | None] = [None] * len(events)
-    parsed: list[_Parsed] = []
-    for index, raw in enumerate(events):
-        try:
-            parsed.append(_parse(index, raw))
-        except ValidationError as error:
-            results[index] = _refusal(pydantic_refusal(error))
-        except DomainError as error:
-            results[index] = _refusal(error)
-    players = await _players(conn, realm, brand_id, [p.given.user_id for p in parsed])
-    candidates: dict[str, tuple[Wager, bytes]] = {}
-    repeats: list[tuple[_Parsed, bytes]] = []
-    for p in parsed:
-        player = players.get(p.given.user_id)
-        if player is None:
-            results[p.index] = _refusal(NotFound(f"no player {p.given.user_id!r}",
-                                                 code="NO_PLAYER"))
-            continue
-        content = _content(p, player["id"])
-        if p.given.source_wager_id in candidates:
-            repeats.append((p, content))
-            continue
-        wager = Wager(p.given.source_wager_id, player["id"], player["brand_id"],
-                      p.currency.code, p.amount, p.win, p.given.game_id, p.given.game_category,
-                      p.given.funding, p.given.settled_at or at)
-        candidates[wager.source_wager_id] = (wager, content)
-        p.fingerprint = content
+    batch = _check(events)
+    players = await _players(conn, realm, brand_id, [p.given.user_id for p in batch.parsed])
+    _resolve(batch, players, at)
     # in one order for every transaction: concurrent batches sharing ids cannot deadlock
-    ordered = sorted(candidates.values(), key=lambda c: c[0].source_wager_id)
+    ordered = sorted(batch.candidates.values(), key=lambda c: c[0].source_wager_id)
     inserted = await repository.insert_wagers(conn, realm, ordered, at)
-    new = [w for w, _ in candidates.values() if w.source_wager_id in inserted]
+    new = [w for w, _ in batch.candidates.values() if w.source_wager_id in inserted]
     effects = await run_consumers(conn, realm, new, Context(service_mode, at))
     await repository.store_effects(conn, realm, {
         w.source_wager_id: dumps(effects[w.source_wager_id]) for w in new})
     stored = await repository.stored_wagers(
-        conn, realm, [i for i in candidates if i not in inserted])
-    first: dict[str, Body] = {}
-    for p in parsed:
-        if results[p.index] is not None or not p.fingerprint:
-            continue
-        wager_id = p.given.source_wager_id
-        if wager_id in inserted:
-            result = _answer(candidates[wager_id][0], effects[wager_id], deduped=False)
-        else:
-            row = stored[wager_id]
-            result = (_answer(row, row["effects"], deduped=True)
-                      if bytes(row["fingerprint"]) == p.fingerprint
-                      else _refusal(source_id_reused("source_wager_id", wager_id)))
-        results[p.index] = first[wager_id] = result
-    for p, content in repeats:
-        original = candidates[p.given.source_wager_id][1]
-        earlier = first[p.given.source_wager_id]
-        results[p.index] = ({**earlier, "status": 200, "deduped": True}
-                            if content == original and "error" not in earlier
-                            else _refusal(source_id_reused("source_wager_id",
-                                                           p.given.source_wager_id)))
-    return [r for r in results if r is not None]
+        conn, realm, [i for i in batch.candidates if i not in inserted])
+    return _judge(batch, inserted, effects, stored)
 
 
 async def _players(
