@@ -70,6 +70,8 @@ async def test_wagering_weights_progress_and_conversion_in_one_balanced_entry(
     assert (bonus["status"], bonus["bonus_amount"], bonus["wagering_required"]) == (
         "active", Decimal("10.00"), Decimal("50.00"))
     assert (await balances(tenant, "alice"))["bonus"]["USD"] == Decimal("10.00")
+    [active] = body(await tenant.get("/v1/players/alice"))["player"]["active_bonuses"]
+    assert (active["id"], active["balance"]) == (bonus["id"], Decimal("10.00"))
     done = await bet(tenant, "w1", "100.00", game_category="table")
     [effect] = done["effects"]["bonus_wagering"]
     assert effect["added"] == Decimal("10.00")
@@ -91,6 +93,7 @@ async def test_wagering_weights_progress_and_conversion_in_one_balanced_entry(
                                  "bonus_liability bonus USD": 200,
                                  "operator_payouts real USD": 800}
     assert (await balances(tenant, "alice"))["bonus"]["USD"] == Decimal("0.00")
+    assert body(await tenant.get("/v1/players/alice"))["player"]["active_bonuses"] == []
     assert await ledger_problems(engine) == []
 
 

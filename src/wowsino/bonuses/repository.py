@@ -157,6 +157,19 @@ async def active_for_players(conn: AsyncConnection, realm: Realm,
     return [_decoded(r) for r in rows]
 
 
+async def open_bonuses(conn: AsyncConnection, realm: Realm,
+                       player_ids: list[UUID]) -> list[dict[str, Any]]:
+    """The pending and active bonuses of the players, in grant order (no lock)."""
+    if not player_ids:
+        return []
+    rows = await conn.execute(
+        text(f"SELECT {BONUS_COLUMNS} FROM bonuses b WHERE b.tenant_id = :tenant_id "
+             "AND b.mode = :mode AND b.player_id = ANY (CAST(:players AS uuid[])) "
+             "AND b.status IN ('pending', 'active') ORDER BY b.seq"),
+        {**realm.params, "players": player_ids})
+    return [_decoded(r) for r in rows]
+
+
 async def finish(conn: AsyncConnection, realm: Realm, bonus_id: UUID, *, status: str,
                  reason: str | None, at: datetime, real_credited: int | None = None) -> None:
     """Move a bonus to a terminal state; its balance is gone (converted or removed)."""

@@ -368,6 +368,18 @@ async def player_bonuses(conn: AsyncConnection, *, realm: Realm, brand_id: UUID,
     return [{**views.transparent(r, now), "_seq": r["seq"]} for r in rows]
 
 
+async def active_summaries(conn: AsyncConnection, realm: Realm,
+                           player_ids: list[UUID]) -> dict[str, list[Body]]:
+    """The pending and active bonuses of many players (for their dossiers), one query."""
+    out: dict[str, list[Body]] = {str(pid): [] for pid in player_ids}
+    for row in await repository.open_bonuses(conn, realm, player_ids):
+        shown = views.bonus(row)
+        out[str(row["player_id"])].append({k: shown[k] for k in (
+            "id", "type", "status", "currency", "bonus_amount", "balance",
+            "wagering_required", "wagering_completed", "expires_at")})
+    return out
+
+
 async def expire_due(conn: AsyncConnection, *, now: datetime, limit: int = 200) -> int:
     """Expire bonuses past ``expires_at`` (any realm; claimed with SKIP LOCKED)."""
     from wowsino.kernel.realm import Mode

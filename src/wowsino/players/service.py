@@ -47,19 +47,31 @@ def require_eligible(player: dict[str, Any]) -> None:
 async def dossiers(conn: AsyncConnection, realm: Realm, rows: list[dict[str, Any]],
                    now: datetime) -> list[dict[str, Any]]:
     """The dossiers of a page of players, their balances read in one query."""
-    balances = await ledger.players_balances(conn, realm, [r["id"] for r in rows])
-    return [await dossier(conn, realm, r, now, balances=balances[str(r["id"])]) for r in rows]
+    from wowsino.bonuses import service as bonuses  # bonuses builds on players
+
+    ids = [r["id"] for r in rows]
+    balances = await ledger.players_balances(conn, realm, ids)
+    active = await bonuses.active_summaries(conn, realm, ids)
+    return [await dossier(conn, realm, r, now, balances=balances[str(r["id"])],
+                          active_bonuses=active[str(r["id"])]) for r in rows]
 
 
 async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
                   now: datetime, *, new: bool = False,
-                  balances: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    """The full player view: profile, compliance flags, RG limits, balances, VIP.
+                  balances: dict[str, dict[str, int]] | None = None,
+                  active_bonuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The full player view: profile, compliance flags, RG limits, balances, VIP,
+    active bonuses.
 
     ``new``: the player was created in this transaction, so has no ledger account yet.
     """
     if balances is None:
         balances = {} if new else await ledger.player_balances(conn, realm, row["id"])
+    if active_bonuses is None:
+        from wowsino.bonuses import service as bonuses  # bonuses builds on players
+
+        active_bonuses = [] if new else (
+            await bonuses.active_summaries(conn, realm, [row["id"]]))[str(row["id"])]
     currency = ASSETS[row["currency"]]
     shown: dict[str, dict[str, Any]] = {
         "real": {currency.code: from_minor(0, currency)},
@@ -89,7 +101,7 @@ async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
         "rg": rg.present(row["rg"] or {}, currency, now),
         "balances": shown,
         "vip": {"level": 0, "xp": xp, "progress": None},
-        "active_bonuses": [],
+        "active_bonuses": active_bonuses,
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
