@@ -201,20 +201,31 @@ async def add_progress(conn: AsyncConnection, realm: Realm, progress: dict[UUID,
         {**realm.params, "ids": list(progress), "deltas": list(progress.values())})
 
 
-async def insert_wagering(conn: AsyncConnection, realm: Realm, rows: list[tuple[Any, ...]],
-                          at: datetime) -> None:
-    """``rows``: (bonus_id, source_wager_id, category, stake, weighted), one statement."""
+_WAGERING = text(
+    "WITH added AS (INSERT INTO bonus_wagering (tenant_id, mode, bonus_id, source_wager_id, "
+    "game_category, stake, weighted, created_at) SELECT :tenant_id, :mode, r.*, :at "
+    "FROM unnest(CAST(:bonuses AS uuid[]), CAST(:wagers AS text[]), "
+    "CAST(:categories AS text[]), CAST(:stakes AS bigint[]), "
+    "CAST(:weighted AS bigint[])) AS r RETURNING 1) "
+    "UPDATE bonuses b SET wagering_completed = b.wagering_completed + p.delta "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:deltas AS bigint[])) AS p (id, delta) "
+    "WHERE b.tenant_id = :tenant_id AND b.mode = :mode AND b.id = p.id"
+)
+
+
+async def add_wagering(conn: AsyncConnection, realm: Realm, rows: list[tuple[Any, ...]],
+                       progress: dict[UUID, int], at: datetime) -> None:
+    """Record contributions and add each bonus's total, in one statement.
+
+    ``rows``: (bonus_id, source_wager_id, category, stake, weighted); ``progress``: the
+    sum of ``weighted`` per bonus."""
     if not rows:
         return
-    await conn.execute(
-        text("INSERT INTO bonus_wagering (tenant_id, mode, bonus_id, source_wager_id, "
-             "game_category, stake, weighted, created_at) SELECT :tenant_id, :mode, r.*, :at "
-             "FROM unnest(CAST(:bonuses AS uuid[]), CAST(:wagers AS text[]), "
-             "CAST(:categories AS text[]), CAST(:stakes AS bigint[]), "
-             "CAST(:weighted AS bigint[])) AS r"),
-        {**realm.params, "at": at, "bonuses": [r[0] for r in rows],
-         "wagers": [r[1] for r in rows], "categories": [r[2] for r in rows],
-         "stakes": [r[3] for r in rows], "weighted": [r[4] for r in rows]})
+    await conn.execute(_WAGERING, {
+        **realm.params, "at": at, "bonuses": [r[0] for r in rows],
+        "wagers": [r[1] for r in rows], "categories": [r[2] for r in rows],
+        "stakes": [r[3] for r in rows], "weighted": [r[4] for r in rows],
+        "ids": list(progress), "deltas": list(progress.values())})
 
 
 async def wagering_of(conn: AsyncConnection, realm: Realm,

@@ -6,9 +6,9 @@ above a bonus's ``max_bet`` forfeits that bonus (reason ``max_bet``) and adds no
 to it. Reaching ``wagering_required`` converts the bonus at once.
 
 A batch is one locking read of the players' active bonuses (in grant order, so
-concurrent batches lock alike and never deadlock), one insert of every contribution
-and one update of every bonus's progress; only conversions and forfeits, which move
-money, are written one by one.
+concurrent batches lock alike and never deadlock) and one statement that inserts
+every contribution and updates every bonus's progress; only conversions and
+forfeits, which move money, are written one by one.
 """
 
 from __future__ import annotations
@@ -69,8 +69,7 @@ async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: C
             if b["wagering_completed"] >= int(b["wagering_required"]):
                 b["_ended"] = True
                 ended.append((b, "converted", wager.source_wager_id))
-    await repository.insert_wagering(conn, realm, rows, ctx.at)
-    await repository.add_progress(conn, realm, dict(progress))
+    await repository.add_wagering(conn, realm, rows, dict(progress), ctx.at)
     for b, how, wager_id in ended:
         if how == "converted":
             done = await lifecycle.convert(conn, realm=realm, service_mode=ctx.service_mode,
