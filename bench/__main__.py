@@ -10,6 +10,8 @@ Prints the machine, then one line per figure:
     round trips: player upsert <k>, adjustment <k>, lootbox open <k>
     jackpot: <contributions/s> one pool, … over many pools, ratio <x>
     verify: <entries/s> entries/s (<n> entries, <s> s)
+    wager events (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
+    wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
 
 See bench/README.md for the method and recorded results.
 """
@@ -44,6 +46,7 @@ EXTRA_PHASES = {
     "lootbox": "Lootbox opens over HTTP, and /healthz",
     "jackpots": "Jackpot contributions: one pool, then many",
     "verify": "ledger verify over one new realm",
+    "wagers": "Wager events over HTTP: single and batches of 500, against pgbench",
 }
 
 

@@ -14,12 +14,15 @@ from prometheus_client import generate_latest
 from sqlalchemy import text
 
 from wowsino import __version__
+from wowsino.bonuses.endpoints import router as bonuses_router
+from wowsino.compliance.endpoints import router as compliance_router
 from wowsino.console.auth import end_sessions_of_other_tokens
 from wowsino.console.routes import install_console
 from wowsino.engines.jackpots.endpoints import router as jackpots_router
 from wowsino.engines.lootbox.endpoints import router as lootbox_router
 from wowsino.engines.minigames.endpoints import router as minigames_router
 from wowsino.engines.raffles.endpoints import router as raffles_router
+from wowsino.events.endpoints import router as events_router
 from wowsino.fairness.endpoints import router as fairness_router
 from wowsino.kernel.admin import check_admin_token_strength
 from wowsino.kernel.auth import Principal, authenticate
@@ -157,7 +160,8 @@ def create_app(
         })
 
     for router in (players_router, fairness_router, lootbox_router, raffles_router,
-                   jackpots_router, minigames_router, webhooks_router):
+                   jackpots_router, minigames_router, webhooks_router, events_router,
+                   bonuses_router, compliance_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

@@ -1,7 +1,7 @@
 """The worker: scheduled jobs claimed safely when several workers run.
 
 Jobs here: seal the ledger and audit hash chains, apply RG limits whose
-cooling-off has passed, draw raffles at ``draw_at``, purge expired idempotency
+cooling-off has passed, draw raffles at ``draw_at``, expire bonuses, purge expired idempotency
 keys, flush usage meters; and webhook deliveries.
 """
 
@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 from sqlalchemy import text
 
+from wowsino.bonuses import service as bonuses
 from wowsino.engines.raffles import service as raffles
 from wowsino.kernel import chain
 from wowsino.kernel.db import database_unavailable, unit_of_work
@@ -59,6 +60,12 @@ async def apply_rg_limits(platform: Platform) -> int:
     )
 
 
+async def expire_bonuses(platform: Platform) -> int:
+    """Expire bonuses past ``expires_at``, removing what is left of them."""
+    now = platform.clock.now()
+    return await unit_of_work(platform.engine, lambda conn: bonuses.expire_due(conn, now=now))
+
+
 async def flush_usage(platform: Platform) -> int:
     return await platform.usage.flush(platform.engine)
 
@@ -74,6 +81,7 @@ JOBS: list[tuple[str, Job]] = [
     ("chains_sealed", seal_chains),
     ("usage_flushed", flush_usage),
     ("raffles_drawn", raffles.run_due),
+    ("bonuses_expired", expire_bonuses),
 ]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from tests.conftest import ADMIN_TOKEN, Tenant
+from tests.conftest import ADMIN, ADMIN_TOKEN, Tenant
 from tests.integration.support import adjust, assert_error
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
@@ -25,6 +25,9 @@ PRIZES = [{"segment_label": "coins", "weight": 9, "asset": "WINZ", "amount": 10}
           {"segment_label": "xp", "weight": 1, "asset": "XP", "amount": 5}]
 VICTIM_PLAYER = {"username": "alice", "email": "alice@victim.example", "country_code": "MT",
                  "tags": ["vip"]}
+WAGER = {"user_id": "alice", "source_wager_id": "wager-1", "amount": 1, "currency": "USD"}
+WELCOME = {"name": "Welcome", "type": "no_deposit", "amount": 5, "promo_code": "WELCOME",
+           "wagering_multiple": 10}
 NOT_FOUND_CODE = re.compile(r"^(NOT_FOUND|NO_[A-Z_]+)$")
 UNTRACKED_TABLES = {"usage_counters"}  # metering of API calls, flushed by /v1/usage
 
@@ -63,6 +66,9 @@ class Case:
     body: dict[str, Any] | None = None
     check: Check | None = None
     extra: list[str] = field(default_factory=list)
+    # addressed by a tenant-level name (a brand): the same tenant's other mode may see
+    # it, yet must still change nothing in the victim's realm
+    tenant_level: bool = False
 
 
 async def check_me(caller: Caller, r: httpx.Response) -> list[str]:
@@ -152,7 +158,37 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Case(),
     ("POST", "/v1/webhooks/{webhook_id}/ping"): Case(body={}),
     ("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver"): Case(body={}),
+    # the wager spine
+    ("POST", "/v1/events/wager"): Case(body=WAGER),
+    ("POST", "/v1/events/wager:batch"): Case(body={"events": [
+        {**WAGER, "source_wager_id": "wager-2"}]}),
+    ("POST", "/v1/events/wager-rollback"): Case(body={"source_wager_id": "wager-1"}),
+    ("POST", "/v1/events/deposit"): Case(body={"user_id": "alice", "source_deposit_id": "dep-1",
+                                               "amount": 10, "currency": "USD"}),
+    # bonuses
+    ("GET", "/v1/bonus-templates"): Case(),
+    ("POST", "/v1/bonus-templates"): Case(body={"name": "Probe", "type": "no_deposit",
+                                                "amount": 1}),
+    ("GET", "/v1/bonus-templates/{template_id}"): Case(),
+    ("PATCH", "/v1/bonus-templates/{template_id}"): Case(body={"name": "renamed"}),
+    ("POST", "/v1/bonus-templates/{template_id}/pause"): Case(body={}),
+    ("POST", "/v1/bonus-templates/{template_id}/resume"): Case(body={}),
+    ("POST", "/v1/bonus-templates/{template_id}/simulate"): Case(
+        body={"bet_size": 1, "players": 100}),
+    ("POST", "/v1/bonuses/grant"): Case(body={"player_id": "alice", "template": "WELCOME"}),
+    ("POST", "/v1/bonuses/{bonus_id}/forfeit"): Case(body={"reason": "probe"}),
+    ("POST", "/v1/bonuses/{bonus_id}/cancel"): Case(body={}),
+    ("POST", "/v1/bonuses/{bonus_id}/free-spins/settle"): Case(body={"win_amount": 1}),
+    ("GET", "/v1/players/{key}/bonuses"): Case(),
+    # compliance
+    ("GET", "/v1/brands/{slug}/jurisdiction"): Case(tenant_level=True),
+    ("PUT", "/v1/brands/{slug}/jurisdiction"): Case(body={"profile": "GB"}, tenant_level=True),
 }
+
+
+def tenant_level_ids(victim: Victim) -> set[str]:
+    """Ids of tenant-level objects (brand slugs), shared by both modes of a tenant."""
+    return {victim.ids["slug"]}
 
 
 def v1_routes(app: Any) -> set[tuple[str, str]]:
@@ -245,6 +281,23 @@ async def build_victim(tenant: Tenant) -> Victim:
     made = await victim_write(tenant, "POST", "/v1/webhooks/{webhook_id}/ping",
                               f"/v1/webhooks/{ids['webhook_id']}/ping", {})
     ids["delivery_id"] = made["delivery"]["id"]
+
+    await victim_write(tenant, "POST", "/v1/events/wager", "/v1/events/wager", WAGER)
+    await victim_write(tenant, "POST", "/v1/events/deposit", "/v1/events/deposit",
+                       {"user_id": "alice", "source_deposit_id": "dep-1", "amount": 10,
+                        "currency": "USD"})
+    made = await victim_write(tenant, "POST", "/v1/bonus-templates", "/v1/bonus-templates",
+                              WELCOME)
+    ids["template_id"] = made["template"]["id"]
+    made = await victim_write(tenant, "POST", "/v1/bonuses/grant", "/v1/bonuses/grant",
+                              {"player_id": "alice", "template": "WELCOME"})
+    ids["bonus_id"] = made["bonus"]["id"]
+    r = await tenant.client.post(f"/tenants/{tenant.id}/brands", headers=ADMIN,
+                                 json={"slug": "victim-site", "name": "Victim site"})
+    assert r.status_code == 201, r.text
+    ids["slug"] = "victim-site"
+    await victim_write(tenant, "PUT", "/v1/brands/{slug}/jurisdiction",
+                       "/v1/brands/victim-site/jurisdiction", {"profile": "GB"})
     return Victim(tenant, ids)
 
 
@@ -290,14 +343,17 @@ async def probe(caller: Caller, victim: Victim, engine: Any) -> list[str]:
         for path, addresses_victim in concrete_requests(template, victim):
             where = f"{caller.label}: {method} {path}"
             r = await caller.send(method, path, case.body, victim_key(method, template))
+            # brands are tenant-level: the same tenant's other mode knows their slugs
+            same_tenant = caller.tenant is victim.tenant
+            markers = victim.markers() - (tenant_level_ids(victim) if same_tenant else set())
             # an id the caller sent may be echoed back ("no lootbox '…'"); anything else leaks
             echoed = r.text
-            for sent in victim.markers() & set(path.split("/")):
+            for sent in markers & set(path.split("/")):
                 echoed = echoed.replace(sent, "")
-            leaked = sorted(m for m in victim.markers() if m in echoed)
+            leaked = sorted(m for m in markers if m in echoed)
             if leaked:
                 problems.append(f"{where} leaked the victim's {leaked}: {r.text[:300]}")
-            if addresses_victim:
+            if addresses_victim and not (case.tenant_level and same_tenant):
                 if r.status_code != 404 or not NOT_FOUND_CODE.match(r.json().get("code", "")):
                     problems.append(f"{where} answered {r.status_code}, not 404: {r.text[:300]}")
                     continue
@@ -325,6 +381,8 @@ async def prepare(caller: Caller) -> None:
     """The caller's realm gets its own player with the victim's username."""
     r = await caller.send("POST", "/v1/players",
                           {"username": "alice", "email": "alice@caller.example"}, "own-alice")
+    assert r.status_code == 201, r.text
+    r = await caller.send("POST", "/v1/bonus-templates", WELCOME, "own-welcome")
     assert r.status_code == 201, r.text
 
 

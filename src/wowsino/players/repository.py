@@ -151,6 +151,15 @@ _MARK_ACTIVE = (
 )
 
 
+async def set_referrer(conn: AsyncConnection, realm: Realm, player_id: UUID,
+                       referrer_id: UUID) -> None:
+    """Set ``referred_by`` unless already set (a referral is recorded once)."""
+    await conn.execute(
+        text("UPDATE players SET referred_by = :referrer WHERE tenant_id = :tenant_id "
+             "AND mode = :mode AND id = :id AND referred_by IS NULL"),
+        {**realm.params, "id": player_id, "referrer": referrer_id})
+
+
 async def mark_active(conn: AsyncConnection, realm: Realm, player_id: UUID, at: datetime) -> None:
     """Count the player as active this month (monthly active players)."""
     await wire.defer(conn, (_MARK_ACTIVE, {**realm.params, "pid": player_id, "at": at}))

@@ -39,6 +39,7 @@ class PlayerIn(Body):
     date_of_birth: date | None = None
     tags: list[str] | None = Field(default=None, max_length=50)
     currency: str | None = None
+    referred_by: str | None = Field(default=None, min_length=1, max_length=64)
     idempotency_key: str | None = None
 
     @field_validator("username")

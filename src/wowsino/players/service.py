@@ -63,19 +63,31 @@ def require_eligible(player: dict[str, Any]) -> None:
 async def dossiers(conn: AsyncConnection, realm: Realm, rows: list[dict[str, Any]],
                    now: datetime) -> list[dict[str, Any]]:
     """The dossiers of a page of players, their balances read in one query."""
-    balances = await ledger.players_balances(conn, realm, [r["id"] for r in rows])
-    return [await dossier(conn, realm, r, now, balances=balances[str(r["id"])]) for r in rows]
+    from wowsino.bonuses import service as bonuses  # bonuses builds on players
+
+    ids = [r["id"] for r in rows]
+    balances = await ledger.players_balances(conn, realm, ids)
+    active = await bonuses.active_summaries(conn, realm, ids)
+    return [await dossier(conn, realm, r, now, balances=balances[str(r["id"])],
+                          active_bonuses=active[str(r["id"])]) for r in rows]
 
 
 async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
                   now: datetime, *, new: bool = False,
-                  balances: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    """The full player view: profile, compliance flags, RG limits, balances, VIP.
+                  balances: dict[str, dict[str, int]] | None = None,
+                  active_bonuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The full player view: profile, compliance flags, RG limits, balances, VIP,
+    active bonuses.
 
     ``new``: the player was created in this transaction, so has no ledger account yet.
     """
     if balances is None:
         balances = {} if new else await ledger.player_balances(conn, realm, row["id"])
+    if active_bonuses is None:
+        from wowsino.bonuses import service as bonuses  # bonuses builds on players
+
+        active_bonuses = [] if new else (
+            await bonuses.active_summaries(conn, realm, [row["id"]]))[str(row["id"])]
     currency = ASSETS[row["currency"]]
     shown: dict[str, dict[str, Any]] = {
         "real": {currency.code: from_minor(0, currency)},
@@ -105,7 +117,7 @@ async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
         "rg": rg.present(row["rg"] or {}, currency, now),
         "balances": shown,
         "vip": {"level": 0, "xp": xp, "progress": None},
-        "active_bonuses": [],
+        "active_bonuses": active_bonuses,
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
@@ -120,6 +132,8 @@ async def upsert(
     if born is not None and born > at.date():
         raise ValidationFailed("date_of_birth: must be a real date between 1900-01-01 and today",
                                field="date_of_birth")
+    fields = dict(fields)
+    referrer_ref = fields.pop("referred_by", None)
     before = await repository.find(conn, realm, brand_id, fields["username"], for_update=True)
     values = {**fields, "currency": (before or {}).get("currency")
               or fields.get("currency") or DEFAULT_CURRENCY}
@@ -139,8 +153,20 @@ async def upsert(
             target_type="player", target_id=str(row["id"]), before=before_view, after=after_view,
             at=at,
         )
+    if referrer_ref is not None:
+        await _set_referrer(conn, realm, brand_id, row, referrer_ref)
     await repository.mark_active(conn, realm, row["id"], at)
     return (201 if created else 200), {"player": await dossier(conn, realm, row, at, new=created)}
+
+
+async def _set_referrer(conn: AsyncConnection, realm: Realm, brand_id: UUID,
+                        row: dict[str, Any], ref: str) -> None:
+    """Record who referred the player (once; a referral bonus reads it at the first deposit)."""
+    referrer = await repository.find(conn, realm, brand_id, ref)
+    if referrer is None or referrer["id"] == row["id"]:
+        raise ValidationFailed("referred_by: not another player of this brand",
+                               field="referred_by")
+    await repository.set_referrer(conn, realm, row["id"], referrer["id"])
 
 
 async def change_status(

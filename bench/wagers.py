@@ -1,0 +1,118 @@
+"""Wager events/s over real HTTP, one by one and in batches of 500, against pgbench's
+single-transfer tps measured on the same server in the same run.
+
+``wowsino serve --no-worker`` runs as a subprocess on a fresh database, which also
+holds pgbench's mirror of the ledger tables (``bench.ledger``). A plug-in tenant gets
+256 players, each with an active bonus to wager (so every event does bonus-wagering
+work: a locked bonus row, a contribution row, a progress update) and a jackpot pool
+with a ``contribution_pct`` (so every event also contributes to a pool). Each client
+sends events for its own 16 players (an operator shards its event stream by player).
+pgbench, single events and batches alternate in rounds. The lines::
+
+    wager events (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
+    wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from bench import ledger
+from bench.api import ADMIN_HEADER, Latencies, _drive, api_server
+
+CLIENTS = 16
+PLAYERS_PER_CLIENT = 16
+BATCH = 500
+SECONDS = 12
+ROUNDS = 3
+
+
+async def _prepare(base: str, token: str) -> dict[str, str]:
+    admin = {ADMIN_HEADER: f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as setup:
+        created = await setup.post("/tenants", headers=admin, json={
+            "slug": "wagerbench", "name": "Wager bench", "service_mode": "plug_in",
+            "brand": {"slug": "main", "name": "Main"}})
+        created.raise_for_status()
+        tenant = created.json()
+        (await setup.patch(f"/tenants/{tenant['tenant']['id']}", headers=admin, json={
+            "rate_limit_burst": 1_000_000, "rate_limit_per_second": 1_000_000})).raise_for_status()
+        key = {ADMIN_HEADER: f"Bearer {tenant['keys']['live']}"}
+        (await setup.post("/v1/jackpots", headers=key, json={
+            "name": "Progressive", "currency": "USD", "seed_usd": 1000,
+            "contribution_pct": "0.5"})).raise_for_status()
+        made = await setup.post("/v1/bonus-templates", headers=key, json={
+            "name": "Bench bonus", "type": "no_deposit", "amount": "10.00",
+            "wagering_multiple": 200, "game_weights": {"slots": 1, "table": "0.1"}})
+        made.raise_for_status()
+        template_id = made.json()["template"]["id"]
+        for i in range(CLIENTS * PLAYERS_PER_CLIENT):
+            (await setup.post("/v1/players", headers=key, json={
+                "username": f"bettor{i}", "email": f"bettor{i}@example.com"})).raise_for_status()
+            (await setup.post("/v1/bonuses/grant", headers=key, json={
+                "player_id": f"bettor{i}", "template": template_id})).raise_for_status()
+    return key
+
+
+def _event(index: int, rng: random.Random, wager_id: str) -> dict[str, object]:
+    player = index * PLAYERS_PER_CLIENT + rng.randrange(PLAYERS_PER_CLIENT)
+    return {"user_id": f"bettor{player}", "source_wager_id": wager_id,
+            "amount": f"{rng.randint(10, 500) / 100:.2f}", "currency": "USD",
+            "win_amount": f"{rng.randint(0, 800) / 100:.2f}",
+            "game_category": rng.choice(("slots", "slots", "table"))}
+
+
+def lines(single: Latencies, batches: Latencies, pgbench: ledger.Throughput) -> list[str]:
+    tps = pgbench.per_second
+    batched = batches.per_second * BATCH
+    return [
+        f"wager events (single): {single.per_second:,.0f}/s, p50 "
+        f"{single.quantile(0.5) * 1000:.1f} ms, p99 {single.quantile(0.99) * 1000:.1f} ms, "
+        f"pgbench {tps:,.0f} tps, ratio {single.per_second / tps if tps else 0:.2f}",
+        f"wager events (batch {BATCH}): {batched:,.0f}/s, pgbench {tps:,.0f} tps, "
+        f"ratio {batched / tps if tps else 0:.2f}",
+    ]
+
+
+async def run(url: str, *, clients: int = CLIENTS, seconds: int = SECONDS) -> str:
+    """Measure, print and return the two wager lines (``url``: a fresh, empty database)."""
+    with tempfile.TemporaryDirectory(prefix="wowsino-wagers-") as tmp:
+        setup = await ledger.prepare(url, Path(tmp), players=1000, clients=clients)
+        with api_server(url, Path(tmp)) as (base, token, _pid):
+            key = await _prepare(base, token)
+
+            async def single(client: httpx.AsyncClient, index: int, step: int,
+                             rng: random.Random) -> httpx.Response:
+                return await client.post("/v1/events/wager", headers=key, json=_event(
+                    index, rng, f"s-{index}-{rng.getrandbits(64):x}"))
+
+            async def batch(client: httpx.AsyncClient, index: int, step: int,
+                            rng: random.Random) -> httpx.Response:
+                events = [_event(index, rng, f"b-{index}-{rng.getrandbits(64):x}")
+                          for _ in range(BATCH)]
+                return await client.post("/v1/events/wager:batch", headers=key,
+                                         json={"events": events})
+
+            pool = [httpx.AsyncClient(base_url=base, timeout=120) for _ in range(clients)]
+            try:
+                await _drive(pool, 0.5, single, Latencies(), seed=999)  # warm up
+                await _drive(pool, 0.5, batch, Latencies(), seed=998)
+                singles, batches = Latencies(), Latencies()
+                pgbench = ledger.Throughput(0, 0.0)
+                span = max(1, seconds // ROUNDS)
+                for i in range(ROUNDS):
+                    pgbench += await ledger._pgbench(setup, clients=clients, seconds=span,
+                                                     jobs=2)
+                    await _drive(pool, span, single, singles, seed=i)
+                    await _drive(pool, span, batch, batches, seed=100 + i)
+            finally:
+                for client in pool:
+                    await client.aclose()
+    out = lines(singles, batches, pgbench)
+    for line in out:
+        print(line, flush=True)
+    return "\n".join(out)

@@ -1,0 +1,39 @@
+"""``/v1/brands/<slug>/jurisdiction``: thin routes over ``compliance.service``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+
+from wowsino.compliance import service
+from wowsino.compliance.schemas import JurisdictionIn
+from wowsino.kernel.auth import Principal, scoped
+from wowsino.kernel.db import read_only
+from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
+from wowsino.kernel.writes import platform_of, write
+
+router = APIRouter(prefix="/brands", tags=["compliance"], route_class=DecimalRoute)
+Config = Annotated[Principal, scoped("config:write")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "VALIDATION_ERROR"}, 404: {"description": "NOT_FOUND"}}
+
+
+@router.get("/{slug}/jurisdiction", summary="A brand's jurisdiction profile and rules in force",
+            responses=ERRORS)
+async def get_jurisdiction(slug: str, request: Request, principal: Config) -> MoneyJSONResponse:
+    async with read_only(platform_of(request).engine) as conn:
+        return MoneyJSONResponse(await service.show(conn, principal.realm, slug))
+
+
+@router.put("/{slug}/jurisdiction", summary="Set a brand's base profile and overrides",
+            responses=ERRORS)
+async def put_jurisdiction(slug: str, body: JurisdictionIn, request: Request,
+                           principal: Config) -> MoneyJSONResponse:
+    # null lifts the wagering cap; for the other rules it means "as the base profile"
+    overrides = {k: v for k, v in body.overrides.model_dump(exclude_unset=True).items()
+                 if v is not None or k == "max_wagering_multiple"}
+    return await write(request, principal, payload=body.model_dump(mode="json"), status=200,
+                       call=lambda conn, at: service.put(
+                           conn, realm=principal.realm, slug=slug, profile=body.profile,
+                           overrides=overrides, actor=principal.actor, at=at))

@@ -1,0 +1,28 @@
+"""Jurisdiction profiles: versioned data, never ``if country == ...`` in engine code.
+
+A brand names a base profile and may override any rule. docs/compliance.md gives the
+source of every value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROFILE_VERSION = 1
+
+BASE: dict[str, dict[str, Any]] = {
+    "default": {"bonuses_allowed": True, "max_wagering_multiple": None, "min_age": 18,
+                "blocked_countries": []},
+    # UK Gambling Commission: wagering requirements capped at 10x from 19 January 2026.
+    "GB": {"bonuses_allowed": True, "max_wagering_multiple": 10, "min_age": 18,
+           "blocked_countries": []},
+    # GlüStV 2021: players must be 18; no wagering cap is encoded (set one by override).
+    "DE": {"bonuses_allowed": True, "max_wagering_multiple": None, "min_age": 18,
+           "blocked_countries": []},
+}
+RULES = tuple(BASE["default"])
+
+
+def effective(profile: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The rules in force: the base profile with the brand's overrides on top."""
+    return {**BASE[profile], **overrides}

@@ -1,0 +1,128 @@
+"""The compliance gate for promotions: per-brand jurisdiction profiles and the promo
+linter. ``decide`` answers whether a bonus may be granted to a player; ``lint`` lists
+every brand whose profile a template's terms break. Engines ask the gate; the gate
+never asks engines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wowsino.compliance import profiles, repository
+from wowsino.kernel import audit
+from wowsino.kernel.errors import NotFound
+from wowsino.kernel.realm import Actor, Realm
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    code: str | None = None
+    rule: str | None = None
+    profile: str | None = None
+    version: int | None = None
+    detail: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def refusal(self) -> dict[str, Any]:
+        """The 403 body of a refused decision."""
+        return {"error": f"refused by the {self.profile} profile, rule {self.rule}: "
+                         f"{self.detail}", "code": self.code,
+                "details": {"rule": self.rule, "profile": self.profile,
+                            "profile_version": self.version, "detail": self.detail}}
+
+
+def _view(row: dict[str, Any]) -> dict[str, Any]:
+    profile = row["profile"] or "default"
+    return {"brand": row["slug"], "profile": profile, "overrides": row["overrides"],
+            "version": row["version"] or 0,
+            "rules": profiles.effective(profile, row["overrides"]),
+            "updated_at": row["updated_at"]}
+
+
+async def _brand(conn: AsyncConnection, realm: Realm, slug: str) -> dict[str, Any]:
+    found = await repository.brand(conn, realm, slug)
+    if found is None:
+        raise NotFound(f"no brand {slug!r}", code="NOT_FOUND")
+    return found
+
+
+async def show(conn: AsyncConnection, realm: Realm, slug: str) -> dict[str, Any]:
+    """A brand's profile (``default`` until one is set); 404 for an unknown brand."""
+    found = await _brand(conn, realm, slug)
+    [row] = await repository.profiles(conn, realm, [found["id"]])
+    return {"jurisdiction": _view(row)}
+
+
+async def put(conn: AsyncConnection, *, realm: Realm, slug: str, profile: str,
+              overrides: dict[str, Any], actor: Actor, at: datetime) -> dict[str, Any]:
+    """Set a brand's base profile and overrides; audited."""
+    found = await _brand(conn, realm, slug)
+    [before] = await repository.profiles(conn, realm, [found["id"]])
+    await repository.put(conn, realm, found["id"], profile, overrides, at)
+    after = await show(conn, realm, slug)
+    await audit.record(conn, realm=realm, actor=actor, action="jurisdiction.updated",
+                       target_type="brand", target_id=str(found["id"]),
+                       before=_view(before)["rules"], after=after["jurisdiction"]["rules"],
+                       at=at)
+    return after
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _terms_violation(rules: dict[str, Any], terms: dict[str, Any]) -> tuple[str, str] | None:
+    if not rules["bonuses_allowed"]:
+        return "bonuses_allowed", "bonuses are not allowed for this brand"
+    cap = rules["max_wagering_multiple"]
+    multiple = terms.get("wagering_multiple")
+    if cap is not None and multiple is not None and Decimal(str(multiple)) > cap:
+        return ("max_wagering_multiple",
+                f"wagering_multiple {Decimal(str(multiple)).normalize()} exceeds {cap}")
+    return None
+
+
+async def lint(conn: AsyncConnection, realm: Realm, terms: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every brand of the realm whose profile the terms break: ``[{brand, rule, detail}]``."""
+    found = []
+    for row in await repository.profiles(conn, realm):
+        rules = profiles.effective(row["profile"] or "default", row["overrides"])
+        broken = _terms_violation(rules, terms)
+        if broken is not None:
+            found.append({"brand": row["slug"], "profile": row["profile"] or "default",
+                          "rule": broken[0], "detail": broken[1]})
+    return found
+
+
+async def decide_bonus(
+    conn: AsyncConnection, *, realm: Realm, player: dict[str, Any], terms: dict[str, Any],
+    actor: Actor, at: datetime, target_id: str,
+) -> Decision:
+    """May this bonus be granted to this player under their brand's profile? A refusal
+    is recorded in the audit log with its rule and profile version."""
+    [row] = await repository.profiles(conn, realm, [UUID(str(player["brand_id"]))])
+    profile = row["profile"] or "default"
+    rules = profiles.effective(profile, row["overrides"])
+    broken = _terms_violation(rules, terms)
+    country = player.get("country_code")
+    born = player.get("date_of_birth")
+    if broken is None and country and country in rules["blocked_countries"]:
+        broken = ("blocked_countries", f"players from {country} may not receive bonuses")
+    if broken is None and born is not None and _age(born, at.date()) < rules["min_age"]:
+        broken = ("min_age", f"the player is under {rules['min_age']}")
+    if broken is None:
+        return Decision(True, profile=profile, version=row["version"] or 0)
+    decision = Decision(False, code="PROMO_RULE_VIOLATION", rule=broken[0], profile=profile,
+                        version=row["version"] or 0, detail=broken[1])
+    await audit.record(conn, realm=realm, actor=actor, action="compliance.refused",
+                       target_type="bonus_grant", target_id=target_id, at=at,
+                       after={"rule": decision.rule, "profile": profile,
+                              "profile_version": decision.version, "detail": decision.detail,
+                              "player_id": str(player["id"]), "action": "bonus_grant"})
+    return decision

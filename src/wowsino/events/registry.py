@@ -1,0 +1,28 @@
+"""The one registry of spine consumers, in the order they run.
+
+Adding an engine is adding one line here: the spine itself never changes. Activity
+stats run first (other consumers may read them); bonus wagering before jackpots, so
+a bonus forfeited for its stake is forfeited whatever a pool does next; drops after
+wagering, so a prize won by a wager is not wagered by that same wager.
+"""
+
+from __future__ import annotations
+
+from wowsino.bonuses import deposits as bonus_deposits
+from wowsino.bonuses import drops as bonus_drops
+from wowsino.bonuses import wagering as bonus_wagering
+from wowsino.engines.jackpots import auto as jackpot_contributions
+from wowsino.events import activity
+from wowsino.events.wagers import DepositConsumer, WagerConsumer
+
+WAGER_CONSUMERS: tuple[WagerConsumer, ...] = (
+    WagerConsumer("activity", activity.apply, activity.reverse),
+    WagerConsumer("bonus_wagering", bonus_wagering.apply, bonus_wagering.reverse),
+    WagerConsumer("drops", bonus_drops.apply, bonus_drops.reverse),
+    WagerConsumer("jackpots", jackpot_contributions.apply, jackpot_contributions.reverse),
+)
+
+DEPOSIT_CONSUMERS: tuple[DepositConsumer, ...] = (
+    DepositConsumer("activity", activity.apply_deposit),
+    DepositConsumer("bonuses", bonus_deposits.apply),
+)

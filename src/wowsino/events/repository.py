@@ -1,0 +1,152 @@
+"""Spine queries: every one takes the realm; batches are arrays, one statement each."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wowsino.events.wagers import Deposit, Wager
+from wowsino.kernel.jsonio import loads
+from wowsino.kernel.realm import Realm
+
+_PLAYERS = text(
+    "SELECT id, username, brand_id, status, currency FROM players "
+    "WHERE tenant_id = :tenant_id AND mode = :mode AND brand_id = :brand "
+    "AND (username = ANY (CAST(:names AS text[])) OR id = ANY (CAST(:ids AS uuid[])))"
+)
+
+
+async def players_by_ref(
+    conn: AsyncConnection, realm: Realm, brand_id: UUID, names: list[str], ids: list[UUID]
+) -> list[dict[str, Any]]:
+    """The brand's players named by username or UUID, in one query."""
+    rows = await conn.execute(_PLAYERS, {**realm.params, "brand": brand_id, "names": names,
+                                         "ids": ids})
+    return [dict(r._mapping) for r in rows]
+
+
+_INSERT_WAGERS = text(
+    "INSERT INTO wager_events (tenant_id, mode, source_wager_id, player_id, brand_id, currency, "
+    "amount, win_amount, game_id, game_category, funding, settled_at, fingerprint, created_at) "
+    "SELECT :tenant_id, :mode, w.* , :at FROM unnest(CAST(:ids AS text[]), "
+    "CAST(:players AS uuid[]), CAST(:brands AS uuid[]), CAST(:currencies AS text[]), "
+    "CAST(:amounts AS bigint[]), CAST(:wins AS bigint[]), CAST(:games AS text[]), "
+    "CAST(:categories AS text[]), CAST(:fundings AS text[]), CAST(:settled AS timestamptz[]), "
+    "CAST(:fingerprints AS bytea[])) AS w "
+    "ON CONFLICT (tenant_id, mode, source_wager_id) DO NOTHING RETURNING source_wager_id"
+)
+
+
+async def insert_wagers(
+    conn: AsyncConnection, realm: Realm, wagers: list[tuple[Wager, bytes]], at: Any
+) -> set[str]:
+    """Record new wagers; returns the ids this call inserted (the others existed; a
+    concurrent first use is waited for)."""
+    if not wagers:
+        return set()
+    ws = [w for w, _ in wagers]
+    rows = await conn.execute(_INSERT_WAGERS, {
+        **realm.params, "at": at, "ids": [w.source_wager_id for w in ws],
+        "players": [w.player_id for w in ws], "brands": [w.brand_id for w in ws],
+        "currencies": [w.currency for w in ws], "amounts": [w.amount for w in ws],
+        "wins": [w.win_amount for w in ws], "games": [w.game_id for w in ws],
+        "categories": [w.game_category for w in ws], "fundings": [w.funding for w in ws],
+        "settled": [w.settled_at for w in ws], "fingerprints": [f for _, f in wagers]})
+    return {r[0] for r in rows}
+
+
+async def stored_wagers(
+    conn: AsyncConnection, realm: Realm, ids: list[str], *, for_update: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Recorded wagers by ``source_wager_id`` with their stored effects."""
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        text("SELECT source_wager_id, player_id, brand_id, currency, amount, win_amount, "
+             "game_id, game_category, funding, settled_at, fingerprint, effects::text AS effects, "
+             "rolled_back_at FROM wager_events WHERE tenant_id = :tenant_id AND mode = :mode "
+             "AND source_wager_id = ANY (CAST(:ids AS text[])) ORDER BY source_wager_id"
+             + (" FOR UPDATE" if for_update else "")),
+        {**realm.params, "ids": ids})
+    out = {}
+    for r in rows:
+        row = dict(r._mapping)
+        row["effects"] = loads(row["effects"])
+        out[row["source_wager_id"]] = row
+    return out
+
+
+async def store_effects(
+    conn: AsyncConnection, realm: Realm, effects: dict[str, str]
+) -> None:
+    """Keep each new wager's answer (canonical JSON) for replays."""
+    if not effects:
+        return
+    await conn.execute(
+        text("UPDATE wager_events w SET effects = CAST(e.effects AS jsonb) "
+             "FROM unnest(CAST(:ids AS text[]), CAST(:effects AS text[])) AS e (id, effects) "
+             "WHERE w.tenant_id = :tenant_id AND w.mode = :mode AND w.source_wager_id = e.id"),
+        {**realm.params, "ids": list(effects), "effects": list(effects.values())})
+
+
+async def mark_rolled_back(
+    conn: AsyncConnection, realm: Realm, source_wager_id: str, at: Any
+) -> None:
+    await conn.execute(
+        text("UPDATE wager_events SET rolled_back_at = :at WHERE tenant_id = :tenant_id "
+             "AND mode = :mode AND source_wager_id = :id"),
+        {**realm.params, "id": source_wager_id, "at": at})
+
+
+async def insert_deposit(
+    conn: AsyncConnection, realm: Realm, deposit: Deposit, fingerprint: bytes, at: Any
+) -> bool:
+    inserted = await conn.scalar(
+        text("INSERT INTO deposit_events (tenant_id, mode, source_deposit_id, player_id, "
+             "brand_id, currency, amount, promo_code, first_deposit, fingerprint, created_at) "
+             "VALUES (:tenant_id, :mode, :id, :player_id, :brand_id, :currency, :amount, "
+             ":promo, :first, :fingerprint, :at) ON CONFLICT DO NOTHING RETURNING 1"),
+        {**realm.params, "id": deposit.source_deposit_id, "player_id": deposit.player_id,
+         "brand_id": deposit.brand_id, "currency": deposit.currency, "amount": deposit.amount,
+         "promo": deposit.promo_code, "first": deposit.first_deposit,
+         "fingerprint": fingerprint, "at": at})
+    return inserted is not None
+
+
+async def stored_deposit(
+    conn: AsyncConnection, realm: Realm, source_deposit_id: str
+) -> dict[str, Any] | None:
+    row = (await conn.execute(
+        text("SELECT source_deposit_id, fingerprint, effects::text AS effects, first_deposit "
+             "FROM deposit_events WHERE tenant_id = :tenant_id AND mode = :mode "
+             "AND source_deposit_id = :id"),
+        {**realm.params, "id": source_deposit_id})).first()
+    if row is None:
+        return None
+    out = dict(row._mapping)
+    out["effects"] = loads(out["effects"])
+    return out
+
+
+async def store_deposit_effects(
+    conn: AsyncConnection, realm: Realm, source_deposit_id: str, effects: str
+) -> None:
+    await conn.execute(
+        text("UPDATE deposit_events SET effects = CAST(:effects AS jsonb) "
+             "WHERE tenant_id = :tenant_id AND mode = :mode AND source_deposit_id = :id"),
+        {**realm.params, "id": source_deposit_id, "effects": effects})
+
+
+async def first_deposit_lock(conn: AsyncConnection, realm: Realm, player_id: UUID) -> bool:
+    """Lock the player's row (deposits of one player are serialised) and say whether
+    no deposit has been recorded for them yet."""
+    await conn.execute(
+        text("SELECT 1 FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
+             "AND id = :id FOR UPDATE"), {**realm.params, "id": player_id})
+    found = await conn.scalar(
+        text("SELECT EXISTS (SELECT 1 FROM deposit_events WHERE tenant_id = :tenant_id "
+             "AND mode = :mode AND player_id = :id)"), {**realm.params, "id": player_id})
+    return not found

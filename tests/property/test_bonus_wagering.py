@@ -1,0 +1,192 @@
+"""Bonus wagering as a property: after any sequence of wagers, rollbacks, forfeits and
+expiries, each bonus's progress equals the weighted sum of its qualifying wagers that
+were not rolled back while it was active, its state matches a model of the rules, and
+every ledger entry balances.
+
+Each example is a fresh tenant on one database cloned from the migrated template,
+driven over HTTP through the ASGI app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ADMIN, ADMIN_TOKEN, _with_database
+from tests.integration.bonus_support import ledger_problems
+from wowsino.api import create_app
+from wowsino.kernel.clock import ManualClock
+from wowsino.kernel.config import Settings
+from wowsino.worker import expire_bonuses
+
+pytestmark = pytest.mark.integration
+
+TEMPLATES = [  # (wagering_multiple, weights, max_bet in cents, expires_in_hours)
+    (3, {"slots": "1", "table": "0.5"}, 1500, 5),
+    (20, None, None, 50),
+]
+BONUS_CENTS = 1000
+CATEGORIES = ("slots", "table", "live")
+
+operations = st.lists(st.one_of(
+    st.tuples(st.just("wager"), st.integers(0, 1), st.integers(1, 2000),
+              st.sampled_from(CATEGORIES)),
+    st.tuples(st.just("rollback"), st.integers(0, 50)),
+    st.tuples(st.just("forfeit"), st.integers(0, 3)),
+    st.tuples(st.just("hours"), st.integers(1, 30)),
+), max_size=30)
+
+
+@dataclass
+class ModelBonus:
+    player: int
+    required: int
+    weights: dict[str, str] | None
+    max_bet: int | None
+    expires_at: Any
+    status: str = "active"
+    completed: int = 0
+    by_wager: dict[str, int] = field(default_factory=dict)
+
+    def weight(self, category: str) -> Decimal:
+        if self.weights is None:
+            return Decimal(1)
+        return Decimal(self.weights.get(category, "0"))
+
+
+def wager(model: list[ModelBonus], player: int, wager_id: str, cents: int,
+          category: str) -> None:
+    for b in model:
+        if b.player != player or b.status != "active":
+            continue
+        if b.max_bet is not None and cents > b.max_bet:
+            b.status = "forfeited"
+            continue
+        added = int(Decimal(cents) * b.weight(category))
+        if added:
+            b.completed += added
+            b.by_wager[wager_id] = added
+        if b.completed >= b.required:
+            b.status = "completed"
+
+
+async def run_example(url: str, ops: list[tuple[Any, ...]], n: int) -> None:
+    clock = ManualClock()
+    app = create_app(Settings(admin_token=ADMIN_TOKEN, db_pool_size=2), database_url=url,
+                     clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            r = await client.post("/tenants", headers=ADMIN, json={
+                "slug": f"prop{n}", "name": "P", "service_mode": "plug_in",
+                "brand": {"slug": "main", "name": "Main"}})
+            headers = {"Authorization": f"Bearer {r.json()['keys']['test']}"}
+            model: list[ModelBonus] = []
+            ids: list[str] = []
+            for p in range(2):
+                await client.post("/v1/players", headers=headers,
+                                  json={"username": f"p{p}", "email": f"p{p}@example.com"})
+            for multiple, weights, max_bet, hours in TEMPLATES:
+                r = await client.post("/v1/bonus-templates", headers=headers, json={
+                    "name": "B", "type": "no_deposit", "amount": "10.00",
+                    "wagering_multiple": multiple, "game_weights": weights,
+                    "max_bet": None if max_bet is None else f"{max_bet / 100:.2f}",
+                    "expires_in_hours": hours})
+                template_id = r.json()["template"]["id"]
+                for p in range(2):
+                    r = await client.post("/v1/bonuses/grant", headers=headers,
+                                          json={"player_id": f"p{p}", "template": template_id})
+                    ids.append(r.json()["bonus"]["id"])
+                    model.append(ModelBonus(p, multiple * BONUS_CENTS, weights, max_bet,
+                                            clock.now() + timedelta(hours=hours)))
+            wagers: list[str] = []
+            rolled: set[str] = set()
+            for k, op in enumerate(ops):
+                if op[0] == "wager":
+                    _, player, cents, category = op
+                    wager_id = f"w{k}"
+                    r = await client.post("/v1/events/wager", headers=headers, json={
+                        "user_id": f"p{player}", "source_wager_id": wager_id,
+                        "amount": f"{cents / 100:.2f}", "currency": "USD",
+                        "game_category": category})
+                    assert r.status_code == 201, r.text
+                    wagers.append(wager_id)
+                    wager(model, player, wager_id, cents, category)
+                elif op[0] == "rollback" and wagers:
+                    wager_id = wagers[op[1] % len(wagers)]
+                    r = await client.post("/v1/events/wager-rollback", headers=headers,
+                                          json={"source_wager_id": wager_id})
+                    assert r.status_code in (200, 201), r.text
+                    if wager_id not in rolled:
+                        rolled.add(wager_id)
+                        for b in model:
+                            if b.status == "active" and wager_id in b.by_wager:
+                                b.completed -= b.by_wager.pop(wager_id)
+                elif op[0] == "forfeit":
+                    b = model[op[1]]
+                    r = await client.post(f"/v1/bonuses/{ids[op[1]]}/forfeit", headers=headers,
+                                          json={"reason": "test"})
+                    assert r.status_code == (200 if b.status == "active" else 409), r.text
+                    if b.status == "active":
+                        b.status = "forfeited"
+                elif op[0] == "hours":
+                    clock.advance(timedelta(hours=op[1]))
+                    await expire_bonuses(app.state.platform)
+                    for b in model:
+                        if b.status == "active" and b.expires_at <= clock.now():
+                            b.status = "expired"
+            got = {}
+            for p in range(2):
+                r = await client.get(f"/v1/players/p{p}/bonuses?limit=10", headers=headers)
+                got.update({v["id"]: v for v in r.json()["data"]})
+            for bonus_id, b in zip(ids, model, strict=True):
+                seen = got[bonus_id]
+                assert seen["status"] == b.status, (bonus_id, seen, b)
+                assert Decimal(str(seen["wagering_completed"])) * 100 == b.completed, (seen, b)
+                weighted = sum(Decimal(str(v)) for v in seen["progress_by_category"].values())
+                assert weighted * 100 == b.completed
+            assert await ledger_problems(app.state.platform.engine) == []
+    finally:
+        await app.state.platform.engine.dispose()
+
+
+def test_progress_is_the_weighted_sum_of_qualifying_wagers(
+    server_url: str, template_db: str,
+) -> None:
+    name = f"wz_bonus_prop_{os.getpid()}"
+    counter = itertools.count()
+
+    async def database(drop: bool) -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if not drop:
+                await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(database(drop=False))
+    url = _with_database(server_url, name)
+
+    @settings(max_examples=int(os.environ.get("WOWSINO_BONUS_EXAMPLES", "12")),
+              deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(operations)
+    def check(ops: list[tuple[Any, ...]]) -> None:
+        asyncio.run(run_example(url, ops, next(counter)))
+
+    try:
+        check()
+    finally:
+        asyncio.run(database(drop=True))
