@@ -61,9 +61,12 @@ async def remove(conn: AsyncConnection, *, realm: Realm, bonus: dict[str, Any], 
     currency = ASSETS[bonus["currency"]]
     removed = from_minor(balance, currency)
     if status in ("forfeited", "expired"):
-        await outbox.emit(conn, realm=realm, type=f"bonus.{status}", at=at, data={
-            "bonus_id": str(bonus["id"]), "user": await _user(conn, realm, bonus),
-            "type": bonus["type"],
-            "reason": reason, "currency": currency.code, "amount_removed": removed})
+        data = {"bonus_id": str(bonus["id"]), "user": await _user(conn, realm, bonus),
+                "type": bonus["type"], "reason": reason, "currency": currency.code,
+                "amount_removed": removed}
+        if status == "forfeited":
+            await outbox.emit(conn, realm=realm, type="bonus.forfeited", at=at, data=data)
+        else:
+            await outbox.emit(conn, realm=realm, type="bonus.expired", at=at, data=data)
     return {"bonus_id": str(bonus["id"]), status: True, "reason": reason,
             "amount_removed": removed}

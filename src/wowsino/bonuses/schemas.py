@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
+from wowsino.kernel.openapi import never_null
+
 MoneyIn = Decimal
 BonusType = Literal["no_deposit", "deposit_match", "free_spins", "cashback", "reload",
                     "rakeback", "lossback", "referral", "vip_comp", "ticket", "drops", "manual"]
@@ -62,6 +64,8 @@ class TemplateIn(TemplateFields):
 
 
 class TemplatePatch(TemplateFields):
+    model_config = ConfigDict(json_schema_extra=never_null("name"))
+
     name: str | None = Field(default=None, min_length=1, max_length=128)
     idempotency_key: Key = None
 

@@ -148,11 +148,49 @@ _TYPES = (
     EventType("tournament.closed", "A tournament closed and its prizes were awarded.",
               reserved=True),
     EventType("journey.completed", "A player completed a journey.", reserved=True),
-    EventType("bonus.granted", "A bonus was granted to a player.", reserved=True),
-    EventType("bonus.converted", "A bonus met its wagering and became real money.",
-              reserved=True),
-    EventType("bonus.forfeited", "A bonus was forfeited.", reserved=True),
-    EventType("bonus.expired", "A bonus expired.", reserved=True),
+    EventType(
+        "bonus.granted",
+        "A bonus was granted to a player (`POST /v1/bonuses/grant`, a deposit's promo code or "
+        "auto-grant, a referral, a free-spins settlement's template).",
+        (Field("bonus_id", "string", "The bonus; `GET /v1/players/<key>/bonuses` shows it."),
+         Field("template_name", "string", "Its template's name at the time of the grant."),
+         Field("type", "string", "The bonus type (`no_deposit`, `deposit_match`, …)."),
+         Field("amount", "number", "The bonus money granted, in `currency` (0 for tickets "
+               "and pending free spins)."),
+         Field("currency", "string", "The bonus's currency."),
+         _USER)),
+    EventType(
+        "bonus.converted",
+        "A bonus met its wagering and became real money, in one ledger entry. For a plug-in "
+        "operator (`paid_by: operator`) this is the instruction to credit `real_credited` in "
+        "its own wallet.",
+        (Field("bonus_id", "string", "The bonus."),
+         _USER,
+         Field("type", "string", "The bonus type."),
+         Field("currency", "string", "The bonus's currency."),
+         Field("real_credited", "number", "Real money credited (capped at `max_conversion`)."),
+         Field("bonus_balance", "number", "The bonus balance that was converted."),
+         Field("paid_by", "string", "`operator` (plug-in) or `wallet` (white-label)."))),
+    EventType(
+        "bonus.forfeited",
+        "A bonus was forfeited: by the operator, or by a bet above its `max_bet` "
+        "(`reason: max_bet`). What was left returns to the bonus liability.",
+        (Field("bonus_id", "string", "The bonus."),
+         _USER,
+         Field("type", "string", "The bonus type."),
+         Field("reason", "string", "Why it was forfeited."),
+         Field("currency", "string", "The bonus's currency."),
+         Field("amount_removed", "number", "The bonus money removed."))),
+    EventType(
+        "bonus.expired",
+        "A bonus reached its `expires_at` before its wagering was met; the worker removed "
+        "what was left.",
+        (Field("bonus_id", "string", "The bonus."),
+         _USER,
+         Field("type", "string", "The bonus type."),
+         Field("reason", "string", "Always `expired`."),
+         Field("currency", "string", "The bonus's currency."),
+         Field("amount_removed", "number", "The bonus money removed."))),
     EventType("kyc.decision", "A KYC check reached a decision.", reserved=True),
     EventType("vip.level_changed", "A player's VIP level changed.", reserved=True),
     EventType("campaign.run_completed", "A CRM campaign run finished.", reserved=True),
