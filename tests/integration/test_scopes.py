@@ -88,6 +88,27 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): HOOKS,
     ("POST", "/v1/webhooks/{webhook_id}/ping"): HOOKS,
     ("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver"): HOOKS,
+    # bonuses
+    ("GET", "/v1/bonus-templates"): READ,
+    ("POST", "/v1/bonus-templates"): CONFIG,
+    ("GET", "/v1/bonus-templates/{template_id}"): READ,
+    ("PATCH", "/v1/bonus-templates/{template_id}"): CONFIG,
+    ("POST", "/v1/bonus-templates/{template_id}/pause"): CONFIG,
+    ("POST", "/v1/bonus-templates/{template_id}/resume"): CONFIG,
+    ("POST", "/v1/bonus-templates/{template_id}/simulate"): CONFIG,
+    ("POST", "/v1/bonuses/grant"): "bonuses:grant",
+    ("POST", "/v1/bonuses/{bonus_id}/forfeit"): "bonuses:grant",
+    ("POST", "/v1/bonuses/{bonus_id}/cancel"): "bonuses:grant",
+    ("POST", "/v1/bonuses/{bonus_id}/free-spins/settle"): "bonuses:grant",
+    ("GET", "/v1/players/{key}/bonuses"): "players:read",
+    # events from the operator's platform
+    ("POST", "/v1/events/wager"): "events:write",
+    ("POST", "/v1/events/wager:batch"): "events:write",
+    ("POST", "/v1/events/wager-rollback"): "events:write",
+    ("POST", "/v1/events/deposit"): "events:write",
+    # jurisdiction profiles
+    ("GET", "/v1/brands/{slug}/jurisdiction"): CONFIG,
+    ("PUT", "/v1/brands/{slug}/jurisdiction"): CONFIG,
 }
 
 # Routes any valid key may call: the key's own description and the API document.
@@ -102,7 +123,9 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "jackpot_id": "00000000-0000-4000-8000-000000000003",
                "mini_game_id": "00000000-0000-4000-8000-000000000004",
                "webhook_id": "00000000-0000-4000-8000-000000000005",
-               "delivery_id": "00000000-0000-4000-8000-000000000006"}
+               "delivery_id": "00000000-0000-4000-8000-000000000006",
+               "template_id": "00000000-0000-4000-8000-000000000007",
+               "bonus_id": "00000000-0000-4000-8000-000000000008", "slug": "main"}
 
 
 def concrete(template: str) -> str:
