@@ -20,9 +20,8 @@ from wowsino.bonuses.schemas import (
 )
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
-from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.pagination import Limit, check_limit, decode_cursor, page
+from wowsino.kernel.pagination import BIGINT, NEWEST, Keyset, Limit, check_limit
 from wowsino.kernel.writes import platform_of, write, write_answer
 
 router = APIRouter(tags=["bonuses"], route_class=DecimalRoute)
@@ -38,15 +37,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "IDEMPOTENCY_KEY_REUSED"},
 }
 
+BY_SEQ = Keyset(("_seq",), (BIGINT,))  # a player's bonuses, newest grant first
+
 
 @router.get("/bonus-templates", summary="Bonus templates, newest first")
 async def list_templates(request: Request, principal: Read, limit: Limit = None,
                          cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    after = decode_cursor(cursor, 2)
+    after = NEWEST.decode(cursor)
     async with read_only(platform_of(request).engine) as conn:
         rows = await repository.templates(conn, principal.realm, after=after, limit=size)
-    result = page(rows, size, lambda r: [r["created_at"], str(r["id"])])
+    result = NEWEST.page(rows, size)
     result["data"] = [views.template(r) for r in result["data"]]
     return MoneyJSONResponse(result)
 
@@ -162,16 +163,14 @@ async def settle_free_spins(bonus_id: str, body: SettleIn, request: Request,
 async def player_bonuses(key: str, request: Request, principal: PlayersRead,
                          limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    after = decode_cursor(cursor, 1)
+    after = BY_SEQ.decode(cursor)
     before = after[0] if after else None
-    if before is not None and (not isinstance(before, int) or not 0 < before < 2**63):
-        raise ValidationFailed("cursor: not a cursor this API issued", field="cursor")
     p = platform_of(request)
     async with read_only(p.engine) as conn:
         rows = await service.player_bonuses(conn, realm=principal.realm,
                                             brand_id=principal.brand_id, ref=key,
                                             before_seq=before, limit=size, now=p.clock.now())
-    result = page(rows, size, lambda r: [r["_seq"]])
+    result = BY_SEQ.page(rows, size)
     for row in result["data"]:
         row.pop("_seq", None)
     return MoneyJSONResponse(result)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.kernel.canonical import canonical
 from wowsino.kernel.errors import Conflict
 from wowsino.kernel.jsonio import loads
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
 
 TEMPLATE_COLUMNS = ("id, name, type, status, promo_code, currency, terms::text AS terms, "
@@ -83,14 +84,12 @@ async def template(conn: AsyncConnection, realm: Realm, *, template_id: UUID | N
     return None if row is None else _decoded(row)
 
 
-async def templates(conn: AsyncConnection, realm: Realm, *, after: list[Any] | None,
+async def templates(conn: AsyncConnection, realm: Realm, *, after: tuple[Any, ...] | None,
                     limit: int, auto_types: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Newest first; ``auto_types``: only active automatic templates of those types."""
     clauses, params = [], {**realm.params, "limit": limit + 1}
     if after is not None:
-        clauses.append("(created_at, id) < (CAST(:after_at AS timestamptz), "
-                       "CAST(:after_id AS uuid))")
-        params.update(after_at=after[0], after_id=after[1])
+        clauses.append(NEWEST.before(after, params))
     if auto_types is not None:
         clauses.append("status = 'active' AND type = ANY (CAST(:types AS text[])) "
                        "AND (terms ->> 'auto_grant')::boolean IS TRUE")
