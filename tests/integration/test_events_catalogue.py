@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.conftest import Tenant
+from tests.integration.bonus_support import bet, grant, template
 from tests.support.events import check_all, stored_events
 from wowsino.engines.raffles import service as raffles
 from wowsino.kernel import events
@@ -63,6 +64,21 @@ async def _engines(tenant: Tenant, app: Any, clock: ManualClock) -> None:
             await _ok(await tenant.post(f"{path}/drop", {}))
 
 
+async def _bonuses(tenant: Tenant, app: Any, clock: ManualClock) -> None:
+    # granted, then converted by wagering; forfeited by a stake above max_bet; expired
+    made = await template(tenant, amount="10.00", wagering_multiple=1)
+    await grant(tenant, made["id"], idempotency_key="convert-me")
+    done = await bet(tenant, "b-convert", "10.00")
+    assert any(e.get("converted") for e in done["effects"]["bonus_wagering"]), done
+    capped = await template(tenant, name="Capped", wagering_multiple=10, max_bet="2.00")
+    await grant(tenant, capped["id"], idempotency_key="forfeit-me")
+    await bet(tenant, "b-forfeit", "5.00")
+    short = await template(tenant, name="Short", wagering_multiple=10, expires_in_hours=1)
+    await grant(tenant, short["id"], idempotency_key="expire-me")
+    clock.advance(timedelta(hours=2))
+    assert (await Worker(app.state.platform).tick())["bonuses_expired"] == 1
+
+
 async def test_every_event_real_flows_write_matches_the_catalogue(
         app: Any, tenant: Tenant, clock: ManualClock, db_url: str) -> None:
     await _ok(await tenant.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hooks",
@@ -77,6 +93,7 @@ async def test_every_event_real_flows_write_matches_the_catalogue(
     await _ok(await tenant.patch("/v1/players/bob/status",
                                  {"status": "active", "reason": "cleared"}), 200)
     await _engines(tenant, app, clock)
+    await _bonuses(tenant, app, clock)
     clock.advance(timedelta(hours=24, seconds=1))
     assert (await Worker(app.state.platform).tick())["rg_applied"] == 1
     hooks = (await _ok(await tenant.get("/v1/webhooks"), 200))["data"]
