@@ -359,3 +359,13 @@ async def test_white_label_conversion_credits_the_players_real_rail_from_the_hou
     assert entry["postings"]["house real USD"] == -1000
     assert entry["postings"]["bonus_liability bonus USD"] == 1000
     assert await ledger_problems(engine) == []
+
+
+async def test_whole_number_terms_come_back_as_plain_numbers(tenant: Tenant) -> None:
+    made = await template(tenant, type="deposit_match", amount=None, amount_pct=100,
+                          max_amount="50.00", wagering_multiple=10,
+                          game_weights={"slots": 1, "table": "0.10"})
+    shown = repr(made)
+    assert "E+" not in shown, shown
+    assert Decimal(str(made["amount_pct"])) == 100
+    assert Decimal(str(made["game_weights"]["table"])) == Decimal("0.1")

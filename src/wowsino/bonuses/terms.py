@@ -38,6 +38,11 @@ DEFAULT_HOUSE_EDGE_PCT = {"slots": Decimal(4), "table": Decimal("1.5"), "live": 
 DEFAULT_PERIOD_HOURS = 168
 
 
+def decimal_text(value: Decimal) -> str:
+    """A decimal as plain digits without trailing zeros (``100``, never ``1E+2``)."""
+    return format(value.normalize(), "f")
+
+
 def _factors(name: str, raw: dict[str, Decimal] | None, top: Decimal) -> dict[str, str] | None:
     if raw is None:
         return None
@@ -46,7 +51,7 @@ def _factors(name: str, raw: dict[str, Decimal] | None, top: Decimal) -> dict[st
         if not value.is_finite() or not 0 <= value <= top:
             raise ValidationFailed(f"{name}.{category}: between 0 and {top}",
                                    field=f"{name}.{category}")
-        out[category] = str(value.normalize())
+        out[category] = decimal_text(value)
     return out
 
 
@@ -62,7 +67,7 @@ def build(kind: str, currency: Asset, fields: dict[str, Any],
     for name in PLAIN:
         if name in fields:
             value = fields[name]
-            terms[name] = str(value.normalize()) if isinstance(value, Decimal) else value
+            terms[name] = decimal_text(value) if isinstance(value, Decimal) else value
     if "game_weights" in fields:
         terms["game_weights"] = _factors("game_weights", fields["game_weights"], WEIGHT_MAX)
     if "house_edge_pct" in fields:
