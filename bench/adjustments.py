@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 
 from bench import ledger
-from bench.api import ADMIN_HEADER, api_server
+from bench.api import ADMIN_HEADER, api_server, bench_tenant
 from bench.roundtrips import counting_relay
 
 PLAYERS = 256
@@ -115,15 +115,7 @@ async def _wrk(base: str, script: Path, seconds: int, into: Load) -> None:
 
 
 async def _tenant(client: httpx.AsyncClient, token: str, slug: str) -> dict[str, str]:
-    admin = {ADMIN_HEADER: f"Bearer {token}"}
-    created = await client.post("/tenants", headers=admin, json={
-        "slug": slug, "name": slug.title(), "service_mode": "white_label",
-        "brand": {"slug": "main", "name": "Main"}})
-    created.raise_for_status()
-    tenant = created.json()
-    (await client.patch(f"/tenants/{tenant['tenant']['id']}", headers=admin, json={
-        "rate_limit_burst": 1_000_000, "rate_limit_per_second": 1_000_000})).raise_for_status()
-    return {ADMIN_HEADER: f"Bearer {tenant['keys']['live']}"}
+    return await bench_tenant(client, token, slug, service_mode="white_label")
 
 
 async def round_trips(url: str, workdir: Path) -> dict[str, float]:

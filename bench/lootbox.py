@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.api import ADMIN_HEADER, Latencies, _drive, api_server
+from bench.api import Latencies, _drive, api_server, bench_tenant
 
 CLIENTS = 16
 SECONDS = 12.0
@@ -32,16 +32,8 @@ PRIZES = [
 
 
 async def _prepare(base: str, token: str, clients: int) -> tuple[dict[str, str], str]:
-    admin = {ADMIN_HEADER: f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, timeout=30) as setup:
-        created = await setup.post("/tenants", headers=admin, json={
-            "slug": "lootbench", "name": "Lootbox bench", "service_mode": "plug_in",
-            "brand": {"slug": "main", "name": "Main"}})
-        created.raise_for_status()
-        tenant = created.json()
-        (await setup.patch(f"/tenants/{tenant['tenant']['id']}", headers=admin, json={
-            "rate_limit_burst": 1_000_000, "rate_limit_per_second": 1_000_000})).raise_for_status()
-        key = {ADMIN_HEADER: f"Bearer {tenant['keys']['live']}"}
+        key = await bench_tenant(setup, token, "lootbench")
         box = await setup.post("/v1/lootbox", headers=key,
                                json={"name": "Daily box", "prize_table": PRIZES})
         box.raise_for_status()

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench import ledger
-from bench.api import ADMIN_HEADER, Latencies, _drive, api_server
+from bench.api import Latencies, _drive, api_server, bench_tenant
 
 CLIENTS = 16
 PLAYERS_PER_CLIENT = 16
@@ -32,16 +32,8 @@ ROUNDS = 3
 
 
 async def _prepare(base: str, token: str) -> dict[str, str]:
-    admin = {ADMIN_HEADER: f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, timeout=60) as setup:
-        created = await setup.post("/tenants", headers=admin, json={
-            "slug": "wagerbench", "name": "Wager bench", "service_mode": "plug_in",
-            "brand": {"slug": "main", "name": "Main"}})
-        created.raise_for_status()
-        tenant = created.json()
-        (await setup.patch(f"/tenants/{tenant['tenant']['id']}", headers=admin, json={
-            "rate_limit_burst": 1_000_000, "rate_limit_per_second": 1_000_000})).raise_for_status()
-        key = {ADMIN_HEADER: f"Bearer {tenant['keys']['live']}"}
+        key = await bench_tenant(setup, token, "wagerbench")
         (await setup.post("/v1/jackpots", headers=key, json={
             "name": "Progressive", "currency": "USD", "seed_usd": 1000,
             "contribution_pct": "0.5"})).raise_for_status()
