@@ -99,7 +99,6 @@ class Worker:
         now = self.platform.clock.now()
         if self._last_purge is None or now - self._last_purge > timedelta(hours=1):
             jobs.append(("idempotency_purged", purge_idempotency_keys))
-            self._last_purge = now
         done = {}
         for name, job in jobs:
             try:
@@ -108,6 +107,8 @@ class Worker:
                 log_failure(log, "worker job failed", exc, job=name)
                 if database_unavailable(exc):
                     break
+        if "idempotency_purged" in done:  # else tried again on the next pass
+            self._last_purge = now
         return done
 
     async def run_forever(self) -> None:

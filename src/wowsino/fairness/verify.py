@@ -62,7 +62,8 @@ def verify(
         computed = fairness.sha256_hex(data)
         verdict.add("client_seed", computed, client_seed.lower())
         ranges = json.loads(data)
-        assert isinstance(ranges, list)
+        if not isinstance(ranges, list):
+            raise ValueError("ticket list: a JSON array of ranges")
         listed = sum(int(r["tickets"]) for r in ranges)
         if tickets is not None and tickets != listed:
             verdict.add("tickets", str(listed), str(tickets))
@@ -73,7 +74,8 @@ def verify(
     table: list[dict[str, Any]] | None = None
     if prize_table is not None:
         table = json.loads(prize_table.read_text())
-        assert isinstance(table, list)
+        if not isinstance(table, list):
+            raise ValueError("prize table: a JSON array of segments")
         table = [{**s, "amount": str(s["amount"])} for s in table]
         weights = [int(s["weight"]) for s in table]
         if prize_table_hash is not None:

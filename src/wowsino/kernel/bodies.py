@@ -34,6 +34,5 @@ def utc(value: datetime) -> datetime:
 
 
 # A time in a body or query: ISO-8601 with its offset, normalised to UTC (400 when that
-# overflows the calendar); ``AnyInstant`` also takes a time without offset, as UTC.
+# overflows the calendar).
 Instant = Annotated[AwareDatetime, AfterValidator(utc)]
-AnyInstant = Annotated[datetime, AfterValidator(utc)]

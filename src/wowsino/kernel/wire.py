@@ -163,6 +163,7 @@ def _combined(statements: tuple[str, ...]) -> str:
 _TARGET = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.I)
 
 
+@functools.lru_cache(maxsize=512)  # the statements are module constants
 def _target(sql: str) -> str:
     match = _TARGET.match(sql)
     if match is None:
