@@ -369,3 +369,26 @@ async def test_whole_number_terms_come_back_as_plain_numbers(tenant: Tenant) -> 
     assert "E+" not in shown, shown
     assert Decimal(str(made["amount_pct"])) == 100
     assert Decimal(str(made["game_weights"]["table"])) == Decimal("0.1")
+
+
+async def test_a_bonus_in_another_currency_than_the_players_is_refused(tenant: Tenant) -> None:
+    await create_player(tenant, "alice")  # a USD player
+    euros = await template(tenant, name="Euro gift", currency="EUR")
+    assert_error(await tenant.post("/v1/bonuses/grant", {"player_id": "alice",
+                                                         "template": euros["id"]}),
+                 400, "CURRENCY_MISMATCH")
+    assert await bonuses_of(tenant) == []
+
+
+async def test_a_promo_code_of_another_currency_grants_nothing_on_a_deposit(
+    tenant: Tenant,
+) -> None:
+    await create_player(tenant, "alice")
+    await template(tenant, name="Euro match", type="deposit_match", currency="EUR",
+                   amount=None, amount_pct=100, max_amount="50.00", promo_code="EUROMATCH")
+    r = await tenant.post("/v1/events/deposit", {
+        "user_id": "alice", "source_deposit_id": "d-1", "amount": "20.00", "currency": "USD",
+        "promo_code": "EUROMATCH"})
+    assert r.status_code == 201, r.text
+    assert "NOT_ELIGIBLE" in r.text, r.text
+    assert await bonuses_of(tenant) == []

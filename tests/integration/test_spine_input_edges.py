@@ -69,3 +69,18 @@ async def test_a_promo_code_race_is_a_409(tenant: Tenant, engine: Any) -> None:
 
     statuses = await asyncio.gather(*(create() for _ in range(8)))
     assert sorted(statuses) == [201] + [409] * 7
+
+
+async def test_a_time_that_overflows_once_in_utc_is_a_400(tenant: Tenant) -> None:
+    await create_player(tenant, "alice")
+    for moment in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00"):
+        r = await tenant.post("/v1/events/wager", {
+            "user_id": "alice", "source_wager_id": f"w-{moment}", "amount": "1.00",
+            "currency": "USD", "settled_at": moment})
+        assert_validation(r, "settled_at")
+        made = await template(tenant, type="lossback", amount=None, amount_pct=10,
+                              name=f"Lossback {moment}")
+        r = await tenant.post("/v1/bonuses/grant", {"player_id": "alice",
+                                                     "template": made["id"],
+                                                     "opted_in_at": moment})
+        assert_validation(r, "opted_in_at")

@@ -36,6 +36,11 @@ async def apply(conn: AsyncConnection, realm: Realm, deposit: Deposit,
         if found is None:
             effects.append({"promo_code": deposit.promo_code, "granted": False,
                             "code": "NO_TEMPLATE", "error": "no template with this promo code"})
+        elif not _qualifies(found, deposit):
+            effects.append({"promo_code": deposit.promo_code, "granted": False,
+                            "code": "NOT_ELIGIBLE",
+                            "error": "this deposit's currency or amount does not qualify "
+                                     "for the promo code's template"})
         else:
             chosen.append((found, player))
     wanted = ("deposit_match",) if deposit.first_deposit else ("reload",)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from wowsino.kernel.bodies import Instant
 from wowsino.kernel.openapi import never_null
 
 MoneyIn = Decimal
@@ -76,7 +77,7 @@ class GrantIn(Body):
     deposit_amount: MoneyIn | None = None
     amount: MoneyIn | None = None
     reason: str | None = Field(default=None, min_length=1, max_length=500)
-    opted_in_at: AwareDatetime | None = None
+    opted_in_at: Instant | None = None
     idempotency_key: Key = None
 
 

@@ -206,6 +206,8 @@ async def grant(
         raise NotActive(f"this bonus template is {template['status']}",
                         status=template["status"])
     players.require_eligible(player)
+    if template["type"] != "ticket":  # tickets hold no money
+        players.check_currency(player, Rail.BONUS, ASSETS[template["currency"]])
     bonus_id = new_id()
     decision = await compliance.decide_bonus(conn, realm=realm, player=player,
                                              terms=template["terms"], actor=actor, at=at,

@@ -8,7 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from wowsino.kernel.bodies import Instant
 
 MoneyIn = Decimal
 GameCategory = Literal["slots", "table", "live", "sports", "other"]
@@ -31,7 +33,7 @@ class WagerIn(Body):
     game_id: str | None = Field(default=None, max_length=128)
     game_category: GameCategory = "other"
     funding: Literal["real", "bonus"] = "real"
-    settled_at: AwareDatetime | None = None
+    settled_at: Instant | None = None
     idempotency_key: str | None = Field(default=None, max_length=255)
 
 
