@@ -84,3 +84,11 @@ async def test_a_time_that_overflows_once_in_utc_is_a_400(tenant: Tenant) -> Non
                                                      "template": made["id"],
                                                      "opted_in_at": moment})
         assert_validation(r, "opted_in_at")
+
+
+async def test_a_wager_finds_its_player_by_username_in_any_case(tenant: Tenant) -> None:
+    player = await create_player(tenant, "Alice")
+    r = await tenant.post("/v1/events/wager", {
+        "user_id": "aLiCe", "source_wager_id": "case-1", "amount": "1.00", "currency": "USD"})
+    assert r.status_code == 201, r.text
+    assert body(r)["user_id"] == player["user_id"]

@@ -12,17 +12,24 @@ from wowsino.events.wagers import Deposit, Wager
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.realm import Realm
 
+# A username matches in any case, the exact spelling first where old collisions remain (as
+# players.repository.find does); ``ref`` is the name asked for, NULL for a UUID look-up.
 _PLAYERS = text(
-    "SELECT id, username, brand_id, status, currency FROM players "
-    "WHERE tenant_id = :tenant_id AND mode = :mode AND brand_id = :brand "
-    "AND (username = ANY (CAST(:names AS text[])) OR id = ANY (CAST(:ids AS uuid[])))"
+    "SELECT n.ref, p.id, p.username, p.brand_id, p.status, p.currency, "
+    "p.username = n.ref AS exact, p.created_at FROM unnest(CAST(:names AS text[])) AS n (ref) "
+    "JOIN players p ON p.tenant_id = :tenant_id AND p.mode = :mode AND p.brand_id = :brand "
+    "AND lower(p.username) = lower(n.ref) "
+    "UNION ALL SELECT NULL, id, username, brand_id, status, currency, true, created_at "
+    "FROM players WHERE tenant_id = :tenant_id AND mode = :mode AND brand_id = :brand "
+    "AND id = ANY (CAST(:ids AS uuid[])) ORDER BY 1, 7 DESC, 8, 2"
 )
 
 
 async def players_by_ref(
     conn: AsyncConnection, realm: Realm, brand_id: UUID, names: list[str], ids: list[UUID]
 ) -> list[dict[str, Any]]:
-    """The brand's players named by username or UUID, in one query."""
+    """The brand's players named by username (any case) or UUID, in one query: rows with
+    ``ref``, the name asked for (NULL for a UUID), the best match of each name first."""
     rows = await conn.execute(_PLAYERS, {**realm.params, "brand": brand_id, "names": names,
                                          "ids": ids})
     return [dict(r._mapping) for r in rows]

@@ -209,8 +209,15 @@ async def _players(
     rows = await repository.players_by_ref(
         conn, realm, brand_id, [r for r, u in ids.items() if u is None],
         [u for u in ids.values() if u is not None])
-    by_name = {r["username"]: r for r in rows}
-    by_id = {r["id"]: r for r in rows}
+    by_name: dict[str, dict[str, Any]] = {}
+    by_id: dict[UUID, dict[str, Any]] = {}
+    for row in rows:
+        ref = row.pop("ref")
+        del row["exact"], row["created_at"]  # only the query's order needs them
+        if ref is None:
+            by_id[row["id"]] = row
+        else:
+            by_name.setdefault(ref, row)  # the best match comes first
     out = {}
     for ref, uid in ids.items():
         found = by_id.get(uid) if uid is not None else by_name.get(ref)
