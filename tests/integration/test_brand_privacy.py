@@ -254,3 +254,28 @@ async def test_jackpot_winners_are_named_only_to_their_own_brand(
             assert secret not in seen.text, (path, secret)
         own = await brands.get(path, brands.other)
         assert "zed" in own.text, path
+
+
+async def test_a_contribution_that_drops_to_another_brands_player_does_not_name_them(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    brands = await two_brands(client, tenant)
+    r = await brands.post("/v1/jackpots", {"name": "Must drop", "currency": "USD",
+                                           "seed_usd": 10, "must_drop_at": 11}, brands.main)
+    assert r.status_code == 201, r.text
+    path = f"/v1/jackpots/{r.json()['jackpot']['id']}"
+    r = await brands.post(f"{path}/contribute", {"user_id": "zed", "source_wager_id": "z1",
+                                                 "amount": "0.50"}, brands.other)
+    assert r.status_code == 201, r.text
+    # alice may feed the pool but not win it: the round's last eligible contributor wins
+    r = await client.patch("/v1/players/alice/status", headers=brands.main,
+                           json={"status": "suspended", "reason": "review"})
+    assert r.status_code == 200, r.text
+    r = await brands.post(f"{path}/contribute", {"user_id": "alice", "source_wager_id": "a1",
+                                                 "amount": "1.00"}, brands.main)
+    assert r.status_code == 201, r.text
+    dropped = r.json()["dropped"]
+    assert dropped is not None, r.text
+    assert dropped["winner"] == {"user_id": None, "username": None}, r.text
+    for secret in identities(brands, "zed"):
+        assert secret not in r.text

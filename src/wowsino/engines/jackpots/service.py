@@ -199,13 +199,13 @@ async def contribute(
            "player_id": player["id"], "brand_id": player["brand_id"],
            "source_wager_id": source_wager_id, "requested": minor, "amount": minor}
     if not await repository.insert_contribution(conn, realm, {**row, "at": at}):
-        return 200, await _original(conn, realm, jackpot, source_wager_id)
+        return 200, await _original(conn, realm, jackpot, source_wager_id, brand_id)
     own = row["id"].int % jackpot["stripes"]
     contributed = await stripes.claim(conn, realm, jackpot, amount=minor, own=own)
     if contributed is None:
         return 201, await _contribute_exclusively(
             conn, realm=realm, service_mode=service_mode, ref=ref, row=row, player=player,
-            own=own, at=at)
+            own=own, viewer_brand=brand_id, at=at)
     await flows.take_contribution(conn, realm=realm, service_mode=service_mode, jackpot=jackpot,
                                   contribution_id=row["id"], amount=minor, at=at)
     return 201, views.contribution(row, currency_code=jackpot["currency"],
@@ -221,12 +221,15 @@ def _check_winnable(player: dict[str, Any], jackpot: dict[str, Any], service_mod
 
 
 async def _original(
-    conn: AsyncConnection, realm: Realm, jackpot: dict[str, Any], source_wager_id: str
+    conn: AsyncConnection, realm: Realm, jackpot: dict[str, Any], source_wager_id: str,
+    viewer_brand: UUID,
 ) -> dict[str, Any]:
-    """The contribution already recorded for ``source_wager_id``, with the pool as it is now."""
+    """The contribution already recorded for ``source_wager_id``, with the pool as it is now
+    (a drop it won names its winner only to a key of the winner's brand)."""
     row = await repository.contribution_by_wager(conn, realm, jackpot["id"], source_wager_id)
     won = await repository.drop_by_contribution(conn, realm, jackpot["id"], row["id"])
-    dropped = None if won is None else views.drop(won, jackpot["currency"])
+    dropped = None if won is None else views.drop(
+        won, jackpot["currency"], show_winner=row["brand_id"] == viewer_brand)
     current = await repository.view(conn, realm, jackpot["id"])
     assert current is not None  # loaded above, and jackpots are never deleted
     body = views.contribution(row, currency_code=jackpot["currency"],
@@ -236,7 +239,7 @@ async def _original(
 
 async def _contribute_exclusively(
     conn: AsyncConnection, *, realm: Realm, service_mode: str, ref: str, row: dict[str, Any],
-    player: dict[str, Any], own: int, at: datetime,
+    player: dict[str, Any], own: int, viewer_brand: UUID, at: datetime,
 ) -> dict[str, Any]:
     """The exact path: lock the pool, cap the contribution at the trigger, drop if reached."""
     jackpot = await load(conn, realm, ref, for_update=True)
@@ -270,7 +273,8 @@ async def _contribute_exclusively(
     dropped = await _drop(
         conn, realm=realm, service_mode=service_mode, jackpot=jackpot, pool=pool,
         winner=winner, reason="mystery" if jackpot["mystery"] else "must_drop",
-        contribution_id=row["id"] if winner["id"] == player["id"] else None, at=at)
+        contribution_id=row["id"] if winner["id"] == player["id"] else None,
+        viewer_brand=viewer_brand, at=at)
     return views.contribution(row, currency_code=jackpot["currency"],
                               pool=dropped["pool_after_minor"], dropped=dropped["view"])
 
@@ -321,23 +325,23 @@ async def drop(
                        code="NO_CONTRIBUTIONS")
     dropped = await _drop(conn, realm=realm, service_mode=service_mode, jackpot=jackpot,
                           pool=jackpot["round_seed"] + locked.contributed, winner=winner,
-                          reason="manual", contribution_id=None, at=at)
+                          reason="manual", contribution_id=None, viewer_brand=brand_id, at=at)
     await audit.record(conn, realm=realm, actor=actor, action="jackpot.dropped",
                        target_type=NOUN, target_id=str(jackpot["id"]),
                        after={"drop_id": dropped["view"]["drop_id"],
-                              "winner": dropped["view"]["winner"]}, at=at)
-    if winner["brand_id"] != brand_id:  # the round's last contributor, of another brand
-        return 201, {"drop": {**dropped["view"], "winner_username": None,
-                              "winner": {"user_id": None, "username": None}}}
+                              "winner": {"user_id": str(winner["id"]),
+                                         "username": winner["username"]}}, at=at)
     return 201, {"drop": dropped["view"]}
 
 
 async def _drop(
     conn: AsyncConnection, *, realm: Realm, service_mode: str, jackpot: dict[str, Any],
-    pool: int, winner: dict[str, Any], reason: str, contribution_id: UUID | None, at: datetime,
+    pool: int, winner: dict[str, Any], reason: str, contribution_id: UUID | None,
+    viewer_brand: UUID, at: datetime,
 ) -> dict[str, Any]:
     """Under the pool's locks: pay ``pool`` to ``winner``, start the next round, record and
-    announce the drop (``jackpot.dropped``, revealing a mystery round's seed and point)."""
+    announce the drop (``jackpot.dropped``, revealing a mystery round's seed and point).
+    ``view`` names the winner only to a key of the winner's brand (``viewer_brand``)."""
     drop_id = new_id()
     await players.hold(conn, realm, winner["id"])  # before the balance: the global lock order
     payout = await flows.pay_winner(conn, realm=realm, service_mode=service_mode,
@@ -360,9 +364,12 @@ async def _drop(
     await stripes.reset(conn, realm, jackpot["id"], stripes=jackpot["stripes"],
                         round=next_round, headroom=_headroom(terms, terms.seed,
                                                              jackpot["currency"]))
-    shown = views.drop({**row, "mystery": reveal, "created_at": at}, jackpot["currency"])
+    recorded = {**row, "mystery": reveal, "created_at": at}
     await outbox.emit(conn, realm=realm, type="jackpot.dropped", at=at, data={
-        **shown, "jackpot_name": jackpot["name"], "next_mystery_seed_hash": terms.server_seed_hash})
+        **views.drop(recorded, jackpot["currency"]), "jackpot_name": jackpot["name"],
+        "next_mystery_seed_hash": terms.server_seed_hash})
+    shown = views.drop(recorded, jackpot["currency"],
+                       show_winner=winner["brand_id"] == viewer_brand)
     return {"view": shown, "pool_after_minor": terms.seed}
 
 
