@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.bonuses import repository, service
 from wowsino.events.wagers import Context, Deposit
+from wowsino.kernel import wire
 from wowsino.kernel.errors import DomainError
 from wowsino.kernel.realm import SYSTEM, Realm
 from wowsino.players import service as players
@@ -91,7 +92,7 @@ async def _grant(conn: AsyncConnection, realm: Realm, ctx: Context, template: di
         return {**about, "granted": False, "code": "NOT_ELIGIBLE",
                 "error": "a reload bonus needs an earlier deposit"}
     try:
-        async with conn.begin_nested():
+        async with wire.savepoint(conn):
             status, body = await service.grant(
                 conn, realm=realm, service_mode=ctx.service_mode, player=receiver,
                 template=template, deposit_amount=None if referral else deposit.amount,

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.bonuses import repository
 from wowsino.bonuses import terms as terms_
 from wowsino.events.wagers import Context, Effects, Wager
-from wowsino.kernel import fairness
+from wowsino.kernel import fairness, wire
 from wowsino.kernel.errors import DomainError
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import SYSTEM, Realm
@@ -118,7 +118,7 @@ async def _award(conn: AsyncConnection, realm: Realm, ctx: Context, template: di
         amount = int(prizes[index]["amount"])
         player = await players.get(conn, realm, wager.brand_id, str(wager.player_id))
         try:
-            async with conn.begin_nested():
+            async with wire.savepoint(conn):
                 status, body = await service.grant(
                     conn, realm=realm, service_mode=ctx.service_mode, player=player,
                     template=template, deposit_amount=None, amount=amount, reason=None,

@@ -111,6 +111,20 @@ async def deferring(conn: AsyncConnection) -> AsyncIterator[None]:
         _pending.reset(token)
 
 
+@asynccontextmanager
+async def savepoint(conn: AsyncConnection) -> AsyncIterator[None]:
+    """``conn.begin_nested()`` for code that may defer writes: what is held is sent first,
+    and writes inside the savepoint are sent at once, so rolling it back takes them back
+    too (a held write would outlive the rollback and be sent with the stored response)."""
+    await settle(conn)
+    token = _pending.set(None)
+    try:
+        async with conn.begin_nested():
+            yield
+    finally:
+        _pending.reset(token)
+
+
 async def defer(conn: AsyncConnection, *writes: tuple[str, Params]) -> None:
     """Send ``writes`` (one or more INSERT/UPDATE statements whose results nobody reads)
     with the next flush, or at once, together, outside ``deferring``."""

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel import audit
+from wowsino.kernel import audit, wire
 from wowsino.kernel.auth import SCOPES, generate_key, hash_key, key_hint
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
@@ -52,7 +52,7 @@ async def create_tenant(
         raise ValidationFailed("service_mode: plug_in or white_label", field="service_mode")
     tenant_id, brand_id = new_id(), new_id()
     try:
-        async with conn.begin_nested():
+        async with wire.savepoint(conn):
             await conn.execute(
                 text("INSERT INTO tenants (id, slug, name, service_mode, created_at) "
                      "VALUES (:id, :slug, :name, :mode, :at)"),
@@ -108,7 +108,7 @@ async def create_brand(
     check_slug(slug, "slug")
     brand_id = new_id()
     try:
-        async with conn.begin_nested():
+        async with wire.savepoint(conn):
             await conn.execute(
                 text("INSERT INTO brands (tenant_id, id, slug, name, created_at) "
                      "VALUES (:t, :id, :slug, :name, :at)"),
