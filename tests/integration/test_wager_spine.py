@@ -144,3 +144,20 @@ async def test_jackpot_pools_with_a_rate_take_their_share_of_each_wager(
     assert body(r)["effects"]["jackpots"][0]["kept"] is True
     pool = body(await tenant.get(f"/v1/jackpots/{jackpot_id}"))["jackpot"]["pool"]
     assert pool == Decimal("60.10")
+
+
+async def test_a_contribution_the_pool_cannot_take_is_that_wagers_effect_not_the_batchs(
+    tenant: Tenant,
+) -> None:
+    await create_player(tenant, "alice")
+    r = await tenant.post("/v1/jackpots", {"name": "Brim", "currency": "USD",
+                                           "seed_usd": "9999999999999.00",
+                                           "contribution_pct": 100})
+    assert r.status_code == 201, r.text
+    r = await tenant.post("/v1/events/wager:batch", {"events": [
+        {"user_id": "alice", "source_wager_id": "brim-1", "amount": "10.00", "currency": "USD"},
+    ]})
+    assert r.status_code == 201, r.text
+    (result,) = r.json()["results"]
+    (effect,) = result["effects"]["jackpots"]
+    assert effect["code"] == "VALIDATION_ERROR" and effect["contribution"] is None, r.text

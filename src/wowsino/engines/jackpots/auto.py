@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines.jackpots import flows, service, stripes
 from wowsino.events.wagers import Context, Effects, Wager
-from wowsino.kernel import ledger
+from wowsino.kernel import ledger, wire
+from wowsino.kernel.errors import DomainError
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import Realm
@@ -116,11 +117,17 @@ async def _contribute_one_by_one(
     currency = ASSETS[pool["currency"]]
     out = {}
     for wager, amount in taken:
-        status, body = await service.contribute(
-            conn, realm=realm, brand_id=wager.brand_id, service_mode=ctx.service_mode,
-            ref=str(pool["id"]), user_ref=str(wager.player_id),
-            source_wager_id=wager.source_wager_id, amount=from_minor(amount, currency),
-            at=ctx.at)
+        try:  # one wager's refusal (its currency, a full pool) is its own effect
+            async with wire.savepoint(conn):
+                status, body = await service.contribute(
+                    conn, realm=realm, brand_id=wager.brand_id, service_mode=ctx.service_mode,
+                    ref=str(pool["id"]), user_ref=str(wager.player_id),
+                    source_wager_id=wager.source_wager_id, amount=from_minor(amount, currency),
+                    at=ctx.at)
+        except DomainError as error:
+            out[wager.source_wager_id] = {"jackpot_id": str(pool["id"]), "name": pool["name"],
+                                          "contribution": None, **error.body()}
+            continue
         if status == 201:
             out[wager.source_wager_id] = {
                 "jackpot_id": str(pool["id"]), "name": pool["name"],
