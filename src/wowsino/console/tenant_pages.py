@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from wowsino.console.auth import checked_form, require_session
 from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
 from wowsino.kernel.auth import SCOPES
-from wowsino.kernel.db import read_only, unit_of_work
+from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import DomainError, NotFound, ValidationFailed
 from wowsino.kernel.ids import parse_uuid
 from wowsino.kernel.realm import ADMIN, Mode
@@ -45,7 +45,7 @@ async def create_tenant(request: Request) -> Response:
     try:
         if not fields["name"] or not fields["brand_name"]:
             raise ValidationFailed("name: the tenant and its brand need a name", field="name")
-        created = await unit_of_work(p.engine, lambda conn: service.create_tenant(
+        created = await p.change_tenancy(lambda conn: service.create_tenant(
             conn, slug=fields["slug"], name=fields["name"], service_mode=fields["service_mode"],
             brand_slug=fields["brand_slug"], brand_name=fields["brand_name"], actor=ADMIN,
             at=p.clock.now()))
@@ -81,9 +81,8 @@ async def change_tenant_status(ref: str, request: Request) -> Response:
     p = platform_of(request)
     async with read_only(p.engine) as conn:
         tenant = await service.get_tenant(conn, ref)
-    await unit_of_work(p.engine, lambda conn: service.update_tenant(
+    await p.change_tenancy(lambda conn: service.update_tenant(
         conn, tenant_id=tenant["id"], changes={"status": status}, actor=ADMIN, at=p.clock.now()))
-    p.keys.invalidate()  # this process's next request already sees it
     return see_other(f"/admin/tenants/{tenant['slug']}",
                      "tenant-suspended" if status == "suspended" else "tenant-active")
 
@@ -98,7 +97,7 @@ async def create_brand(ref: str, request: Request) -> Response:
     try:
         if not name:
             raise ValidationFailed("name: a brand needs a name", field="name")
-        await unit_of_work(p.engine, lambda conn: service.create_brand(
+        await p.change_tenancy(lambda conn: service.create_brand(
             conn, tenant_id=tenant["id"], slug=slug, name=name, actor=ADMIN, at=p.clock.now()))
     except DomainError as exc:
         return await _tenant_page(request, ref, status=exc.status, error=exc.message)
@@ -117,7 +116,7 @@ async def create_key(ref: str, request: Request) -> Response:
         return await _tenant_page(request, ref, status=400, error="mode: live or test")
     name = form.get("name") or f"{mode.value} key"
     try:
-        created = await unit_of_work(p.engine, lambda conn: service.create_key(
+        created = await p.change_tenancy(lambda conn: service.create_key(
             conn, tenant_id=tenant["id"], brand=form.get("brand"), mode=mode,
             scopes=form.all("scope") or ["*"], name=name, actor=ADMIN, at=p.clock.now()))
     except DomainError as exc:
@@ -134,7 +133,6 @@ async def revoke_key(ref: str, key_id: str, request: Request) -> Response:
     kid: UUID | None = parse_uuid(key_id)
     if kid is None:
         raise NotFound("no such API key")
-    await unit_of_work(p.engine, lambda conn: service.revoke_key(
+    await p.change_tenancy(lambda conn: service.revoke_key(
         conn, tenant_id=tenant["id"], key_id=kid, actor=ADMIN, at=p.clock.now()))
-    p.keys.invalidate()  # this process's next request already sees it
     return see_other(f"/admin/tenants/{tenant['slug']}", "key-revoked")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wowsino.kernel.admin import AdminThrottle
 from wowsino.kernel.clock import Clock
 from wowsino.kernel.config import Settings
+from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.idempotency import IdempotentWrites
 from wowsino.kernel.keycache import KeyCache
 from wowsino.kernel.ratelimit import RateLimiter
 from wowsino.kernel.usage import UsageMeter
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -26,6 +30,14 @@ class Platform:
     usage: UsageMeter
     keys: KeyCache[Any]  # resolved API keys (kernel.auth)
     admin_throttle: AdminThrottle = field(default_factory=AdminThrottle)
+
+    async def change_tenancy(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run a change to keys, tenants or brands in its unit of work, then empty this
+        process's key cache (other processes hear of the change by NOTIFY)."""
+        try:
+            return await unit_of_work(self.engine, work)
+        finally:
+            self.keys.invalidate()
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine, clock: Clock) -> Platform:

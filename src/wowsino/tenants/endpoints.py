@@ -35,10 +35,7 @@ async def _write(request: Request, tenant: str,
         tid = UUID(str((await service.get_tenant(conn, tenant))["id"]))
         return tid, await call(conn, tid, p.clock.now())
 
-    try:
-        return await unit_of_work(p.engine, work)
-    finally:
-        p.keys.invalidate()  # a changed key, tenant or brand: this process's next request sees it
+    return await p.change_tenancy(work)
 
 
 async def _read(request: Request, tenant: str,
