@@ -13,8 +13,6 @@ from wowsino.events import activity
 from wowsino.kernel.errors import Conflict, ValidationFailed
 from wowsino.kernel.realm import Realm
 
-PCT_OF_BASIS = ("deposit_match", "reload", "cashback", "lossback", "rakeback")
-
 
 def pct_of(basis: int, terms: dict[str, Any]) -> int:
     """``amount_pct`` percent of ``basis``, rounded down, capped at ``max_amount``."""

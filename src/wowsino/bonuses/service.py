@@ -9,7 +9,6 @@ compliance gate (the brand's jurisdiction profile) before anything is written.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -186,13 +185,6 @@ async def _has_deposited(conn: AsyncConnection, realm: Realm, player_id: UUID) -
     return await activity.has_deposited(conn, realm, player_id)
 
 
-def _wagering_required(terms: Body, value: int, deposit_amount: int | None) -> int:
-    multiple = Decimal(str(terms.get("wagering_multiple") or 0))
-    basis = value + (deposit_amount or 0 if terms.get("wagering_basis") ==
-                     "bonus_plus_deposit" else 0)
-    return int(multiple * basis)
-
-
 async def grant(
     conn: AsyncConnection, *, realm: Realm, service_mode: str, player: Body, template: Body,
     deposit_amount: int | None, amount: int | None, reason: str | None,
@@ -230,7 +222,7 @@ async def grant(
         "status": "pending" if kind == "free_spins" else "active",
         "currency": template["currency"], "bonus_amount": value,
         "deposit_amount": deposit_amount,
-        "wagering_required": _wagering_required(terms, value, deposit_amount),
+        "wagering_required": terms_.wagering_required(terms, value, deposit_amount),
         "terms": terms, "source": source, "source_ref": source_ref, "reason": reason,
         "expires_at": None if hours is None else at + timedelta(hours=int(hours)), "at": at}
     if not await repository.insert_bonus(conn, realm, values):
@@ -347,7 +339,7 @@ async def settle_free_spins(conn: AsyncConnection, *, realm: Realm, brand_id: UU
                                 reason="no_win", at=at, real_credited=0)
     else:
         await repository.activate(conn, realm, row["id"], amount=win,
-                                  wagering_required=_wagering_required(terms, win, None))
+                                  wagering_required=terms_.wagering_required(terms, win, None))
         await flows.grant(conn, realm=realm, bonus_id=row["id"], player_id=row["player_id"],
                           currency=row["currency"], amount=win, at=at,
                           kind="bonus.free_spins_win")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from wowsino.bonuses import amounts
 from wowsino.bonuses import terms as terms_
 from wowsino.bonuses.schemas import SimulateIn
 from wowsino.kernel.errors import ValidationFailed
@@ -37,9 +38,7 @@ def _grant_value(template: dict[str, Any], deposit: int) -> int:
         if deposit <= 0:
             raise ValidationFailed("deposit_amount: required to simulate a deposit bonus",
                                    field="deposit_amount")
-        value = int(Decimal(deposit) * Decimal(str(terms["amount_pct"])) / 100)
-        cap = terms_.money(terms, "max_amount")
-        return value if cap is None else min(value, cap)
+        return amounts.pct_of(deposit, terms)
     if kind == "free_spins":
         return int(terms["free_spin_count"]) * int(terms["free_spin_value"])
     amount = terms_.money(terms, "amount")
@@ -64,8 +63,7 @@ def run(template: dict[str, Any], given: SimulateIn) -> dict[str, Any]:
         bet = min(bet, max_bet)
     value = _grant_value(template, deposit)
     with_deposit = terms.get("wagering_basis") == "bonus_plus_deposit"
-    multiple = Decimal(str(terms.get("wagering_multiple") or 0))
-    required = int(multiple * (value + (deposit if with_deposit else 0)))
+    required = terms_.wagering_required(terms, value, deposit)
     weight = float(terms_.weight(terms, given.game_category))
     start = value + (deposit if with_deposit else 0)
     cap = terms_.money(terms, "max_conversion")

@@ -105,11 +105,6 @@ def money(terms: dict[str, Any], name: str) -> int | None:
     return None if value is None else int(value)
 
 
-def factor(terms: dict[str, Any], name: str) -> Decimal | None:
-    value = terms.get(name)
-    return None if value is None else Decimal(str(value))
-
-
 def weight(terms: dict[str, Any], category: str) -> Decimal:
     """How much of a stake in ``category`` counts: 1 when the template sets no weights,
     0 for a category its weights leave out."""
@@ -136,3 +131,11 @@ def shown(terms: dict[str, Any], currency: Asset) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def wagering_required(terms: dict[str, Any], value: int, deposit: int | None) -> int:
+    """The turnover a bonus of ``value`` needs: ``wagering_multiple`` × the bonus, plus the
+    deposit when the basis is ``bonus_plus_deposit``."""
+    multiple = Decimal(str(terms.get("wagering_multiple") or 0))
+    with_deposit = terms.get("wagering_basis") == "bonus_plus_deposit"
+    return int(multiple * (value + ((deposit or 0) if with_deposit else 0)))

@@ -5,7 +5,7 @@ never asks engines."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,7 +27,6 @@ class Decision:
     profile: str | None = None
     version: int | None = None
     detail: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def refusal(self) -> dict[str, Any]:
         """The 403 body of a refused decision."""

@@ -136,14 +136,3 @@ async def real_turnover_by_category(
         {**realm.params, "player_id": player_id, "currency": currency, "since": since,
          "until": until})
     return {r[0]: int(r[1]) for r in rows}
-
-
-async def stats(conn: AsyncConnection, realm: Realm, player_id: UUID) -> list[dict[str, Any]]:
-    """A player's counters, one row per currency."""
-    rows = await conn.execute(
-        text("SELECT currency, deposit_count, total_deposited, first_deposit_at, "
-             "last_deposit_at, wager_count, total_wagered, total_won, last_wager_at "
-             "FROM player_stats WHERE tenant_id = :tenant_id AND mode = :mode "
-             "AND player_id = :player_id ORDER BY currency"),
-        {**realm.params, "player_id": player_id})
-    return [dict(r._mapping) for r in rows]
