@@ -13,6 +13,7 @@ from wowsino.bonuses import drops as bonus_drops
 from wowsino.bonuses import wagering as bonus_wagering
 from wowsino.engines.jackpots import auto as jackpot_contributions
 from wowsino.events import activity
+from wowsino.events.triggers import TriggerConsumer
 from wowsino.events.wagers import DepositConsumer, WagerConsumer
 
 WAGER_CONSUMERS: tuple[WagerConsumer, ...] = (
@@ -26,3 +27,6 @@ DEPOSIT_CONSUMERS: tuple[DepositConsumer, ...] = (
     DepositConsumer("activity", activity.apply_deposit),
     DepositConsumer("bonuses", bonus_deposits.apply),
 )
+
+# Engines reacting to named triggers (``events/triggers.py``), in this order.
+TRIGGER_CONSUMERS: tuple[TriggerConsumer, ...] = ()
