@@ -73,9 +73,10 @@ class Drawn:
 
 async def draw(
     conn: AsyncConnection, *, game: PrizeGame, realm: Realm, brand_id: UUID, ref: str,
-    user_ref: str, client_seed: str | None, at: datetime,
+    user_ref: str, client_seed: str | None, at: datetime, free: bool = False,
 ) -> Drawn:
-    """Draw once for the player from the entity's prize table and pay the prize.
+    """Draw once for the player from the entity's prize table and pay the prize
+    (``free``: an open given as a reward, without the entity's WINZ cost).
 
     Raises NotFound (the game's code, or ``NO_PLAYER``), NotActive (409),
     PlayerBlocked (403), PlayLimitReached (409), InsufficientFunds (402
@@ -90,8 +91,9 @@ async def draw(
     left = await _plays_left_today(conn, game, realm, entity, player["id"], at)
     result_id = new_id()
     ledger_ref = {"ref_type": game.result_ref, "ref_id": str(result_id)}
+    cost = 0 if free else int(entity["cost_winz"])
     cost_entry = await rewards.charge_winz(
-        conn, realm=realm, player=player, amount=int(entity["cost_winz"]), kind=game.cost_kind,
+        conn, realm=realm, player=player, amount=cost, kind=game.cost_kind,
         at=at, metadata={game.foreign_key: str(entity["id"])}, **ledger_ref)
     table = entity["prize_table"]
     seeded = await fairness.draw_weighted(conn, realm=realm, player_id=player["id"],
@@ -108,7 +110,7 @@ async def draw(
         user=players.player_ref(player), index=seeded.index, segment=segment,
         server_seed=seeded.server_seed, server_seed_hash=seeded.server_seed_hash,
         client_seed=seeded.client_seed, next_server_seed_hash=seeded.next_server_seed_hash,
-        prize_table_hash=entity["prize_table_hash"], cost_winz=int(entity["cost_winz"]), at=at,
+        prize_table_hash=entity["prize_table_hash"], cost_winz=cost, at=at,
         plays_left_today=None if left is None else left - 1,
     )
     await _record(conn, game, realm, drawn, player["id"],

@@ -35,15 +35,16 @@ def open_view(drawn: draws.Drawn) -> dict[str, Any]:
 
 async def open_lootbox(
     conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, user_ref: str,
-    client_seed: str | None, at: datetime,
+    client_seed: str | None, at: datetime, free: bool = False,
 ) -> dict[str, Any]:
-    """Open a box for a player: cost, fair draw, reward, record, ``lootbox.opened``.
+    """Open a box for a player: cost (none when ``free``, an open given as a reward),
+    fair draw, reward, record, ``lootbox.opened``.
 
     Raises 404 ``NO_LOOTBOX``/``NO_PLAYER``, 409 ``NOT_ACTIVE``, 403
     ``PLAYER_BLOCKED``, 402 ``INSUFFICIENT_WINZ``; nothing changes when it does.
     """
     drawn = await draws.draw(conn, game=LOOTBOX, realm=realm, brand_id=brand_id, ref=ref,
-                             user_ref=user_ref, client_seed=client_seed, at=at)
+                             user_ref=user_ref, client_seed=client_seed, at=at, free=free)
     await outbox.emit(conn, realm=realm, type="lootbox.opened", at=at, data={
         "lootbox_id": str(drawn.entity_id), "lootbox_name": drawn.entity_name,
         "user": drawn.user, "open_id": str(drawn.id),
