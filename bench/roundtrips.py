@@ -33,6 +33,10 @@ class RoundTripCounter:
     host: str
     port: int
     count: int = 0
+    record: bool = False  # keep the text of each exchange's statements in ``exchanges``
+    exchanges: list[list[str]] = field(default_factory=list)
+    _prepared: dict[bytes, str] = field(default_factory=dict)
+    _pending: list[str] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _pumps: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -92,10 +96,30 @@ class RoundTripCounter:
             while True:
                 head = await reader.readexactly(5)
                 kind, length = head[0], struct.unpack("!i", head[1:])[0]
-                writer.write(head + await reader.readexactly(length - 4))
+                body = await reader.readexactly(length - 4)
+                writer.write(head + body)
+                if self.record:
+                    self._note(kind, body)
                 if kind in ANSWERED:
                     self.count += 1
+                    if self.record:
+                        self.exchanges.append(self._pending)
+                        self._pending = []
                     await writer.drain()
+
+    def _note(self, kind: int, body: bytes) -> None:
+        """Remember the statement a Parse, Bind or Query message names."""
+        if kind == ord("P"):  # Parse: statement name, query text
+            name, _, rest = body.partition(b"\0")
+            self._prepared[name] = rest.partition(b"\0")[0].decode(errors="replace")
+            if not name:
+                self._pending.append(self._prepared[name])
+        elif kind == ord("B"):  # Bind: portal name, statement name
+            statement = body.partition(b"\0")[2].partition(b"\0")[0]
+            if statement:
+                self._pending.append(self._prepared.get(statement, "?"))
+        elif kind == ord("Q"):
+            self._pending.append(body.rstrip(b"\0").decode(errors="replace"))
 
     @staticmethod
     async def _backend(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

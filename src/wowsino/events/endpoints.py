@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 
 from wowsino.events import service
+from wowsino.events.grouped import coalescer as wager_group
 from wowsino.events.schemas import DepositIn, RollbackIn, WagerBatchIn, WagerIn
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.writes import write_answer
+from wowsino.kernel.writes import grouped, platform_of, write_answer
 
 router = APIRouter(prefix="/events", tags=["events"], route_class=DecimalRoute)
 Events = Annotated[Principal, scoped("events:write")]
@@ -25,10 +26,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/wager", status_code=201, responses=ERRORS,
              summary="A settled wager, fanned out to every engine (deduped on source_wager_id)")
 async def wager(body: WagerIn, request: Request, principal: Events) -> MoneyJSONResponse:
-    return await write_answer(request, principal, payload=body.model_dump(mode="json"),
-                              call=lambda conn, at: service.record_wager(
-                                  conn, realm=principal.realm, brand_id=principal.brand_id,
-                                  service_mode=principal.service_mode, event=body, at=at))
+    # concurrent single events of a brand share a commit (events/grouped.py)
+    return await grouped(request, principal, payload=body.model_dump(mode="json"), item=body,
+                         coalescer=platform_of(request).coalescer("wager", wager_group))
 
 
 @router.post("/wager:batch", status_code=201, responses=ERRORS,

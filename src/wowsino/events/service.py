@@ -250,9 +250,19 @@ async def record_wager(
     raises the event's refusal (400, 404 ``NO_PLAYER``, 409 ``SOURCE_ID_REUSED``)."""
     [result] = await record_wagers(conn, realm=realm, brand_id=brand_id,
                                    service_mode=service_mode, events=[event], at=at)
+    answer = outcome(result)
+    if isinstance(answer, DomainError):
+        raise answer
+    return answer
+
+
+def outcome(result: Body) -> tuple[int, Body] | DomainError:
+    """One result of ``record_wagers`` as a single event's answer: ``(status, body)``, or
+    the refusal ``record_wager`` raises."""
+    result = dict(result)
     status = int(result.pop("status"))
     if "error" in result:
-        raise _as_error(status, result)
+        return _as_error(status, result)
     return status, result
 
 

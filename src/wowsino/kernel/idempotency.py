@@ -24,6 +24,7 @@ from wowsino.kernel.canonical import fingerprint
 from wowsino.kernel.clock import Clock
 from wowsino.kernel.db import sqlstate, unit_of_work
 from wowsino.kernel.errors import (
+    DomainError,
     IdempotencyInProgress,
     IdempotencyKeyReused,
     ValidationFailed,
@@ -48,6 +49,31 @@ _STORE = (
     "UPDATE idempotency_keys SET status_code = :status, response = :response "
     "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint AND key = :key"
 )
+# A group's claims (``run_group``): in key order, so concurrent groups sharing keys wait
+# on each other rather than deadlock.
+_CLAIM_MANY = (
+    "INSERT INTO idempotency_keys (tenant_id, mode, endpoint, key, request_hash, created_at, "
+    "expires_at) SELECT :tenant_id, :mode, :endpoint, k.key, k.hash, :now, :expires "
+    "FROM (SELECT set_config('lock_timeout', :wait, true)) AS waiting, "
+    "unnest(CAST(:keys AS text[]), CAST(:hashes AS bytea[])) AS k (key, hash) ORDER BY k.key "
+    "ON CONFLICT DO NOTHING RETURNING key, set_config('lock_timeout', '0', true) AS claimed"
+)
+_STORE_MANY = (
+    "UPDATE idempotency_keys AS i SET status_code = s.status, response = s.response "
+    "FROM unnest(CAST(:keys AS text[]), CAST(:statuses AS integer[]), "
+    "CAST(:responses AS text[])) AS s (key, status, response) "
+    "WHERE i.tenant_id = :tenant_id AND i.mode = :mode AND i.endpoint = :endpoint "
+    "AND i.key = s.key"
+)
+_RELEASE_MANY = (  # the claims of refused requests: as if their transaction had rolled back
+    "DELETE FROM idempotency_keys WHERE tenant_id = :tenant_id AND mode = :mode "
+    "AND endpoint = :endpoint AND key = ANY (CAST(:keys AS text[]))"
+)
+_STORED_MANY = text(
+    "SELECT key, request_hash, status_code, response FROM idempotency_keys "
+    "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint "
+    "AND key = ANY (CAST(:keys AS text[]))"
+)
 _STORED = text(
     "SELECT request_hash, status_code, response FROM idempotency_keys "
     "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint AND key = :key"
@@ -65,6 +91,18 @@ class WriteResult:
 
 
 Effect = Callable[[AsyncConnection], Awaitable[tuple[int, dict[str, Any]]]]
+# A group's effect: for the requests at the given indexes, in order, each one's
+# (status, body), or the refusal it raises when sent alone.
+Outcome = tuple[int, dict[str, Any]] | DomainError
+GroupEffect = Callable[[AsyncConnection, list[int]], Awaitable[list[Outcome]]]
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    """One request of a group: its key and its fingerprinted content."""
+
+    key: str
+    content: Any
 
 
 def choose_key(body_key: Any, header_key: str | None) -> str:
@@ -139,6 +177,69 @@ class IdempotentWrites:
 
         return await unit_of_work(self.engine, attempt)
 
+    async def run_group(
+        self, *, realm: Realm, endpoint: str, requests: list[KeyedRequest], effect: GroupEffect,
+    ) -> list[WriteResult | DomainError]:
+        """Several requests to one endpoint, each under its own key, in one transaction:
+        what ``run`` does for each, with one claim, one effect and one store for all.
+
+        Each request gets exactly the answer ``run`` would give it: its effect's response
+        the first time (stored under its key), the stored response on a replay, 422 for
+        its key reused with another body, or its refusal, which stores nothing (its claim
+        is released, as its rolled-back transaction would have). Keys must be distinct.
+        An error of the group as a whole (a refusal the effect raises instead of
+        returning, the database) raises: the caller may then send the requests one by one.
+        """
+        hashes = [fingerprint(r.content) for r in requests]
+        keys = [r.key for r in requests]
+        assert len(set(keys)) == len(keys), "a group's keys must be distinct"
+
+        async def attempt(conn: AsyncConnection) -> list[WriteResult | DomainError]:
+            now = self.clock.now()
+            where = {**realm.params, "endpoint": endpoint}
+            try:
+                rows = await wire.send(conn, _CLAIM_MANY, {
+                    **where, "keys": keys, "hashes": hashes, "now": now,
+                    "expires": now + self.retention, "wait": LOCK_WAIT})
+            except DBAPIError as exc:
+                if sqlstate(exc) == "55P03":
+                    raise IdempotencyInProgress(
+                        "a request with this idempotency key is still in progress; retry "
+                        "shortly") from None
+                raise
+            claimed = {row[0] for row in rows}
+            out: list[WriteResult | DomainError | None] = [None] * len(requests)
+            replays = [i for i, key in enumerate(keys) if key not in claimed]
+            if replays:
+                stored = {row.key: row for row in await conn.execute(
+                    _STORED_MANY, {**where, "keys": [keys[i] for i in replays]})}
+                for i in replays:
+                    out[i] = _stored_answer(stored[keys[i]], keys[i], hashes[i])
+            fresh = [i for i, key in enumerate(keys) if key in claimed]
+            if fresh:
+                async with wire.deferring(conn):
+                    outcomes = await effect(conn, fresh)
+                    done: list[tuple[str, int, str]] = []
+                    refused: list[str] = []
+                    for i, outcome in zip(fresh, outcomes, strict=True):
+                        if isinstance(outcome, DomainError):
+                            out[i] = outcome
+                            refused.append(keys[i])
+                            continue
+                        status, body = outcome
+                        body = {**body, "deduped": bool(body.get("deduped", False))}
+                        out[i] = WriteResult(status, body, body["deduped"], keys[i])
+                        done.append((keys[i], status, dumps(body)))
+                    if refused:
+                        await wire.defer(conn, (_RELEASE_MANY, {**where, "keys": refused}))
+                    await wire.flush(conn, (_STORE_MANY, {
+                        **where, "keys": [d[0] for d in done], "statuses": [d[1] for d in done],
+                        "responses": [d[2] for d in done]}) if done else None)
+            assert all(o is not None for o in out)
+            return [o for o in out if o is not None]
+
+        return await unit_of_work(self.engine, attempt)
+
     async def _replay(
         self, conn: AsyncConnection, realm: Realm, endpoint: str, key: str, request_hash: bytes
     ) -> WriteResult:
@@ -148,13 +249,10 @@ class IdempotentWrites:
                 {**realm.params, "endpoint": endpoint, "key": key},
             )
         ).one()
-        if bytes(row.request_hash) != request_hash:
-            raise IdempotencyKeyReused(
-                "this idempotency key was already used with a different request body"
-            )
-        body = loads(row.response)
-        body["deduped"] = True
-        return WriteResult(200, body, True, key)
+        answer = _stored_answer(row, key, request_hash)
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer
 
     async def purge_expired(self) -> int:
         """Delete keys past their retention; returns how many."""
@@ -167,3 +265,13 @@ class IdempotentWrites:
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
         return await unit_of_work(self.engine, purge)
+
+
+def _stored_answer(row: Any, key: str, request_hash: bytes) -> WriteResult | DomainError:
+    """The replay of a stored response, or 422 when the key came with another body."""
+    if bytes(row.request_hash) != request_hash:
+        return IdempotencyKeyReused(
+            "this idempotency key was already used with a different request body")
+    body = loads(row.response)
+    body["deduped"] = True
+    return WriteResult(200, body, True, key)

@@ -12,6 +12,7 @@ from wowsino.kernel.admin import AdminThrottle
 from wowsino.kernel.clock import Clock
 from wowsino.kernel.config import Settings
 from wowsino.kernel.db import unit_of_work
+from wowsino.kernel.grouping import Coalescer
 from wowsino.kernel.idempotency import IdempotentWrites
 from wowsino.kernel.keycache import KeyCache
 from wowsino.kernel.ratelimit import RateLimiter
@@ -30,6 +31,15 @@ class Platform:
     usage: UsageMeter
     keys: KeyCache[Any]  # resolved API keys (kernel.auth)
     admin_throttle: AdminThrottle = field(default_factory=AdminThrottle)
+    coalescers: dict[str, Coalescer[Any, Any]] = field(default_factory=dict)  # by endpoint
+
+    def coalescer(self, name: str, make: Callable[[Platform], Coalescer[Any, Any]]
+                  ) -> Coalescer[Any, Any]:
+        """This process's group commit for ``name``, made on first use."""
+        found = self.coalescers.get(name)
+        if found is None:
+            found = self.coalescers[name] = make(self)
+        return found
 
     async def change_tenancy(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run a change to keys, tenants or brands in its unit of work, then empty this

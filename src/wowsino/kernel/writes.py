@@ -10,8 +10,9 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.auth import Principal
+from wowsino.kernel.grouping import Coalescer
 from wowsino.kernel.http import route_template
-from wowsino.kernel.idempotency import Effect, choose_key
+from wowsino.kernel.idempotency import Effect, KeyedRequest, WriteResult, choose_key
 from wowsino.kernel.jsonio import MoneyJSONResponse
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.wire import Lookup
@@ -27,25 +28,48 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
+def keyed(request: Request, principal: Principal, payload: dict[str, Any]
+          ) -> tuple[str, KeyedRequest]:
+    """The endpoint of a write request, and its idempotency key (body ``idempotency_key``
+    or the ``Idempotency-Key`` header; generated when absent) with its fingerprinted
+    content. Raises 400 for a key that cannot be one."""
+    endpoint = f"{request.method} {route_template(request.scope)}"
+    key = choose_key(payload.pop("idempotency_key", None), request.headers.get("idempotency-key"))
+    return endpoint, KeyedRequest(key, {"path": dict(request.path_params), "body": payload,
+                                        "brand": str(principal.brand_id)})
+
+
+def _answer(result: WriteResult) -> MoneyJSONResponse:
+    return MoneyJSONResponse(result.body, status_code=result.status,
+                             headers={"Idempotency-Key": result.key})
+
+
 async def idempotent(
     request: Request, principal: Principal, *, payload: dict[str, Any], effect: Effect,
     lookups: Sequence[Lookup] = (),
 ) -> MoneyJSONResponse:
-    """Run ``effect`` once per idempotency key (body ``idempotency_key`` or the
-    ``Idempotency-Key`` header; generated when absent) and answer its response:
-    the effect's status the first time, 200 with ``"deduped": true`` afterwards.
+    """Run ``effect`` once per idempotency key and answer its response: the effect's
+    status the first time, 200 with ``"deduped": true`` afterwards.
     ``lookups``: the reads the effect starts with, sent with the key's claim."""
-    platform = platform_of(request)
-    endpoint = f"{request.method} {route_template(request.scope)}"
-    key = choose_key(payload.pop("idempotency_key", None), request.headers.get("idempotency-key"))
-    fingerprinted = {"path": dict(request.path_params), "body": payload,
-                     "brand": str(principal.brand_id)}
-    result = await platform.writes.run(
-        realm=principal.realm, endpoint=endpoint, key=key, request=fingerprinted, effect=effect,
-        lookups=lookups,
+    endpoint, keyed_request = keyed(request, principal, payload)
+    result = await platform_of(request).writes.run(
+        realm=principal.realm, endpoint=endpoint, key=keyed_request.key,
+        request=keyed_request.content, effect=effect, lookups=lookups,
     )
-    return MoneyJSONResponse(result.body, status_code=result.status,
-                             headers={"Idempotency-Key": result.key})
+    return _answer(result)
+
+
+async def grouped(
+    request: Request, principal: Principal, *, payload: dict[str, Any], item: Any,
+    coalescer: Coalescer[Any, WriteResult],
+) -> MoneyJSONResponse:
+    """``idempotent`` through group commit (``kernel.grouping``): ``item`` waits for the
+    next group of its tenant, mode, brand and endpoint; the answer is the one it would
+    get alone. The coalescer's process receives ``(endpoint, KeyedRequest, item)``."""
+    endpoint, keyed_request = keyed(request, principal, payload)
+    group = (principal.realm, principal.brand_id, principal.service_mode, endpoint)
+    return _answer(await coalescer.submit(group, keyed_request.key,
+                                          (endpoint, keyed_request, item)))
 
 
 async def write(
