@@ -98,9 +98,10 @@ def wrk_binary() -> str:
     return found
 
 
-async def _wrk(base: str, script: Path, seconds: int, into: Load) -> None:
+async def _wrk(base: str, script: Path, seconds: int, into: Load, *, clients: int = CLIENTS
+               ) -> None:
     process = await asyncio.create_subprocess_exec(
-        wrk_binary(), "-t1", f"-c{CLIENTS}", f"-d{seconds}s", "--timeout", "10s", "-s",
+        wrk_binary(), "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s",
         str(script), base, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), timeout=seconds + 60)
     found = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out.decode(), re.M)

@@ -5,9 +5,12 @@ single-transfer tps measured on the same server in the same run.
 holds pgbench's mirror of the ledger tables (``bench.ledger``). A plug-in tenant gets
 256 players, each with an active bonus to wager (so every event does bonus-wagering
 work: a locked bonus row, a contribution row, a progress update) and a jackpot pool
-with a ``contribution_pct`` (so every event also contributes to a pool). Each client
-sends events for its own 16 players (an operator shards its event stream by player).
-pgbench, single events and batches alternate in rounds. The lines::
+with a ``contribution_pct`` (so every event also contributes to a pool). Single events
+come from ``wrk`` (C, one thread, 16 connections, a random player and a fresh
+``source_wager_id`` per request: the load generator stays far below a core); batches
+come from 16 Python clients, each sending events for its own 16 players (an operator
+shards its event stream by player). pgbench, single events and batches alternate in
+rounds. The lines::
 
     wager events (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
     wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
@@ -22,7 +25,8 @@ from pathlib import Path
 import httpx
 
 from bench import ledger
-from bench.api import Latencies, _drive, api_server, bench_tenant
+from bench.adjustments import Load, _wrk
+from bench.api import ADMIN_HEADER, Latencies, _drive, api_server, bench_tenant
 
 CLIENTS = 16
 PLAYERS_PER_CLIENT = 16
@@ -58,13 +62,50 @@ def _event(index: int, rng: random.Random, wager_id: str) -> dict[str, object]:
             "game_category": rng.choice(("slots", "slots", "table"))}
 
 
-def lines(single: Latencies, batches: Latencies, pgbench: ledger.Throughput) -> list[str]:
+WRK_SCRIPT = r"""
+local headers = {["Authorization"] = "Bearer %(key)s", ["Content-Type"] = "application/json"}
+local categories = {"slots", "slots", "table"}
+local sent = 0
+
+function setup(thread)
+  thread:set("seed", math.random(1, 1000000))
+end
+
+function init(args)
+  math.randomseed(seed)
+end
+
+local function money(cents)
+  return string.format("%%d.%%02d", math.floor(cents / 100), cents %% 100)
+end
+
+function request()
+  sent = sent + 1
+  local body = string.format(
+    '{"user_id": "bettor%%d", "source_wager_id": "s-%%d-%%d", "amount": "%%s", ' ..
+    '"currency": "USD", "win_amount": "%%s", "game_category": "%%s"}',
+    math.random(0, %(players)d - 1), seed, sent, money(math.random(10, 500)),
+    money(math.random(0, 800)), categories[math.random(#categories)])
+  return wrk.format("POST", "/v1/events/wager", headers, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def lines(single: Load, batches: Latencies, pgbench: ledger.Throughput) -> list[str]:
     tps = pgbench.per_second
     batched = batches.per_second * BATCH
+    p50 = sorted(single.p50 or [0])[len(single.p50 or [0]) // 2] / 1000
+    p99 = max(single.p99 or [0]) / 1000
     return [
-        f"wager events (single): {single.per_second:,.0f}/s, p50 "
-        f"{single.quantile(0.5) * 1000:.1f} ms, p99 {single.quantile(0.99) * 1000:.1f} ms, "
-        f"pgbench {tps:,.0f} tps, ratio {single.per_second / tps if tps else 0:.2f}",
+        f"wager events (single): {single.per_second:,.0f}/s, p50 {p50:.1f} ms, "
+        f"p99 {p99:.1f} ms, pgbench {tps:,.0f} tps, "
+        f"ratio {single.per_second / tps if tps else 0:.2f}",
         f"wager events (batch {BATCH}): {batched:,.0f}/s, pgbench {tps:,.0f} tps, "
         f"ratio {batched / tps if tps else 0:.2f}",
     ]
@@ -77,10 +118,10 @@ async def run(url: str, *, clients: int = CLIENTS, seconds: int = SECONDS) -> st
         with api_server(url, Path(tmp)) as (base, token, _pid):
             key = await _prepare(base, token)
 
-            async def single(client: httpx.AsyncClient, index: int, step: int,
-                             rng: random.Random) -> httpx.Response:
-                return await client.post("/v1/events/wager", headers=key, json=_event(
-                    index, rng, f"s-{index}-{rng.getrandbits(64):x}"))
+            script = Path(tmp) / "wager.lua"
+            script.write_text(WRK_SCRIPT % {
+                "key": key[ADMIN_HEADER].removeprefix("Bearer "),
+                "players": clients * PLAYERS_PER_CLIENT})
 
             async def batch(client: httpx.AsyncClient, index: int, step: int,
                             rng: random.Random) -> httpx.Response:
@@ -91,15 +132,15 @@ async def run(url: str, *, clients: int = CLIENTS, seconds: int = SECONDS) -> st
 
             pool = [httpx.AsyncClient(base_url=base, timeout=120) for _ in range(clients)]
             try:
-                await _drive(pool, 0.5, single, Latencies(), seed=999)  # warm up
+                await _wrk(base, script, 1, Load(), clients=clients)  # warm up
                 await _drive(pool, 0.5, batch, Latencies(), seed=998)
-                singles, batches = Latencies(), Latencies()
+                singles, batches = Load(), Latencies()
                 pgbench = ledger.Throughput(0, 0.0)
                 span = max(1, seconds // ROUNDS)
                 for i in range(ROUNDS):
                     pgbench += await ledger._pgbench(setup, clients=clients, seconds=span,
                                                      jobs=2)
-                    await _drive(pool, span, single, singles, seed=i)
+                    await _wrk(base, script, span, singles, clients=clients)
                     await _drive(pool, span, batch, batches, seed=100 + i)
             finally:
                 for client in pool:

@@ -26,6 +26,7 @@ UPDATE_BUDGET = 7  # an existing player: and the reads of its balances and activ
 LOOTBOX_OPEN_BUDGET = 6
 RAFFLE_ENTRY_BUDGET = 8
 JACKPOT_CONTRIBUTION_BUDGET = 7
+WAGER_EVENT_BUDGET = 10  # with an active bonus and an auto-contributing pool; see the test
 
 
 @pytest.fixture
@@ -148,3 +149,35 @@ async def test_a_raffle_entry_and_a_jackpot_contribution_keep_their_round_trips(
 
     spent = await round_trips(counter, contribute, 201)
     assert spent <= JACKPOT_CONTRIBUTION_BUDGET, spent
+
+
+async def test_a_wager_event_feeding_a_bonus_and_a_jackpot_keeps_its_round_trips(
+    counted: tuple[RoundTripCounter, httpx.AsyncClient],
+) -> None:
+    """BEGIN, claim, players + the consumers' reads, the wager, the bonus (locked read,
+    progress), the pool (contributions + stripe claim, ledger entry), the stored answer
+    with the activity stats and effects, COMMIT."""
+    counter, client = counted
+    tenant = await _tenant(client)
+    assert (await tenant.post("/v1/players", {"username": "alice",
+                                              "email": "a@example.com"})).status_code == 201
+    pool = await tenant.post("/v1/jackpots", {"name": "Pool", "currency": "USD",
+                                              "seed_usd": 1000, "contribution_pct": "0.5"})
+    assert pool.status_code == 201, pool.text
+    made = await tenant.post("/v1/bonus-templates", {
+        "name": "Bonus", "type": "no_deposit", "amount": "10.00", "wagering_multiple": 200})
+    assert made.status_code == 201, made.text
+    granted = await tenant.post("/v1/bonuses/grant", {
+        "player_id": "alice", "template": made.json()["template"]["id"]})
+    assert granted.status_code == 201, granted.text
+
+    async def wager(i: int) -> httpx.Response:
+        response = await tenant.post("/v1/events/wager", {
+            "user_id": "alice", "source_wager_id": f"w{i}-{counter.count}", "amount": "10.00",
+            "currency": "USD", "win_amount": "1.00", "game_category": "slots"})
+        effects = response.json().get("effects", {})
+        assert effects.get("bonus_wagering") and effects.get("jackpots"), response.text
+        return response
+
+    spent = await round_trips(counter, wager, 201)
+    assert spent <= WAGER_EVENT_BUDGET, spent

@@ -30,6 +30,7 @@ from wowsino.bonuses import terms as terms_
 from wowsino.events.wagers import Context, Effects, Wager
 from wowsino.kernel import fairness, wire
 from wowsino.kernel.errors import DomainError
+from wowsino.kernel.jsonio import loads
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import SYSTEM, Realm
 
@@ -69,21 +70,26 @@ async def state(conn: AsyncConnection, realm: Realm, template_id: UUID) -> dict[
             "server_seed": row.server_seed if row.exhausted_at is not None else None}
 
 
-_ACTIVE = text(
-    "SELECT d.template_id, d.server_seed FROM bonus_drops d JOIN bonus_templates t "
+# The running promotions in the batch's currencies: [[template_id, server_seed], ...]
+READS = (
+    "(SELECT coalesce(json_agg(json_build_array(d.template_id, d.server_seed) "
+    "ORDER BY d.template_id), '[]')::text FROM bonus_drops d JOIN bonus_templates t "
     "ON t.tenant_id = d.tenant_id AND t.id = d.template_id WHERE d.tenant_id = :tenant_id "
     "AND d.mode = :mode AND d.exhausted_at IS NULL AND t.status = 'active' "
-    "AND t.currency = ANY (CAST(:currencies AS text[])) ORDER BY d.template_id"
+    "AND t.currency = ANY (CAST(:currencies AS text[])))"
 )
 
 
 async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: Context) -> Effects:
     if not wagers:
         return {}
-    promotions = (await conn.execute(_ACTIVE, {**realm.params, "currencies": sorted(
-        {w.currency for w in wagers})})).all()
+    promotions = ctx.reads.get("drops")
+    if promotions is None:
+        promotions = loads(await conn.scalar(text(f"SELECT {READS}"), {
+            **realm.params, "currencies": sorted({w.currency for w in wagers})}))
     effects: Effects = {}
-    for template_id, seed in promotions:
+    for template_ref, seed in promotions:
+        template_id = UUID(template_ref)
         template = await repository.template(conn, realm, template_id=template_id)
         assert template is not None
         rate = Decimal(str(template["terms"]["drop_rate"]))

@@ -25,7 +25,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel import audit
+from wowsino.kernel import audit, wire
 from wowsino.kernel.realm import SYSTEM, Realm
 from wowsino.players import rg
 
@@ -79,6 +79,7 @@ async def holds(
     """The players of ``player_ids`` held from engagement at ``at``, with the reason."""
     if not player_ids:
         return {}
+    await wire.settle(conn)  # the spine's activity stats are deferred writes
     since = at - WINDOW
     rows = await conn.execute(_STATE, {**realm.params, "ids": list(set(player_ids)),
                                        "since": since, "since_day": since.astimezone(UTC).date()})

@@ -1,6 +1,8 @@
 """Per-player activity stats, a consumer of the spine: counters per currency and a
 per-day aggregate of wagered / won / net by rail and game category. The CRM reads
-only these. Each batch is one statement, whatever its size."""
+only these. Each batch is two upserts, whatever its size, deferred to the write's last
+statement (``kernel.wire``): a reader of these tables in the same transaction settles
+first (the readers below do)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.events.wagers import Context, Deposit, Effects, Wager
+from wowsino.kernel import wire
 from wowsino.kernel.realm import Realm
 
 _WAGERS = (
@@ -20,7 +23,7 @@ _WAGERS = (
     "CAST(:categories AS text[])) AS w (player_id, currency, amount, win, at, rail, category)"
 )
 
-_TOTALS = text(
+_TOTALS = (
     "INSERT INTO player_stats AS a (tenant_id, mode, player_id, currency, wager_count, "
     "total_wagered, total_won, last_wager_at) "
     f"SELECT :tenant_id, :mode, w.player_id, w.currency, :sign * count(*), "
@@ -34,8 +37,7 @@ _TOTALS = text(
     "ELSE a.last_wager_at END"
 )
 
-_DAILY = text(
-    "WITH totals AS (" + _TOTALS.text + " RETURNING 1) "
+_DAILY = (
     "INSERT INTO player_stats_daily AS d (tenant_id, mode, player_id, day, currency, rail, "
     "game_category, bets, wagered, won) "
     "SELECT :tenant_id, :mode, w.player_id, (w.at AT TIME ZONE 'UTC')::date, w.currency, w.rail, "
@@ -59,8 +61,8 @@ def _arrays(wagers: list[Wager]) -> dict[str, Any]:
 async def _count(conn: AsyncConnection, realm: Realm, wagers: list[Wager], sign: int) -> None:
     if not wagers:
         return
-    # both tables in one statement (one round trip): the totals ride in a CTE
-    await conn.execute(_DAILY, {**realm.params, **_arrays(wagers), "sign": sign})
+    params = {**realm.params, **_arrays(wagers), "sign": sign}
+    await wire.defer(conn, (_TOTALS, params), (_DAILY, params))
 
 
 async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: Context) -> Effects:
@@ -99,6 +101,7 @@ async def apply_deposit(
 
 async def has_deposited(conn: AsyncConnection, realm: Realm, player_id: UUID) -> bool:
     """Whether the player has any recorded deposit (in any currency)."""
+    await wire.settle(conn)
     found = await conn.scalar(
         text("SELECT EXISTS (SELECT 1 FROM deposit_events WHERE tenant_id = :tenant_id "
              "AND mode = :mode AND player_id = :player_id)"),
@@ -111,6 +114,7 @@ async def net_real_loss(
     until: datetime,
 ) -> int:
     """Real-money wagered minus won over whole UTC days from ``since`` to ``until``."""
+    await wire.settle(conn)
     value = await conn.scalar(
         text("SELECT coalesce(sum(wagered - won), 0) FROM player_stats_daily "
              "WHERE tenant_id = :tenant_id AND mode = :mode AND player_id = :player_id "
@@ -127,6 +131,7 @@ async def real_turnover_by_category(
     until: datetime,
 ) -> dict[str, int]:
     """Real-money stakes per game category over whole UTC days from ``since`` to ``until``."""
+    await wire.settle(conn)
     rows = await conn.execute(
         text("SELECT game_category, sum(wagered) FROM player_stats_daily "
              "WHERE tenant_id = :tenant_id AND mode = :mode AND player_id = :player_id "

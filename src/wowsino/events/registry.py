@@ -19,8 +19,9 @@ from wowsino.events.wagers import DepositConsumer, WagerConsumer
 WAGER_CONSUMERS: tuple[WagerConsumer, ...] = (
     WagerConsumer("activity", activity.apply, activity.reverse),
     WagerConsumer("bonus_wagering", bonus_wagering.apply, bonus_wagering.reverse),
-    WagerConsumer("drops", bonus_drops.apply, bonus_drops.reverse),
-    WagerConsumer("jackpots", jackpot_contributions.apply, jackpot_contributions.reverse),
+    WagerConsumer("drops", bonus_drops.apply, bonus_drops.reverse, bonus_drops.READS),
+    WagerConsumer("jackpots", jackpot_contributions.apply, jackpot_contributions.reverse,
+                  jackpot_contributions.READS),
 )
 
 DEPOSIT_CONSUMERS: tuple[DepositConsumer, ...] = (

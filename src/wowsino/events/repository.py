@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -9,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.events.wagers import Deposit, Wager
+from wowsino.kernel import wire
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.realm import Realm
 
@@ -26,13 +29,28 @@ _PLAYERS = text(
 
 
 async def players_by_ref(
-    conn: AsyncConnection, realm: Realm, brand_id: UUID, names: list[str], ids: list[UUID]
-) -> list[dict[str, Any]]:
-    """The brand's players named by username (any case) or UUID, in one query: rows with
-    ``ref``, the name asked for (NULL for a UUID), the best match of each name first."""
-    rows = await conn.execute(_PLAYERS, {**realm.params, "brand": brand_id, "names": names,
-                                         "ids": ids})
-    return [dict(r._mapping) for r in rows]
+    conn: AsyncConnection, realm: Realm, brand_id: UUID, names: list[str], ids: list[UUID],
+    *, currencies: Sequence[str] = (), reads: tuple[str, ...] = (),
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The brand's players named by username (any case) or UUID: rows with ``ref``, the
+    name asked for (NULL for a UUID), the best match of each name first; and the value of
+    each of ``reads`` (consumers' reads over ``currencies``, JSON text), in one query."""
+    rows = await wire.send(conn, _with_reads(reads), {
+        **realm.params, "brand": brand_id, "names": names, "ids": ids,
+        "currencies": list(currencies)})
+    players = [{"ref": ref, "id": UUID(pid), "username": username, "brand_id": UUID(brand),
+                "status": status, "currency": currency}
+               for ref, pid, username, brand, status, currency in loads(rows[0][0])]
+    return players, [None if value is None else loads(value) for value in rows[0][1:]]
+
+
+@functools.lru_cache(maxsize=16)
+def _with_reads(reads: tuple[str, ...]) -> str:
+    players = _PLAYERS.text.rsplit(" ORDER BY ", 1)[0]
+    columns = ["(SELECT coalesce(json_agg(json_build_array(f.ref, f.id, f.username, f.brand_id, "
+               "f.status, f.currency) ORDER BY f.ref, f.exact DESC, f.created_at, f.id), "
+               "'[]')::text FROM found f)", *reads]
+    return f"WITH found AS ({players}) SELECT {', '.join(columns)}"
 
 
 _INSERT_WAGERS = text(
@@ -92,11 +110,12 @@ async def store_effects(
     """Keep each new wager's answer (canonical JSON) for replays."""
     if not effects:
         return
-    await conn.execute(
-        text("UPDATE wager_events w SET effects = CAST(e.effects AS jsonb) "
-             "FROM unnest(CAST(:ids AS text[]), CAST(:effects AS text[])) AS e (id, effects) "
-             "WHERE w.tenant_id = :tenant_id AND w.mode = :mode AND w.source_wager_id = e.id"),
-        {**realm.params, "ids": list(effects), "effects": list(effects.values())})
+    # nothing reads them back in the request: sent with the write's last statement
+    await wire.defer(conn, (
+        "UPDATE wager_events w SET effects = CAST(e.effects AS jsonb) "
+        "FROM unnest(CAST(:ids AS text[]), CAST(:effects AS text[])) AS e (id, effects) "
+        "WHERE w.tenant_id = :tenant_id AND w.mode = :mode AND w.source_wager_id = e.id",
+        {**realm.params, "ids": list(effects), "effects": list(effects.values())}))
 
 
 async def mark_rolled_back(

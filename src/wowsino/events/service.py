@@ -11,6 +11,7 @@ a thousand alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -185,13 +186,18 @@ async def record_wagers(
     in order: ``{status, source_wager_id, user_id, deduped, effects}`` or an error
     envelope ``{status, error, code, details}``."""
     batch = _check(events)
-    players = await _players(conn, realm, brand_id, [p.given.user_id for p in batch.parsed])
+    readers = [c for c in WAGER_CONSUMERS if c.reads is not None]
+    players, values = await _players(
+        conn, realm, brand_id, [p.given.user_id for p in batch.parsed],
+        currencies=sorted({p.currency.code for p in batch.parsed}),
+        reads=tuple(c.reads for c in readers if c.reads is not None))
     _resolve(batch, players, at)
     # in one order for every transaction: concurrent batches sharing ids cannot deadlock
     ordered = sorted(batch.candidates.values(), key=lambda c: c[0].source_wager_id)
     inserted = await repository.insert_wagers(conn, realm, ordered, at)
     new = [w for w, _ in batch.candidates.values() if w.source_wager_id in inserted]
-    effects = await run_consumers(conn, realm, new, Context(service_mode, at))
+    ctx = Context(service_mode, at, {c.name: v for c, v in zip(readers, values, strict=True)})
+    effects = await run_consumers(conn, realm, new, ctx)
     await repository.store_effects(conn, realm, {
         w.source_wager_id: dumps(effects[w.source_wager_id]) for w in new})
     stored = await repository.stored_wagers(
@@ -200,20 +206,21 @@ async def record_wagers(
 
 
 async def _players(
-    conn: AsyncConnection, realm: Realm, brand_id: UUID, refs: list[str]
-) -> dict[str, dict[str, Any]]:
-    """Each reference (username or UUID) mapped to its player in the brand."""
+    conn: AsyncConnection, realm: Realm, brand_id: UUID, refs: list[str], *,
+    currencies: Sequence[str] = (), reads: tuple[str, ...] = (),
+) -> tuple[dict[str, dict[str, Any]], list[Any]]:
+    """Each reference (username or UUID) mapped to its player in the brand, and the value
+    of each consumer read in ``reads``, in one round trip."""
     if not refs:
-        return {}
+        return {}, [None] * len(reads)
     ids = {ref: parse_uuid(ref) for ref in set(refs)}
-    rows = await repository.players_by_ref(
+    rows, values = await repository.players_by_ref(
         conn, realm, brand_id, [r for r, u in ids.items() if u is None],
-        [u for u in ids.values() if u is not None])
+        [u for u in ids.values() if u is not None], currencies=currencies, reads=reads)
     by_name: dict[str, dict[str, Any]] = {}
     by_id: dict[UUID, dict[str, Any]] = {}
     for row in rows:
         ref = row.pop("ref")
-        del row["exact"], row["created_at"]  # only the query's order needs them
         if ref is None:
             by_id[row["id"]] = row
         else:
@@ -223,7 +230,7 @@ async def _players(
         found = by_id.get(uid) if uid is not None else by_name.get(ref)
         if found is not None:
             out[ref] = found
-    return out
+    return out, values
 
 
 async def run_consumers(
@@ -322,7 +329,7 @@ async def record_deposit(
     journey triggers it fires. Deduped on ``source_deposit_id``."""
     currency = _currency(event.currency)
     amount = _amount(event.amount, currency, "amount")
-    player = (await _players(conn, realm, brand_id, [event.user_id])).get(event.user_id)
+    player = (await _players(conn, realm, brand_id, [event.user_id]))[0].get(event.user_id)
     if player is None:
         raise NotFound(f"no player {event.user_id!r}", code="NO_PLAYER")
     content = fingerprint({"player_id": str(player["id"]), "currency": currency.code,

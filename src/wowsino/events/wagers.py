@@ -5,12 +5,19 @@ A consumer is a module with ``apply(conn, realm, wagers, ctx)`` and
 list of one), written set-based, returning its effects per ``source_wager_id``.
 Consumers run inside the caller's transaction, never commit, never call each other
 and never read another consumer's tables.
+
+A consumer whose work starts with reading its configuration (the active promotions,
+the pools of a currency) declares that read as ``reads``: a scalar SQL expression over
+``:tenant_id``, ``:mode`` and ``:currencies`` (the batch's currencies) whose value is
+JSON text. The spine sends every consumer's read with its own player look-up, in one
+round trip, and hands the parsed value to ``apply`` as ``ctx.reads[name]``; an
+``apply`` called without it (``ctx.reads`` lacking the name) reads for itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -56,6 +63,7 @@ class Context:
 
     service_mode: str
     at: datetime
+    reads: dict[str, Any] = field(default_factory=dict)  # each consumer's prefetched read
 
 
 Effects = dict[str, list[dict[str, Any]]]  # source_wager_id -> what the consumer did
@@ -68,6 +76,7 @@ class WagerConsumer:
     name: str
     apply: WagerStep
     reverse: WagerStep
+    reads: str | None = None  # see the module docstring
 
 
 @dataclass(frozen=True)

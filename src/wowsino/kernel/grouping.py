@@ -1,9 +1,10 @@
 """Group commit for single writes: requests that arrive while a group is being written
 wait for it to finish and then go together, in one transaction.
 
-A lone request is written at once (no timer, no added latency); under load, every
-commit carries what arrived during the previous one, so a stream of single writes
-costs about what the same writes sent as batches cost. Each request still gets its
+A lone request is written at once (no timer, no added latency); under load, up to
+``in_flight`` groups of one key are written at a time and each carries what arrived
+while the others were being written, so a stream of single writes costs about what
+the same writes sent as batches cost. Each request still gets its
 own answer, exactly as if it had been sent alone (``IdempotentWrites.run_group``).
 
 Requests are grouped by a key (for the wager spine: tenant, mode, brand and service
@@ -38,17 +39,19 @@ class Coalescer(Generic[Item, Result]):
 
     process: Process[Item, Result]
     max_group: int = 256
+    in_flight: int = 4  # groups of one key written at the same time
     groups: int = 0  # groups written, and the items they carried
     items: int = 0
     _queues: dict[Hashable, deque[_Waiting[Item, Result]]] = field(default_factory=dict)
-    _drains: dict[Hashable, asyncio.Task[None]] = field(default_factory=dict)
+    _drains: dict[Hashable, set[asyncio.Task[None]]] = field(default_factory=dict)
 
     async def submit(self, group: Hashable, key: str, item: Item) -> Result:
         """``item``'s answer once its group is written; ``key`` is its idempotency key."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(group, deque()).append(_Waiting(item, key, future))
-        if group not in self._drains:
-            self._drains[group] = asyncio.create_task(self._drain(group))
+        drains = self._drains.setdefault(group, set())
+        if len(drains) < self.in_flight:
+            drains.add(asyncio.create_task(self._drain(group)))
         # a waiter that goes away (its client disconnected) leaves its write to complete
         return await asyncio.shield(future)
 
@@ -68,6 +71,7 @@ class Coalescer(Generic[Item, Result]):
 
     async def _drain(self, group: Hashable) -> None:
         queue = self._queues[group]
+        task = asyncio.current_task()
         try:
             while queue:
                 taken = self._next_group(queue)
@@ -82,14 +86,13 @@ class Coalescer(Generic[Item, Result]):
                         raise
                 _answer(taken, answers)
         finally:
-            del self._drains[group]
-            if not queue:
-                del self._queues[group]
-            else:  # stopped by cancellation: nobody will write what is left
-                for waiting in queue:
+            drains = self._drains[group]
+            drains.discard(task)  # type: ignore[arg-type]
+            if not drains:
+                del self._drains[group]
+                for waiting in queue:  # stopped by cancellation: nobody will write these
                     if not waiting.future.done():
                         waiting.future.set_exception(asyncio.CancelledError())
-                queue.clear()
                 del self._queues[group]
 
 

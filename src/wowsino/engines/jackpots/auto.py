@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,14 +26,17 @@ from wowsino.events.wagers import Context, Effects, Wager
 from wowsino.kernel import ledger, wire
 from wowsino.kernel.errors import DomainError
 from wowsino.kernel.ids import new_id
+from wowsino.kernel.jsonio import loads
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import Realm
 
-_POOLS = text(
-    "SELECT id, name, currency, contribution_pct, stripes, round, round_seed, trigger_at "
+# The pools taking automatic contributions in the batch's currencies, as JSON objects.
+READS = (
+    "(SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'currency', currency, "
+    "'contribution_pct', contribution_pct, 'stripes', stripes, 'round', round, "
+    "'round_seed', round_seed, 'trigger_at', trigger_at) ORDER BY id), '[]')::text "
     "FROM jackpots WHERE tenant_id = :tenant_id AND mode = :mode AND status = 'active' "
-    "AND contribution_pct IS NOT NULL AND currency = ANY (CAST(:currencies AS text[])) "
-    "ORDER BY id"
+    "AND contribution_pct IS NOT NULL AND currency = ANY (CAST(:currencies AS text[])))"
 )
 
 _INSERT = text(
@@ -41,7 +45,17 @@ _INSERT = text(
     "SELECT :tenant_id, :mode, c.id, :jackpot_id, :round, c.player_id, c.brand_id, c.wager, "
     "c.amount, c.amount, :at FROM unnest(CAST(:ids AS uuid[]), CAST(:players AS uuid[]), "
     "CAST(:brands AS uuid[]), CAST(:wagers AS text[]), CAST(:amounts AS bigint[])) "
-    "AS c (id, player_id, brand_id, wager, amount) ON CONFLICT DO NOTHING RETURNING source_wager_id"
+    "AS c (id, player_id, brand_id, wager, amount) ON CONFLICT DO NOTHING "
+    "RETURNING source_wager_id, amount"
+)
+# The contributions and the claim of their total on a stripe, in one statement (the claim
+# neither reads nor needs the rows; it runs only when some were new).
+_INSERT_AND_CLAIM = text(
+    f"WITH fresh AS ({_INSERT.text}) SELECT "
+    "(SELECT coalesce(array_agg(source_wager_id), '{}') FROM fresh) AS inserted, "
+    "CASE WHEN EXISTS (SELECT FROM fresh) THEN "
+    + stripes.CLAIM_CALL.format(amount="(SELECT sum(amount) FROM fresh)::bigint")
+    + " END AS contributed"
 )
 
 
@@ -54,20 +68,23 @@ async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: C
     """Contribute each wager to every pool with an automatic rate in its currency."""
     if not wagers:
         return {}
-    pools = (await conn.execute(_POOLS, {**realm.params, "currencies": sorted(
-        {w.currency for w in wagers})})).all()
+    pools = ctx.reads.get("jackpots")
+    if pools is None:
+        pools = loads(await conn.scalar(text(f"SELECT {READS}"), {
+            **realm.params, "currencies": sorted({w.currency for w in wagers})}))
     effects: Effects = {}
     for pool in pools:
-        taken = [(w, share(w.amount, pool.contribution_pct)) for w in wagers
-                 if w.currency == pool.currency]
+        pool = {**pool, "id": UUID(pool["id"])}
+        taken = [(w, share(w.amount, Decimal(pool["contribution_pct"]))) for w in wagers
+                 if w.currency == pool["currency"]]
         # one order for every transaction: concurrent batches cannot deadlock on the key
         taken = sorted(((w, amount) for w, amount in taken if amount > 0),
                        key=lambda t: t[0].source_wager_id)
         if not taken:
             continue
-        done = await _contribute_batch(conn, realm, ctx, dict(pool._mapping), taken)
+        done = await _contribute_batch(conn, realm, ctx, pool, taken)
         if done is None:
-            done = await _contribute_one_by_one(conn, realm, ctx, dict(pool._mapping), taken)
+            done = await _contribute_one_by_one(conn, realm, ctx, pool, taken)
         for wager_id, effect in done.items():
             effects.setdefault(wager_id, []).append(effect)
     return effects
@@ -80,18 +97,18 @@ async def _contribute_batch(
     """The fast path: record the batch's contributions and add their total through one
     stripe; None (nothing kept) when the total does not fit and the exact path decides."""
     ids = [new_id() for _ in taken]
-    inserted = {r[0] for r in await conn.execute(_INSERT, {
+    row = (await conn.execute(_INSERT_AND_CLAIM, {
         **realm.params, "jackpot_id": pool["id"], "round": pool["round"], "at": ctx.at,
         "ids": ids, "players": [w.player_id for w, _ in taken],
         "brands": [w.brand_id for w, _ in taken],
-        "wagers": [w.source_wager_id for w, _ in taken], "amounts": [a for _, a in taken]})}
+        "wagers": [w.source_wager_id for w, _ in taken], "amounts": [a for _, a in taken],
+        "own": ids[0].int % pool["stripes"], "stripes": pool["stripes"]})).one()
+    inserted = set(row.inserted)
     fresh = [(w, a) for w, a in taken if w.source_wager_id in inserted]
     total = sum(a for _, a in fresh)
     if not fresh:
         return {}
-    contributed = await stripes.claim(conn, realm, pool, amount=total,
-                                      own=ids[0].int % pool["stripes"])
-    if contributed is None:
+    if row.contributed is None:
         await conn.execute(
             text("DELETE FROM jackpot_contributions WHERE tenant_id = :tenant_id "
                  "AND id = ANY (CAST(:ids AS uuid[]))"), {**realm.params, "ids": ids})

@@ -52,9 +52,9 @@ async def create(
     )
 
 
-_CLAIM = text(
-    "SELECT jackpot_claim(:tenant_id, :mode, :jackpot_id, :round, :amount, :own, :stripes)"
-)
+# the claim's call, for a statement that computes the amount ({amount}) itself
+CLAIM_CALL = "jackpot_claim(:tenant_id, :mode, :jackpot_id, :round, {amount}, :own, :stripes)"
+_CLAIM = text("SELECT " + CLAIM_CALL.format(amount=":amount"))
 
 
 async def claim(
