@@ -8,6 +8,8 @@ convert     player bonus → bonus_liability (the whole balance), and
             white-label: house → player real
 forfeit,    player bonus → bonus_liability
 expire
+play        bonus-funded wagers: each player's net (stakes taken, wins added) between
+            player bonus and bonus_liability, one entry per batch
 ==========  =====================================================================
 
 A conversion capped at ``max_conversion`` moves the whole balance out of the
@@ -87,4 +89,24 @@ async def remove(
         conn, realm=realm, kind=kind, at=at, ref_type="bonus", ref_id=str(bonus_id),
         postings=[ledger.Posting(_bonus(player_id, currency), -balance),
                   ledger.Posting(_liability(currency), balance)])
+    return entry.id
+
+
+async def play(
+    conn: AsyncConnection, *, realm: Realm, moved: dict[tuple[UUID, str], int], at: datetime,
+    kind: str = "bonus.play", ref_id: str,
+) -> int | None:
+    """Mirror bonus-funded play: ``moved`` is each (player, currency)'s net change of bonus
+    money (negative: stakes lost), against ``bonus_liability``; one entry, None if nil."""
+    postings = [ledger.Posting(_bonus(player, currency), amount)
+                for (player, currency), amount in sorted(moved.items(), key=str) if amount]
+    totals: dict[str, int] = {}
+    for (_, currency), amount in moved.items():
+        totals[currency] = totals.get(currency, 0) + amount
+    postings += [ledger.Posting(_liability(currency), -amount)
+                 for currency, amount in sorted(totals.items()) if amount]
+    if not postings:
+        return None
+    entry = await ledger.post_entry(conn, realm=realm, kind=kind, at=at, ref_type="wager",
+                                    ref_id=ref_id, postings=postings)
     return entry.id

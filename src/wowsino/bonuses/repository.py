@@ -189,49 +189,57 @@ async def activate(conn: AsyncConnection, realm: Realm, bonus_id: UUID, *, amoun
         {**realm.params, "id": bonus_id, "amount": amount, "required": wagering_required})
 
 
-async def add_progress(conn: AsyncConnection, realm: Realm, progress: dict[UUID, int]) -> None:
-    """Add weighted turnover to many bonuses in one statement (negative to take back)."""
+async def add_progress(conn: AsyncConnection, realm: Realm,
+                       progress: dict[UUID, tuple[int, int]]) -> None:
+    """Add (weighted turnover, bonus money) to many bonuses in one statement (negative to
+    take back)."""
     if not progress:
         return
     await conn.execute(
-        text("UPDATE bonuses b SET wagering_completed = b.wagering_completed + p.delta "
-             "FROM unnest(CAST(:ids AS uuid[]), CAST(:deltas AS bigint[])) AS p (id, delta) "
+        text("UPDATE bonuses b SET wagering_completed = b.wagering_completed + p.delta, "
+             "balance = b.balance + p.money FROM unnest(CAST(:ids AS uuid[]), "
+             "CAST(:deltas AS bigint[]), CAST(:money AS bigint[])) AS p (id, delta, money) "
              "WHERE b.tenant_id = :tenant_id AND b.mode = :mode AND b.id = p.id"),
-        {**realm.params, "ids": list(progress), "deltas": list(progress.values())})
+        {**realm.params, "ids": list(progress), "deltas": [p[0] for p in progress.values()],
+         "money": [p[1] for p in progress.values()]})
 
 
 _WAGERING = text(
     "WITH added AS (INSERT INTO bonus_wagering (tenant_id, mode, bonus_id, source_wager_id, "
-    "game_category, stake, weighted, created_at) SELECT :tenant_id, :mode, r.*, :at "
-    "FROM unnest(CAST(:bonuses AS uuid[]), CAST(:wagers AS text[]), "
-    "CAST(:categories AS text[]), CAST(:stakes AS bigint[]), "
-    "CAST(:weighted AS bigint[])) AS r RETURNING 1) "
-    "UPDATE bonuses b SET wagering_completed = b.wagering_completed + p.delta "
-    "FROM unnest(CAST(:ids AS uuid[]), CAST(:deltas AS bigint[])) AS p (id, delta) "
-    "WHERE b.tenant_id = :tenant_id AND b.mode = :mode AND b.id = p.id"
+    "game_category, stake, weighted, balance_delta, created_at) "
+    "SELECT :tenant_id, :mode, r.*, :at FROM unnest(CAST(:bonuses AS uuid[]), "
+    "CAST(:wagers AS text[]), CAST(:categories AS text[]), CAST(:stakes AS bigint[]), "
+    "CAST(:weighted AS bigint[]), CAST(:moved AS bigint[])) AS r RETURNING 1) "
+    "UPDATE bonuses b SET wagering_completed = b.wagering_completed + p.delta, "
+    "balance = b.balance + p.money "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:deltas AS bigint[]), CAST(:money AS bigint[])) "
+    "AS p (id, delta, money) WHERE b.tenant_id = :tenant_id AND b.mode = :mode AND b.id = p.id"
 )
 
 
 async def add_wagering(conn: AsyncConnection, realm: Realm, rows: list[tuple[Any, ...]],
-                       progress: dict[UUID, int], at: datetime) -> None:
-    """Record contributions and add each bonus's total, in one statement.
+                       progress: dict[UUID, tuple[int, int]], at: datetime) -> None:
+    """Record contributions and add each bonus's totals, in one statement.
 
-    ``rows``: (bonus_id, source_wager_id, category, stake, weighted); ``progress``: the
-    sum of ``weighted`` per bonus."""
+    ``rows``: (bonus_id, source_wager_id, category, stake, weighted, balance_delta);
+    ``progress``: per bonus, the sum of ``weighted`` and of ``balance_delta``."""
     if not rows:
         return
     await conn.execute(_WAGERING, {
         **realm.params, "at": at, "bonuses": [r[0] for r in rows],
         "wagers": [r[1] for r in rows], "categories": [r[2] for r in rows],
         "stakes": [r[3] for r in rows], "weighted": [r[4] for r in rows],
-        "ids": list(progress), "deltas": list(progress.values())})
+        "moved": [r[5] for r in rows], "ids": list(progress),
+        "deltas": [p[0] for p in progress.values()],
+        "money": [p[1] for p in progress.values()]})
 
 
 async def wagering_of(conn: AsyncConnection, realm: Realm,
                       wager_ids: list[str]) -> list[dict[str, Any]]:
     """The not yet rolled-back contributions of wagers, with their bonus locked."""
     rows = await conn.execute(
-        text("SELECT w.bonus_id, w.source_wager_id, w.weighted, b.status FROM bonus_wagering w "
+        text("SELECT w.bonus_id, w.source_wager_id, w.weighted, w.balance_delta, b.status, "
+             "b.balance, b.player_id, b.currency FROM bonus_wagering w "
              "JOIN bonuses b ON b.tenant_id = w.tenant_id AND b.id = w.bonus_id "
              "WHERE w.tenant_id = :tenant_id AND w.mode = :mode AND NOT w.rolled_back "
              "AND w.source_wager_id = ANY (CAST(:wagers AS text[])) ORDER BY b.seq "

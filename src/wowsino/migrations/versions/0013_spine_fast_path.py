@@ -1,4 +1,4 @@
-"""The wager spine in fewer round trips.
+"""Bonus money follows bonus-funded wagers: what each wager moved on each bonus.
 
 Revision ID: 0013
 Revises: 0012
@@ -15,7 +15,9 @@ branch_labels = None
 depends_on = None
 
 SCHEMA = r"""
-SELECT 1;
+-- balance_delta: what a bonus-funded wager moved on the bonus's balance (its stake
+-- taken, its win added), so that a rollback can take exactly that back.
+ALTER TABLE bonus_wagering ADD COLUMN balance_delta bigint NOT NULL DEFAULT 0;
 """
 
 
