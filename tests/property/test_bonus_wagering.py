@@ -1,7 +1,8 @@
 """Bonus wagering as a property: after any sequence of wagers, rollbacks, forfeits and
 expiries, each bonus's progress equals the weighted sum of its qualifying wagers that
-were not rolled back while it was active, its state matches a model of the rules, and
-every ledger entry balances.
+were not rolled back while it was active, its bonus money follows its bonus-funded
+wagers (stakes off the oldest bonus first, wins back, rollbacks undone), its state and
+conversion match a model of the rules, and every ledger entry balances.
 
 Each example is a fresh tenant on one database cloned from the migrated template,
 driven over HTTP through the ASGI app.
@@ -41,7 +42,8 @@ CATEGORIES = ("slots", "table", "live")
 
 operations = st.lists(st.one_of(
     st.tuples(st.just("wager"), st.integers(0, 1), st.integers(1, 2000),
-              st.sampled_from(CATEGORIES)),
+              st.sampled_from(CATEGORIES), st.sampled_from(("real", "bonus")),
+              st.integers(0, 3000)),
     st.tuples(st.just("rollback"), st.integers(0, 50)),
     st.tuples(st.just("forfeit"), st.integers(0, 3)),
     st.tuples(st.just("hours"), st.integers(1, 30)),
@@ -57,7 +59,10 @@ class ModelBonus:
     expires_at: Any
     status: str = "active"
     completed: int = 0
+    balance: int = BONUS_CENTS
+    converted: int | None = None
     by_wager: dict[str, int] = field(default_factory=dict)
+    money_by_wager: dict[str, int] = field(default_factory=dict)
 
     def weight(self, category: str) -> Decimal:
         if self.weights is None:
@@ -66,10 +71,22 @@ class ModelBonus:
 
 
 def wager(model: list[ModelBonus], player: int, wager_id: str, cents: int,
-          category: str) -> None:
-    for b in model:
-        if b.player != player or b.status != "active":
-            continue
+          category: str, funding: str, win: int) -> None:
+    live = [b for b in model if b.player == player and b.status == "active"]
+    if funding == "bonus":  # the stake off the balances oldest first, the win back
+        stake, staked = cents, []
+        for b in live:
+            taken = min(stake, b.balance)
+            if taken:
+                b.balance -= taken
+                b.money_by_wager[wager_id] = -taken
+                stake -= taken
+                staked.append(b)
+        if win and live:
+            winner = staked[0] if staked else live[0]
+            winner.balance += win
+            winner.money_by_wager[wager_id] = winner.money_by_wager.get(wager_id, 0) + win
+    for b in live:
         if b.max_bet is not None and cents > b.max_bet:
             b.status = "forfeited"
             continue
@@ -79,6 +96,7 @@ def wager(model: list[ModelBonus], player: int, wager_id: str, cents: int,
             b.by_wager[wager_id] = added
         if b.completed >= b.required:
             b.status = "completed"
+            b.converted = b.balance
 
 
 async def run_example(url: str, ops: list[tuple[Any, ...]], n: int) -> None:
@@ -114,15 +132,16 @@ async def run_example(url: str, ops: list[tuple[Any, ...]], n: int) -> None:
             rolled: set[str] = set()
             for k, op in enumerate(ops):
                 if op[0] == "wager":
-                    _, player, cents, category = op
+                    _, player, cents, category, funding, win = op
                     wager_id = f"w{k}"
                     r = await client.post("/v1/events/wager", headers=headers, json={
                         "user_id": f"p{player}", "source_wager_id": wager_id,
                         "amount": f"{cents / 100:.2f}", "currency": "USD",
-                        "game_category": category})
+                        "game_category": category, "funding": funding,
+                        "win_amount": f"{win / 100:.2f}"})
                     assert r.status_code == 201, r.text
                     wagers.append(wager_id)
-                    wager(model, player, wager_id, cents, category)
+                    wager(model, player, wager_id, cents, category, funding, win)
                 elif op[0] == "rollback" and wagers:
                     wager_id = wagers[op[1] % len(wagers)]
                     r = await client.post("/v1/events/wager-rollback", headers=headers,
@@ -131,8 +150,12 @@ async def run_example(url: str, ops: list[tuple[Any, ...]], n: int) -> None:
                     if wager_id not in rolled:
                         rolled.add(wager_id)
                         for b in model:
-                            if b.status == "active" and wager_id in b.by_wager:
+                            if b.status != "active":
+                                continue
+                            if wager_id in b.by_wager:
                                 b.completed -= b.by_wager.pop(wager_id)
+                            if wager_id in b.money_by_wager:  # never below zero
+                                b.balance += max(-b.money_by_wager.pop(wager_id), -b.balance)
                 elif op[0] == "forfeit":
                     b = model[op[1]]
                     r = await client.post(f"/v1/bonuses/{ids[op[1]]}/forfeit", headers=headers,
@@ -156,6 +179,10 @@ async def run_example(url: str, ops: list[tuple[Any, ...]], n: int) -> None:
                 assert Decimal(str(seen["wagering_completed"])) * 100 == b.completed, (seen, b)
                 weighted = sum(Decimal(str(v)) for v in seen["progress_by_category"].values())
                 assert weighted * 100 == b.completed
+                if b.status == "active":
+                    assert Decimal(str(seen["balance"])) * 100 == b.balance, (seen, b)
+                if b.status == "completed":
+                    assert Decimal(str(seen["real_credited"])) * 100 == b.converted, (seen, b)
             assert await ledger_problems(app.state.platform.engine) == []
     finally:
         await app.state.platform.engine.dispose()
