@@ -342,6 +342,20 @@ async def test_drops_are_provably_fair_and_stop_when_the_pool_is_exhausted(
     assert prizes == [Decimal("1.00"), Decimal("1.00"), Decimal("5.00")]
     after = await bet(tenant, "w-late", "1.00", game_category="slots")
     assert after["effects"]["drops"] == []
+    # the winning wagers are published, newest first, a page at a time
+    first = body(await tenant.get(f"/v1/bonus-templates/{made['id']}/drops/wins?limit=2"))
+    rest = body(await tenant.get(f"/v1/bonus-templates/{made['id']}/drops/wins?limit=2"
+                                 f"&cursor={first['next_cursor']}"))
+    listed = first["data"] + rest["data"]
+    assert [w["source_wager_id"] for w in listed] == won[::-1]
+    assert sorted(w["amount"] for w in listed) == prizes
+    assert {w["user"]["username"] for w in listed} == {"alice"}
+    assert {w["bonus_id"] for w in listed} == {v["id"] for v in await bonuses_of(tenant)}
+    assert all(w["amount"] == (Decimal("1.00"), Decimal("5.00"))[int(w["prize_index"])]
+               for w in listed)
+    not_drops = await template(tenant, name="Plain")
+    assert_error(await tenant.get(f"/v1/bonus-templates/{not_drops['id']}/drops/wins"),
+                 409, "NOT_DROPS")
 
 
 async def test_white_label_conversion_credits_the_players_real_rail_from_the_house(

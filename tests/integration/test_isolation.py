@@ -170,6 +170,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/bonus-templates"): Case(body={"name": "Probe", "type": "no_deposit",
                                                 "amount": 1}),
     ("GET", "/v1/bonus-templates/{template_id}"): Case(),
+    ("GET", "/v1/bonus-templates/{promotion_id}/drops/wins"): Case(),
     ("PATCH", "/v1/bonus-templates/{template_id}"): Case(body={"name": "renamed"}),
     ("POST", "/v1/bonus-templates/{template_id}/pause"): Case(body={}),
     ("POST", "/v1/bonus-templates/{template_id}/resume"): Case(body={}),
@@ -223,6 +224,10 @@ def test_every_v1_route_has_an_isolation_case() -> None:
 def victim_key(method: str, template: str) -> str:
     """The idempotency key the victim used on a route; callers reuse it."""
     return f"victim:{method}:{template}"  # visible ASCII: a key has no spaces
+
+
+VICTIM_DROPS = {"name": "Victim drops", "type": "drops", "drop_rate": "0.5", "currency": "USD",
+                "prizes": [{"amount": "1.00", "count": 1}]}
 
 
 async def victim_write(tenant: Tenant, method: str, template: str, path: str,
@@ -289,6 +294,9 @@ async def build_victim(tenant: Tenant) -> Victim:
     made = await victim_write(tenant, "POST", "/v1/bonus-templates", "/v1/bonus-templates",
                               WELCOME)
     ids["template_id"] = made["template"]["id"]
+    made = await victim_write(tenant, "POST", "/v1/bonus-templates#drops",
+                              "/v1/bonus-templates", VICTIM_DROPS)
+    ids["promotion_id"] = made["template"]["id"]
     made = await victim_write(tenant, "POST", "/v1/bonuses/grant", "/v1/bonuses/grant",
                               {"player_id": "alice", "template": "WELCOME"})
     ids["bonus_id"] = made["bonus"]["id"]

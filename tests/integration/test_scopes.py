@@ -92,6 +92,7 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/bonus-templates"): READ,
     ("POST", "/v1/bonus-templates"): CONFIG,
     ("GET", "/v1/bonus-templates/{template_id}"): READ,
+    ("GET", "/v1/bonus-templates/{promotion_id}/drops/wins"): READ,
     ("PATCH", "/v1/bonus-templates/{template_id}"): CONFIG,
     ("POST", "/v1/bonus-templates/{template_id}/pause"): CONFIG,
     ("POST", "/v1/bonus-templates/{template_id}/resume"): CONFIG,
@@ -125,6 +126,7 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "webhook_id": "00000000-0000-4000-8000-000000000005",
                "delivery_id": "00000000-0000-4000-8000-000000000006",
                "template_id": "00000000-0000-4000-8000-000000000007",
+               "promotion_id": "00000000-0000-4000-8000-000000000009",
                "bonus_id": "00000000-0000-4000-8000-000000000008", "slug": "main"}
 
 

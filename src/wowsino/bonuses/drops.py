@@ -167,3 +167,31 @@ async def reverse(conn: AsyncConnection, realm: Realm, wagers: list[Wager],
                   ctx: Context) -> Effects:
     """A prize already won stays won (its bonus follows its own life)."""
     return {}
+
+
+async def wins_page(
+    conn: AsyncConnection, realm: Realm, template_id: UUID, *, brand_id: UUID,
+    before_seq: int | None, limit: int,
+) -> list[dict[str, Any]]:
+    """A promotion's winning wagers, newest first: what anyone holding the revealed seed
+    recomputes. The winner is named only to a key of the winner's brand."""
+    rows = await conn.execute(
+        text("SELECT w.seq, w.source_wager_id, w.prize_index, w.amount, w.bonus_id, "
+             "w.created_at, t.currency, p.id AS user_id, p.username, p.brand_id "
+             "FROM bonus_drop_wins w JOIN bonus_templates t ON t.tenant_id = w.tenant_id "
+             "AND t.id = w.template_id JOIN players p ON p.tenant_id = w.tenant_id "
+             "AND p.id = w.player_id WHERE w.tenant_id = :tenant_id AND w.mode = :mode "
+             "AND w.template_id = :id AND (CAST(:before AS bigint) IS NULL "
+             "OR w.seq < CAST(:before AS bigint)) ORDER BY w.seq DESC LIMIT :limit"),
+        {**realm.params, "id": template_id, "before": before_seq, "limit": limit + 1})
+    out = []
+    for r in rows:
+        currency = ASSETS[r.currency]
+        own = r.brand_id == brand_id
+        out.append({
+            "_seq": int(r.seq), "source_wager_id": r.source_wager_id,
+            "prize_index": int(r.prize_index), "amount": from_minor(int(r.amount), currency),
+            "currency": currency.code, "bonus_id": None if r.bonus_id is None else str(r.bonus_id),
+            "user": {"user_id": str(r.user_id), "username": r.username} if own else None,
+            "won_at": r.created_at})
+    return out

@@ -33,7 +33,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "VALIDATION_ERROR"},
     403: {"description": "PROMO_RULE_VIOLATION, PLAYER_BLOCKED"},
     404: {"description": "NO_TEMPLATE, NO_BONUS, NO_PLAYER"},
-    409: {"description": "NOT_ACTIVE, NOT_PENDING, MAX_GRANTS, NO_BASIS, PROMO_CODE_TAKEN"},
+    409: {"description": "NOT_ACTIVE, NOT_PENDING, MAX_GRANTS, NO_BASIS, PROMO_CODE_TAKEN, "
+                         "NOT_DROPS"},
     422: {"description": "IDEMPOTENCY_KEY_REUSED"},
 }
 
@@ -49,6 +50,23 @@ async def list_templates(request: Request, principal: Read, limit: Limit = None,
         rows = await repository.templates(conn, principal.realm, after=after, limit=size)
     result = NEWEST.page(rows, size)
     result["data"] = [views.template(r) for r in result["data"]]
+    return MoneyJSONResponse(result)
+
+
+@router.get("/bonus-templates/{promotion_id}/drops/wins", responses=ERRORS,
+            summary="A drops promotion's winning wagers, newest first (recompute them "
+                    "from the revealed seed)")
+async def drop_wins(promotion_id: str, request: Request, principal: Read, limit: Limit = None,
+                    cursor: str | None = None) -> MoneyJSONResponse:
+    size = check_limit(limit)
+    after = BY_SEQ.decode(cursor)
+    async with read_only(platform_of(request).engine) as conn:
+        rows = await service.drop_wins(conn, principal.realm, promotion_id,
+                                       brand_id=principal.brand_id,
+                                       before_seq=after[0] if after else None, limit=size)
+    result = BY_SEQ.page(rows, size)
+    for row in result["data"]:
+        row.pop("_seq", None)
     return MoneyJSONResponse(result)
 
 

@@ -120,6 +120,18 @@ async def show_template(conn: AsyncConnection, realm: Realm, ref: str) -> Body:
     return {"template": shown}
 
 
+async def drop_wins(conn: AsyncConnection, realm: Realm, ref: str, *, brand_id: UUID,
+                    before_seq: int | None, limit: int) -> list[Body]:
+    """A drops promotion's winning wagers, newest first (404 ``NO_TEMPLATE``, 409
+    ``NOT_DROPS`` for a template of another type)."""
+    row = await load_template(conn, realm, ref)
+    if row["type"] != "drops":
+        raise Conflict(f"this template is a {row['type']} bonus, not a drops promotion",
+                       code="NOT_DROPS")
+    return await drops.wins_page(conn, realm, row["id"], brand_id=brand_id,
+                                 before_seq=before_seq, limit=limit)
+
+
 def _money_in(value: Any, currency: Asset, field: str) -> int | None:
     return None if value is None else terms_.bounded(value, currency, field)
 
