@@ -85,6 +85,13 @@ async def test_with_the_database_down_requests_answer_503_and_shutdown_completes
         assert counted >= 2
 
         await asyncio.to_thread(private_server.stop)
+        # the key cache stops serving once its listening connection is seen to close (the
+        # server's goodbye is read by the event loop, a moment after the stop returns)
+        for _ in range(100):
+            if not app.state.platform.keys.listening:
+                break
+            await asyncio.sleep(0.05)
+        assert not app.state.platform.keys.listening
         capsys.readouterr()
         requests = [
             lambda: tenant.get("/v1/me"),
@@ -125,6 +132,13 @@ async def test_with_the_database_down_requests_answer_503_and_shutdown_completes
 
         assert (await tenant.get("/v1/me")).status_code == 200  # counted, not saved yet
         await asyncio.to_thread(private_server.stop)
+        # the key cache stops serving once its listening connection is seen to close (the
+        # server's goodbye is read by the event loop, a moment after the stop returns)
+        for _ in range(100):
+            if not app.state.platform.keys.listening:
+                break
+            await asyncio.sleep(0.05)
+        assert not app.state.platform.keys.listening
         capsys.readouterr()
 
     assert await lifespan.shutdown() == "lifespan.shutdown.complete"
