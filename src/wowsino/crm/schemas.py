@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from wowsino.kernel.bodies import refuse_null
 from wowsino.kernel.openapi import never_null
@@ -42,8 +42,19 @@ class Notify(Body):
 
 
 Action = Annotated[GrantBonus | GrantWinz | OpenLootbox | Notify, Field(discriminator="type")]
-# "once", {"weekly": {"day", "time", "tz"}} or {"cron", "tz"}; checked by crm.schedules
-Schedule = Literal["once"] | dict[str, Any]
+# "once", {"weekly": {"day", "time", "tz"}} or {"cron", "tz"}; checked by crm.schedules,
+# which names the part that is wrong
+Schedule = Annotated[Any, WithJsonSchema({
+    "anyOf": [{"type": "string", "enum": ["once"]},
+              {"type": "object", "properties": {"weekly": {"type": "object", "properties": {
+                  "day": {"type": "string"}, "time": {"type": "string"},
+                  "tz": {"type": "string"}}, "required": ["day", "time"]}},
+               "required": ["weekly"]},
+              {"type": "object", "properties": {"cron": {"type": "string"},
+                                                "tz": {"type": "string"}},
+               "required": ["cron"]}],
+    "description": '"once", {"weekly": {"day": "fri", "time": "10:00", "tz": "Europe/Malta"}} '
+                   'or {"cron": "0 10 * * 5", "tz": "Europe/Malta"}'})]
 
 
 class SegmentIn(Body):
