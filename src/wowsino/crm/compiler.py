@@ -84,8 +84,8 @@ CASTS = {"integer": "numeric", "money": "numeric", "text": "text", "instant": "t
 # Every piece of text a compiled condition is made of (besides the placeholders).
 FRAGMENTS: frozenset[str] = frozenset({
     *(sql for sql, _ in COLUMNS.values()), *(sql for sql, _ in AS_OF_COLUMNS.values()),
-    *OPERATORS.values(), *(f"CAST({{}} AS {t})" for t in CASTS.values()),
-    *(f"CAST({{}} AS {t}[])" for t in ("numeric", "text")),
+    *OPERATORS.values(), *(f"AS {t})" for t in CASTS.values()),
+    *(f"AS {t}[])" for t in ("numeric", "text")), "CAST(",
     "(", ")", "AND", "OR", "NOT", "true", "false", "coalesce(", ", false)", "= ANY(",
     "p.tags @>",
 })
@@ -118,9 +118,10 @@ class _Writer:
         self.params: dict[str, Any] = {}
 
     def bind(self, value: Any, cast: str) -> None:
-        name = f":p{len(self.params)}"
-        self.params[name[1:]] = value
-        self.pieces.append(cast.format(name))
+        """``CAST(:pN AS cast)``: the value bound, never written."""
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        self.pieces += ["CAST(", f":{name}", f"AS {cast})"]
 
     def write(self, node: Node) -> None:
         if isinstance(node, Const):
@@ -139,7 +140,7 @@ class _Writer:
             self.pieces.append(")")
         elif isinstance(node, HasTag):
             self.pieces += ["(", "p.tags @>"]
-            self.bind([node.tag], "CAST({} AS text[])")
+            self.bind([node.tag], "text[]")
             self.pieces.append(")")
         elif isinstance(node, Compare):
             self.compare(node)
@@ -151,7 +152,7 @@ class _Writer:
         value = node.value.resolve(self.at) if isinstance(node.value, Moment) else node.value
         self.pieces += ["coalesce(", self.columns[node.field][0], OPERATORS[node.op]] \
             if spec.nullable else ["(", self.columns[node.field][0], OPERATORS[node.op]]
-        self.bind(value, f"CAST({{}} AS {CASTS[spec.kind]})")
+        self.bind(value, CASTS[spec.kind])
         self.pieces.append(", false)" if spec.nullable else ")")
 
     def member(self, node: Member) -> None:
@@ -159,7 +160,7 @@ class _Writer:
         if node.negated:
             self.pieces += ["NOT", "("]
         self.pieces += ["coalesce(", self.columns[node.field][0], "= ANY("]
-        self.bind(list(node.values), f"CAST({{}} AS {CASTS[spec.kind]}[])")
+        self.bind(list(node.values), f"{CASTS[spec.kind]}[]")
         self.pieces += [")", ", false)"]
         if node.negated:
             self.pieces.append(")")
