@@ -105,6 +105,7 @@ class KeyOnly(Body):
 
 class BacktestIn(Body):
     days: int = Field(default=30, ge=1, le=90)
+    idempotency_key: Key = None  # accepted like on every POST; a backtest changes nothing
 
 
 class BudgetIn(Body):
