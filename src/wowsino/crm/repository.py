@@ -227,7 +227,7 @@ async def run(conn: AsyncConnection, realm: Realm, run_id: UUID, *,
               for_update: bool = False) -> Row | None:
     row = (await conn.execute(text(
         _RUN + "WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id"
-        + (" FOR UPDATE SKIP LOCKED" if for_update else "")),
+        + (" FOR UPDATE" if for_update else "")),
         {**realm.params, "id": run_id})).mappings().first()
     return dict(row) if row else None
 

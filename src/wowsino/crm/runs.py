@@ -90,7 +90,8 @@ async def _service_mode(conn: AsyncConnection, realm: Realm) -> str:
 
 async def batch(conn: AsyncConnection, realm: Realm, run_id: UUID, now: datetime) -> bool:
     """One batch of a run in the caller's transaction; False when there is nothing more
-    to do now (the run ended, is held by another worker, or its campaign is paused)."""
+    to do now (the run ended or its campaign is paused). The run's row is locked first:
+    workers on one run take its batches in turn."""
     run = await repository.run(conn, realm, run_id, for_update=True)
     if run is None or run["status"] != "running":
         return False
