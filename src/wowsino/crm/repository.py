@@ -289,39 +289,27 @@ async def finish_run(conn: AsyncConnection, realm: Realm, run_id: UUID, status: 
         {**realm.params, "id": run_id, "status": status, "stopped_by": stopped_by, "at": at})
 
 
-async def claim_result(conn: AsyncConnection, realm: Realm, run_id: UUID, player_id: UUID,
-                       at: datetime) -> bool:
-    """The run's one result for the player (granted until told otherwise); False when the
-    player already has one: it was handled, never twice."""
-    row = (await conn.execute(text(
-        "INSERT INTO crm_run_results (tenant_id, mode, run_id, player_id, outcome, created_at) "
-        "VALUES (:tenant_id, :mode, :run_id, :player_id, 'granted', :at) "
-        "ON CONFLICT DO NOTHING RETURNING 1"),
-        {**realm.params, "run_id": run_id, "player_id": player_id, "at": at})).first()
-    return row is not None
-
-
-async def set_result(conn: AsyncConnection, realm: Realm, run_id: UUID, player_id: UUID, *,
-                     outcome: str, reason: str | None, cost: int) -> None:
-    await conn.execute(text(
-        "UPDATE crm_run_results SET outcome = :outcome, reason = :reason, cost = :cost "
-        "WHERE tenant_id = :tenant_id AND run_id = :run_id AND player_id = :player_id"),
-        {**realm.params, "run_id": run_id, "player_id": player_id, "outcome": outcome,
-         "reason": reason, "cost": cost})
-
-
-async def record_skips(conn: AsyncConnection, realm: Realm, run_id: UUID,
-                       skips: dict[UUID, str], at: datetime) -> None:
-    """Skipped players' results, in one statement (already present ones are kept)."""
-    if not skips:
+async def record_results(conn: AsyncConnection, realm: Realm, run_id: UUID,
+                         granted: dict[UUID, int], skipped: dict[UUID, str],
+                         at: datetime) -> None:
+    """The batch's result per player, in one statement. A player with a result already
+    was handled by an earlier batch: the batch must not stand (its transaction is
+    undone), so a run never grants a player twice."""
+    ids = [*granted, *skipped]
+    if not ids:
         return
-    await conn.execute(text(
+    rows = await conn.execute(text(
         "INSERT INTO crm_run_results (tenant_id, mode, run_id, player_id, outcome, reason, "
-        "created_at) SELECT :tenant_id, :mode, :run_id, s.player_id, 'skipped', s.reason, :at "
-        "FROM unnest(CAST(:ids AS uuid[]), CAST(:reasons AS text[])) AS s (player_id, reason) "
-        "ON CONFLICT DO NOTHING"),
-        {**realm.params, "run_id": run_id, "ids": list(skips), "reasons": list(skips.values()),
-         "at": at})
+        "cost, created_at) SELECT :tenant_id, :mode, :run_id, r.player_id, r.outcome, "
+        "r.reason, r.cost, :at FROM unnest(CAST(:ids AS uuid[]), CAST(:outcomes AS text[]), "
+        "CAST(:reasons AS text[]), CAST(:costs AS bigint[])) AS r (player_id, outcome, reason, "
+        "cost) ON CONFLICT DO NOTHING RETURNING player_id"),
+        {**realm.params, "run_id": run_id, "ids": ids, "at": at,
+         "outcomes": ["granted"] * len(granted) + ["skipped"] * len(skipped),
+         "reasons": [None] * len(granted) + list(skipped.values()),
+         "costs": [*granted.values()] + [0] * len(skipped)})
+    if len(rows.all()) != len(ids):
+        raise RuntimeError(f"run {run_id}: a player of this batch was handled before")
 
 
 async def month_grants(conn: AsyncConnection, realm: Realm, campaign_id: UUID,
@@ -334,14 +322,14 @@ async def month_grants(conn: AsyncConnection, realm: Realm, campaign_id: UUID,
     return {r[0]: int(r[1]) for r in rows}
 
 
-async def count_month_grant(conn: AsyncConnection, realm: Realm, campaign_id: UUID,
-                            player_id: UUID, month: date) -> None:
+async def count_month_grants(conn: AsyncConnection, realm: Realm, campaign_id: UUID,
+                             ids: list[UUID], month: date) -> None:
     await conn.execute(text(
         "INSERT INTO crm_player_grants AS g (tenant_id, mode, campaign_id, player_id, month, "
-        "grants) VALUES (:tenant_id, :mode, :campaign_id, :player_id, :month, 1) "
-        "ON CONFLICT (tenant_id, mode, campaign_id, player_id, month) "
-        "DO UPDATE SET grants = g.grants + 1"),
-        {**realm.params, "campaign_id": campaign_id, "player_id": player_id, "month": month})
+        "grants) SELECT :tenant_id, :mode, :campaign_id, p, :month, 1 "
+        "FROM unnest(CAST(:ids AS uuid[])) AS p ON CONFLICT (tenant_id, mode, campaign_id, "
+        "player_id, month) DO UPDATE SET grants = g.grants + 1"),
+        {**realm.params, "campaign_id": campaign_id, "ids": ids, "month": month})
 
 
 async def pause_campaign(conn: AsyncConnection, realm: Realm, campaign_id: UUID, reason: str,

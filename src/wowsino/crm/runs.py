@@ -2,12 +2,13 @@
 
 A run copies its campaign's expression, action and budget when it starts, then works
 through the matching players in id order, ``BATCH`` at a time. Each batch is one short
-transaction: the run row locked (so one worker at a time), the next players selected
-after the run's cursor, each player gated and granted in a savepoint with its result row
-(``crm_run_results``, keyed by run and player) written in the same transaction as the
-grant, then the cursor, counters and budget spend moved. A crash rolls back only the
-batch in flight; the worker resumes after the last committed batch, and the result key
-makes a second grant to a player in one run impossible.
+transaction: the run row locked (so workers take its batches in turn), the next players
+selected after the run's cursor, each player gated and granted in a savepoint (a refusal
+undoes only that player's grant), then every handled player's result row
+(``crm_run_results``, keyed by run and player: a second result for a player would undo
+the whole batch), the cursor, the counters and the budget spend, all in the transaction
+of the grants. A crash rolls back only the batch in flight; the worker resumes after the
+last committed batch, never granting a player twice in one run.
 
 Players the compliance gate blocks are skipped and counted by reason: the RG holds of
 ``compliance.engagement`` (``self_excluded``, ``timeout``, ``cooling_off``,
@@ -134,28 +135,23 @@ async def _grant_batch(conn: AsyncConnection, realm: Realm, run: Row, campaign: 
     run_left = None if run["budget"] is None else int(run["budget"]) - int(run["cost"])
     service_mode = await _service_mode(conn, realm)
     skips: dict[UUID, str] = {}
-    granted, cost, stop = 0, 0, None
+    granted: dict[UUID, int] = {}  # player → cost
+    stop = None
     for player in rows:
         reason = service.gate(player, held, so_far, limit)
         if reason is not None:
             skips[player["id"]] = reason
             continue
+        spent_so_far = sum(granted.values())
         try:
             async with wire.savepoint(conn):
-                if not await repository.claim_result(conn, realm, run["id"], player["id"], now):
-                    continue  # handled already: never twice
                 spent = await actions.give(conn, realm=realm, service_mode=service_mode,
                                            plan_=plan, player=player, campaign_id=campaign["id"],
                                            run_id=run["id"], deposits=deposits, at=now)
-                if run_left is not None and cost + spent > run_left:
+                if run_left is not None and spent_so_far + spent > run_left:
                     raise _Stop("run_budget")
-                if month_left is not None and cost + spent > month_left:
+                if month_left is not None and spent_so_far + spent > month_left:
                     raise _Stop("monthly_budget")
-                await repository.set_result(conn, realm, run["id"], player["id"],
-                                            outcome="granted", reason=None, cost=spent)
-                if limit:
-                    await repository.count_month_grant(conn, realm, campaign["id"],
-                                                       player["id"], month)
         except _Stop as exc:
             stop = exc.budget_name
             break
@@ -164,14 +160,18 @@ async def _grant_batch(conn: AsyncConnection, realm: Realm, run: Row, campaign: 
         except DomainError as exc:
             skips[player["id"]] = exc.code.lower()
         else:
-            granted, cost = granted + 1, cost + spent
+            granted[player["id"]] = spent
     held_now = {p: r for p, r in skips.items() if r in HOLDS}
     await engagement.record_skips(conn, realm, held_now, engine="crm", ref=str(run["id"]), at=now)
-    await repository.record_skips(conn, realm, run["id"], skips, now)
+    # the exactly-once key of every player handled, in the transaction of their grants
+    await repository.record_results(conn, realm, run["id"], granted, skips, now)
+    if limit and granted:
+        await repository.count_month_grants(conn, realm, campaign["id"], list(granted), month)
+    cost = sum(granted.values())
     if run["asset"]:
         await budget.spend(conn, realm, run["asset"], cost, now)
     await repository.advance_run(conn, realm, run["id"], after=ids[-1],
-                                 processed=granted + len(skips), granted=granted,
+                                 processed=len(granted) + len(skips), granted=len(granted),
                                  skipped=dict(Counter(skips.values())), cost=cost, at=now)
     return stop
 
