@@ -241,13 +241,6 @@ async def run_by_key(conn: AsyncConnection, realm: Realm, campaign_id: UUID,
     return dict(row) if row else None
 
 
-async def running(conn: AsyncConnection, realm: Realm, campaign_id: UUID) -> Row | None:
-    row = (await conn.execute(text(
-        _RUN + "WHERE tenant_id = :tenant_id AND mode = :mode AND campaign_id = :campaign_id "
-        "AND status = 'running'"), {**realm.params, "campaign_id": campaign_id})).mappings().first()
-    return dict(row) if row else None
-
-
 async def runs(conn: AsyncConnection, realm: Realm, campaign_id: UUID,
                before_seq: int | None, limit: int) -> list[Row]:
     where = " AND seq < :before" if before_seq is not None else ""
