@@ -9,10 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Tenant
+from tests.conftest import ADMIN, Tenant
 from tests.integration.bonus_support import bet, template
 from tests.integration.crm_support import campaign, deposit, player, segment, set_vip
-from tests.integration.support import assert_error, assert_validation, body
+from tests.integration.support import (
+    assert_error,
+    assert_validation,
+    bearer,
+    body,
+    create_key,
+)
 from wowsino.kernel.clock import ManualClock
 
 
@@ -173,3 +179,30 @@ async def test_a_backtest_replays_each_scheduled_time_with_the_daily_stats(
                  "NOT_SCHEDULED")
     assert_validation(await tenant.post(f"/v1/campaigns/{weekly['id']}/backtest",
                                         {"days": 91}), "days")
+
+
+async def test_a_brands_segments_and_campaigns_are_its_own_and_select_its_players_only(
+    client: Any, tenant: Tenant, engine: Any,
+) -> None:
+    r = await client.post(f"/tenants/{tenant.id}/brands", headers=ADMIN,
+                          json={"slug": "other", "name": "Other"})
+    assert r.status_code == 201, r.text
+    other = bearer((await create_key(client, tenant, ["*"], brand="other"))["key"])
+    await player(tenant, engine, "alice")
+    r = await client.post("/v1/players", headers=other,
+                          json={"username": "zed", "email": "zed@other.example"})
+    assert r.status_code == 201, r.text
+    mine = await segment(tenant, "true")
+    made = await campaign(tenant, mine["id"], {"type": "grant_winz", "amount": 5})
+    for path in (f"/v1/segments/{mine['id']}", f"/v1/segments/{mine['id']}/preview",
+                 f"/v1/campaigns/{made['id']}", f"/v1/campaigns/{made['id']}/runs"):
+        assert_error(await client.get(path, headers=other), 404)
+    assert_error(await client.post(f"/v1/campaigns/{made['id']}/run", headers=other, json={}),
+                 404, "NO_CAMPAIGN")
+    assert (await client.get("/v1/segments", headers=other)).json()["data"] == []
+    theirs = (await client.post("/v1/segments", headers=other, json={
+        "name": "All", "expression": "true"})).json()["segment"]
+    shown = body(await client.get(f"/v1/segments/{theirs['id']}/preview", headers=other))
+    assert (shown["count"], [s["username"] for s in shown["sample"]]) == (1, ["zed"])
+    done = body(await tenant.post(f"/v1/campaigns/{made['id']}/run", {}))["run"]
+    assert done["granted"] == 1  # alice only: zed is another brand's player
