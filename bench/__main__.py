@@ -12,6 +12,8 @@ Prints the machine, then one line per figure:
     verify: <entries/s> entries/s (<n> entries, <s> s)
     wager events (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
     wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
+    crm preview: <ms> ms at <n> players (<matched> match), all joins <ms> ms, count(*) <ms> ms
+    crm run: <grants/s> grants/s (<n> players, <s> s), bare WINZ credits <n>/s, ratio <x>
 
 See bench/README.md for the method and recorded results.
 """
@@ -47,6 +49,7 @@ EXTRA_PHASES = {
     "jackpots": "Jackpot contributions: one pool, then many",
     "verify": "ledger verify over one new realm",
     "wagers": "Wager events over HTTP: single and batches of 500, against pgbench",
+    "crm": "CRM: a segment preview at 200,000 players, a campaign run's grants/s",
 }
 
 

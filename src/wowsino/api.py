@@ -18,6 +18,7 @@ from wowsino.bonuses.endpoints import router as bonuses_router
 from wowsino.compliance.endpoints import router as compliance_router
 from wowsino.console.auth import end_sessions_of_other_tokens
 from wowsino.console.routes import install_console
+from wowsino.crm.endpoints import router as crm_router
 from wowsino.engines.jackpots.endpoints import router as jackpots_router
 from wowsino.engines.lootbox.endpoints import router as lootbox_router
 from wowsino.engines.minigames.endpoints import router as minigames_router
@@ -161,7 +162,7 @@ def create_app(
 
     for router in (players_router, fairness_router, lootbox_router, raffles_router,
                    jackpots_router, minigames_router, webhooks_router, events_router,
-                   bonuses_router, compliance_router):
+                   bonuses_router, compliance_router, crm_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

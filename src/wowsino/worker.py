@@ -1,8 +1,8 @@
 """The worker: scheduled jobs claimed safely when several workers run.
 
 Jobs here: seal the ledger and audit hash chains, apply RG limits whose
-cooling-off has passed, draw raffles at ``draw_at``, expire bonuses, purge expired idempotency
-keys, flush usage meters; and webhook deliveries.
+cooling-off has passed, draw raffles at ``draw_at``, expire bonuses, start and run CRM
+campaigns, purge expired idempotency keys, flush usage meters; and webhook deliveries.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy import text
 
 from wowsino.bonuses import service as bonuses
+from wowsino.crm import runs as campaign_runs
 from wowsino.engines.raffles import service as raffles
 from wowsino.kernel import chain
 from wowsino.kernel.db import database_unavailable, unit_of_work
@@ -82,6 +83,7 @@ JOBS: list[tuple[str, Job]] = [
     ("usage_flushed", flush_usage),
     ("raffles_drawn", raffles.run_due),
     ("bonuses_expired", expire_bonuses),
+    ("campaign_batches", campaign_runs.run_due),
 ]
 
 

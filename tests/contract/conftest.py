@@ -85,6 +85,13 @@ def _seed(base_url: str) -> tuple[str, dict[str, list[str]]]:
                                                       "events": ["*"]}))
         hook_id = hook["webhook"]["id"]  # type: ignore[index]
         ping = _created(c.post(f"/v1/webhooks/{hook_id}/ping"))
+        segment = _created(c.post("/v1/segments", json={
+            "name": "Lapsed", "expression": "min_vip_level=2 AND last_deposit_at < now() - 7d"}))
+        segment_id = segment["segment"]["id"]  # type: ignore[index]
+        campaign = _created(c.post("/v1/campaigns", json={
+            "name": "Weekly", "segment_id": segment_id,
+            "action": {"type": "grant_winz", "amount": 5},
+            "schedule": {"weekly": {"day": "fri", "time": "10:00", "tz": "Europe/Malta"}}}))
     ids = {
         "key": ["alice", player["player"]["user_id"]],  # type: ignore[index]
         "lootbox_id": [lootbox["lootbox"]["id"]],  # type: ignore[index]
@@ -93,6 +100,8 @@ def _seed(base_url: str) -> tuple[str, dict[str, list[str]]]:
         "mini_game_id": [game["mini_game"]["id"]],  # type: ignore[index]
         "webhook_id": [hook_id],
         "delivery_id": [ping["delivery"]["id"]],  # type: ignore[index]
+        "segment_id": [segment_id],
+        "campaign_id": [campaign["campaign"]["id"]],  # type: ignore[index]
     }
     with httpx.Client(base_url=base_url, timeout=30) as c:
         # the /tenants fuzzer suspends and throttles what it reaches: its own tenant

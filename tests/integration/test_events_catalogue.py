@@ -79,6 +79,22 @@ async def _bonuses(tenant: Tenant, app: Any, clock: ManualClock) -> None:
     assert (await Worker(app.state.platform).tick())["bonuses_expired"] == 1
 
 
+async def _crm(tenant: Tenant) -> None:
+    # a run's message per player, its completion, and the monthly budget reached
+    made = (await _ok(await tenant.post("/v1/segments", {
+        "name": "All", "expression": "status = 'active'"})))["segment"]
+    notify = (await _ok(await tenant.post("/v1/campaigns", {
+        "name": "Hello", "segment_id": made["id"],
+        "action": {"type": "notify", "message": "Hello"}})))["campaign"]
+    await _ok(await tenant.post(f"/v1/campaigns/{notify['id']}/run", {}))
+    await _ok(await tenant.client.put("/v1/crm/budget", headers=tenant.headers(),
+                                      json={"monthly": {"WINZ": 5}}), 200)
+    winz = (await _ok(await tenant.post("/v1/campaigns", {
+        "name": "Coins", "segment_id": made["id"],
+        "action": {"type": "grant_winz", "amount": 10}})))["campaign"]
+    await _ok(await tenant.post(f"/v1/campaigns/{winz['id']}/run", {}))
+
+
 async def test_every_event_real_flows_write_matches_the_catalogue(
         app: Any, tenant: Tenant, clock: ManualClock, db_url: str) -> None:
     await _ok(await tenant.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hooks",
@@ -94,6 +110,7 @@ async def test_every_event_real_flows_write_matches_the_catalogue(
                                  {"status": "active", "reason": "cleared"}), 200)
     await _engines(tenant, app, clock)
     await _bonuses(tenant, app, clock)
+    await _crm(tenant)
     clock.advance(timedelta(hours=24, seconds=1))
     assert (await Worker(app.state.platform).tick())["rg_applied"] == 1
     hooks = (await _ok(await tenant.get("/v1/webhooks"), 200))["data"]

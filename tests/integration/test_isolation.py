@@ -48,12 +48,22 @@ class Caller:
     label: str
     tenant: Tenant
     mode: str
+    own: dict[str, str] = field(default_factory=dict)  # the caller's objects bodies name
 
     async def send(self, method: str, path: str, body: Any, key: str) -> httpx.Response:
         headers = {**self.tenant.headers(self.mode), "Idempotency-Key": key}
         if method in ("GET", "DELETE"):
             return await self.tenant.client.request(method, path, headers=headers)
-        return await self.tenant.client.request(method, path, headers=headers, json=body)
+        return await self.tenant.client.request(method, path, headers=headers,
+                                                json=self.fill(body))
+
+    def fill(self, body: Any) -> Any:
+        """``body`` with each ``"<own:name>"`` replaced by the caller's own object's id."""
+        if isinstance(body, dict):
+            return {k: self.fill(v) for k, v in body.items()}
+        if isinstance(body, str) and body.startswith("<own:"):
+            return self.own[body[5:-1]]
+        return body
 
 
 Check = Callable[[Caller, httpx.Response], Awaitable[list[str]]]
@@ -88,6 +98,13 @@ async def check_usage(caller: Caller, r: httpx.Response) -> list[str]:
     return [] if seen == 1 else [f"/v1/usage counted {seen} active players, not 1"]
 
 
+async def check_budget(caller: Caller, r: httpx.Response) -> list[str]:
+    # the caller's realm has the budget it set itself, never the victim's USD one
+    monthly = r.json()["budget"]["monthly"]
+    return [] if "USD" not in monthly else [f"/v1/crm/budget showed another realm's: {monthly}"]
+
+
+CAMPAIGN_ACTION = {"type": "grant_winz", "amount": 5}
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/openapi.json"): Case(),
     ("GET", "/v1/me"): Case(check=check_me),
@@ -184,6 +201,26 @@ CASES: dict[tuple[str, str], Case] = {
     # compliance
     ("GET", "/v1/brands/{slug}/jurisdiction"): Case(tenant_level=True),
     ("PUT", "/v1/brands/{slug}/jurisdiction"): Case(body={"profile": "GB"}, tenant_level=True),
+    # CRM
+    ("POST", "/v1/segments"): Case(body={"name": "Probe", "expression": "has_tag('vip')"}),
+    ("GET", "/v1/segments"): Case(),
+    ("GET", "/v1/segments/{segment_id}"): Case(),
+    ("PATCH", "/v1/segments/{segment_id}"): Case(body={"name": "renamed"}),
+    ("DELETE", "/v1/segments/{segment_id}"): Case(),
+    ("GET", "/v1/segments/{segment_id}/preview"): Case(),
+    ("POST", "/v1/campaigns"): Case(body={"name": "Probe", "segment_id": "<own:segment_id>",
+                                          "action": CAMPAIGN_ACTION}),
+    ("GET", "/v1/campaigns"): Case(),
+    ("GET", "/v1/campaigns/{campaign_id}"): Case(),
+    ("PATCH", "/v1/campaigns/{campaign_id}"): Case(body={"name": "renamed"}),
+    ("POST", "/v1/campaigns/{campaign_id}/pause"): Case(body={}),
+    ("POST", "/v1/campaigns/{campaign_id}/resume"): Case(body={}),
+    ("POST", "/v1/campaigns/{campaign_id}/dry-run"): Case(body={}),
+    ("POST", "/v1/campaigns/{campaign_id}/run"): Case(body={}),
+    ("GET", "/v1/campaigns/{campaign_id}/runs"): Case(),
+    ("POST", "/v1/campaigns/{campaign_id}/backtest"): Case(body={"days": 7}),
+    ("PUT", "/v1/crm/budget"): Case(body={"monthly": {"WINZ": 1000}}),
+    ("GET", "/v1/crm/budget"): Case(check=check_budget),
 }
 
 
@@ -306,6 +343,17 @@ async def build_victim(tenant: Tenant) -> Victim:
     ids["slug"] = "victim-site"
     await victim_write(tenant, "PUT", "/v1/brands/{slug}/jurisdiction",
                        "/v1/brands/victim-site/jurisdiction", {"profile": "GB"})
+    made = await victim_write(tenant, "POST", "/v1/segments", "/v1/segments",
+                              {"name": "Victim VIPs", "expression": "has_tag('vip')"})
+    ids["segment_id"] = made["segment"]["id"]
+    made = await victim_write(tenant, "POST", "/v1/campaigns", "/v1/campaigns", {
+        "name": "Victim campaign", "segment_id": ids["segment_id"],
+        "action": CAMPAIGN_ACTION, "schedule": {"cron": "0 10 * * 5", "tz": "Europe/Malta"}})
+    ids["campaign_id"] = made["campaign"]["id"]
+    await victim_write(tenant, "POST", "/v1/campaigns/{campaign_id}/run",
+                       f"/v1/campaigns/{ids['campaign_id']}/run", {})
+    await victim_write(tenant, "PUT", "/v1/crm/budget", "/v1/crm/budget",
+                       {"monthly": {"USD": 500}})
     return Victim(tenant, ids)
 
 
@@ -392,6 +440,10 @@ async def prepare(caller: Caller) -> None:
     assert r.status_code == 201, r.text
     r = await caller.send("POST", "/v1/bonus-templates", WELCOME, "own-welcome")
     assert r.status_code == 201, r.text
+    r = await caller.send("POST", "/v1/segments", {"name": "Own", "expression": "true"},
+                          "own-segment")
+    assert r.status_code == 201, r.text
+    caller.own["segment_id"] = r.json()["segment"]["id"]
 
 
 async def test_another_tenants_test_key_sees_and_changes_nothing(

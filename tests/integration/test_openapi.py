@@ -53,6 +53,7 @@ WRITES = ("post", "patch", "put", "delete")
 # idempotent ones, the Idempotency-Key header).
 BODYLESS_WRITES = {
     ("delete", "/v1/webhooks/{webhook_id}"),
+    ("delete", "/v1/segments/{segment_id}"),
     ("post", "/tenants/{tenant}/api-keys/{key_id}/revoke"),
 }
 
@@ -293,6 +294,11 @@ async def test_a_null_is_refused_exactly_where_the_document_denies_it(
             "wagering_multiple": 10})).json()["template"]["id"],
         "tenant": tenant.id,
     }
+    made["segment_id"] = (await tenant.post("/v1/segments", {
+        "name": "s", "expression": "xp > 1"})).json()["segment"]["id"]
+    made["campaign_id"] = (await tenant.post("/v1/campaigns", {
+        "name": "c", "segment_id": made["segment_id"],
+        "action": {"type": "grant_winz", "amount": 5}})).json()["campaign"]["id"]
     checked = 0
     for path, item in doc["paths"].items():
         op = item.get("patch")

@@ -25,6 +25,7 @@ from wowsino.kernel.config import Settings
 
 READ, USE, CONFIG = "engagement:read", "engagement:write", "config:write"
 HOOKS = "webhooks:manage"
+CRM_READ, CRM_WRITE = "crm:read", "crm:write"
 
 REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/usage"): "usage:read",
@@ -110,6 +111,25 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     # jurisdiction profiles
     ("GET", "/v1/brands/{slug}/jurisdiction"): CONFIG,
     ("PUT", "/v1/brands/{slug}/jurisdiction"): CONFIG,
+    # CRM
+    ("POST", "/v1/segments"): CRM_WRITE,
+    ("GET", "/v1/segments"): CRM_READ,
+    ("GET", "/v1/segments/{segment_id}"): CRM_READ,
+    ("PATCH", "/v1/segments/{segment_id}"): CRM_WRITE,
+    ("DELETE", "/v1/segments/{segment_id}"): CRM_WRITE,
+    ("GET", "/v1/segments/{segment_id}/preview"): CRM_READ,
+    ("POST", "/v1/campaigns"): CRM_WRITE,
+    ("GET", "/v1/campaigns"): CRM_READ,
+    ("GET", "/v1/campaigns/{campaign_id}"): CRM_READ,
+    ("PATCH", "/v1/campaigns/{campaign_id}"): CRM_WRITE,
+    ("POST", "/v1/campaigns/{campaign_id}/pause"): CRM_WRITE,
+    ("POST", "/v1/campaigns/{campaign_id}/resume"): CRM_WRITE,
+    ("POST", "/v1/campaigns/{campaign_id}/dry-run"): CRM_WRITE,
+    ("POST", "/v1/campaigns/{campaign_id}/run"): CRM_WRITE,
+    ("GET", "/v1/campaigns/{campaign_id}/runs"): CRM_READ,
+    ("POST", "/v1/campaigns/{campaign_id}/backtest"): CRM_READ,
+    ("PUT", "/v1/crm/budget"): CRM_WRITE,
+    ("GET", "/v1/crm/budget"): CRM_READ,
 }
 
 # Routes any valid key may call: the key's own description and the API document.
@@ -126,8 +146,10 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "webhook_id": "00000000-0000-4000-8000-000000000005",
                "delivery_id": "00000000-0000-4000-8000-000000000006",
                "template_id": "00000000-0000-4000-8000-000000000007",
-               "promotion_id": "00000000-0000-4000-8000-000000000009",
-               "bonus_id": "00000000-0000-4000-8000-000000000008", "slug": "main"}
+               "promotion_id": "00000000-0000-4000-8000-00000000000b",
+               "bonus_id": "00000000-0000-4000-8000-000000000008", "slug": "main",
+               "segment_id": "00000000-0000-4000-8000-000000000009",
+               "campaign_id": "00000000-0000-4000-8000-00000000000a"}
 
 
 def concrete(template: str) -> str:

@@ -99,15 +99,24 @@ async def lint(conn: AsyncConnection, realm: Realm, terms: dict[str, Any]) -> li
     return found
 
 
-async def decide_bonus(
-    conn: AsyncConnection, *, realm: Realm, player: dict[str, Any], terms: dict[str, Any],
-    actor: Actor, at: datetime, target_id: str,
-) -> Decision:
-    """May this bonus be granted to this player under their brand's profile? A refusal
-    is recorded in the audit log with its rule and profile version."""
-    [row] = await repository.profiles(conn, realm, [UUID(str(player["brand_id"]))])
+@dataclass(frozen=True)
+class BrandRules:
+    """A brand's effective jurisdiction rules, with the profile and version they come from."""
+
+    profile: str
+    version: int
+    rules: dict[str, Any]
+
+
+async def brand_rules(conn: AsyncConnection, realm: Realm, brand_id: UUID) -> BrandRules:
+    [row] = await repository.profiles(conn, realm, [brand_id])
     profile = row["profile"] or "default"
-    rules = profiles.effective(profile, row["overrides"])
+    return BrandRules(profile, row["version"] or 0, profiles.effective(profile, row["overrides"]))
+
+
+def bonus_violation(rules: dict[str, Any], player: dict[str, Any], terms: dict[str, Any],
+                    at: datetime) -> tuple[str, str] | None:
+    """The ``(rule, detail)`` a bonus with ``terms`` for ``player`` breaks, or None."""
     broken = _terms_violation(rules, terms)
     country = player.get("country_code")
     born = player.get("date_of_birth")
@@ -115,13 +124,24 @@ async def decide_bonus(
         broken = ("blocked_countries", f"players from {country} may not receive bonuses")
     if broken is None and born is not None and _age(born, at.date()) < rules["min_age"]:
         broken = ("min_age", f"the player is under {rules['min_age']}")
+    return broken
+
+
+async def decide_bonus(
+    conn: AsyncConnection, *, realm: Realm, player: dict[str, Any], terms: dict[str, Any],
+    actor: Actor, at: datetime, target_id: str,
+) -> Decision:
+    """May this bonus be granted to this player under their brand's profile? A refusal
+    is recorded in the audit log with its rule and profile version."""
+    found = await brand_rules(conn, realm, UUID(str(player["brand_id"])))
+    broken = bonus_violation(found.rules, player, terms, at)
     if broken is None:
-        return Decision(True, profile=profile, version=row["version"] or 0)
-    decision = Decision(False, code="PROMO_RULE_VIOLATION", rule=broken[0], profile=profile,
-                        version=row["version"] or 0, detail=broken[1])
+        return Decision(True, profile=found.profile, version=found.version)
+    decision = Decision(False, code="PROMO_RULE_VIOLATION", rule=broken[0], profile=found.profile,
+                        version=found.version, detail=broken[1])
     await audit.record(conn, realm=realm, actor=actor, action="compliance.refused",
                        target_type="bonus_grant", target_id=target_id, at=at,
-                       after={"rule": decision.rule, "profile": profile,
+                       after={"rule": decision.rule, "profile": found.profile,
                               "profile_version": decision.version, "detail": decision.detail,
                               "player_id": str(player["id"]), "action": "bonus_grant"})
     return decision

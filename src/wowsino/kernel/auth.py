@@ -26,7 +26,7 @@ KEY_PATTERN = re.compile(r"^wsk_(live|test)_[0-9a-f]{48}$")
 SCOPES = frozenset({
     "*", "players:read", "players:write", "events:write", "engagement:read",
     "engagement:write", "bonuses:grant", "webhooks:manage", "config:write", "audit:read",
-    "usage:read", "wallet:write",
+    "usage:read", "wallet:write", "crm:read", "crm:write",
 })
 
 

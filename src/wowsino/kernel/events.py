@@ -193,7 +193,36 @@ _TYPES = (
          Field("amount_removed", "number", "The bonus money removed."))),
     EventType("kyc.decision", "A KYC check reached a decision.", reserved=True),
     EventType("vip.level_changed", "A player's VIP level changed.", reserved=True),
-    EventType("campaign.run_completed", "A CRM campaign run finished.", reserved=True),
+    EventType(
+        "campaign.run_completed",
+        "A CRM campaign run finished: every matching player was handled, or a budget "
+        "stopped it (`POST /v1/campaigns/<id>/run` or its schedule).",
+        (Field("campaign_id", "string", "The campaign."),
+         Field("run_id", "string", "The run; `GET /v1/campaigns/<id>/runs` shows it."),
+         Field("status", "string", "`completed`, or `budget_reached` when a budget stopped "
+               "it."),
+         Field("granted", "integer", "Players the action was done for."),
+         Field("skipped", "object", "Players skipped, by reason (`self_excluded`, `status`, "
+               "`jurisdiction`, …)."),
+         Field("total_cost", "object", "`{asset: amount}`: what the run cost (empty for "
+               "`notify`)."))),
+    EventType(
+        "crm.message",
+        "A `notify` campaign's message for one player, for the operator's messaging stack.",
+        (_USER,
+         Field("message", "string", "The campaign's message."),
+         Field("campaign_id", "string", "The campaign."))),
+    EventType(
+        "crm.budget_reached",
+        "The tenant's monthly promotion budget for an asset is used up (`PUT /v1/crm/budget`): "
+        "the run that reached it stopped and every active campaign spending the asset was "
+        "paused. Sent once per month and asset.",
+        (Field("asset", "string", "The asset whose budget is used up."),
+         Field("month", "string", "The UTC month, `YYYY-MM`."),
+         Field("limit", "number", "The monthly limit."),
+         Field("spent", "number", "What campaigns spent this month."),
+         Field("campaign_id", "string|null", "The campaign whose run reached it."),
+         Field("paused_campaigns", "array", "The campaigns paused."))),
     EventType("deposit.completed", "A deposit settled.", reserved=True),
     EventType("withdrawal.requested", "A player asked for a withdrawal.", reserved=True),
     EventType("withdrawal.completed", "A withdrawal was paid out.", reserved=True),
