@@ -109,6 +109,19 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     # jurisdiction profiles
     ("GET", "/v1/brands/{slug}/jurisdiction"): CONFIG,
     ("PUT", "/v1/brands/{slug}/jurisdiction"): CONFIG,
+    # VIP
+    ("GET", "/v1/vip"): READ,
+    ("PUT", "/v1/vip"): CONFIG,
+    ("GET", "/v1/players/{key}/vip"): READ,
+    # journeys
+    ("GET", "/v1/journeys"): READ,
+    ("POST", "/v1/journeys"): CONFIG,
+    ("GET", "/v1/journeys/{journey_id}"): READ,
+    ("PATCH", "/v1/journeys/{journey_id}"): CONFIG,
+    ("POST", "/v1/journeys/{journey_id}/pause"): CONFIG,
+    ("POST", "/v1/journeys/{journey_id}/resume"): CONFIG,
+    ("POST", "/v1/journeys/event"): USE,
+    ("GET", "/v1/players/{key}/journeys"): READ,
 }
 
 # Routes any valid key may call: the key's own description and the API document.
@@ -125,7 +138,8 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "webhook_id": "00000000-0000-4000-8000-000000000005",
                "delivery_id": "00000000-0000-4000-8000-000000000006",
                "template_id": "00000000-0000-4000-8000-000000000007",
-               "bonus_id": "00000000-0000-4000-8000-000000000008", "slug": "main"}
+               "bonus_id": "00000000-0000-4000-8000-000000000008", "slug": "main",
+               "journey_id": "00000000-0000-4000-8000-000000000009"}
 
 
 def concrete(template: str) -> str:

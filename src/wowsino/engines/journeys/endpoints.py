@@ -24,6 +24,7 @@ from wowsino.kernel.writes import platform_of, write
 
 router = APIRouter(tags=["journeys"], route_class=DecimalRoute)
 
+REPLAY: dict[int | str, dict[str, Any]] = {200: {"description": "a replay (deduped: true)"}}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "VALIDATION_ERROR naming the field"},
     404: {"description": "NO_JOURNEY (or NO_TEMPLATE, NO_LOOTBOX: a reward)"},
@@ -40,7 +41,8 @@ async def list_journeys(request: Request, principal: Read, status: JourneyStatus
                                                        limit=size, cursor=cursor))
 
 
-@router.post("/journeys", status_code=201, summary="Create a journey", responses=ERRORS)
+@router.post("/journeys", status_code=201, summary="Create a journey",
+             responses={**REPLAY, **ERRORS})
 async def create_journey(body: JourneyIn, request: Request,
                          principal: Config) -> MoneyJSONResponse:
     fields = body.model_dump(exclude={"idempotency_key"})
@@ -52,7 +54,7 @@ async def create_journey(body: JourneyIn, request: Request,
 
 @router.post("/journeys/event", status_code=201,
              summary="A named trigger for a player: advances every matching active journey",
-             responses={404: {"description": "NO_PLAYER"}})
+             responses={**REPLAY, 404: {"description": "NO_PLAYER"}})
 async def journey_event(body: JourneyEventIn, request: Request,
                         principal: Use) -> MoneyJSONResponse:
     return await write(request, principal, payload=body.model_dump(mode="json"), status=201,
