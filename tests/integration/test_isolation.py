@@ -219,7 +219,8 @@ def v1_routes(app: Any) -> set[tuple[str, str]]:
         routes = app.routes
     found = set()
     for route in routes:
-        path = getattr(route, "path", None) or ""
+        # the template as documented: without convertors ({journey_id}, not {journey_id:…})
+        path = getattr(route, "path_format", None) or getattr(route, "path", None) or ""
         if path == "/v1" or path.startswith("/v1/"):
             for method in getattr(route, "methods", None) or ():
                 if method != "HEAD":

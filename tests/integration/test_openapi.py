@@ -250,13 +250,9 @@ async def test_405_names_every_allowed_method_on_every_path(
     client: httpx.AsyncClient, tenant: Tenant,
 ) -> None:
     doc = await _document(client)
-    templates = [(re.compile("^" + re.sub(r"{\w+}", "[^/]+", p) + "$"), it)
-                 for p, it in doc["paths"].items()]
-    for path in doc["paths"]:
+    for path, item in doc["paths"].items():
+        allowed = sorted(m.upper() for m in item)
         concrete = re.sub(r"{\w+}", "x1", path)
-        # every documented path the request's path matches (``/v1/journeys/event`` is also
-        # a ``/v1/journeys/{journey_id}``)
-        allowed = sorted({m.upper() for rx, it in templates if rx.match(concrete) for m in it})
         for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - set(allowed)):
             r = await client.request(method, concrete, headers=tenant.headers())
             payload = assert_error(r, 405, "METHOD_NOT_ALLOWED")

@@ -236,22 +236,6 @@ async def track_xp(conn: AsyncConnection, realm: Realm, player_id: UUID, xp: int
     await wire.defer(conn, (_TRACK_XP, {**params, "at": at}) if xp > 0 else (_TAKE_XP, params))
 
 
-async def claim_rewards(conn: AsyncConnection, realm: Realm, rows: list[dict[str, Any]],
-                        at: datetime) -> set[tuple[UUID, int]]:
-    """Record each ``{player_id, level, outcome, reason, reward}`` unless that player's
-    level was ever rewarded (or withheld): the ones recorded now."""
-    if not rows:
-        return set()
-    found = await conn.execute(
-        text("INSERT INTO vip_level_rewards (tenant_id, mode, player_id, level, outcome, "
-             "reason, reward, created_at) SELECT :tenant_id, :mode, r.player_id, r.level, "
-             "r.outcome, r.reason, r.reward, :at FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
-             "AS r (player_id uuid, level integer, outcome text, reason text, reward jsonb) "
-             "ORDER BY 3, 4 ON CONFLICT DO NOTHING RETURNING player_id, level"),
-        {**realm.params, "at": at, "rows": canonical(rows).decode()})
-    return {(r.player_id, int(r.level)) for r in found}
-
-
 _STANDINGS = (
     "SELECT p.id AS player_id, p.brand_id, p.currency, vp.level, coalesce(vp.xp, 0) AS xp, "
     f"{ALLOWED} AS allowed, c.xp_per_unit, c.xp_daily_cap, c.timezone, c.levels "

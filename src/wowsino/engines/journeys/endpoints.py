@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.convertors import Convertor, register_url_convertor
 
 from wowsino.engines.auth import Config, Read, Use
 from wowsino.engines.journeys import service
@@ -22,6 +23,22 @@ from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
 from wowsino.kernel.writes import platform_of, write
 
+
+class JourneyRef(Convertor[str]):
+    """A journey's path segment: anything but ``event``, so that ``/journeys/event`` is only
+    the trigger endpoint (its ``Allow`` names ``POST`` alone)."""
+
+    regex = "(?!event$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("journey_ref", JourneyRef())
+ONE = "/journeys/{journey_id:journey_ref}"
 router = APIRouter(tags=["journeys"], route_class=DecimalRoute)
 
 REPLAY: dict[int | str, dict[str, Any]] = {200: {"description": "a replay (deduped: true)"}}
@@ -64,14 +81,14 @@ async def journey_event(body: JourneyEventIn, request: Request,
                            trigger=body.trigger, properties=body.properties, at=at))
 
 
-@router.get("/journeys/{journey_id}", summary="One journey",
+@router.get(ONE, summary="One journey",
             responses={404: {"description": "NO_JOURNEY"}})
 async def get_journey(journey_id: str, request: Request, principal: Read) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse(await service.get_one(conn, principal.realm, journey_id))
 
 
-@router.patch("/journeys/{journey_id}", summary="Change a journey", responses=ERRORS)
+@router.patch(ONE, summary="Change a journey", responses=ERRORS)
 async def patch_journey(journey_id: str, body: JourneyPatch, request: Request,
                         principal: Config) -> MoneyJSONResponse:
     payload = body.model_dump(exclude_unset=True)
@@ -91,14 +108,14 @@ async def _set_status(journey_id: str, to: str, body: StatusChangeIn | None, req
                            actor=principal.actor, at=at))
 
 
-@router.post("/journeys/{journey_id}/pause",
+@router.post(f"{ONE}/pause",
              summary="Pause a journey (no one enters, no run advances)", responses=ERRORS)
 async def pause_journey(journey_id: str, request: Request, principal: Config,
                         body: StatusChangeIn | None = None) -> MoneyJSONResponse:
     return await _set_status(journey_id, "paused", body, request, principal)
 
 
-@router.post("/journeys/{journey_id}/resume", summary="Resume a paused journey",
+@router.post(f"{ONE}/resume", summary="Resume a paused journey",
              responses=ERRORS)
 async def resume_journey(journey_id: str, request: Request, principal: Config,
                          body: StatusChangeIn | None = None) -> MoneyJSONResponse:
