@@ -147,8 +147,3 @@ async def brands_refusing(conn: AsyncConnection, realm: Realm, rule: str) -> lis
     return [row["slug"] for row in await repository.profiles(conn, realm)
             if not profiles.effective(row["profile"] or "default", row["overrides"])[rule]]
 
-
-async def rule_holds(conn: AsyncConnection, realm: Realm, brand_id: UUID, rule: str) -> bool:
-    """Whether the yes/no ``rule`` holds for one brand."""
-    [row] = await repository.profiles(conn, realm, [brand_id])
-    return bool(profiles.effective(row["profile"] or "default", row["overrides"])[rule])
