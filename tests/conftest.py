@@ -159,6 +159,10 @@ class Tenant:
                     **kw: Any) -> httpx.Response:
         return await self.client.patch(path, json=json, headers=self.headers(mode), **kw)
 
+    async def put(self, path: str, json: Any = None, mode: str = "test",
+                  **kw: Any) -> httpx.Response:
+        return await self.client.put(path, json=json, headers=self.headers(mode), **kw)
+
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

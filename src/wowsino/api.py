@@ -20,6 +20,7 @@ from wowsino.console.auth import end_sessions_of_other_tokens
 from wowsino.console.routes import install_console
 from wowsino.crm.endpoints import router as crm_router
 from wowsino.engines.jackpots.endpoints import router as jackpots_router
+from wowsino.engines.journeys.endpoints import router as journeys_router
 from wowsino.engines.lootbox.endpoints import router as lootbox_router
 from wowsino.engines.minigames.endpoints import router as minigames_router
 from wowsino.engines.raffles.endpoints import router as raffles_router
@@ -44,6 +45,7 @@ from wowsino.kernel.platform import Platform
 from wowsino.platform_api import router as platform_router
 from wowsino.players.endpoints import router as players_router
 from wowsino.tenants.endpoints import router as tenants_router
+from wowsino.vip.endpoints import router as vip_router
 from wowsino.webhooks.endpoints import router as webhooks_router
 
 log = structlog.get_logger("wowsino.api")
@@ -162,7 +164,8 @@ def create_app(
 
     for router in (players_router, fairness_router, lootbox_router, raffles_router,
                    jackpots_router, minigames_router, webhooks_router, events_router,
-                   bonuses_router, compliance_router, crm_router):
+                   bonuses_router, compliance_router, crm_router, vip_router,
+                   journeys_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

@@ -1,8 +1,9 @@
 """The worker: scheduled jobs claimed safely when several workers run.
 
 Jobs here: seal the ledger and audit hash chains, apply RG limits whose
-cooling-off has passed, draw raffles at ``draw_at``, expire bonuses, start and run CRM
-campaigns, purge expired idempotency keys, flush usage meters; and webhook deliveries.
+cooling-off has passed, draw raffles at ``draw_at``, expire bonuses, pay VIP cashback at
+each period's end, expire journey runs, start and run CRM campaigns, purge expired
+idempotency keys, flush usage meters; and webhook deliveries.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import text
 
 from wowsino.bonuses import service as bonuses
 from wowsino.crm import runs as campaign_runs
+from wowsino.engines.journeys import service as journeys
 from wowsino.engines.raffles import service as raffles
 from wowsino.kernel import chain
 from wowsino.kernel.db import database_unavailable, unit_of_work
@@ -26,6 +28,7 @@ from wowsino.kernel.logs import log_failure
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
 from wowsino.players import service as players
+from wowsino.vip import cashback
 from wowsino.webhooks import delivery
 
 log = structlog.get_logger("wowsino.worker")
@@ -84,6 +87,8 @@ JOBS: list[tuple[str, Job]] = [
     ("raffles_drawn", raffles.run_due),
     ("bonuses_expired", expire_bonuses),
     ("campaign_batches", campaign_runs.run_due),
+    ("vip_cashback_decided", cashback.run_due),
+    ("journeys_expired", journeys.expire_due),
 ]
 
 

@@ -95,6 +95,23 @@ async def _crm(tenant: Tenant) -> None:
     await _ok(await tenant.post(f"/v1/campaigns/{winz['id']}/run", {}))
 
 
+async def _vip_and_journeys(tenant: Tenant) -> None:
+    # a level reached (vip.level_changed) completes a journey (journey.completed); the day's
+    # loss is paid back as cashback by the worker's next pass a day later
+    await _ok(await tenant.put("/v1/vip", {
+        "xp_per_unit": 10, "xp_daily_cap": 1000, "timezone": "UTC", "cashback_period": "daily",
+        "cashback_as": "real", "levels": [
+            {"level": 1, "name": "Bronze", "xp_required": 0, "cashback_pct": 10},
+            {"level": 2, "name": "Silver", "xp_required": 100, "cashback_pct": 5,
+             "level_up_reward": {"winz": 10}}]}), 200)
+    await _ok(await tenant.post("/v1/journeys", {
+        "name": "Climb", "entry_trigger": "signup", "steps": [{"trigger": "vip.level_up"}],
+        "reward_winz": 5}))
+    # bob: alice is cooling off (a loosened limit), so no engine engages her
+    await _ok(await tenant.post("/v1/journeys/event", {"user_id": "bob", "trigger": "signup"}))
+    await bet(tenant, "b-vip", "15.00", user="bob")
+
+
 async def test_every_event_real_flows_write_matches_the_catalogue(
         app: Any, tenant: Tenant, clock: ManualClock, db_url: str) -> None:
     await _ok(await tenant.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hooks",
@@ -111,8 +128,10 @@ async def test_every_event_real_flows_write_matches_the_catalogue(
     await _engines(tenant, app, clock)
     await _bonuses(tenant, app, clock)
     await _crm(tenant)
+    await _vip_and_journeys(tenant)
     clock.advance(timedelta(hours=24, seconds=1))
-    assert (await Worker(app.state.platform).tick())["rg_applied"] == 1
+    done = await Worker(app.state.platform).tick()
+    assert (done["rg_applied"], done["vip_cashback_decided"]) == (1, 1)
     hooks = (await _ok(await tenant.get("/v1/webhooks"), 200))["data"]
     await _ok(await tenant.post(f"/v1/webhooks/{hooks[0]['id']}/ping", {}))
 

@@ -28,6 +28,11 @@ VICTIM_PLAYER = {"username": "alice", "email": "alice@victim.example", "country_
 WAGER = {"user_id": "alice", "source_wager_id": "wager-1", "amount": 1, "currency": "USD"}
 WELCOME = {"name": "Welcome", "type": "no_deposit", "amount": 5, "promo_code": "WELCOME",
            "wagering_multiple": 10}
+VIP = {"xp_per_unit": 10, "xp_daily_cap": 1000, "timezone": "UTC", "cashback_period": "daily",
+       "cashback_as": "real", "levels": [{"level": 1, "name": "Base", "xp_required": 0},
+                                         {"level": 2, "name": "Up", "xp_required": 5}]}
+JOURNEY = {"name": "Probe journey", "entry_trigger": "signup", "steps": [{"trigger": "wager"}],
+           "reward_winz": 5}
 NOT_FOUND_CODE = re.compile(r"^(NOT_FOUND|NO_[A-Z_]+)$")
 UNTRACKED_TABLES = {"usage_counters"}  # metering of API calls, flushed by /v1/usage
 
@@ -221,6 +226,19 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/campaigns/{campaign_id}/backtest"): Case(body={"days": 7}),
     ("PUT", "/v1/crm/budget"): Case(body={"monthly": {"WINZ": 1000}}),
     ("GET", "/v1/crm/budget"): Case(check=check_budget),
+    # VIP
+    ("GET", "/v1/vip"): Case(),
+    ("PUT", "/v1/vip"): Case(body=VIP),
+    ("GET", "/v1/players/{key}/vip"): Case(),
+    # journeys
+    ("GET", "/v1/journeys"): Case(),
+    ("POST", "/v1/journeys"): Case(body=JOURNEY),
+    ("GET", "/v1/journeys/{journey_id}"): Case(),
+    ("PATCH", "/v1/journeys/{journey_id}"): Case(body={"name": "renamed"}),
+    ("POST", "/v1/journeys/{journey_id}/pause"): Case(body={}),
+    ("POST", "/v1/journeys/{journey_id}/resume"): Case(body={}),
+    ("POST", "/v1/journeys/event"): Case(body={"user_id": "alice", "trigger": "signup"}),
+    ("GET", "/v1/players/{key}/journeys"): Case(),
 }
 
 
@@ -239,7 +257,8 @@ def v1_routes(app: Any) -> set[tuple[str, str]]:
         routes = app.routes
     found = set()
     for route in routes:
-        path = getattr(route, "path", None) or ""
+        # the template as documented: without convertors ({journey_id}, not {journey_id:…})
+        path = getattr(route, "path_format", None) or getattr(route, "path", None) or ""
         if path == "/v1" or path.startswith("/v1/"):
             for method in getattr(route, "methods", None) or ():
                 if method != "HEAD":
@@ -324,6 +343,11 @@ async def build_victim(tenant: Tenant) -> Victim:
                               f"/v1/webhooks/{ids['webhook_id']}/ping", {})
     ids["delivery_id"] = made["delivery"]["id"]
 
+    await victim_write(tenant, "PUT", "/v1/vip", "/v1/vip", VIP)
+    made = await victim_write(tenant, "POST", "/v1/journeys", "/v1/journeys", JOURNEY)
+    ids["journey_id"] = made["journey"]["id"]
+    await victim_write(tenant, "POST", "/v1/journeys/event", "/v1/journeys/event",
+                       {"user_id": "alice", "trigger": "signup"})
     await victim_write(tenant, "POST", "/v1/events/wager", "/v1/events/wager", WAGER)
     await victim_write(tenant, "POST", "/v1/events/deposit", "/v1/events/deposit",
                        {"user_id": "alice", "source_deposit_id": "dep-1", "amount": 10,

@@ -292,6 +292,9 @@ async def test_a_null_is_refused_exactly_where_the_document_denies_it(
         "template_id": (await tenant.post("/v1/bonus-templates", {
             "name": "t", "type": "no_deposit", "currency": "USD", "amount": "5.00",
             "wagering_multiple": 10})).json()["template"]["id"],
+        "journey_id": (await tenant.post("/v1/journeys", {
+            "name": "j", "entry_trigger": "signup", "steps": [{"trigger": "wager"}]}))
+        .json()["journey"]["id"],
         "tenant": tenant.id,
     }
     made["segment_id"] = (await tenant.post("/v1/segments", {

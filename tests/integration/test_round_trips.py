@@ -22,7 +22,8 @@ from wowsino.kernel.config import Settings
 
 ADJUSTMENT_BUDGET = 5  # BEGIN, claim + player, ledger_post, audit + activity + response, COMMIT
 UPSERT_BUDGET = 5  # a new player: BEGIN, claim + player, insert, audit + activity + response, COMMIT
-UPDATE_BUDGET = 7  # an existing player: and the reads of its balances and active bonuses for the dossier
+# an existing player: and the reads of its balances, active bonuses and VIP standing for the dossier
+UPDATE_BUDGET = 8
 LOOTBOX_OPEN_BUDGET = 6
 RAFFLE_ENTRY_BUDGET = 8
 JACKPOT_CONTRIBUTION_BUDGET = 7

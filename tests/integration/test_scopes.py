@@ -130,6 +130,19 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/campaigns/{campaign_id}/backtest"): CRM_READ,
     ("PUT", "/v1/crm/budget"): CRM_WRITE,
     ("GET", "/v1/crm/budget"): CRM_READ,
+    # VIP
+    ("GET", "/v1/vip"): READ,
+    ("PUT", "/v1/vip"): CONFIG,
+    ("GET", "/v1/players/{key}/vip"): READ,
+    # journeys
+    ("GET", "/v1/journeys"): READ,
+    ("POST", "/v1/journeys"): CONFIG,
+    ("GET", "/v1/journeys/{journey_id}"): READ,
+    ("PATCH", "/v1/journeys/{journey_id}"): CONFIG,
+    ("POST", "/v1/journeys/{journey_id}/pause"): CONFIG,
+    ("POST", "/v1/journeys/{journey_id}/resume"): CONFIG,
+    ("POST", "/v1/journeys/event"): USE,
+    ("GET", "/v1/players/{key}/journeys"): READ,
 }
 
 # Routes any valid key may call: the key's own description and the API document.
@@ -149,7 +162,8 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "promotion_id": "00000000-0000-4000-8000-00000000000b",
                "bonus_id": "00000000-0000-4000-8000-000000000008", "slug": "main",
                "segment_id": "00000000-0000-4000-8000-000000000009",
-               "campaign_id": "00000000-0000-4000-8000-00000000000a"}
+               "campaign_id": "00000000-0000-4000-8000-00000000000a",
+               "journey_id": "00000000-0000-4000-8000-00000000000c"}
 
 
 def concrete(template: str) -> str:

@@ -16,7 +16,11 @@ from wowsino.kernel.realm import Realm
 
 def pct_of(basis: int, terms: dict[str, Any]) -> int:
     """``amount_pct`` percent of ``basis``, rounded down, capped at ``max_amount``."""
-    value = int(Decimal(basis) * Decimal(str(terms["amount_pct"])) / 100)
+    return capped(int(Decimal(basis) * Decimal(str(terms["amount_pct"])) / 100), terms)
+
+
+def capped(value: int, terms: dict[str, Any]) -> int:
+    """``value`` capped at the template's ``max_amount``."""
     cap = terms_.money(terms, "max_amount")
     return value if cap is None else min(value, cap)
 

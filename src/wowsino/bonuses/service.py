@@ -149,6 +149,9 @@ async def grant_request(
                        code="NOT_GRANTABLE")
     player = await players.get(conn, realm, brand_id, request["player_id"])
     currency = ASSETS[template["currency"]]
+    if request.get("amount") is not None and template["type"] not in ("manual", "vip_comp"):
+        raise ValidationFailed(f"amount: set by the template for a {template['type']} bonus",
+                               field="amount")
     return await grant(
         conn, realm=realm, service_mode=service_mode, player=player, template=template,
         deposit_amount=_money_in(request.get("deposit_amount"), currency, "deposit_amount"),
@@ -174,6 +177,8 @@ async def _value(conn: AsyncConnection, realm: Realm, *, template: Body, player:
             raise Conflict("a drops promotion runs on wagers; it is not granted to a player",
                            code="NOT_GRANTABLE")
         return amount
+    if kind == "cashback" and amount is not None:  # computed by an engine (VIP cashback)
+        return amounts.capped(amount, terms)
     if amount is not None:
         raise ValidationFailed(f"amount: set by the template for a {kind} bonus", field="amount")
     if kind in ("no_deposit", "referral"):

@@ -12,13 +12,15 @@ PROFILE_VERSION = 1
 
 BASE: dict[str, dict[str, Any]] = {
     "default": {"bonuses_allowed": True, "max_wagering_multiple": None, "min_age": 18,
-                "blocked_countries": []},
+                "blocked_countries": [], "vip_allowed": True},
     # UK Gambling Commission: wagering requirements capped at 10x from 19 January 2026.
+    # VIP schemes are allowed, under the Commission's 2020 rules on high-value customers.
     "GB": {"bonuses_allowed": True, "max_wagering_multiple": 10, "min_age": 18,
-           "blocked_countries": []},
-    # GlüStV 2021: players must be 18; no wagering cap is encoded (set one by override).
+           "blocked_countries": [], "vip_allowed": True},
+    # GlüStV 2021: players must be 18; no wagering cap is encoded (set one by override);
+    # no VIP programme rewarding play volume (a conservative reading: see docs/compliance.md).
     "DE": {"bonuses_allowed": True, "max_wagering_multiple": None, "min_age": 18,
-           "blocked_countries": []},
+           "blocked_countries": [], "vip_allowed": False},
 }
 RULES = tuple(BASE["default"])
 
@@ -26,3 +28,8 @@ RULES = tuple(BASE["default"])
 def effective(profile: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The rules in force: the base profile with the brand's overrides on top."""
     return {**BASE[profile], **overrides}
+
+
+def allowing(rule: str) -> list[str]:
+    """The base profiles under which the yes/no ``rule`` holds."""
+    return sorted(name for name, rules in BASE.items() if rules[rule])

@@ -18,6 +18,7 @@ class Overrides(Body):
     max_wagering_multiple: int | None = Field(default=None, ge=0, le=200)
     min_age: int | None = Field(default=None, ge=16, le=25)
     blocked_countries: list[str] | None = Field(default=None, max_length=250)
+    vip_allowed: StrictBool | None = None
 
     @field_validator("blocked_countries")
     @classmethod

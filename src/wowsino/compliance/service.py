@@ -145,3 +145,25 @@ async def decide_bonus(
                               "profile_version": decision.version, "detail": decision.detail,
                               "player_id": str(player["id"]), "action": "bonus_grant"})
     return decision
+
+
+def rule_sql(rule: str, brand_id: str) -> tuple[str, dict[str, Any]]:
+    """A SQL boolean saying whether the yes/no ``rule`` holds for the brand whose id is the
+    SQL expression ``brand_id`` (its profile in the statement's ``:tenant_id``/``:mode``,
+    the brand's override first), and its parameters: for an engine that folds the
+    jurisdiction into the statement doing its work."""
+    if rule not in profiles.RULES or not isinstance(profiles.BASE["default"][rule], bool):
+        raise ValueError(f"not a yes/no rule: {rule}")
+    sql = (f"coalesce((SELECT coalesce((jp.overrides ->> '{rule}')::boolean, "
+           f"jp.profile = ANY (CAST(:{rule}_profiles AS text[]))) FROM jurisdiction_profiles jp "
+           f"WHERE jp.tenant_id = :tenant_id AND jp.mode = :mode AND jp.brand_id = {brand_id}), "
+           f":{rule}_default)")
+    return sql, {f"{rule}_profiles": profiles.allowing(rule),
+                 f"{rule}_default": profiles.BASE["default"][rule]}
+
+
+async def brands_refusing(conn: AsyncConnection, realm: Realm, rule: str) -> list[str]:
+    """The slugs of the realm's brands whose profile refuses the yes/no ``rule``."""
+    return [row["slug"] for row in await repository.profiles(conn, realm)
+            if not profiles.effective(row["profile"] or "default", row["overrides"])[rule]]
+

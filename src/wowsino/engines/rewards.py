@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,6 +16,22 @@ from wowsino.kernel.realm import Realm
 from wowsino.players.service import require_eligible
 
 RAILS = {"WINZ": (Rail.WINZ, ledger.WINZ_ISSUANCE), "XP": (Rail.XP, ledger.XP_ISSUANCE)}
+PLUG_IN = "plug_in"
+
+
+def real_funding(service_mode: str, currency: str) -> ledger.Account:
+    """Who funds real money an engine pays (a jackpot's seed, a real cashback): the
+    operator (plug-in, ``operator_settlement``) or the house (white-label)."""
+    name = ledger.OPERATOR_SETTLEMENT if service_mode == PLUG_IN else ledger.HOUSE
+    return ledger.Account.system(name, Rail.REAL, currency)
+
+
+def real_payout(service_mode: str, player_id: UUID, currency: str) -> ledger.Account:
+    """Where real money won goes: the operator's payout obligation (plug-in: it pays in
+    its own wallet, told by a webhook) or the player's real balance (white-label)."""
+    if service_mode == PLUG_IN:
+        return ledger.Account.system(ledger.OPERATOR_PAYOUTS, Rail.REAL, currency)
+    return ledger.Account.player(player_id, Rail.REAL, currency)
 
 
 def check_eligible(player: dict[str, Any]) -> None:
@@ -35,16 +52,22 @@ async def grant(
     conn: AsyncConnection, *, realm: Realm, player: dict[str, Any], asset: str, amount: int,
     kind: str, ref_type: str, ref_id: str, at: datetime, metadata: dict[str, Any] | None = None,
 ) -> ledger.PostedEntry | None:
-    """Credit ``amount`` minor units of WINZ or XP from its mint; nothing for zero."""
+    """Credit ``amount`` minor units of WINZ or XP from its mint; nothing for zero. XP
+    keeps the player's VIP standing in step."""
     if amount == 0:
         return None
     rail, mint = RAILS[asset]
-    return await ledger.post_entry(
+    entry = await ledger.post_entry(
         conn, realm=realm, kind=kind, at=at, ref_type=ref_type, ref_id=ref_id,
         metadata=metadata or {},
         postings=[ledger.Posting(ledger.Account.player(player["id"], rail, asset), amount),
                   ledger.Posting(ledger.Account.system(mint, rail, asset), -amount)],
     )
+    if rail is Rail.XP:
+        from wowsino.vip import xp  # VIP's levels give rewards through this module
+
+        await xp.track(conn, realm, player["id"], amount, at)
+    return entry
 
 
 async def charge_winz(

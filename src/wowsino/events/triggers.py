@@ -24,8 +24,8 @@ from wowsino.kernel.realm import Realm
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """``name`` happened to a player; ``properties`` is free-form (``amount`` in minor
-    units of ``currency`` for money triggers)."""
+    """``name`` happened to a player; ``properties`` is free-form (for money triggers
+    ``amount`` in the unit of ``currency``, as the API speaks it)."""
 
     player_id: UUID
     brand_id: UUID

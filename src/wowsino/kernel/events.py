@@ -147,7 +147,19 @@ _TYPES = (
         (Field("ping", "boolean", "Always `true`."),)),
     EventType("tournament.closed", "A tournament closed and its prizes were awarded.",
               reserved=True),
-    EventType("journey.completed", "A player completed a journey.", reserved=True),
+    EventType(
+        "journey.completed",
+        "A player completed the last step of a journey; its reward was granted (or withheld "
+        "from a player held by responsible-gambling rules, `reward_winz_granted: 0`).",
+        (Field("journey_id", "string", "The journey."),
+         Field("journey_name", "string", "Its name at the time of completion."),
+         _USER,
+         Field("run", "integer", "Which run of the journey this was (1 unless repeatable)."),
+         Field("reward_winz_granted", "integer", "The WINZ credited."),
+         Field("reward", "object",
+               "What was given: `{winz, bonus, lootbox_open}`, or `{skipped: rg, reason}`"
+               ", or the refusal of a player who could not receive it."),
+         _time("completed_at", "the last step was done"))),
     EventType(
         "bonus.granted",
         "A bonus was granted to a player (`POST /v1/bonuses/grant`, a deposit's promo code or "
@@ -192,7 +204,30 @@ _TYPES = (
          Field("currency", "string", "The bonus's currency."),
          Field("amount_removed", "number", "The bonus money removed."))),
     EventType("kyc.decision", "A KYC check reached a decision.", reserved=True),
-    EventType("vip.level_changed", "A player's VIP level changed.", reserved=True),
+    EventType(
+        "vip.level_changed",
+        "A player's VIP level changed: up by XP from real-money wagers, or up or down when the "
+        "ladder was edited (`PUT /v1/vip`).",
+        (_USER,
+         Field("from", "integer", "The previous level (0: none yet)."),
+         Field("to", "integer", "The new level."))),
+    EventType(
+        "vip.cashback_granted",
+        "A VIP cashback was paid for a period that ended. With `operator_pays: true` (real "
+        "cashback of a plug-in operator) this is the instruction to credit `amount` in the "
+        "operator's own wallet.",
+        (_USER,
+         Field("period_start", "string", "The period's first local day (YYYY-MM-DD)."),
+         Field("period_end", "string", "The local day after its last (YYYY-MM-DD)."),
+         Field("currency", "string", "The player's currency."),
+         Field("net_loss", "number", "Real money wagered minus won over the period."),
+         Field("level", "integer", "The player's level when it was paid."),
+         Field("cashback_pct", "number", "That level's percentage."),
+         Field("amount", "number", "The cashback."),
+         Field("granted_as", "string", "`bonus` or `real`."),
+         Field("bonus_id", "string|null", "The cashback bonus, when granted as one."),
+         Field("operator_pays", "boolean",
+               "Whether the operator pays it in its own wallet (plug-in, real)."))),
     EventType(
         "campaign.run_completed",
         "A CRM campaign run finished: every matching player was handled, or a budget "

@@ -110,7 +110,8 @@ def allowed_methods(app: Any, path: str) -> list[str]:
 
     allowed: set[str] = set()
     for context in iter_route_contexts(app.routes):
-        template, methods = context.path_format, context.methods
+        # the path with its convertors (``{id:uuid}``): the route's own matcher
+        template, methods = context.path or context.path_format, context.methods
         if template and methods and compile_path(template)[0].match(path):
             allowed |= set(methods)
     return sorted(allowed)

@@ -79,8 +79,9 @@ async def update_rg(key: str, body: RgIn, request: Request, principal: Write) ->
     requested.pop("idempotency_key", None)
     return await write(request, principal, payload=payload, status=200,
                        call=lambda conn, at: service.update_rg(
-                           conn, realm=principal.realm, brand_id=principal.brand_id, ref=key,
-                           requested=requested, actor=principal.actor, at=at))
+                           conn, realm=principal.realm, brand_id=principal.brand_id,
+                           service_mode=principal.service_mode, ref=key, requested=requested,
+                           actor=principal.actor, at=at))
 
 
 @router.post("/{key}/adjustments", status_code=201,

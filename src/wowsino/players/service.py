@@ -8,6 +8,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.events import triggers
+from wowsino.events.wagers import Context
 from wowsino.kernel import audit, ledger, outbox
 from wowsino.kernel.clock import iso
 from wowsino.kernel.errors import NotFound, PlayerBlocked, ValidationFailed
@@ -64,22 +66,27 @@ async def dossiers(conn: AsyncConnection, realm: Realm, rows: list[dict[str, Any
                    now: datetime) -> list[dict[str, Any]]:
     """The dossiers of a page of players, their balances read in one query."""
     from wowsino.bonuses import service as bonuses  # bonuses builds on players
+    from wowsino.vip import service as vip  # VIP builds on players
 
     ids = [r["id"] for r in rows]
     balances = await ledger.players_balances(conn, realm, ids)
     active = await bonuses.active_summaries(conn, realm, ids)
+    standing = await vip.summaries(conn, realm, ids)
     return [await dossier(conn, realm, r, now, balances=balances[str(r["id"])],
-                          active_bonuses=active[str(r["id"])]) for r in rows]
+                          active_bonuses=active[str(r["id"])], vip=standing.get(str(r["id"])))
+            for r in rows]
 
 
 async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
                   now: datetime, *, new: bool = False,
                   balances: dict[str, dict[str, int]] | None = None,
-                  active_bonuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The full player view: profile, compliance flags, RG limits, balances, VIP,
-    active bonuses.
+                  active_bonuses: list[dict[str, Any]] | None = None,
+                  vip: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The full player view: profile, compliance flags, RG limits, balances, VIP
+    (level, name, XP, progress to the next level), active bonuses.
 
-    ``new``: the player was created in this transaction, so has no ledger account yet.
+    ``new``: the player was created in this transaction, so has no ledger account yet
+    and no VIP standing.
     """
     if balances is None:
         balances = {} if new else await ledger.player_balances(conn, realm, row["id"])
@@ -88,6 +95,10 @@ async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
 
         active_bonuses = [] if new else (
             await bonuses.active_summaries(conn, realm, [row["id"]]))[str(row["id"])]
+    if vip is None and not new:
+        from wowsino.vip import service as vip_service  # VIP builds on players
+
+        vip = (await vip_service.summaries(conn, realm, [row["id"]])).get(str(row["id"]))
     currency = ASSETS[row["currency"]]
     shown: dict[str, dict[str, Any]] = {
         "real": {currency.code: from_minor(0, currency)},
@@ -99,6 +110,7 @@ async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
         for code, minor in by_asset.items():
             shown.setdefault(rail_name, {})[code] = from_minor(minor, ASSETS[code])
     xp = int(balances.get("xp", {}).get("XP", 0))
+    standing = vip or {"level": None, "name": None, "progress": None}
     return {
         "user_id": str(row["id"]),
         "username": row["username"],
@@ -116,7 +128,8 @@ async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
         "tags": list(row["tags"] or []),
         "rg": rg.present(row["rg"] or {}, currency, now),
         "balances": shown,
-        "vip": {"level": 0, "xp": xp, "progress": None},
+        "vip": {"level": standing["level"], "name": standing["name"], "xp": xp,
+                "progress": standing["progress"]},
         "active_bonuses": active_bonuses,
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
@@ -191,10 +204,11 @@ async def change_status(
 
 
 async def update_rg(
-    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, requested: dict[str, Any],
-    actor: Actor, at: datetime,
+    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, service_mode: str, ref: str,
+    requested: dict[str, Any], actor: Actor, at: datetime,
 ) -> dict[str, Any]:
-    """Tighten at once, loosen after the cooling-off; emits ``rg.limit_changed``."""
+    """Tighten at once, loosen after the cooling-off; emits ``rg.limit_changed``. A limit
+    set or tightened fires the ``rg.limit_set`` trigger (safer-gambling journeys)."""
     player = await get(conn, realm, brand_id, ref, for_update=True)
     currency = ASSETS[player["currency"]]
     normalised: dict[str, Any] = {}
@@ -224,6 +238,11 @@ async def update_rg(
                            before=player["rg"] or {}, after=state, at=at)
         await outbox.emit(conn, realm=realm, type="rg.limit_changed", at=at,
                           data={"user": player_ref(player), "changes": described})
+    tightened = [c.limit for c in changes if c.immediate and c.after is not None]
+    if tightened:
+        await triggers.fire(conn, realm, [triggers.Trigger(
+            player["id"], player["brand_id"], "rg.limit_set", at, {"limits": tightened})],
+            Context(service_mode, at))
     player["rg"] = state
     return {"player": await dossier(conn, realm, player, at),
             "changes": [{"limit": c.limit, "immediate": c.immediate,
@@ -290,6 +309,10 @@ async def adjust(
                                                  the_asset.code), -minor),
         ],
     )
+    if the_rail is Rail.XP:
+        from wowsino.vip import xp  # VIP builds on players
+
+        await xp.track(conn, realm, player["id"], minor, at)
     balance = entry.balance_after(mine) or 0
     adjustment = {
         "entry_id": entry.id, "user_id": str(player["id"]), "rail": rail,

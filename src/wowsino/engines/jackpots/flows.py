@@ -26,28 +26,19 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.engines import rewards
 from wowsino.kernel import ledger
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Realm
 
-PLUG_IN = "plug_in"
+# who funds seeds and contributions, and where a win goes: shared by every engine that
+# pays real money
+funding_account = rewards.real_funding
+payout_account = rewards.real_payout
 
 
 def pool_account(jackpot_id: UUID, currency: str) -> ledger.Account:
     return ledger.Account.system(f"jackpot:{jackpot_id}", Rail.REAL, currency)
-
-
-def funding_account(service_mode: str, currency: str) -> ledger.Account:
-    """Who funds seeds and contributions: the operator (plug-in) or the house."""
-    name = ledger.OPERATOR_SETTLEMENT if service_mode == PLUG_IN else ledger.HOUSE
-    return ledger.Account.system(name, Rail.REAL, currency)
-
-
-def payout_account(service_mode: str, player_id: UUID, currency: str) -> ledger.Account:
-    """Where a win goes: the operator's payout obligation (plug-in) or the player."""
-    if service_mode == PLUG_IN:
-        return ledger.Account.system(ledger.OPERATOR_PAYOUTS, Rail.REAL, currency)
-    return ledger.Account.player(player_id, Rail.REAL, currency)
 
 
 async def fund_seed(

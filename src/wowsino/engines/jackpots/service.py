@@ -216,7 +216,7 @@ def _check_winnable(player: dict[str, Any], jackpot: dict[str, Any], service_mod
     """In white-label a win is paid to the player's real rail, which holds the player's
     currency only: a pool in another currency is not theirs to feed or win (400
     ``CURRENCY_MISMATCH``). In plug-in the operator pays in its own wallet."""
-    if service_mode != flows.PLUG_IN:
+    if service_mode != rewards.PLUG_IN:
         players.check_currency(player, Rail.REAL, ASSETS[jackpot["currency"]])
 
 
