@@ -26,8 +26,8 @@ WAGER_CONSUMERS: tuple[WagerConsumer, ...] = (
     WagerConsumer("drops", bonus_drops.apply, bonus_drops.reverse, bonus_drops.READS),
     WagerConsumer("jackpots", jackpot_contributions.apply, jackpot_contributions.reverse,
                   jackpot_contributions.READS),
-    WagerConsumer("vip", vip_xp.apply, vip_xp.reverse),
-    WagerConsumer("journeys", journeys.apply_wagers, journeys.reverse_wagers),
+    WagerConsumer("vip", vip_xp.apply, vip_xp.reverse, vip_xp.READS),
+    WagerConsumer("journeys", journeys.apply_wagers, journeys.reverse_wagers, journeys.READS),
 )
 
 DEPOSIT_CONSUMERS: tuple[DepositConsumer, ...] = (

@@ -31,11 +31,16 @@ from wowsino.kernel.realm import Realm
 from wowsino.vip import levels, repository
 from wowsino.vip.ladder import Programme, capped
 
+# Whether the realm runs a VIP programme (JSON true/false), sent with the spine's player
+# look-up: a realm without one pays no statement at all.
+READS = ("(SELECT CASE WHEN EXISTS (SELECT FROM vip_configs WHERE tenant_id = :tenant_id "
+         "AND mode = :mode) THEN 'true' ELSE 'false' END)")
+
 
 async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: Context) -> Effects:
     """Credit the XP the batch's real-money wagers earn."""
     real = [w for w in wagers if w.funding == "real"]
-    if not real:
+    if not real or ctx.reads.get("vip") is False:
         return {}
     found = await repository.lock_days(conn, realm, [w.player_id for w in real],
                                        [w.currency for w in real], [w.settled_at for w in real])

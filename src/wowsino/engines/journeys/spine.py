@@ -57,9 +57,18 @@ def _money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": from_minor(amount, ASSETS[currency]), "currency": currency}
 
 
+# Whether an active journey is entered or advanced by ``wager`` (JSON true/false), sent with
+# the spine's player look-up: a realm without one pays no statement at all.
+READS = ("(SELECT CASE WHEN EXISTS (SELECT FROM journeys WHERE tenant_id = :tenant_id "
+         "AND mode = :mode AND status = 'active' AND (entry_trigger = 'wager' "
+         "OR 'wager' = ANY (triggers))) THEN 'true' ELSE 'false' END)")
+
+
 async def apply_wagers(conn: AsyncConnection, realm: Realm, wagers: list[Wager],
                        ctx: Context) -> Effects:
     """The ``wager`` trigger of each wager."""
+    if ctx.reads.get("journeys") is False:
+        return {}
     return await advance(conn, realm, [
         (w.source_wager_id, Trigger(w.player_id, w.brand_id, "wager", ctx.at, {
             **_money(w.amount, w.currency), "game_category": w.game_category,
