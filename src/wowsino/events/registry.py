@@ -12,6 +12,7 @@ from wowsino.bonuses import deposits as bonus_deposits
 from wowsino.bonuses import drops as bonus_drops
 from wowsino.bonuses import wagering as bonus_wagering
 from wowsino.engines.jackpots import auto as jackpot_contributions
+from wowsino.engines.tournaments import scores as tournament_scores
 from wowsino.events import activity
 from wowsino.events.triggers import TriggerConsumer
 from wowsino.events.wagers import DepositConsumer, WagerConsumer
@@ -21,6 +22,7 @@ WAGER_CONSUMERS: tuple[WagerConsumer, ...] = (
     WagerConsumer("bonus_wagering", bonus_wagering.apply, bonus_wagering.reverse),
     WagerConsumer("drops", bonus_drops.apply, bonus_drops.reverse),
     WagerConsumer("jackpots", jackpot_contributions.apply, jackpot_contributions.reverse),
+    WagerConsumer("tournaments", tournament_scores.apply, tournament_scores.reverse),
 )
 
 DEPOSIT_CONSUMERS: tuple[DepositConsumer, ...] = (
