@@ -28,6 +28,10 @@ VICTIM_PLAYER = {"username": "alice", "email": "alice@victim.example", "country_
 WAGER = {"user_id": "alice", "source_wager_id": "wager-1", "amount": 1, "currency": "USD"}
 WELCOME = {"name": "Welcome", "type": "no_deposit", "amount": 5, "promo_code": "WELCOME",
            "wagering_multiple": 10}
+TOURNAMENT = {"name": "Probe race", "scoring": "sum_wagered",
+              "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-01-08T00:00:00Z",
+              "prize_table": [{"rank_from": 1, "rank_to": 1,
+                               "prize": {"asset": "WINZ", "amount": 100}}]}
 NOT_FOUND_CODE = re.compile(r"^(NOT_FOUND|NO_[A-Z_]+)$")
 UNTRACKED_TABLES = {"usage_counters"}  # metering of API calls, flushed by /v1/usage
 
@@ -148,6 +152,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/mini-games/{mini_game_id}/resume"): Case(body={}),
     ("POST", "/v1/mini-games/{mini_game_id}/play"): Case(body={"user_id": "alice"}),
     ("GET", "/v1/mini-games/{mini_game_id}/plays"): Case(),
+    # tournaments
+    ("GET", "/v1/tournaments"): Case(),
+    ("POST", "/v1/tournaments"): Case(body=TOURNAMENT),
+    ("GET", "/v1/tournaments/{tournament_id}"): Case(),
+    ("PATCH", "/v1/tournaments/{tournament_id}"): Case(body={"name": "renamed"}),
+    ("POST", "/v1/tournaments/{tournament_id}/pause"): Case(body={}),
+    ("POST", "/v1/tournaments/{tournament_id}/resume"): Case(body={}),
+    ("POST", "/v1/tournaments/{tournament_id}/join"): Case(body={"user_id": "alice"}),
+    ("POST", "/v1/tournaments/{tournament_id}/score"): Case(
+        body={"user_id": "alice", "source_wager_id": "wager-9", "amount": 1}),
+    ("GET", "/v1/tournaments/{tournament_id}/leaderboard"): Case(),
+    ("POST", "/v1/tournaments/{tournament_id}/close"): Case(body={}),
     # webhooks
     ("POST", "/v1/webhooks"): Case(body={"url": "https://hooks.example.com/probe",
                                          "events": ["*"]}),
@@ -274,6 +290,14 @@ async def build_victim(tenant: Tenant) -> Victim:
     ids["mini_game_id"] = made["mini_game"]["id"]
     await victim_write(tenant, "POST", "/v1/mini-games/{mini_game_id}/play",
                        f"/v1/mini-games/{ids['mini_game_id']}/play", {"user_id": "alice"})
+
+    made = await victim_write(tenant, "POST", "/v1/tournaments", "/v1/tournaments", TOURNAMENT)
+    ids["tournament_id"] = made["tournament"]["id"]
+    await victim_write(tenant, "POST", "/v1/tournaments/{tournament_id}/join",
+                       f"/v1/tournaments/{ids['tournament_id']}/join", {"user_id": "alice"})
+    await victim_write(tenant, "POST", "/v1/tournaments/{tournament_id}/score",
+                       f"/v1/tournaments/{ids['tournament_id']}/score",
+                       {"user_id": "alice", "source_wager_id": "wager-9", "amount": 1})
 
     made = await victim_write(tenant, "POST", "/v1/webhooks", "/v1/webhooks",
                               {"url": "https://hooks.example.com/victim", "events": ["*"]})

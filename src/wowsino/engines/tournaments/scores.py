@@ -129,6 +129,7 @@ async def _enter_and_score(
                                       ref=str(tournament_id), at=at)
     if not admitted:
         return
+    admitted.sort(key=lambda r: (r.ord, str(r.tournament_id)))  # who enters first
     done = await enter(conn, realm, [(r.tournament_id, r.player_id, r.brand_id)
                                      for r in admitted], at=at, source=source,
                        contributions=admitted)
@@ -167,6 +168,7 @@ async def enter(
         "c_tournaments": [k[0] for k in seen], "c_players": [k[1] for k in seen],
         "c_brands": list(seen.values()),
         "ids": [c.source_wager_id for c in contributions],
+        "seqs": [c.seq for c in contributions],
         "w_tournaments": [c.tournament_id for c in contributions],
         "w_players": [c.player_id for c in contributions],
         "values": [c.value for c in contributions], "amounts": [c.amount for c in contributions],

@@ -41,23 +41,27 @@ WITH w AS (
        AND CASE WHEN CAST(:only AS uuid) IS NULL THEN scoring <> 'points'
                 ELSE id = CAST(:only AS uuid) END
      ORDER BY id FOR KEY SHARE
-), m AS (
-    SELECT w.source_wager_id, w.player_id, w.brand_id, w.amount, w.win_amount, w.points,
-           w.ord, t.id AS tournament_id, t.opt_in, {_VALUE} AS value,
-           EXISTS (SELECT 1 FROM tournament_entries e WHERE e.tenant_id = :tenant_id
-                      AND e.mode = :mode AND e.tournament_id = t.id
-                      AND e.player_id = w.player_id) AS entered
-      FROM w JOIN t ON w.settled_at >= t.starts_at AND w.settled_at < t.ends_at
-       AND (t.currency IS NULL OR t.currency = w.currency)
-       AND (t.min_bet IS NULL OR w.amount >= t.min_bet)
-       AND (w.category IS NULL OR t.game_categories IS NULL
-            OR w.category = ANY (t.game_categories))
+), m AS MATERIALIZED (
+    -- numbered in the batch's order, entered or not, so who reached a score first does
+    -- not depend on which of the two statements records it
+    SELECT matched.*, nextval('tournament_progress_seq') AS seq FROM (
+        SELECT w.source_wager_id, w.player_id, w.brand_id, w.amount, w.win_amount, w.points,
+               w.ord, t.id AS tournament_id, t.opt_in, {_VALUE} AS value,
+               EXISTS (SELECT 1 FROM tournament_entries e WHERE e.tenant_id = :tenant_id
+                          AND e.mode = :mode AND e.tournament_id = t.id
+                          AND e.player_id = w.player_id) AS entered
+          FROM w JOIN t ON w.settled_at >= t.starts_at AND w.settled_at < t.ends_at
+           AND (t.currency IS NULL OR t.currency = w.currency)
+           AND (t.min_bet IS NULL OR w.amount >= t.min_bet)
+           AND (w.category IS NULL OR t.game_categories IS NULL
+                OR w.category = ANY (t.game_categories))
+         ORDER BY w.ord, t.id) matched
 ), c AS (
     INSERT INTO tournament_scores (tenant_id, mode, tournament_id, source_wager_id, player_id,
-        value, amount, win_amount, points, source, created_at)
-    SELECT :tenant_id, :mode, m.tournament_id, m.source_wager_id, m.player_id, m.value,
+        seq, value, amount, win_amount, points, source, created_at)
+    SELECT :tenant_id, :mode, m.tournament_id, m.source_wager_id, m.player_id, m.seq, m.value,
            m.amount, m.win_amount, m.points, :source, :at
-      FROM m WHERE m.entered ORDER BY m.ord, m.tournament_id
+      FROM m WHERE m.entered
     ON CONFLICT DO NOTHING
     RETURNING tournament_id, player_id, source_wager_id, value, seq
 ), a AS ({_ADDED}
@@ -75,17 +79,18 @@ WITH w AS (
 )
 SELECT 'scored' AS kind, c.source_wager_id, c.tournament_id, c.player_id, NULL::uuid AS brand_id,
        c.value, u.score AS total, NULL::bigint AS amount, NULL::bigint AS win_amount,
-       NULL::bigint AS points, NULL::bigint AS ord, t.name, t.scoring, t.currency, t.opt_in
+       NULL::bigint AS points, NULL::bigint AS ord, c.seq, t.name, t.scoring, t.currency,
+       t.opt_in
   FROM c JOIN u ON u.tournament_id = c.tournament_id AND u.player_id = c.player_id
   JOIN t ON t.id = c.tournament_id
 UNION ALL
 SELECT 'pending', m.source_wager_id, m.tournament_id, m.player_id, m.brand_id, m.value, NULL,
-       m.amount, m.win_amount, m.points, m.ord, t.name, t.scoring, t.currency, t.opt_in
+       m.amount, m.win_amount, m.points, m.ord, m.seq, t.name, t.scoring, t.currency, t.opt_in
   FROM m JOIN t ON t.id = m.tournament_id WHERE NOT m.entered
 """
 
-# Enter candidates (tournament, player) within each tournament's max_participants, and
-# score the given contributions of those entered. A player entered concurrently by
+# Enter candidates (tournament, player), in order, within each tournament's
+# max_participants, and score the given contributions (numbered by SCORE) of those entered. A player entered concurrently by
 # another transaction is combined with, not entered twice.
 ENTER = f"""
 WITH cand AS (
@@ -108,16 +113,15 @@ WITH cand AS (
      WHERE t.max_participants IS NULL OR t.participants + f.rn <= t.max_participants
 ), w AS (
     SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:w_tournaments AS uuid[]),
-        CAST(:w_players AS uuid[]), CAST(:values AS numeric[]), CAST(:amounts AS bigint[]),
-        CAST(:wins AS bigint[]), CAST(:points AS bigint[])) WITH ORDINALITY
-        AS w (source_wager_id, tournament_id, player_id, value, amount, win_amount, points, ord)
+        CAST(:w_players AS uuid[]), CAST(:seqs AS bigint[]), CAST(:values AS numeric[]),
+        CAST(:amounts AS bigint[]), CAST(:wins AS bigint[]), CAST(:points AS bigint[]))
+        AS w (source_wager_id, tournament_id, player_id, seq, value, amount, win_amount, points)
 ), c AS (
     INSERT INTO tournament_scores (tenant_id, mode, tournament_id, source_wager_id, player_id,
-        value, amount, win_amount, points, source, created_at)
-    SELECT :tenant_id, :mode, w.tournament_id, w.source_wager_id, w.player_id, w.value,
+        seq, value, amount, win_amount, points, source, created_at)
+    SELECT :tenant_id, :mode, w.tournament_id, w.source_wager_id, w.player_id, w.seq, w.value,
            w.amount, w.win_amount, w.points, :source, :at
       FROM w JOIN admitted a ON a.tournament_id = w.tournament_id AND a.player_id = w.player_id
-     ORDER BY w.ord
     ON CONFLICT DO NOTHING
     RETURNING tournament_id, player_id, source_wager_id, value, seq
 ), g AS ({_ADDED}
@@ -126,8 +130,8 @@ WITH cand AS (
         score, reached, entered_seq, entered_at)
     SELECT :tenant_id, :mode, x.tournament_id, x.player_id, x.brand_id, x.score,
            coalesce(x.progress, x.entered_seq), x.entered_seq, :at
-      FROM (SELECT a.tournament_id, a.player_id, a.brand_id,
-                   nextval('tournament_progress_seq') AS entered_seq,
+      FROM (SELECT y.*, nextval('tournament_progress_seq') AS entered_seq FROM (
+            SELECT a.tournament_id, a.player_id, a.brand_id,
                    CASE WHEN t.scoring = 'max_multiplier' THEN coalesce(g.best, 0)
                         ELSE coalesce(g.added, 0) END AS score,
                    CASE WHEN t.scoring = 'max_multiplier'
@@ -135,7 +139,7 @@ WITH cand AS (
                         ELSE g.last_seq END AS progress
               FROM admitted a JOIN t ON t.id = a.tournament_id
               LEFT JOIN g ON g.tournament_id = a.tournament_id AND g.player_id = a.player_id
-             ORDER BY a.tournament_id, a.player_id) x
+             ORDER BY a.ord) y) x
     ON CONFLICT (tenant_id, mode, tournament_id, player_id) DO UPDATE SET
         score = CASE WHEN (SELECT s.scoring FROM tournaments s WHERE s.tenant_id = e.tenant_id
                               AND s.id = e.tournament_id) = 'max_multiplier'
