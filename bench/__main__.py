@@ -12,6 +12,7 @@ Prints the machine, then one line per figure:
     verify: <entries/s> entries/s (<n> entries, <s> s)
     wager events (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
     wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
+    tournament leaderboard (100,000 players): top-100 p50/p99, own rank p50/p99, …
 
 See bench/README.md for the method and recorded results.
 """
@@ -47,6 +48,7 @@ EXTRA_PHASES = {
     "jackpots": "Jackpot contributions: one pool, then many",
     "verify": "ledger verify over one new realm",
     "wagers": "Wager events over HTTP: single and batches of 500, against pgbench",
+    "tournaments": "Tournament leaderboard reads at 100,000 participants",
 }
 
 

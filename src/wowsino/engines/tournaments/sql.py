@@ -9,11 +9,14 @@ so a close (FOR UPDATE) waits for them and none scores it after.
 
 from __future__ import annotations
 
+MAX_SCORE = 10**18
+MAX_MULTIPLIER = 10**12  # score units: a multiplier of 1,000,000
+
 # the value one contribution adds, in score units (config.py)
 _VALUE = (
     "CASE t.scoring WHEN 'sum_wagered' THEN w.amount WHEN 'sum_won' THEN w.win_amount "
-    "WHEN 'bet_count' THEN 1 WHEN 'points' THEN w.points "
-    "ELSE div(CAST(w.win_amount AS numeric) * 1000000, w.amount) END"
+    "WHEN 'bet_count' THEN 1 WHEN 'points' THEN w.points ELSE CAST(least(div("
+    f"CAST(w.win_amount AS numeric) * 1000000, w.amount), {MAX_MULTIPLIER}) AS bigint) END"
 )
 
 # per (tournament, player): what a set of new contributions ``c`` adds
@@ -68,7 +71,7 @@ WITH w AS (
 ), u AS (
     UPDATE tournament_entries e SET
         score = CASE WHEN t.scoring = 'max_multiplier' THEN greatest(e.score, a.best)
-                     ELSE e.score + a.added END,
+                     ELSE least(e.score + a.added, {MAX_SCORE}) END,
         reached = CASE WHEN t.scoring = 'max_multiplier'
                        THEN CASE WHEN a.best > e.score THEN a.best_seq ELSE e.reached END
                        WHEN a.added > 0 THEN a.last_seq ELSE e.reached END
@@ -90,8 +93,9 @@ SELECT 'pending', m.source_wager_id, m.tournament_id, m.player_id, m.brand_id, m
 """
 
 # Enter candidates (tournament, player), in order, within each tournament's
-# max_participants, and score the given contributions (numbered by SCORE) of those entered. A player entered concurrently by
-# another transaction is combined with, not entered twice.
+# max_participants, and score the given contributions (numbered by SCORE) of those
+# entered. A player entered concurrently by another transaction is combined with, not
+# entered twice.
 ENTER = f"""
 WITH cand AS (
     SELECT * FROM unnest(CAST(:c_tournaments AS uuid[]), CAST(:c_players AS uuid[]),
@@ -113,7 +117,7 @@ WITH cand AS (
      WHERE t.max_participants IS NULL OR t.participants + f.rn <= t.max_participants
 ), w AS (
     SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:w_tournaments AS uuid[]),
-        CAST(:w_players AS uuid[]), CAST(:seqs AS bigint[]), CAST(:values AS numeric[]),
+        CAST(:w_players AS uuid[]), CAST(:seqs AS bigint[]), CAST(:values AS bigint[]),
         CAST(:amounts AS bigint[]), CAST(:wins AS bigint[]), CAST(:points AS bigint[]))
         AS w (source_wager_id, tournament_id, player_id, seq, value, amount, win_amount, points)
 ), c AS (
@@ -133,7 +137,7 @@ WITH cand AS (
       FROM (SELECT y.*, nextval('tournament_progress_seq') AS entered_seq FROM (
             SELECT a.tournament_id, a.player_id, a.brand_id,
                    CASE WHEN t.scoring = 'max_multiplier' THEN coalesce(g.best, 0)
-                        ELSE coalesce(g.added, 0) END AS score,
+                        ELSE least(coalesce(g.added, 0), {MAX_SCORE}) END AS score,
                    CASE WHEN t.scoring = 'max_multiplier'
                         THEN CASE WHEN g.best > 0 THEN g.best_seq END
                         ELSE g.last_seq END AS progress
@@ -143,7 +147,8 @@ WITH cand AS (
     ON CONFLICT (tenant_id, mode, tournament_id, player_id) DO UPDATE SET
         score = CASE WHEN (SELECT s.scoring FROM tournaments s WHERE s.tenant_id = e.tenant_id
                               AND s.id = e.tournament_id) = 'max_multiplier'
-                     THEN greatest(e.score, excluded.score) ELSE e.score + excluded.score END,
+                     THEN greatest(e.score, excluded.score)
+                     ELSE least(e.score + excluded.score, {MAX_SCORE}) END,
         reached = CASE WHEN excluded.score > e.score
                          OR (excluded.score > 0 AND (SELECT s.scoring FROM tournaments s
                              WHERE s.tenant_id = e.tenant_id AND s.id = e.tournament_id)
@@ -158,7 +163,7 @@ WITH cand AS (
     RETURNING s.id
 )
 SELECT 'entry' AS kind, NULL::text AS source_wager_id, cand.tournament_id, cand.player_id,
-       NULL::numeric AS value, i.score AS total,
+       NULL::bigint AS value, i.score AS total,
        CASE WHEN i.inserted THEN 'entered' WHEN i.player_id IS NOT NULL THEN 'already'
             WHEN t.id IS NULL THEN 'not_active' WHEN f.player_id IS NULL THEN 'already'
             ELSE 'full' END AS outcome
@@ -190,7 +195,7 @@ SELECT e.tournament_id, e.player_id FROM tournament_entries e JOIN s
 
 # Take the contributions of ``ids`` out of every tournament not yet closed, and set each
 # affected score to what the contributions left make it.
-REVERSE = """
+REVERSE = f"""
 WITH t AS (
     SELECT id, name, scoring, currency, status FROM tournaments
      WHERE tenant_id = :tenant_id AND mode = :mode AND id = ANY (CAST(:tournaments AS uuid[]))
@@ -214,7 +219,8 @@ WITH t AS (
      GROUP BY p.tournament_id, p.player_id
 ), u AS (
     UPDATE tournament_entries e SET
-        score = CASE WHEN t.scoring = 'max_multiplier' THEN r.best ELSE r.total END,
+        score = CASE WHEN t.scoring = 'max_multiplier' THEN r.best
+                     ELSE least(r.total, {MAX_SCORE}) END,
         reached = coalesce(CASE WHEN t.scoring = 'max_multiplier' THEN r.best_seq
                                 ELSE r.last_seq END, e.entered_seq)
       FROM r JOIN t ON t.id = r.tournament_id

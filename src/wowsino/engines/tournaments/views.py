@@ -13,7 +13,10 @@ from wowsino.kernel.money import ASSETS, from_minor
 
 
 def phase(row: dict[str, Any], at: datetime) -> str:
-    """``upcoming`` before ``starts_at``, ``running`` until ``ends_at``, then ``ended``."""
+    """``upcoming`` before ``starts_at``, ``running`` until ``ends_at`` (or an early
+    close), then ``ended``."""
+    if row["status"] == "closed":
+        return "ended"
     if at < row["starts_at"]:
         return "upcoming"
     return "running" if at < row["ends_at"] else "ended"

@@ -82,17 +82,20 @@ CREATE TRIGGER tournaments_closed_is_final BEFORE UPDATE ON tournaments
 
 -- Who is in a tournament and their score. score is a fixed-point integer:
 -- sum_wagered / sum_won in minor units of the tournament's currency, bet_count a count,
--- max_multiplier / sum_multipliers the multiplier (win / stake) times 10^6 rounded down,
--- points times 10^6. reached is the progress number at which the current score was
--- reached (entered_seq while the score is 0). The leaderboard is this index, read in
--- order: a top-N read and a player's rank never sort.
+-- max_multiplier / sum_multipliers the multiplier (win / stake) times 10^6 rounded down
+-- (at most 10^12 per wager, a multiplier of 1,000,000), points times 10^6; a score stops
+-- at 10^18. reached is the progress number at which the current score was reached
+-- (entered_seq while the score is 0). The leaderboard is the index below, read in
+-- order: a top-N read and a player's rank never sort. It is kept narrow (no realm
+-- columns, nothing included: a tournament id is unique, and its realm was checked when
+-- the tournament was loaded) because a rank counts the index entries ahead of a player.
 CREATE TABLE tournament_entries (
     tenant_id uuid NOT NULL,
     mode text NOT NULL,
     tournament_id uuid NOT NULL,
     player_id uuid NOT NULL,
     brand_id uuid NOT NULL,
-    score numeric(38, 0) NOT NULL DEFAULT 0 CHECK (score >= 0),
+    score bigint NOT NULL DEFAULT 0 CHECK (score BETWEEN 0 AND 1000000000000000000),
     reached bigint NOT NULL,
     entered_seq bigint NOT NULL,
     entered_at timestamptz NOT NULL,
@@ -100,9 +103,7 @@ CREATE TABLE tournament_entries (
     FOREIGN KEY (tenant_id, tournament_id) REFERENCES tournaments (tenant_id, id),
     FOREIGN KEY (tenant_id, player_id) REFERENCES players (tenant_id, id)
 );
-CREATE INDEX tournament_leaderboard
-    ON tournament_entries (tenant_id, mode, tournament_id, score DESC, reached)
-    INCLUDE (player_id, brand_id);
+CREATE INDEX tournament_leaderboard ON tournament_entries (tournament_id, score DESC, reached);
 
 -- What each wager (or POST /score) added to a tournament, deduped per tournament on
 -- source_wager_id, so a rollback takes exactly it back and a max_multiplier score can
@@ -115,7 +116,7 @@ CREATE TABLE tournament_scores (
     source_wager_id text NOT NULL,
     player_id uuid NOT NULL,
     seq bigint NOT NULL DEFAULT nextval('tournament_progress_seq'),
-    value numeric(38, 0) NOT NULL CHECK (value >= 0),
+    value bigint NOT NULL CHECK (value >= 0),
     amount bigint,
     win_amount bigint,
     points bigint,
@@ -136,7 +137,7 @@ CREATE TABLE tournament_payouts (
     tournament_id uuid NOT NULL,
     rank integer NOT NULL CHECK (rank >= 1),
     player_id uuid NOT NULL,
-    score numeric(38, 0) NOT NULL,
+    score bigint NOT NULL,
     prize jsonb NOT NULL,
     status text NOT NULL CHECK (status IN ('paid', 'skipped')),
     reason text,
