@@ -57,3 +57,9 @@ def test_instances_of_a_series_may_not_overlap() -> None:
 def test_scores_are_shown_as_exact_decimals(value: int, scoring: str, currency: str | None,
                                             shown: str) -> None:
     assert str(shown_score(value, scoring, currency)) == shown
+
+
+def test_a_series_whose_next_instance_would_leave_the_calendar_is_refused() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        check(utc(9999, 12, 28), utc(9999, 12, 29), Recurrence("weekly", "UTC"))
+    assert refused.value.details["field"] == "recurrence"

@@ -114,8 +114,11 @@ async def _next_instance(conn: AsyncConnection, realm: Realm, tournament: dict[s
     if raw is None:
         return None
     every = recurrence.Recurrence(raw["every"], raw["timezone"])
-    starts_at, ends_at = recurrence.next_window(tournament["starts_at"], tournament["ends_at"],
-                                                every, after=at)
+    try:
+        starts_at, ends_at = recurrence.next_window(tournament["starts_at"],
+                                                    tournament["ends_at"], every, after=at)
+    except OverflowError:  # the series has reached the end of the calendar
+        return None
     values = {**{c: config.stored(tournament[c]) if c in repository.JSON_COLUMNS
                  else tournament[c] for c in COPIED},
               "id": new_id(), "starts_at": starts_at, "ends_at": ends_at,

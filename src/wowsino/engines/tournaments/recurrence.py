@@ -61,7 +61,7 @@ def next_window(
 ) -> tuple[datetime, datetime]:
     """The window of the next instance after one that ran ``starts_at``–``ends_at``: one
     period on, or as many as needed for it to end after ``after`` (a close that came late
-    skips the periods already over)."""
+    skips the periods already over). ``OverflowError`` past the year 9999."""
     for periods in range(1, MAX_SKIPPED + 1):
         start, end = shift(starts_at, recurrence, periods), shift(ends_at, recurrence, periods)
         if end > after:
@@ -70,8 +70,15 @@ def next_window(
 
 
 def check(starts_at: datetime, ends_at: datetime, recurrence: Recurrence) -> None:
-    """A series' instances may not overlap: each must end before the next starts."""
-    if shift(starts_at, recurrence) < ends_at:
+    """A series' instances may not overlap: each must end before the next starts; and the
+    next must fall inside the calendar."""
+    try:
+        following = shift(starts_at, recurrence)
+        shift(ends_at, recurrence)
+    except OverflowError:
+        raise ValidationFailed("recurrence: the next instance would fall after the year 9999",
+                               field="recurrence") from None
+    if following < ends_at:
         raise ValidationFailed(
             f"recurrence: a {recurrence.every} tournament must end before its next instance "
             "starts (ends_at - starts_at at most one period)", field="recurrence")

@@ -174,9 +174,9 @@ def _content(tournament: dict[str, Any], fields: dict[str, Any]) -> dict[str, in
     if fields.get("points") is not None:
         if scoring != "points":
             raise ValidationFailed("points: only for a points tournament", field="points")
-        if fields["points"] > config.MAX_POINTS:
-            raise ValidationFailed(f"points: at most {config.MAX_POINTS}", field="points")
         points = to_minor(fields["points"], POINTS, field="points")
+        if points > config.MAX_POINTS * 10**config.FRACTION_DIGITS:
+            raise ValidationFailed(f"points: at most {config.MAX_POINTS}", field="points")
     return {"amount": amount, "win_amount": win, "points": points}
 
 
