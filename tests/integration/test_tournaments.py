@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -297,3 +298,33 @@ async def test_paused_closed_and_upcoming_tournaments_refuse_every_write(
     assert_error(await tenant.patch(f"/v1/tournaments/{closed['id']}", {"name": "x"}), 409,
                  "NOT_ACTIVE")
     assert (await show(tenant, upcoming["id"]))["phase"] == "upcoming"
+
+
+async def test_a_player_entered_by_another_transaction_meanwhile_still_scores(
+    tenant: Tenant, clock: ManualClock, engine: Any,
+) -> None:
+    """``sql.SCORE`` saw the player not entered; before ``sql.ENTER`` ran, a concurrent
+    request entered them: the wager still counts, once, and the player is not counted
+    twice."""
+    from collections import namedtuple
+    from uuid import UUID
+
+    from wowsino.engines.tournaments import scores
+    from wowsino.kernel.realm import Mode, Realm
+
+    player = await create_player(tenant, "alice")
+    race = await make_tournament(tenant, clock)
+    assert (await tenant.post(f"/v1/tournaments/{race['id']}/join",
+                              {"user_id": "alice"})).status_code == 201
+    Pending = namedtuple("Pending", "source_wager_id tournament_id player_id seq value amount "
+                                    "win_amount points")
+    row = Pending("late-w", UUID(race["id"]), UUID(player["user_id"]), 10**12, 250, 250, 0,
+                  None)
+    async with engine.begin() as conn:
+        done = await scores.enter(conn, Realm(UUID(tenant.id), Mode.TEST),
+                                  [(row.tournament_id, row.player_id, UUID(tenant.brand_id))],
+                                  at=clock.now(), source="wager", contributions=[row])
+    assert done.outcomes[(row.tournament_id, row.player_id)] == ("already", 250)
+    assert done.scored == {(row.tournament_id, "late-w"): 250}
+    assert await standings(tenant, race["id"]) == [(1, "alice", D("2.50"))]
+    assert (await show(tenant, race["id"]))["participants"] == 1

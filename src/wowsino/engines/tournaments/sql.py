@@ -115,6 +115,15 @@ WITH cand AS (
     SELECT f.tournament_id, f.player_id, f.brand_id, f.ord FROM fresh f
       JOIN t ON t.id = f.tournament_id
      WHERE t.max_participants IS NULL OR t.participants + f.rn <= t.max_participants
+), eligible AS (
+    -- the admitted, and those another transaction entered since SCORE looked: their
+    -- wagers are scored too (the insert below meets their entry and adds to it)
+    SELECT tournament_id, player_id, brand_id, ord FROM admitted
+    UNION ALL
+    SELECT cand.tournament_id, cand.player_id, cand.brand_id, cand.ord
+      FROM cand JOIN t ON t.id = cand.tournament_id
+     WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.tournament_id = cand.tournament_id
+                          AND f.player_id = cand.player_id)
 ), w AS (
     SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:w_tournaments AS uuid[]),
         CAST(:w_players AS uuid[]), CAST(:seqs AS bigint[]), CAST(:values AS bigint[]),
@@ -125,7 +134,7 @@ WITH cand AS (
         seq, value, amount, win_amount, points, source, created_at)
     SELECT :tenant_id, :mode, w.tournament_id, w.source_wager_id, w.player_id, w.seq, w.value,
            w.amount, w.win_amount, w.points, :source, :at
-      FROM w JOIN admitted a ON a.tournament_id = w.tournament_id AND a.player_id = w.player_id
+      FROM w JOIN eligible a ON a.tournament_id = w.tournament_id AND a.player_id = w.player_id
     ON CONFLICT DO NOTHING
     RETURNING tournament_id, player_id, source_wager_id, value, seq
 ), g AS ({_ADDED}
@@ -141,7 +150,7 @@ WITH cand AS (
                    CASE WHEN t.scoring = 'max_multiplier'
                         THEN CASE WHEN g.best > 0 THEN g.best_seq END
                         ELSE g.last_seq END AS progress
-              FROM admitted a JOIN t ON t.id = a.tournament_id
+              FROM eligible a JOIN t ON t.id = a.tournament_id
               LEFT JOIN g ON g.tournament_id = a.tournament_id AND g.player_id = a.player_id
              ORDER BY a.ord) y) x
     ON CONFLICT (tenant_id, mode, tournament_id, player_id) DO UPDATE SET
