@@ -105,7 +105,13 @@ async def record(
             effects[row.source_wager_id].append(tournament.effect(skipped="not_joined"))
     if pending:
         await _enter_and_score(conn, realm, pending, tournaments, effects, at=at, source=source)
-    return dict(effects)
+    return _in_order(effects)
+
+
+def _in_order(effects: Effects) -> Effects:
+    """Each wager's effects by tournament id: the same answer whatever order rows came in."""
+    return {wager_id: sorted(items, key=lambda e: e["tournament_id"])
+            for wager_id, items in effects.items()}
 
 
 async def _enter_and_score(
@@ -210,4 +216,4 @@ async def reverse(
         else:
             effects[row.source_wager_id].append(tournament.effect(
                 reversed=False, reason="the tournament is closed"))
-    return dict(effects)
+    return _in_order(effects)
