@@ -14,6 +14,7 @@ Prints the machine, then one line per figure:
     wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
     crm preview: <ms> ms at <n> players (<matched> match), all joins <ms> ms, count(*) <ms> ms
     crm run: <grants/s> grants/s (<n> players, <s> s), bare WINZ credits <n>/s, ratio <x>
+    tournament leaderboard (100,000 players): top-100 p50/p99, own rank p50/p99, …
 
 See bench/README.md for the method and recorded results.
 """
@@ -50,6 +51,7 @@ EXTRA_PHASES = {
     "verify": "ledger verify over one new realm",
     "wagers": "Wager events over HTTP: single and batches of 500, against pgbench",
     "crm": "CRM: a segment preview at 200,000 players, a campaign run's grants/s",
+    "tournaments": "Tournament leaderboard reads at 100,000 participants",
 }
 
 

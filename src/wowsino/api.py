@@ -24,6 +24,7 @@ from wowsino.engines.journeys.endpoints import router as journeys_router
 from wowsino.engines.lootbox.endpoints import router as lootbox_router
 from wowsino.engines.minigames.endpoints import router as minigames_router
 from wowsino.engines.raffles.endpoints import router as raffles_router
+from wowsino.engines.tournaments.endpoints import router as tournaments_router
 from wowsino.events.endpoints import router as events_router
 from wowsino.fairness.endpoints import router as fairness_router
 from wowsino.kernel.admin import check_admin_token_strength
@@ -165,7 +166,7 @@ def create_app(
     for router in (players_router, fairness_router, lootbox_router, raffles_router,
                    jackpots_router, minigames_router, webhooks_router, events_router,
                    bonuses_router, compliance_router, crm_router, vip_router,
-                   journeys_router):
+                   journeys_router, tournaments_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

@@ -1,9 +1,9 @@
 """The worker: scheduled jobs claimed safely when several workers run.
 
 Jobs here: seal the ledger and audit hash chains, apply RG limits whose
-cooling-off has passed, draw raffles at ``draw_at``, expire bonuses, pay VIP cashback at
-each period's end, expire journey runs, start and run CRM campaigns, purge expired
-idempotency keys, flush usage meters; and webhook deliveries.
+cooling-off has passed, draw raffles at ``draw_at``, close tournaments at ``ends_at``,
+expire bonuses, pay VIP cashback at each period's end, expire journey runs, start and run
+CRM campaigns, purge expired idempotency keys, flush usage meters; and webhook deliveries.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from wowsino.bonuses import service as bonuses
 from wowsino.crm import runs as campaign_runs
 from wowsino.engines.journeys import service as journeys
 from wowsino.engines.raffles import service as raffles
+from wowsino.engines.tournaments import closing as tournaments
 from wowsino.kernel import chain
 from wowsino.kernel.db import database_unavailable, unit_of_work
 from wowsino.kernel.logs import log_failure
@@ -85,6 +86,7 @@ JOBS: list[tuple[str, Job]] = [
     ("chains_sealed", seal_chains),
     ("usage_flushed", flush_usage),
     ("raffles_drawn", raffles.run_due),
+    ("tournaments_closed", tournaments.close_due),
     ("bonuses_expired", expire_bonuses),
     ("campaign_batches", campaign_runs.run_due),
     ("vip_cashback_decided", cashback.run_due),

@@ -64,6 +64,19 @@ async def _engines(tenant: Tenant, app: Any, clock: ManualClock) -> None:
             await _ok(await tenant.post(f"{path}/drop", {}))
 
 
+async def _tournament(tenant: Tenant, clock: ManualClock) -> None:
+    race = (await _ok(await tenant.post("/v1/tournaments", {
+        "name": "Race", "scoring": "sum_wagered", "starts_at": iso(clock.now()),
+        "ends_at": iso(clock.now() + timedelta(days=1)), "prize_table": [
+            {"rank_from": 1, "rank_to": 1, "prize": {"asset": "WINZ", "amount": 50}},
+            {"rank_from": 2, "rank_to": 2, "prize": {"asset": "USD", "amount": 5}}]})))
+    path = f"/v1/tournaments/{race['tournament']['id']}"
+    for user in ("alice", "bob"):
+        await _ok(await tenant.post(f"{path}/score", {
+            "user_id": user, "source_wager_id": f"t-{user}", "amount": 1}))
+    await _ok(await tenant.post(f"{path}/close", {}))
+
+
 async def _bonuses(tenant: Tenant, app: Any, clock: ManualClock) -> None:
     # granted, then converted by wagering; forfeited by a stake above max_bet; expired
     made = await template(tenant, amount="10.00", wagering_multiple=1)
@@ -126,6 +139,7 @@ async def test_every_event_real_flows_write_matches_the_catalogue(
     await _ok(await tenant.patch("/v1/players/bob/status",
                                  {"status": "active", "reason": "cleared"}), 200)
     await _engines(tenant, app, clock)
+    await _tournament(tenant, clock)
     await _bonuses(tenant, app, clock)
     await _crm(tenant)
     await _vip_and_journeys(tenant)

@@ -33,6 +33,10 @@ VIP = {"xp_per_unit": 10, "xp_daily_cap": 1000, "timezone": "UTC", "cashback_per
                                          {"level": 2, "name": "Up", "xp_required": 5}]}
 JOURNEY = {"name": "Probe journey", "entry_trigger": "signup", "steps": [{"trigger": "wager"}],
            "reward_winz": 5}
+TOURNAMENT = {"name": "Probe race", "scoring": "sum_wagered",
+              "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-01-08T00:00:00Z",
+              "prize_table": [{"rank_from": 1, "rank_to": 1,
+                               "prize": {"asset": "WINZ", "amount": 100}}]}
 NOT_FOUND_CODE = re.compile(r"^(NOT_FOUND|NO_[A-Z_]+)$")
 UNTRACKED_TABLES = {"usage_counters"}  # metering of API calls, flushed by /v1/usage
 
@@ -170,6 +174,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/mini-games/{mini_game_id}/resume"): Case(body={}),
     ("POST", "/v1/mini-games/{mini_game_id}/play"): Case(body={"user_id": "alice"}),
     ("GET", "/v1/mini-games/{mini_game_id}/plays"): Case(),
+    # tournaments
+    ("GET", "/v1/tournaments"): Case(),
+    ("POST", "/v1/tournaments"): Case(body=TOURNAMENT),
+    ("GET", "/v1/tournaments/{tournament_id}"): Case(),
+    ("PATCH", "/v1/tournaments/{tournament_id}"): Case(body={"name": "renamed"}),
+    ("POST", "/v1/tournaments/{tournament_id}/pause"): Case(body={}),
+    ("POST", "/v1/tournaments/{tournament_id}/resume"): Case(body={}),
+    ("POST", "/v1/tournaments/{tournament_id}/join"): Case(body={"user_id": "alice"}),
+    ("POST", "/v1/tournaments/{tournament_id}/score"): Case(
+        body={"user_id": "alice", "source_wager_id": "wager-9", "amount": 1}),
+    ("GET", "/v1/tournaments/{tournament_id}/leaderboard"): Case(),
+    ("POST", "/v1/tournaments/{tournament_id}/close"): Case(body={}),
     # webhooks
     ("POST", "/v1/webhooks"): Case(body={"url": "https://hooks.example.com/probe",
                                          "events": ["*"]}),
@@ -335,6 +351,14 @@ async def build_victim(tenant: Tenant) -> Victim:
     ids["mini_game_id"] = made["mini_game"]["id"]
     await victim_write(tenant, "POST", "/v1/mini-games/{mini_game_id}/play",
                        f"/v1/mini-games/{ids['mini_game_id']}/play", {"user_id": "alice"})
+
+    made = await victim_write(tenant, "POST", "/v1/tournaments", "/v1/tournaments", TOURNAMENT)
+    ids["tournament_id"] = made["tournament"]["id"]
+    await victim_write(tenant, "POST", "/v1/tournaments/{tournament_id}/join",
+                       f"/v1/tournaments/{ids['tournament_id']}/join", {"user_id": "alice"})
+    await victim_write(tenant, "POST", "/v1/tournaments/{tournament_id}/score",
+                       f"/v1/tournaments/{ids['tournament_id']}/score",
+                       {"user_id": "alice", "source_wager_id": "wager-9", "amount": 1})
 
     made = await victim_write(tenant, "POST", "/v1/webhooks", "/v1/webhooks",
                               {"url": "https://hooks.example.com/victim", "events": ["*"]})

@@ -295,6 +295,11 @@ async def test_a_null_is_refused_exactly_where_the_document_denies_it(
         "journey_id": (await tenant.post("/v1/journeys", {
             "name": "j", "entry_trigger": "signup", "steps": [{"trigger": "wager"}]}))
         .json()["journey"]["id"],
+        "tournament_id": (await tenant.post("/v1/tournaments", {
+            "name": "t", "scoring": "sum_wagered", "starts_at": "2026-02-01T00:00:00Z",
+            "ends_at": "2026-02-02T00:00:00Z", "prize_table": [
+                {"rank_from": 1, "rank_to": 1, "prize": {"asset": "WINZ", "amount": 1}}]}))
+        .json()["tournament"]["id"],
         "tenant": tenant.id,
     }
     made["segment_id"] = (await tenant.post("/v1/segments", {

@@ -80,6 +80,17 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/mini-games/{mini_game_id}/resume"): CONFIG,
     ("POST", "/v1/mini-games/{mini_game_id}/play"): USE,
     ("GET", "/v1/mini-games/{mini_game_id}/plays"): READ,
+    # tournaments
+    ("GET", "/v1/tournaments"): READ,
+    ("POST", "/v1/tournaments"): CONFIG,
+    ("GET", "/v1/tournaments/{tournament_id}"): READ,
+    ("PATCH", "/v1/tournaments/{tournament_id}"): CONFIG,
+    ("POST", "/v1/tournaments/{tournament_id}/pause"): CONFIG,
+    ("POST", "/v1/tournaments/{tournament_id}/resume"): CONFIG,
+    ("POST", "/v1/tournaments/{tournament_id}/join"): USE,
+    ("POST", "/v1/tournaments/{tournament_id}/score"): USE,
+    ("GET", "/v1/tournaments/{tournament_id}/leaderboard"): READ,
+    ("POST", "/v1/tournaments/{tournament_id}/close"): USE,
     # webhooks
     ("POST", "/v1/webhooks"): HOOKS,
     ("GET", "/v1/webhooks"): HOOKS,
@@ -163,7 +174,8 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "bonus_id": "00000000-0000-4000-8000-000000000008", "slug": "main",
                "segment_id": "00000000-0000-4000-8000-000000000009",
                "campaign_id": "00000000-0000-4000-8000-00000000000a",
-               "journey_id": "00000000-0000-4000-8000-00000000000c"}
+               "journey_id": "00000000-0000-4000-8000-00000000000c",
+               "tournament_id": "00000000-0000-4000-8000-00000000000d"}
 
 
 def concrete(template: str) -> str:

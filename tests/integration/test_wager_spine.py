@@ -36,7 +36,8 @@ async def test_a_wager_is_recorded_once_and_counted_in_the_activity_stats(
     assert r.status_code == 201, r.text
     first = body(r)
     assert first["deduped"] is False
-    assert set(first["effects"]) == {"bonus_wagering", "drops", "jackpots", "vip", "journeys"}
+    assert set(first["effects"]) == {"bonus_wagering", "drops", "jackpots", "tournaments",
+                                     "vip", "journeys"}
     again = await tenant.post("/v1/events/wager", wager(1, "2.50", win_amount="1.00",
                                                          game_category="slots"))
     assert again.status_code == 200, again.text

@@ -15,6 +15,7 @@ from wowsino.bonuses import drops as bonus_drops
 from wowsino.bonuses import wagering as bonus_wagering
 from wowsino.engines.jackpots import auto as jackpot_contributions
 from wowsino.engines.journeys import spine as journeys
+from wowsino.engines.tournaments import scores as tournament_scores
 from wowsino.events import activity
 from wowsino.events.triggers import TriggerConsumer
 from wowsino.events.wagers import DepositConsumer, WagerConsumer
@@ -26,6 +27,8 @@ WAGER_CONSUMERS: tuple[WagerConsumer, ...] = (
     WagerConsumer("drops", bonus_drops.apply, bonus_drops.reverse, bonus_drops.READS),
     WagerConsumer("jackpots", jackpot_contributions.apply, jackpot_contributions.reverse,
                   jackpot_contributions.READS),
+    WagerConsumer("tournaments", tournament_scores.apply, tournament_scores.reverse,
+                  tournament_scores.READS),
     WagerConsumer("vip", vip_xp.apply, vip_xp.reverse, vip_xp.READS),
     WagerConsumer("journeys", journeys.apply_wagers, journeys.reverse_wagers, journeys.READS),
 )

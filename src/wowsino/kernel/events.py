@@ -145,8 +145,24 @@ _TYPES = (
         "A test delivery to one subscription (`POST /v1/webhooks/<id>/ping`); it is not an "
         "outbox event and reaches no other subscription.",
         (Field("ping", "boolean", "Always `true`."),)),
-    EventType("tournament.closed", "A tournament closed and its prizes were awarded.",
-              reserved=True),
+    EventType(
+        "tournament.closed",
+        "A tournament closed (`POST /v1/tournaments/<id>/close`, or the worker at its "
+        "`ends_at`) and its prize table was paid. For a plug-in operator a currency prize "
+        "(`paid_by: operator`) is the instruction to pay the player in its own wallet.",
+        (Field("tournament_id", "string", "The tournament."),
+         Field("tournament_name", "string", "Its name at the time of the close."),
+         Field("payouts", "array",
+               "One `{rank, user, score, prize, status, reason?, entry_id?, paid_by?, "
+               "bonus_id?}` per prized rank, in rank order: `prize` is `{asset, amount}` or "
+               "`{bonus_template}`, `status` `paid` or `skipped` (`reason`: "
+               "`player_blocked`, `currency_mismatch` or the bonus engine's refusal code)."),
+         Field("total_paid", "object",
+               "What was paid per asset, `{asset: amount}` (bonus prizes are not counted)."),
+         Field("trigger", "string", "`manual` or `scheduled` (the worker at `ends_at`)."),
+         Field("next_instance_id", "string|null",
+               "For a recurring tournament, the next instance the close created."),
+         _time("closed_at", "the tournament closed"))),
     EventType(
         "journey.completed",
         "A player completed the last step of a journey; its reward was granted (or withheld "
