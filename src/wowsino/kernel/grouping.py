@@ -15,6 +15,7 @@ waits for the next group, where it replays).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -51,7 +52,8 @@ class Coalescer(Generic[Item, Result]):
         self._queues.setdefault(group, deque()).append(_Waiting(item, key, future))
         drains = self._drains.setdefault(group, set())
         if len(drains) < self.in_flight:
-            drains.add(asyncio.create_task(self._drain(group)))
+            # a context of its own: the group is no one request's (its request id, its logs)
+            drains.add(asyncio.create_task(self._drain(group), context=contextvars.Context()))
         # a waiter that goes away (its client disconnected) leaves its write to complete
         return await asyncio.shield(future)
 
