@@ -77,7 +77,8 @@ async def test_a_points_tournament_is_scored_by_the_api_only(
     await create_player(tenant, "alice")
     race = await make_tournament(tenant, clock, scoring="points")
     assert await wager(tenant, "alice", "w1", "5.00") == {
-        "bonus_wagering": [], "drops": [], "jackpots": [], "tournaments": []}
+        "bonus_wagering": [], "drops": [], "jackpots": [], "tournaments": [], "vip": [],
+        "journeys": []}
     r = await score(tenant, race["id"], "alice", "quest-1", points="12.5")
     assert r.status_code == 201, r.text
     assert body(r)["added"] == D("12.5") and body(r)["score"] == D("12.5")
