@@ -208,3 +208,26 @@ async def test_a_paused_campaign_neither_runs_by_hand_nor_on_schedule(
     clock.set(FRIDAY)
     await Worker(app.state.platform).tick()
     assert body(await tenant.get(f"/v1/campaigns/{made['id']}/runs"))["data"] == []
+
+
+async def test_a_grant_failing_in_the_database_skips_that_player_and_the_run_goes_on(
+    tenant: Tenant, engine: Any,
+) -> None:
+    """One player's grant failing for a reason that is neither a conflict nor an outage
+    (here a trigger refusing that player's WINZ account) is skipped as ``error``, rolled
+    back alone; the run completes instead of failing its batch at every worker pass."""
+    from sqlalchemy import text
+
+    ids = await _players(tenant, engine, 3)
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "CREATE FUNCTION refuse_p01() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.owner_key = '{ids[1]}' AND NEW.rail = 'winz' THEN "
+            "RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$"))
+        await conn.execute(text(
+            "CREATE TRIGGER refuse_p01 BEFORE INSERT ON ledger_accounts "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_p01()"))
+    made = await campaign(tenant, (await segment(tenant, "true"))["id"], WINZ_100)
+    done = await run(tenant, made["id"], key="with-a-failure")
+    assert (done["status"], done["granted"], done["skipped"]) == ("completed", 2, {"error": 1})
+    assert await entries_per_player(engine, tenant.id) == {ids[0]: 1, ids[2]: 1}

@@ -10,6 +10,9 @@ the whole batch), the cursor, the counters and the budget spend, all in the tran
 of the grants. A crash rolls back only the batch in flight; the worker resumes after the
 last committed batch, never granting a player twice in one run.
 
+A player whose grant fails in the database for another reason than a conflict or an
+outage is skipped as ``error`` (logged): one bad row never stops a run for good.
+
 Players the compliance gate blocks are skipped and counted by reason: the RG holds of
 ``compliance.engagement`` (``self_excluded``, ``timeout``, ``cooling_off``,
 ``limit_hit``), any other status (``status``), the jurisdiction profile
@@ -24,18 +27,22 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.compliance import engagement
 from wowsino.crm import actions, budget, grammar, repository, schedules, service, views
 from wowsino.crm.compiler import compile_condition
 from wowsino.kernel import audit, outbox, wire
-from wowsino.kernel.db import unit_of_work
+from wowsino.kernel.db import RETRYABLE_SQLSTATES, database_unavailable, sqlstate, unit_of_work
 from wowsino.kernel.errors import Conflict, DomainError, NotActive
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import SYSTEM, Actor, Mode, Realm
+
+log = structlog.get_logger("wowsino.crm")
 
 BATCH = 200  # players per transaction
 STEP_SECONDS = 5.0  # how long one worker pass (or a /run request) drives runs
@@ -159,6 +166,14 @@ async def _grant_batch(conn: AsyncConnection, realm: Realm, run: Row, campaign: 
             skips[player["id"]] = exc.reason
         except DomainError as exc:
             skips[player["id"]] = exc.code.lower()
+        except DBAPIError as exc:
+            # a retryable conflict or an outage retries the batch; any other failure of one
+            # player's grant (rolled back with its savepoint) must not stop the run forever
+            if sqlstate(exc) in RETRYABLE_SQLSTATES or database_unavailable(exc):
+                raise
+            log.warning("campaign grant failed", run_id=str(run["id"]),
+                        player_id=str(player["id"]), sqlstate=sqlstate(exc))
+            skips[player["id"]] = "error"
         else:
             granted[player["id"]] = spent
     held_now = {p: r for p, r in skips.items() if r in HOLDS}
