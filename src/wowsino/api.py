@@ -163,8 +163,9 @@ def create_app(
             "brand": {"slug": principal.brand_slug},
         })
 
-    for router in (players_router, fairness_router, lootbox_router, raffles_router,
-                   jackpots_router, minigames_router, webhooks_router, events_router,
+    # routes are matched in order: the hottest writes (the spine, players) come first
+    for router in (events_router, players_router, fairness_router, lootbox_router,
+                   raffles_router, jackpots_router, minigames_router, webhooks_router,
                    bonuses_router, compliance_router, crm_router, vip_router,
                    journeys_router, tournaments_router):
         v1.include_router(router)
