@@ -70,3 +70,85 @@ async def test_recipe_1_deposit_promo_wagers_conversion_and_webhooks(
     [raw] = [json.loads(req.body, parse_float=Decimal) for req, p in
              zip(rx.requests, payloads, strict=True) if p["type"] == "bonus.converted"]
     assert raw["data"]["real_credited"] == Decimal("40.00")  # exact, never a float
+
+
+async def test_recipe_1_engagement_with_a_moved_clock(
+    app: Any, tenant: Tenant, clock: Any,
+) -> None:
+    """Wager events feed VIP XP (capped at the day boundary), a tournament leaderboard, a
+    journey and a jackpot; the worker closes the tournament at ``ends_at`` and pays it,
+    and pays the day's cashback once the day is over; every webhook arrives signed."""
+    from datetime import UTC, datetime, timedelta
+
+    from wowsino.worker import Worker
+
+    clock.set(datetime(2026, 3, 10, 20, 0, tzinfo=UTC))
+    with receiver() as rx:
+        r = await tenant.post("/v1/webhooks", {"url": rx.url, "events": ["*"]})
+        assert r.status_code == 201, r.text
+        secret = r.json()["webhook"]["signing_secret"]
+        assert (await tenant.post("/v1/players", {"username": "maria",
+                                                  "email": "maria@example.com"})).status_code == 201
+        r = await tenant.client.put("/v1/vip", headers=tenant.headers(), json={
+            "xp_per_unit": 10, "xp_daily_cap": 500, "timezone": "UTC",
+            "cashback_period": "daily", "cashback_as": "real", "levels": [
+                {"level": 1, "name": "Bronze", "xp_required": 0, "cashback_pct": 10},
+                {"level": 2, "name": "Silver", "xp_required": 300, "cashback_pct": 10}]})
+        assert r.status_code == 200, r.text
+        r = await tenant.post("/v1/tournaments", {
+            "name": "Evening race", "scoring": "sum_wagered",
+            "starts_at": "2026-03-10T20:00:00Z", "ends_at": "2026-03-10T23:00:00Z",
+            "prize_table": [{"rank_from": 1, "rank_to": 1,
+                             "prize": {"asset": "WINZ", "amount": 100}}]})
+        assert r.status_code == 201, r.text
+        race = body(r)["tournament"]
+        r = await tenant.post("/v1/journeys", {"name": "Three spins", "entry_trigger": "wager",
+                                               "steps": [{"trigger": "wager", "count": 3}],
+                                               "reward_winz": 50})
+        assert r.status_code == 201, r.text
+        r = await tenant.post("/v1/jackpots", {"name": "Pool", "currency": "USD",
+                                               "seed_usd": 100, "contribution_pct": 1})
+        assert r.status_code == 201, r.text
+        xp_today = []
+        for n in range(8):  # 10.00 each, all lost: 100 XP each until the 500 cap
+            clock.advance(timedelta(minutes=5))
+            r = await tenant.post("/v1/events/wager", {
+                "user_id": "maria", "source_wager_id": f"evening-{n}", "amount": "10.00",
+                "currency": "USD", "game_category": "slots"})
+            assert r.status_code == 201, r.text
+            effects = body(r)["effects"]
+            xp_today.append(effects["vip"][0]["xp_today"])
+            assert effects["jackpots"][0]["contribution"] == Decimal("0.10")
+            assert effects["tournaments"][0]["score"] == Decimal(10 * (n + 1))
+        assert xp_today == [100, 200, 300, 400, 500, 500, 500, 500]  # capped for the day
+        r = await tenant.get(f"/v1/tournaments/{race['id']}/leaderboard")
+        assert [(row["rank"], row["user"]["username"], row["score"])
+                for row in body(r)["data"]] == [(1, "maria", Decimal("80.00"))]
+        [run] = body(await tenant.get("/v1/players/maria/journeys"))["data"]
+        assert run["status"] == "completed"
+
+        clock.set(datetime(2026, 3, 10, 23, 1, tzinfo=UTC))  # the race is over
+        done = await Worker(app.state.platform).tick()
+        assert done["tournaments_closed"] == 1
+        clock.set(datetime(2026, 3, 11, 0, 5, tzinfo=UTC))  # a new day: the cap resets
+        r = await tenant.post("/v1/events/wager", {
+            "user_id": "maria", "source_wager_id": "morning-0", "amount": "10.00",
+            "currency": "USD", "game_category": "slots"})
+        assert body(r)["effects"]["vip"][0]["xp_today"] == 100
+        done = await Worker(app.state.platform).tick()  # yesterday's cashback
+        assert done["vip_cashback_decided"] >= 1
+        assert (await Worker(app.state.platform).tick()).get("vip_cashback_decided", 0) == 0
+        async with delivery.client() as http:
+            while await delivery.deliver_due(app.state.platform, http):
+                pass
+    payloads = [Webhook(secret).verify(req.body, req.headers) for req in rx.requests]
+    by_type: dict[str, list[Any]] = {}
+    for p in payloads:
+        by_type.setdefault(p["type"], []).append(p["data"])
+    assert {"vip.level_changed", "journey.completed", "tournament.closed",
+            "vip.cashback_granted"} <= set(by_type)
+    [closed] = by_type["tournament.closed"]
+    assert closed["payouts"][0]["user"]["username"] == "maria"
+    [cashback] = by_type["vip.cashback_granted"]
+    # 80.00 lost on the day, 10%: the operator pays 8.00 in its own wallet
+    assert (cashback["amount"], cashback["operator_pays"]) == (Decimal("8.00"), True)
