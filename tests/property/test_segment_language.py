@@ -17,13 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from tests.conftest import _with_database
+from tests.property.support import examples_database
 from wowsino.crm import repository
 from wowsino.crm.compiler import FRAGMENTS, JOINS, PLACEHOLDER, compile_condition
 from wowsino.crm.grammar import (
@@ -344,32 +343,16 @@ async def _agree(url: str, members: list[Member_], expressions: list[str]) -> No
 def test_the_compiled_sql_and_the_python_evaluator_select_the_same_players(
     server_url: str, template_db: str,
 ) -> None:
-    name = f"wz_segment_prop_{os.getpid()}"
-
-    async def database(drop: bool) -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if not drop:
-                await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(database(drop=False))
-    url = _with_database(server_url, name)
-
     @settings(max_examples=int(os.environ.get("WOWSINO_SEGMENT_POPULATIONS", "25")),
               deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(st.lists(population_member, min_size=1, max_size=25, unique_by=lambda m: m.id),
            st.lists(valid_expression, min_size=1, max_size=8))
-    def check(members: list[Member_], expressions: list[str]) -> None:
+    def check(url: str, members: list[Member_], expressions: list[str]) -> None:
         asyncio.run(_agree(url, members, expressions))
 
-    try:
-        check()
-    finally:
-        asyncio.run(database(drop=True))
+    with examples_database(server_url, template_db, "wz_segment_prop") as url:
+        check(url)
 
 
 def test_the_evaluator_reads_a_missing_value_as_no_match() -> None:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, _with_database
+from tests.conftest import ADMIN, ADMIN_TOKEN
+from tests.property.support import examples_database
 from wowsino.api import create_app
 from wowsino.kernel.clock import ManualClock, iso
 from wowsino.kernel.config import Settings
@@ -131,29 +131,14 @@ async def run_example(url: str, ops: list[tuple[Any, ...]], n: int) -> None:
 def test_the_leaderboard_is_the_reference_sort_of_the_same_events(
     server_url: str, template_db: str,
 ) -> None:
-    name = f"wz_board_prop_{os.getpid()}"
     counter = itertools.count()
-
-    async def database(drop: bool) -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if not drop:
-                await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(database(drop=False))
-    url = _with_database(server_url, name)
 
     @settings(max_examples=int(os.environ.get("WOWSINO_LEADERBOARD_EXAMPLES", "25")),
               deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow])
     @given(operations)
-    def check(ops: list[tuple[Any, ...]]) -> None:
+    def check(url: str, ops: list[tuple[Any, ...]]) -> None:
         asyncio.run(run_example(url, ops, next(counter)))
 
-    try:
-        check()
-    finally:
-        asyncio.run(database(drop=True))
+    with examples_database(server_url, template_db, "wz_board_prop") as url:
+        check(url)
