@@ -27,10 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.bonuses import repository
 from wowsino.bonuses import terms as terms_
-from wowsino.events.wagers import Context, Effects, Wager
+from wowsino.events.wagers import Context, Effects, Wager, read
 from wowsino.kernel import fairness, wire
 from wowsino.kernel.errors import DomainError
-from wowsino.kernel.jsonio import loads
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import SYSTEM, Realm
 
@@ -83,10 +82,7 @@ READS = (
 async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: Context) -> Effects:
     if not wagers:
         return {}
-    promotions = ctx.reads.get("drops")
-    if promotions is None:
-        promotions = loads(await conn.scalar(text(f"SELECT {READS}"), {
-            **realm.params, "currencies": sorted({w.currency for w in wagers})}))
+    promotions = await read(conn, realm, ctx, "drops", READS, wagers)
     effects: Effects = {}
     for template_ref, seed in promotions:
         template_id = UUID(template_ref)

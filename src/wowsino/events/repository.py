@@ -17,14 +17,15 @@ from wowsino.kernel.realm import Realm
 
 # A username matches in any case, the exact spelling first where old collisions remain (as
 # players.repository.find does); ``ref`` is the name asked for, NULL for a UUID look-up.
-_PLAYERS = text(
+# Ordered where it is aggregated (``_with_reads``).
+_FOUND = (
     "SELECT n.ref, p.id, p.username, p.brand_id, p.status, p.currency, "
     "p.username = n.ref AS exact, p.created_at FROM unnest(CAST(:names AS text[])) AS n (ref) "
     "JOIN players p ON p.tenant_id = :tenant_id AND p.mode = :mode AND p.brand_id = :brand "
     "AND lower(p.username) = lower(n.ref) "
     "UNION ALL SELECT NULL, id, username, brand_id, status, currency, true, created_at "
     "FROM players WHERE tenant_id = :tenant_id AND mode = :mode AND brand_id = :brand "
-    "AND id = ANY (CAST(:ids AS uuid[])) ORDER BY 1, 7 DESC, 8, 2"
+    "AND id = ANY (CAST(:ids AS uuid[]))"
 )
 
 
@@ -46,11 +47,10 @@ async def players_by_ref(
 
 @functools.lru_cache(maxsize=16)
 def _with_reads(reads: tuple[str, ...]) -> str:
-    players = _PLAYERS.text.rsplit(" ORDER BY ", 1)[0]
     columns = ["(SELECT coalesce(json_agg(json_build_array(f.ref, f.id, f.username, f.brand_id, "
                "f.status, f.currency) ORDER BY f.ref, f.exact DESC, f.created_at, f.id), "
                "'[]')::text FROM found f)", *reads]
-    return f"WITH found AS ({players}) SELECT {', '.join(columns)}"
+    return f"WITH found AS ({_FOUND}) SELECT {', '.join(columns)}"
 
 
 _INSERT_WAGERS = text(

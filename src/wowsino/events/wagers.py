@@ -22,8 +22,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.kernel.jsonio import loads
 from wowsino.kernel.realm import Realm
 
 MAX_EVENT_MINOR = 10**13  # per event amount: 100 billion USD, 100,000 BTC
@@ -69,6 +71,26 @@ class Context:
 Effects = dict[str, list[dict[str, Any]]]  # source_wager_id -> what the consumer did
 WagerStep = Callable[[AsyncConnection, Realm, list[Wager], Context], Awaitable[Effects]]
 DepositStep = Callable[[AsyncConnection, Realm, Deposit, Context], Awaitable[list[dict[str, Any]]]]
+
+
+def configured(table: str, condition: str = "") -> str:
+    """A consumer's ``reads`` saying whether the realm has a row of ``table`` (matching
+    ``condition``): JSON ``true``/``false``, so an engine nobody configured skips the
+    batch without a statement of its own."""
+    where = f" AND {condition}" if condition else ""
+    return (f"(SELECT EXISTS (SELECT FROM {table} WHERE tenant_id = :tenant_id "
+            f"AND mode = :mode{where})::text)")
+
+
+async def read(conn: AsyncConnection, realm: Realm, ctx: Context, name: str, sql: str,
+               wagers: list[Wager]) -> Any:
+    """The value of consumer ``name``'s read ``sql``: prefetched by the spine, or read now
+    (an ``apply`` called outside the spine, by a rollback or a test)."""
+    found = ctx.reads.get(name)
+    if found is not None:
+        return found
+    return loads(await conn.scalar(text(f"SELECT {sql}"), {
+        **realm.params, "currencies": sorted({w.currency for w in wagers})}))
 
 
 @dataclass(frozen=True)

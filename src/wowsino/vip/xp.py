@@ -23,7 +23,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.events.wagers import Context, Effects, Wager
+from wowsino.events.wagers import Context, Effects, Wager, configured
 from wowsino.kernel import ledger
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import ASSETS, Rail
@@ -33,8 +33,7 @@ from wowsino.vip.ladder import Programme, capped
 
 # Whether the realm runs a VIP programme (JSON true/false), sent with the spine's player
 # look-up: a realm without one pays no statement at all.
-READS = ("(SELECT CASE WHEN EXISTS (SELECT FROM vip_configs WHERE tenant_id = :tenant_id "
-         "AND mode = :mode) THEN 'true' ELSE 'false' END)")
+READS = configured("vip_configs")
 
 
 async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: Context) -> Effects:

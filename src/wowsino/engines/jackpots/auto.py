@@ -22,11 +22,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.engines.jackpots import flows, service, stripes
-from wowsino.events.wagers import Context, Effects, Wager
+from wowsino.events.wagers import Context, Effects, Wager, read
 from wowsino.kernel import ledger, wire
 from wowsino.kernel.errors import DomainError
 from wowsino.kernel.ids import new_id
-from wowsino.kernel.jsonio import loads
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import Realm
 
@@ -68,10 +67,7 @@ async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: C
     """Contribute each wager to every pool with an automatic rate in its currency."""
     if not wagers:
         return {}
-    pools = ctx.reads.get("jackpots")
-    if pools is None:
-        pools = loads(await conn.scalar(text(f"SELECT {READS}"), {
-            **realm.params, "currencies": sorted({w.currency for w in wagers})}))
+    pools = await read(conn, realm, ctx, "jackpots", READS, wagers)
     effects: Effects = {}
     for pool in pools:
         pool = {**pool, "id": UUID(pool["id"])}

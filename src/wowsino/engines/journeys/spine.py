@@ -26,7 +26,7 @@ from wowsino.engines import awards, rewards
 from wowsino.engines.journeys import progress, repository
 from wowsino.engines.journeys.progress import Run, Step
 from wowsino.events.triggers import Trigger
-from wowsino.events.wagers import Context, Deposit, Effects, Wager
+from wowsino.events.wagers import Context, Deposit, Effects, Wager, configured
 from wowsino.kernel import outbox, wire
 from wowsino.kernel.errors import DomainError
 from wowsino.kernel.money import ASSETS, from_minor
@@ -59,9 +59,8 @@ def _money(amount: int, currency: str) -> dict[str, Any]:
 
 # Whether an active journey is entered or advanced by ``wager`` (JSON true/false), sent with
 # the spine's player look-up: a realm without one pays no statement at all.
-READS = ("(SELECT CASE WHEN EXISTS (SELECT FROM journeys WHERE tenant_id = :tenant_id "
-         "AND mode = :mode AND status = 'active' AND (entry_trigger = 'wager' "
-         "OR 'wager' = ANY (triggers))) THEN 'true' ELSE 'false' END)")
+READS = configured("journeys", "status = 'active' AND (entry_trigger = 'wager' "
+                               "OR 'wager' = ANY (triggers))")
 
 
 async def apply_wagers(conn: AsyncConnection, realm: Realm, wagers: list[Wager],

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.compliance import engagement
 from wowsino.engines.tournaments import sql
 from wowsino.engines.tournaments.config import shown_score
-from wowsino.events.wagers import Context, Effects, Wager
+from wowsino.events.wagers import Context, Effects, Wager, configured
 from wowsino.kernel.realm import Realm
 
 ENGINE = "tournaments"
@@ -191,8 +191,7 @@ async def enter(
 
 # Whether the realm has an active tournament (JSON true/false), sent with the spine's
 # player look-up: a realm without one pays no statement at all.
-READS = ("(SELECT CASE WHEN EXISTS (SELECT FROM tournaments WHERE tenant_id = :tenant_id "
-         "AND mode = :mode AND status = 'active') THEN 'true' ELSE 'false' END)")
+READS = configured("tournaments", "status = 'active'")
 
 
 async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: Context) -> Effects:
