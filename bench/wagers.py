@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench import ledger
-from bench.adjustments import Load, _wrk
+from bench.adjustments import WRK_COMMON, Load, _wrk
 from bench.api import ADMIN_HEADER, Latencies, _drive, api_server, bench_tenant
 
 CLIENTS = 16
@@ -67,14 +67,6 @@ local headers = {["Authorization"] = "Bearer %(key)s", ["Content-Type"] = "appli
 local categories = {"slots", "slots", "table"}
 local sent = 0
 
-function setup(thread)
-  thread:set("seed", math.random(1, 1000000))
-end
-
-function init(args)
-  math.randomseed(seed)
-end
-
 local function money(cents)
   return string.format("%%d.%%02d", math.floor(cents / 100), cents %% 100)
 end
@@ -88,13 +80,7 @@ function request()
     money(math.random(0, 800)), categories[math.random(#categories)])
   return wrk.format("POST", "/v1/events/wager", headers, body)
 end
-
-function done(summary, latency, requests)
-  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-"""
+""" + WRK_COMMON
 
 
 def lines(single: Load, batches: Latencies, pgbench: ledger.Throughput) -> list[str]:
