@@ -69,14 +69,10 @@ _RELEASE_MANY = (  # the claims of refused requests: as if their transaction had
     "DELETE FROM idempotency_keys WHERE tenant_id = :tenant_id AND mode = :mode "
     "AND endpoint = :endpoint AND key = ANY (CAST(:keys AS text[]))"
 )
-_STORED_MANY = text(
+_STORED = text(
     "SELECT key, request_hash, status_code, response FROM idempotency_keys "
     "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint "
     "AND key = ANY (CAST(:keys AS text[]))"
-)
-_STORED = text(
-    "SELECT request_hash, status_code, response FROM idempotency_keys "
-    "WHERE tenant_id = :tenant_id AND mode = :mode AND endpoint = :endpoint AND key = :key"
 )
 
 
@@ -212,7 +208,7 @@ class IdempotentWrites:
             replays = [i for i, key in enumerate(keys) if key not in claimed]
             if replays:
                 stored = {row.key: row for row in await conn.execute(
-                    _STORED_MANY, {**where, "keys": [keys[i] for i in replays]})}
+                    _STORED, {**where, "keys": [keys[i] for i in replays]})}
                 for i in replays:
                     out[i] = _stored_answer(stored[keys[i]], keys[i], hashes[i])
             fresh = [i for i, key in enumerate(keys) if key in claimed]
@@ -243,12 +239,8 @@ class IdempotentWrites:
     async def _replay(
         self, conn: AsyncConnection, realm: Realm, endpoint: str, key: str, request_hash: bytes
     ) -> WriteResult:
-        row = (
-            await conn.execute(
-                _STORED,
-                {**realm.params, "endpoint": endpoint, "key": key},
-            )
-        ).one()
+        row = (await conn.execute(
+            _STORED, {**realm.params, "endpoint": endpoint, "keys": [key]})).one()
         answer = _stored_answer(row, key, request_hash)
         if isinstance(answer, DomainError):
             raise answer
