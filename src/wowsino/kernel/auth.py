@@ -11,7 +11,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -26,7 +26,7 @@ KEY_PATTERN = re.compile(r"^wsk_(live|test)_[0-9a-f]{48}$")
 SCOPES = frozenset({
     "*", "players:read", "players:write", "events:write", "engagement:read",
     "engagement:write", "bonuses:grant", "webhooks:manage", "config:write", "audit:read",
-    "usage:read", "wallet:write", "crm:read", "crm:write",
+    "usage:read", "wallet:write", "wallet:approve", "compliance:write", "crm:read", "crm:write",
 })
 
 
@@ -41,6 +41,23 @@ def hash_key(plaintext: str) -> bytes:
 def key_hint(plaintext: str) -> str:
     """What the key list shows instead of the secret: prefix and last four."""
     return f"{plaintext[:9]}…{plaintext[-4:]}"
+
+
+class Caller(Protocol):
+    """Who makes a write: an API key (``Principal``) or a player session
+    (``pam.sessions.PlayerSession``). Idempotency keys are kept per realm, endpoint and
+    ``idempotency_owner``: two players choosing the same key never meet."""
+
+    @property
+    def realm(self) -> Realm: ...
+    @property
+    def brand_id(self) -> UUID: ...
+    @property
+    def service_mode(self) -> str: ...
+    @property
+    def actor(self) -> Actor: ...
+    @property
+    def idempotency_owner(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +77,10 @@ class Principal:
     @property
     def actor(self) -> Actor:
         return Actor("api_key", str(self.key_id))
+
+    @property
+    def idempotency_owner(self) -> str | None:
+        return None
 
     def allows(self, scope: str) -> bool:
         return "*" in self.scopes or scope in self.scopes
@@ -137,6 +158,24 @@ def scoped(scope: str) -> object:
         return principal
 
     return Depends(dependency)
+
+
+def white_label(scope: str) -> object:
+    """``scoped(scope)`` for the white-label back office: a plug-in tenant's key is
+    refused with 403 ``SCOPE_DENIED`` whatever its scopes (api.md §10)."""
+
+    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+        require_white_label(principal)
+        principal.require(scope)
+        return principal
+
+    return Depends(dependency)
+
+
+def require_white_label(principal: Principal) -> None:
+    if principal.service_mode != "white_label":
+        raise Forbidden("this is a white-label endpoint; the tenant runs in plug_in mode",
+                        scope="white_label")
 
 
 def check_admin_token(request: Request) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel.auth import Principal
+from wowsino.kernel.auth import Caller
 from wowsino.kernel.grouping import Coalescer
 from wowsino.kernel.http import route_template
 from wowsino.kernel.idempotency import Effect, KeyedRequest, WriteResult, choose_key
@@ -28,12 +28,14 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
-def keyed(request: Request, principal: Principal, payload: dict[str, Any]
+def keyed(request: Request, principal: Caller, payload: dict[str, Any]
           ) -> tuple[str, KeyedRequest]:
     """The endpoint of a write request, and its idempotency key (body ``idempotency_key``
     or the ``Idempotency-Key`` header; generated when absent) with its fingerprinted
     content. Raises 400 for a key that cannot be one."""
     endpoint = f"{request.method} {route_template(request.scope)}"
+    if principal.idempotency_owner is not None:
+        endpoint = f"{endpoint} {principal.idempotency_owner}"
     key = choose_key(payload.pop("idempotency_key", None), request.headers.get("idempotency-key"))
     return endpoint, KeyedRequest(key, {"path": dict(request.path_params), "body": payload,
                                         "brand": str(principal.brand_id)})
@@ -45,7 +47,7 @@ def _answer(result: WriteResult) -> MoneyJSONResponse:
 
 
 async def idempotent(
-    request: Request, principal: Principal, *, payload: dict[str, Any], effect: Effect,
+    request: Request, principal: Caller, *, payload: dict[str, Any], effect: Effect,
     lookups: Sequence[Lookup] = (),
 ) -> MoneyJSONResponse:
     """Run ``effect`` once per idempotency key and answer its response: the effect's
@@ -60,7 +62,7 @@ async def idempotent(
 
 
 async def grouped(
-    request: Request, principal: Principal, *, payload: dict[str, Any], item: Any,
+    request: Request, principal: Caller, *, payload: dict[str, Any], item: Any,
     coalescer: Coalescer[Any, WriteResult],
 ) -> MoneyJSONResponse:
     """``idempotent`` through group commit (``kernel.grouping``): ``item`` waits for the
@@ -73,7 +75,7 @@ async def grouped(
 
 
 async def write(
-    request: Request, principal: Principal, *, payload: dict[str, Any], status: int, call: Call,
+    request: Request, principal: Caller, *, payload: dict[str, Any], status: int, call: Call,
     lookups: Sequence[Lookup] = (),
 ) -> MoneyJSONResponse:
     """``idempotent`` for a service call that answers ``status`` with the body it returns.
@@ -89,7 +91,7 @@ async def write(
 
 
 async def write_answer(
-    request: Request, principal: Principal, *, payload: dict[str, Any], call: AnsweringCall,
+    request: Request, principal: Caller, *, payload: dict[str, Any], call: AnsweringCall,
     lookups: Sequence[Lookup] = (),
 ) -> MoneyJSONResponse:
     """``write`` for a service call that chooses its own status (created or updated, a
