@@ -32,7 +32,6 @@ from tests.integration.wl_support import (
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 
-
 VICTIM_EMAIL = "alice@victim.example"
 
 
