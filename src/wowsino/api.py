@@ -27,6 +27,8 @@ from wowsino.engines.raffles.endpoints import router as raffles_router
 from wowsino.engines.tournaments.endpoints import router as tournaments_router
 from wowsino.events.endpoints import router as events_router
 from wowsino.fairness.endpoints import router as fairness_router
+from wowsino.games.callbacks import router as aggregator_router
+from wowsino.games.endpoints import router as games_router
 from wowsino.kernel.admin import check_admin_token_strength
 from wowsino.kernel.auth import Principal, authenticate
 from wowsino.kernel.body_limit import BodyLimitMiddleware
@@ -169,7 +171,8 @@ def create_app(
     for router in (events_router, players_router, fairness_router, lootbox_router,
                    raffles_router, jackpots_router, minigames_router, webhooks_router,
                    bonuses_router, compliance_router, crm_router, vip_router,
-                   journeys_router, tournaments_router, auth_router, player_sessions_router):
+                   journeys_router, tournaments_router, auth_router, player_sessions_router,
+                   games_router, aggregator_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

@@ -36,11 +36,14 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 fairness_app = typer.Typer(help="Provably fair draws.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="Stand-ins for outside services (a game aggregator), over HTTP.",
+                          no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fairness_app, name="fairness")
+app.add_typer(sandbox_app, name="sandbox")
 console = Console()
 err = Console(stderr=True)
 
@@ -357,6 +360,30 @@ def fairness_verify(
         console.print(line, soft_wrap=True, highlight=False)  # a hash is never broken
     console.print("[green bold]match[/green bold]" if verdict.ok else "[red bold]mismatch[/red bold]")
     raise typer.Exit(0 if verdict.ok else 1)
+
+
+@sandbox_app.command("games")
+def sandbox_games(
+    port: Annotated[int, typer.Option(help="Port", envvar="WOWSINO_SANDBOX_GAMES_PORT")] = 8020,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    wallet_url: Annotated[str, typer.Option(
+        help="The platform's address, where the wallet calls go",
+        envvar="WOWSINO_SANDBOX_WALLET_URL")] = "http://127.0.0.1:8000",
+    secret: Annotated[str | None, typer.Option(
+        help="The signing secret (default: WOWSINO_SANDBOX_AGGREGATOR_SECRET or the "
+             "development one)", envvar="WOWSINO_SANDBOX_AGGREGATOR_SECRET",
+        show_default=False)] = None,
+) -> None:
+    """Run the sandbox game aggregator: a slot simulator (RTP 96%) that plays rounds
+    against the seamless wallet (docs/games.md)."""
+    from wowsino.kernel.config import DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET
+    from wowsino.sandbox.games import Options, run
+
+    configure_logging(json_logs=False)
+    console.print(f"Sandbox games on http://{host}:{port}, playing against {wallet_url}")
+    run(host=host, port=port, options=Options(
+        wallet_url=wallet_url.rstrip("/"),
+        secret=secret or DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET))
 
 
 def _report(what: str, problems: list[str], summary: str) -> None:

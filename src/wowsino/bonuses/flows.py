@@ -9,7 +9,9 @@ convert     player bonus → bonus_liability (the whole balance), and
 forfeit,    player bonus → bonus_liability
 expire
 play        bonus-funded wagers: each player's net (stakes taken, wins added) between
-            player bonus and bonus_liability, one entry per batch
+            player bonus and bonus_liability, one entry per batch; the seamless
+            wallet posts the same pairs (``play_postings``) inside its bet, win and
+            rollback entries, beside the cash it moves
 ==========  =====================================================================
 
 A conversion capped at ``max_conversion`` moves the whole balance out of the
@@ -92,12 +94,10 @@ async def remove(
     return entry.id
 
 
-async def play(
-    conn: AsyncConnection, *, realm: Realm, moved: dict[tuple[UUID, str], int], at: datetime,
-    kind: str = "bonus.play", ref_id: str,
-) -> int | None:
-    """Mirror bonus-funded play: ``moved`` is each (player, currency)'s net change of bonus
-    money (negative: stakes lost), against ``bonus_liability``; one entry, None if nil."""
+def play_postings(moved: dict[tuple[UUID, str], int]) -> list[ledger.Posting]:
+    """The postings of bonus-funded play: each (player, currency)'s net change of bonus
+    money (negative: stakes lost) against ``bonus_liability``; none if nil. A caller may
+    post them in an entry of its own, beside other postings (the seamless wallet's bets)."""
     postings = [ledger.Posting(_bonus(player, currency), amount)
                 for (player, currency), amount in sorted(moved.items(), key=str) if amount]
     totals: dict[str, int] = {}
@@ -105,6 +105,16 @@ async def play(
         totals[currency] = totals.get(currency, 0) + amount
     postings += [ledger.Posting(_liability(currency), -amount)
                  for currency, amount in sorted(totals.items()) if amount]
+    return postings
+
+
+async def play(
+    conn: AsyncConnection, *, realm: Realm, moved: dict[tuple[UUID, str], int], at: datetime,
+    kind: str = "bonus.play", ref_id: str,
+) -> int | None:
+    """Mirror bonus-funded play: ``moved`` is each (player, currency)'s net change of bonus
+    money (negative: stakes lost), against ``bonus_liability``; one entry, None if nil."""
+    postings = play_postings(moved)
     if not postings:
         return None
     entry = await ledger.post_entry(conn, realm=realm, kind=kind, at=at, ref_type="wager",

@@ -8,6 +8,9 @@ to it. Reaching ``wagering_required`` converts the bonus at once.
 A bonus-funded wager (``funding: bonus``) also moves the bonus money, as the
 operator's wallet did: its stake comes off the balances in grant order, its win is
 added to the first bonus that staked, so a conversion converts what is really left.
+The seamless wallet moves its players' bonus money itself, as the game plays, by the
+same rules (``bonuses/stakes.py``); its wagers say so (``bonus_money_moved``) and only
+count for progress here.
 
 A batch is one locking read of the players' active bonuses (in grant order, so
 concurrent batches lock alike and never deadlock) and one statement that inserts
@@ -18,6 +21,7 @@ forfeits, which move money, are written one by one.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -34,19 +38,32 @@ def weighted(amount: int, weight: Decimal) -> int:
     return int(Decimal(amount) * weight)
 
 
+def take_stake(amount: int, bonuses: list[dict[str, Any]]) -> dict[UUID, int]:
+    """A stake of bonus money taken from the balances of ``bonuses`` (in grant order):
+    ``{bonus_id: -taken}``; what they cannot cover is left untaken."""
+    moved: dict[UUID, int] = {}
+    for b in bonuses:
+        taken = min(amount, int(b["balance"]))
+        if taken:
+            moved[b["id"]] = -taken
+            amount -= taken
+    return moved
+
+
+def winning_bonus(bonuses: list[dict[str, Any]], staked: Collection[UUID]
+                  ) -> dict[str, Any] | None:
+    """The bonus a win of bonus money goes to: the first of ``bonuses`` that staked,
+    else the first one (None: there is none)."""
+    return next((b for b in bonuses if b["id"] in staked), bonuses[0] if bonuses else None)
+
+
 def _bonus_money(wager: Wager, bonuses: list[dict[str, Any]]) -> dict[UUID, int]:
     """What a bonus-funded wager moves on each bonus: the stake taken from the balances
     in grant order (what they cannot cover was the operator's real money), the win
     added to the first bonus that staked (else the first bonus)."""
-    moved: dict[UUID, int] = {}
-    stake = wager.amount
-    for b in bonuses:
-        taken = min(stake, int(b["balance"]))
-        if taken:
-            moved[b["id"]] = -taken
-            stake -= taken
-    if wager.win_amount and bonuses:
-        winner = next((b for b in bonuses if b["id"] in moved), bonuses[0])
+    moved = take_stake(wager.amount, bonuses)
+    winner = winning_bonus(bonuses, moved)
+    if wager.win_amount and winner is not None:
         moved[winner["id"]] = moved.get(winner["id"], 0) + wager.win_amount
     return moved
 
@@ -73,7 +90,9 @@ async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: C
     for wager in wagers:
         live = [b for b in by_player.get(wager.player_id, ())
                 if not b.get("_ended") and b["currency"] == wager.currency]
-        moved = _bonus_money(wager, live) if wager.funding == "bonus" else {}
+        # the seamless wallet moved its bonus money already (bonuses/stakes.py)
+        moved = (_bonus_money(wager, live)
+                 if wager.funding == "bonus" and not wager.bonus_money_moved else {})
         for b in live:
             currency = ASSETS[b["currency"]]
             money = moved.get(b["id"], 0)

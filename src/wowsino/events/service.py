@@ -133,7 +133,8 @@ def _check(events: list[Any]) -> _Batch:
     return batch
 
 
-def _resolve(batch: _Batch, players: dict[str, dict[str, Any]], at: datetime) -> None:
+def _resolve(batch: _Batch, players: dict[str, dict[str, Any]], at: datetime,
+             bonus_money_moved: bool = False) -> None:
     """Name each event's player; the first use of a ``source_wager_id`` becomes a
     candidate wager, a later use in the same batch a repeat judged against it."""
     for p in batch.parsed:
@@ -147,7 +148,7 @@ def _resolve(batch: _Batch, players: dict[str, dict[str, Any]], at: datetime) ->
             continue
         wager = Wager(p.given.source_wager_id, player["id"], player["brand_id"],
                       p.currency.code, p.amount, p.win, p.given.game_id, p.given.game_category,
-                      p.given.funding, p.given.settled_at or at)
+                      p.given.funding, p.given.settled_at or at, bonus_money_moved)
         batch.candidates[wager.source_wager_id] = (wager, content)
         p.fingerprint = content
 
@@ -180,18 +181,21 @@ def _judge(batch: _Batch, inserted: set[str], effects: dict[str, Body],
 
 async def record_wagers(
     conn: AsyncConnection, *, realm: Realm, brand_id: UUID, service_mode: str,
-    events: list[Any], at: datetime,
+    events: list[Any], at: datetime, bonus_money_moved: bool = False,
 ) -> list[Body]:
     """Record ``events`` and run every consumer over the new ones; one result per event,
     in order: ``{status, source_wager_id, user_id, deduped, effects}`` or an error
-    envelope ``{status, error, code, details}``."""
+    envelope ``{status, error, code, details}``.
+
+    ``bonus_money_moved``: the caller's wallet already moved the bonus money of these
+    wagers (the seamless wallet, ``games``); see ``Wager``."""
     batch = _check(events)
     readers = [c for c in WAGER_CONSUMERS if c.reads is not None]
     players, values = await _players(
         conn, realm, brand_id, [p.given.user_id for p in batch.parsed],
         currencies=sorted({p.currency.code for p in batch.parsed}),
         reads=tuple(c.reads for c in readers if c.reads is not None))
-    _resolve(batch, players, at)
+    _resolve(batch, players, at, bonus_money_moved)
     # in one order for every transaction: concurrent batches sharing ids cannot deadlock
     ordered = sorted(batch.candidates.values(), key=lambda c: c[0].source_wager_id)
     inserted = await repository.insert_wagers(conn, realm, ordered, at)

@@ -33,7 +33,13 @@ MAX_EVENT_MINOR = 10**13  # per event amount: 100 billion USD, 100,000 BTC
 
 @dataclass(frozen=True, slots=True)
 class Wager:
-    """A settled wager in minor units of ``currency``."""
+    """A settled wager in minor units of ``currency``.
+
+    ``bonus_money_moved``: the platform's own wallet already moved this wager's bonus money
+    (the seamless wallet does it at bet, win and rollback time, through the bonus engine):
+    bonus wagering then counts its progress and moves no money. An operator's wagers
+    never set it: their bonus money moves with the wager, as the operator's wallet did.
+    """
 
     source_wager_id: str
     player_id: UUID
@@ -45,6 +51,7 @@ class Wager:
     game_category: str
     funding: str
     settled_at: datetime
+    bonus_money_moved: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The sandbox game aggregator's signing secret when WOWSINO_SANDBOX_AGGREGATOR_SECRET is
+# unset: for development and tests only (docs/games.md); set your own anywhere else.
+DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET = "wowsino-sandbox-aggregator-development-secret"  # noqa: S105
+DEFAULT_SANDBOX_GAMES_URL = "http://127.0.0.1:8020"
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -28,6 +33,15 @@ class Settings:
     db_pool_size: int = 20
     max_body_bytes: int = 1024 * 1024
     log_json: bool = False
+    # the sandbox game aggregator (``wowsino sandbox games``): where a launched game opens,
+    # and the secret its wallet calls are signed with
+    sandbox_games_url: str = DEFAULT_SANDBOX_GAMES_URL
+    sandbox_aggregator_secret: str = DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET
+    # the Hub88-style aggregator: off until its secret is set; its games as
+    # ``code=category`` pairs and the address its launched games open at
+    hub88_aggregator_secret: str | None = None
+    hub88_games: tuple[str, ...] = ()
+    hub88_games_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -50,4 +64,13 @@ class Settings:
             db_pool_size=_int("WOWSINO_DB_POOL_SIZE", 20),
             max_body_bytes=_int("WOWSINO_MAX_BODY_BYTES", 1024 * 1024),
             log_json=env == "production",
+            sandbox_games_url=(os.environ.get("WOWSINO_SANDBOX_GAMES_URL")
+                               or DEFAULT_SANDBOX_GAMES_URL).rstrip("/"),
+            sandbox_aggregator_secret=(os.environ.get("WOWSINO_SANDBOX_AGGREGATOR_SECRET")
+                                       or DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET),
+            hub88_aggregator_secret=os.environ.get("WOWSINO_HUB88_AGGREGATOR_SECRET") or None,
+            hub88_games=tuple(g.strip() for g in os.environ.get("WOWSINO_HUB88_GAMES", "")
+                              .split(",") if g.strip()),
+            hub88_games_url=(os.environ.get("WOWSINO_HUB88_GAMES_URL") or "").rstrip("/")
+            or None,
         )

@@ -260,7 +260,30 @@ SECURITY = {
                "description": "an API key: wsk_live_… or wsk_test_…"},
     "adminToken": {"type": "http", "scheme": "bearer",
                    "description": "the platform admin credential (WOWSINO_ADMIN_TOKEN)"},
+    "playerSession": {"type": "http", "scheme": "bearer",
+                      "description": "a player's session token: wps_… (white-label)"},
+    "aggregatorSignature": {"type": "apiKey", "in": "header", "name": "X-Signature",
+                            "description": "a game aggregator's signature over the raw "
+                                           "body: lowercase hex HMAC-SHA256 with its "
+                                           "secret (docs/games.md)"},
 }
+PLAYER_PREFIX = "/v1/player/"  # the player's own routes take a session token
+# and these, outside that prefix
+SESSION_PATHS = frozenset({"/v1/auth/logout", "/v1/games/{game_id}/launch"})
+AGGREGATOR_PREFIX = "/v1/aggregator/"  # game aggregators' calls are signed, with no key
+
+
+def _security(path: str) -> list[dict[str, list[str]]] | None:
+    """The credential an operation takes (None: none)."""
+    if path.startswith(PLAYER_PREFIX) or path in SESSION_PATHS:
+        return [{"playerSession": []}]
+    if path.startswith(AGGREGATOR_PREFIX):
+        return [{"aggregatorSignature": []}]
+    if path.startswith("/v1/"):
+        return [{"apiKey": []}]
+    if path == "/tenants" or path.startswith("/tenants/"):
+        return [{"adminToken": []}]
+    return None
 
 
 def _declared_errors(path: str, method: str, op: dict[str, Any]) -> dict[str, str]:
@@ -301,10 +324,9 @@ def _tidy_operation(path: str, method: str, op: dict[str, Any]) -> None:
             declared["content"] = json_answer
         elif status[0] in "45":
             declared.setdefault("content", ERROR_CONTENT)
-    if path.startswith("/v1/"):
-        op["security"] = [{"apiKey": []}]
-    elif path == "/tenants" or path.startswith("/tenants/"):
-        op["security"] = [{"adminToken": []}]
+    security = _security(path)
+    if security is not None:
+        op["security"] = security
 
 
 def declare_errors(app: FastAPI) -> None:

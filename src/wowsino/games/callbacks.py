@@ -1,0 +1,81 @@
+"""The aggregators' calls: ``POST /v1/aggregator/<adapter>/<method path>``, one route per
+adapter and operation, built from the registry (``games/adapters``).
+
+No API key and no player session: a call is authenticated by its signature, checked on
+the raw body before the body is even parsed (nothing is read, nothing recorded when it
+does not verify), and then by the game session token it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from wowsino.games import wallet
+from wowsino.games.adapters import ADAPTERS
+from wowsino.games.adapters.base import Adapter, Answer, Code, Operation, Refused
+from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
+from wowsino.kernel.writes import platform_of
+
+router = APIRouter(prefix="/aggregator", tags=["game aggregators"], route_class=DecimalRoute)
+
+SUMMARIES = {
+    Operation.BALANCE: "The player's playable balance (cash + bonus)",
+    Operation.BET: "A bet: cash first, then bonus money",
+    Operation.WIN: "A win, in the split of its round's bets; settles the round's bets",
+    Operation.ROLLBACK: "A rollback of a bet: its split returned, its wagering taken back",
+}
+
+
+def answer(adapter: Adapter, result: Answer, echo: dict[str, Any]) -> MoneyJSONResponse:
+    status, body = adapter.render(result, echo)
+    return MoneyJSONResponse(body, status_code=status)
+
+
+def endpoint(adapter: Adapter, operation: Operation
+             ) -> Callable[[Request], Awaitable[MoneyJSONResponse]]:
+    async def call(request: Request) -> MoneyJSONResponse:
+        platform = platform_of(request)
+        raw = await request.body()
+        secret = adapter.secret(platform.settings)
+        if secret is None or not adapter.verify(request.headers, raw, secret):
+            return answer(adapter, Answer(Code.INVALID_SIGNATURE,
+                                          "the signature does not verify"), adapter.echo(raw))
+        try:
+            parsed = adapter.parse(operation, raw)
+        except Refused as exc:
+            return answer(adapter, Answer(exc.code, exc.message), adapter.echo(raw))
+        result = await wallet.handle(platform.engine, platform.clock, platform.settings,
+                                     adapter, parsed)
+        return answer(adapter, result, parsed.echo)
+
+    return call
+
+
+def _document(adapter: Adapter, operation: Operation) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": adapter.request_schema(operation)}}}}
+
+
+def _responses(adapter: Adapter) -> dict[int | str, dict[str, Any]]:
+    """Every status the protocol answers, with its codes; 422 never (a transaction id used
+    again with other content is the protocol's duplicate)."""
+    out: dict[int | str, dict[str, Any]] = {
+        status: {"description": codes} for status, codes in adapter.statuses().items()}
+    out[200]["content"] = {"application/json": {"schema": adapter.answer_schema()}}
+    out[200]["description"] = f"the wallet's answer in {adapter.name}'s protocol: {out[200]['description']}"
+    out.setdefault(404, {"description": "no such aggregator route"})
+    out.setdefault(422, {"description": "never: a transaction id used again with other "
+                                        "content is answered in the protocol"})
+    return out
+
+
+for _adapter in ADAPTERS.values():
+    for _operation, _path in _adapter.paths.items():
+        router.add_api_route(
+            f"/{_adapter.name}/{_path}", endpoint(_adapter, _operation), methods=["POST"],
+            summary=f"{_adapter.name}: {SUMMARIES[_operation]} (signed)",
+            openapi_extra=_document(_adapter, _operation), responses=_responses(_adapter),
+            name=f"aggregator_{_adapter.name}_{_operation.value}")

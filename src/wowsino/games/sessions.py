@@ -1,0 +1,104 @@
+"""Game sessions: a launched game bound to one player, brand, currency and game.
+
+The token (``wgs_live_|wgs_test_`` + 48 hex) goes to the aggregator, which names it in
+every wallet call; it is stored only as SHA-256. A session lasts ``LIFETIME`` from its
+launch: after that its bets and balance calls are refused (``TOKEN_EXPIRED``) while its
+wins and rollbacks are still accepted, since a round may end after its session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wowsino.games import gate
+from wowsino.games.adapters import ADAPTERS
+from wowsino.games.adapters.base import Game
+from wowsino.kernel import audit
+from wowsino.kernel.config import Settings
+from wowsino.kernel.ids import new_id
+from wowsino.kernel.realm import Actor, Mode, Realm
+
+LIFETIME = timedelta(hours=24)
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+@dataclass(frozen=True)
+class GameSession:
+    """A session as a wallet call finds it (expired ones too)."""
+
+    realm: Realm
+    id: UUID
+    brand_id: UUID
+    player_id: UUID
+    adapter: str
+    game_id: str
+    currency: str
+    expires_at: datetime
+    service_mode: str
+
+    def expired(self, at: datetime) -> bool:
+        return at >= self.expires_at
+
+
+_FIND = text(
+    "SELECT s.tenant_id, s.mode, s.id, s.brand_id, s.player_id, s.adapter, s.game_id, "
+    "s.currency, s.expires_at, t.service_mode FROM game_sessions s "
+    "JOIN tenants t ON t.id = s.tenant_id WHERE s.token_hash = :hash"
+)
+
+
+async def find(conn: AsyncConnection, token: str) -> GameSession | None:
+    """The session of ``token``, expired or not; None for a token nobody issued."""
+    row = (await conn.execute(_FIND, {"hash": hash_token(token)})).mappings().first()
+    if row is None:
+        return None
+    return GameSession(Realm(row["tenant_id"], Mode(row["mode"])), row["id"], row["brand_id"],
+                       row["player_id"], row["adapter"], row["game_id"], row["currency"],
+                       row["expires_at"], row["service_mode"])
+
+
+_INSERT = text(
+    "INSERT INTO game_sessions (token_hash, tenant_id, mode, id, brand_id, player_id, adapter, "
+    "game_id, currency, created_at, expires_at) VALUES (:hash, :tenant_id, :mode, :id, "
+    ":brand, :player, :adapter, :game, :currency, :at, :expires)"
+)
+_PLAYER = text(
+    "SELECT id, username, status, rg, currency FROM players WHERE tenant_id = :tenant_id "
+    "AND mode = :mode AND brand_id = :brand AND id = :id"
+)
+
+
+async def launch(conn: AsyncConnection, *, settings: Settings, realm: Realm, brand_id: UUID,
+                 player_id: UUID, game: Game, at: datetime) -> dict[str, Any]:
+    """Open a session of ``game`` for the player, in the player's currency: ``{token,
+    launch_url, expires_at, session_id, game}``. A player who may not bet now (status,
+    self-exclusion, a time-out) is refused with 403 before anything is written."""
+    player = (await conn.execute(_PLAYER, {**realm.params, "brand": brand_id,
+                                           "id": player_id})).mappings().one()
+    gate.require_may_play(dict(player), at)
+    token = f"wgs_{realm.mode.value}_{secrets.token_hex(24)}"
+    session_id, expires = new_id(), at + LIFETIME
+    await conn.execute(_INSERT, {**realm.params, "hash": hash_token(token), "id": session_id,
+                                 "brand": brand_id, "player": player_id, "adapter": game.aggregator,
+                                 "game": game.game_id, "currency": player["currency"], "at": at,
+                                 "expires": expires})
+    await audit.record(conn, realm=realm, actor=Actor("player", str(player_id)),
+                       action="game.launched", target_type="player", target_id=str(player_id),
+                       at=at, after={"session_id": str(session_id), "game_id": game.game_id,
+                                     "aggregator": game.aggregator,
+                                     "currency": player["currency"]})
+    adapter = ADAPTERS[game.aggregator]
+    return {"token": token, "launch_url": adapter.launch_url(settings, game, token),
+            "expires_at": expires, "session_id": str(session_id),
+            "currency": player["currency"], "game": game.view()}
