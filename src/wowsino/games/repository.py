@@ -161,10 +161,12 @@ async def mark_settled(conn: AsyncConnection, realm: Realm, adapter: str,
 
 async def lock_player(conn: AsyncConnection, realm: Realm, player_id: UUID) -> dict[str, Any]:
     """The player's row, locked: a player's game calls queue here (the global lock order:
-    game rows, then the player row, then bonuses and balances)."""
+    game rows, then the player row, then bonuses and balances). FOR NO KEY UPDATE: the
+    call's own game rows already hold the row's key share (their foreign keys), which a
+    FOR UPDATE would have to upgrade, deadlocking two calls that both hold it."""
     row = (await conn.execute(text(
         "SELECT id, username, status, rg, currency FROM players WHERE tenant_id = :tenant_id "
-        "AND mode = :mode AND id = :id FOR UPDATE"),
+        "AND mode = :mode AND id = :id FOR NO KEY UPDATE"),
         {**realm.params, "id": player_id})).mappings().one()
     return dict(row)
 
