@@ -7,6 +7,7 @@ import httpx
 
 from tests.conftest import ADMIN, Tenant
 from tests.integration.support import assert_error
+from tests.integration.test_scopes import SESSION, SIGNED, WHITE_LABEL_SCOPE
 from tests.integration.wl_support import make_white_label, player_session
 from wowsino.kernel.http import api_routes
 
@@ -55,6 +56,11 @@ WRITES = ("post", "patch", "put", "delete")
 # A login is never replayed: each one is a new session, and no token is stored beside an
 # idempotency key (docs/white-label.md).
 NOT_REPLAYED = {("post", "/v1/auth/login")}
+# Writes whose body carries no idempotency key: a game launch opens a new game session
+# each time (its token is never stored beside a key, as a login's), and an aggregator's
+# call is its own body, deduped on the aggregator's transaction id.
+UNKEYED_WRITES = {("post", "/v1/games/{game_id}/launch"),
+                  *((method.lower(), path) for method, path in SIGNED)}
 
 BODYLESS_WRITES = {
     ("delete", "/v1/webhooks/{webhook_id}"),
@@ -100,13 +106,16 @@ async def test_every_list_declares_the_limit_range_and_enforces_it(
         schema = limit["schema"]
         assert schema.get("type") == "integer", (path, schema)
         assert (schema.get("minimum"), schema.get("maximum")) == (1, 500), (path, schema)
-    # and the server answers what the document says, on every list without a path id (a
-    # player's own lists with a white-label player's session)
-    session = await player_session(await make_white_label(client), "lister")
+    # and the server answers what the document says, on every list without a path id, with
+    # the credential it takes: a plug-in key, a white-label key, a player's session
+    wl = await make_white_label(client)
+    session = await player_session(wl, "lister")
+    white_label = {p for m, p in WHITE_LABEL_SCOPE if m == "GET"}
     for path, _ in lists:
         if "{" in path:
             continue
-        headers = session if path.startswith("/v1/player/") else tenant.headers()
+        headers = (session if path.startswith("/v1/player/")
+                   else wl.headers() if path in white_label else tenant.headers())
         for bad in (0, 501):
             r = await client.get(path, params={"limit": bad}, headers=headers)
             assert r.status_code == 400 and r.json()["details"]["field"] == "limit", (path, r.text)
@@ -142,7 +151,7 @@ async def test_every_write_documents_a_json_object_body_or_takes_none(
         assert list(content) == ["application/json"], (method, path, content)
         schema = _resolve(doc, content["application/json"]["schema"])
         assert schema.get("type") == "object", (method, path, schema)
-        if path.startswith("/v1/") and (method, path) not in NOT_REPLAYED:
+        if path.startswith("/v1/") and (method, path) not in NOT_REPLAYED | UNKEYED_WRITES:
             assert "idempotency_key" in schema.get("properties", {}), (method, path)
 
 
@@ -246,9 +255,16 @@ async def test_every_idempotent_create_documents_its_replay(client: httpx.AsyncC
 
 async def test_credentials_are_documented(client: httpx.AsyncClient) -> None:
     doc = await _document(client)
-    assert set(doc["components"]["securitySchemes"]) == {"apiKey", "adminToken"}
+    assert set(doc["components"]["securitySchemes"]) == {"apiKey", "adminToken",
+                                                         "playerSession",
+                                                         "aggregatorSignature"}
     for path, method, op in _operations(doc):
-        if path.startswith("/v1/"):
+        route = (method.upper(), path)
+        if route in SESSION:
+            assert op["security"] == [{"playerSession": []}], (method, path)
+        elif route in SIGNED:
+            assert op["security"] == [{"aggregatorSignature": []}], (method, path)
+        elif path.startswith("/v1/"):
             assert op["security"] == [{"apiKey": []}], (method, path)
         elif path.startswith("/tenants"):
             assert op["security"] == [{"adminToken": []}], (method, path)

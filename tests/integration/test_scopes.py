@@ -168,12 +168,15 @@ OPEN: set[tuple[str, str]] = {
 WHITE_LABEL_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/auth/register"): "players:write",
     ("POST", "/v1/auth/login"): "players:write",
+    # games
+    ("GET", "/v1/games"): READ,
 }
 
 # Routes a brand's publishable key (wpk_…) may call; it is refused everywhere else.
 PUBLIC: set[tuple[str, str]] = {
     ("POST", "/v1/auth/register"),
     ("POST", "/v1/auth/login"),
+    ("GET", "/v1/games"),
 }
 
 # Routes that take a player session (wps_…), never an API key.
@@ -181,6 +184,21 @@ SESSION: set[tuple[str, str]] = {
     ("POST", "/v1/auth/logout"),
     ("GET", "/v1/player/sessions"),
     ("POST", "/v1/player/sessions/{session_id}/revoke"),
+    ("POST", "/v1/games/{game_id}/launch"),
+}
+
+# Routes that take neither a key nor a session: a game aggregator's calls, verified by
+# their signature, then by the game session token they name (isolation:
+# tests/integration/test_white_label_isolation.py, the signed probes).
+SIGNED: set[tuple[str, str]] = {
+    ("POST", "/v1/aggregator/sandbox/balance"),
+    ("POST", "/v1/aggregator/sandbox/bet"),
+    ("POST", "/v1/aggregator/sandbox/win"),
+    ("POST", "/v1/aggregator/sandbox/rollback"),
+    ("POST", "/v1/aggregator/hub88/user/balance"),
+    ("POST", "/v1/aggregator/hub88/transaction/bet"),
+    ("POST", "/v1/aggregator/hub88/transaction/win"),
+    ("POST", "/v1/aggregator/hub88/transaction/rollback"),
 }
 
 # Path parameters: real-looking values; a scope is checked before anything is looked up.
@@ -197,7 +215,8 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "campaign_id": "00000000-0000-4000-8000-00000000000a",
                "journey_id": "00000000-0000-4000-8000-00000000000c",
                "tournament_id": "00000000-0000-4000-8000-00000000000d",
-               "session_id": "00000000-0000-4000-8000-00000000000e"}
+               "session_id": "00000000-0000-4000-8000-00000000000e",
+               "game_id": "sandbox-slot"}
 
 
 def concrete(template: str) -> str:
@@ -221,12 +240,12 @@ def test_every_v1_route_declares_its_scope() -> None:
                      database_url="postgresql://nobody@127.0.0.1:1/none")
     routes = v1_routes(app)
     assert ("POST", "/v1/players/{key}/rg") in routes
-    declared = REQUIRED_SCOPE.keys() | WHITE_LABEL_SCOPE.keys() | OPEN | SESSION
+    declared = REQUIRED_SCOPE.keys() | WHITE_LABEL_SCOPE.keys() | OPEN | SESSION | SIGNED
     missing = sorted(routes - declared)
     stale = sorted(declared - routes)
     assert not missing, f"/v1 routes with no declared scope (nor listed as open): {missing}"
     assert not stale, f"scopes declared for routes that no longer exist: {stale}"
-    groups = [set(REQUIRED_SCOPE), set(WHITE_LABEL_SCOPE), OPEN, SESSION]
+    groups = [set(REQUIRED_SCOPE), set(WHITE_LABEL_SCOPE), OPEN, SESSION, SIGNED]
     assert sum(map(len, groups)) == len(declared), "a route is declared twice"
     assert REQUIRED_SCOPE.keys() | WHITE_LABEL_SCOPE.keys() >= PUBLIC
     unknown = sorted(set(REQUIRED_SCOPE.values()) - SCOPES)
@@ -340,4 +359,22 @@ async def test_session_routes_refuse_every_api_key(client: httpx.AsyncClient) ->
             r = await call(client, key, method, template)
             if r.status_code != 401 or r.json().get("code") != "AUTH_INVALID":
                 problems.append(f"{method} {template} with {key[:4]}: {r.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_signed_routes_take_no_key_and_refuse_what_is_not_signed(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    wl = await make_white_label(client, "signedwl")
+    problems = []
+    for (method, template) in sorted(SIGNED):
+        for headers in ({}, bearer(wl.test_key), bearer(wl.publishable["test"]),
+                        bearer(tenant.test_key)):
+            # a key is no signature: refused before the body is read
+            r = await client.request(method, concrete(template), headers=headers,
+                                     json={"token": "wgs_test_" + "0" * 48})
+            code = r.json().get("code") if r.status_code != 200 else None
+            if r.status_code != 401 or code not in ("INVALID_SIGNATURE",
+                                                    "RS_ERROR_INVALID_SIGNATURE"):
+                problems.append(f"{method} {template}: {r.status_code} {r.text[:200]}")
     assert not problems, "\n".join(problems)

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import ADMIN, ADMIN_TOKEN
+from tests.integration.games_support import SECRET, launch, signed
+from tests.integration.support import adjust
 from tests.integration.test_isolation import NOT_FOUND_CODE, realm_snapshot, v1_routes
-from tests.integration.test_scopes import SESSION, WHITE_LABEL_SCOPE
+from tests.integration.test_scopes import SESSION, SIGNED, WHITE_LABEL_SCOPE
 from tests.integration.wl_support import (
     PASSWORD,
     WhiteLabel,
@@ -31,6 +34,9 @@ from tests.integration.wl_support import (
 )
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
+from wowsino.kernel.jsonio import dumps
+
+HUB88_SECRET = "hub88-isolation-secret"
 
 VICTIM_EMAIL = "alice@victim.example"
 
@@ -43,6 +49,13 @@ class WlCase:
 
     body: dict[str, Any] | None = None
     expect: frozenset[int] = frozenset({200, 201})
+    # path parameters that name no object of the victim (a game of the catalogue)
+    path: dict[str, str] = field(default_factory=dict)
+
+
+# An aggregator's call, signed, with the caller's own game session token, naming the
+# victim's bet and round: whatever it answers, the victim's money and rows stay as they are.
+SIGNED_EXPECT = frozenset({200, 402, 404, 409})
 
 
 WL_CASES: dict[tuple[str, str], WlCase] = {
@@ -53,7 +66,49 @@ WL_CASES: dict[tuple[str, str], WlCase] = {
     ("POST", "/v1/auth/logout"): WlCase(body={}),
     ("GET", "/v1/player/sessions"): WlCase(),
     ("POST", "/v1/player/sessions/{session_id}/revoke"): WlCase(body={}),
+    # games: the catalogue, a launch of the caller's own, and the aggregators' calls
+    ("GET", "/v1/games"): WlCase(),
+    ("POST", "/v1/games/{game_id}/launch"): WlCase(body={}, expect=frozenset({201}),
+                                                   path={"game_id": "sandbox-slot"}),
+    **{route: WlCase(expect=SIGNED_EXPECT) for route in SIGNED},
 }
+
+
+@pytest.fixture
+def settings() -> Settings:
+    # the Hub88-style aggregator on, so its calls reach the wallet too
+    return Settings(admin_token=ADMIN_TOKEN, db_pool_size=10,
+                    hub88_aggregator_secret=HUB88_SECRET, hub88_games=("demo_fruits=slots",))
+
+
+def signed_call(template: str, caller: WlCaller) -> tuple[dict[str, Any], str]:
+    """The body of an aggregator call by ``caller`` (its own token) naming the victim's
+    bet and round, and the secret it is signed with."""
+    operation = template.rsplit("/", 1)[-1]
+    label = re.sub(r"\W", "-", caller.label)
+    if "/hub88/" in template:
+        fields: dict[str, Any] = {
+            "token": caller.tokens["hub88"], "request_uuid": f"probe-{label}",
+            "game_code": "demo_fruits", "round": "victim-round-hub88",
+            "transaction_uuid": f"probe-{operation}-{label}"}
+        if operation == "bet":
+            fields.update(transaction_uuid="victim-bet-hub88", currency="USD", amount=100000)
+        elif operation == "win":
+            fields.update(currency="USD", amount=100000)
+        elif operation == "rollback":
+            fields["reference_transaction_uuid"] = "victim-bet-hub88"
+        return fields, HUB88_SECRET
+    fields = {"token": caller.tokens["sandbox"], "game_id": "sandbox-slot",
+              "round_id": "victim-round", "transaction_id": f"probe-{operation}-{label}"}
+    if operation == "balance":
+        fields = {"token": caller.tokens["sandbox"]}
+    elif operation == "bet":
+        fields.update(transaction_id="victim-bet", currency="USD", amount=1)
+    elif operation == "win":
+        fields.update(currency="USD", amount=1)
+    else:
+        fields["reference_transaction_id"] = "victim-bet"
+    return fields, SECRET
 
 
 @dataclass
@@ -75,6 +130,7 @@ class WlCaller:
     same_realm: bool
     key: str = ""
     token: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)  # game session tokens, per aggregator
 
     async def send(self, method: str, path: str, body: Any, session: bool,
                    idempotency_key: str) -> httpx.Response:
@@ -92,7 +148,29 @@ async def build_victim(client: httpx.AsyncClient) -> WlVictim:
     r = await client.get("/v1/player/sessions", headers={"Authorization": f"Bearer {token}"})
     victim = WlVictim(wl, player["user_id"], token)
     victim.ids["session_id"] = r.json()["data"][0]["id"]
+    await games_of(victim, client)
     return victim
+
+
+async def games_of(victim: WlVictim, client: httpx.AsyncClient) -> None:
+    """The victim at two games, each with an open bet the probes name."""
+    assert (await adjust(victim.wl, "alice", "50.00")).status_code == 201
+    session = {"Authorization": f"Bearer {victim.token}"}
+    for game, path, bet in (
+            ("sandbox-slot", "sandbox/bet",
+             {"transaction_id": "victim-bet", "round_id": "victim-round",
+              "game_id": "sandbox-slot", "amount": 5, "currency": "USD"}),
+            ("demo_fruits", "hub88/transaction/bet",
+             {"transaction_uuid": "victim-bet-hub88", "round": "victim-round-hub88",
+              "request_uuid": "victim", "game_code": "demo_fruits", "currency": "USD",
+              "amount": 500000})):
+        launched = await launch(client, session, game)
+        victim.ids[f"game_session_{game}"] = launched["session_id"]
+        raw = dumps({"token": launched["token"], **bet}).encode()
+        secret = HUB88_SECRET if path.startswith("hub88") else SECRET
+        r = await client.post(f"/v1/aggregator/{path}", content=raw,
+                              headers=signed(raw, secret))
+        assert r.status_code == 200 and r.json().get("status", "RS_OK") == "RS_OK", r.text
 
 
 async def player_snapshot(engine: Any, tenant_id: str, player_id: str) -> dict[str, Any]:
@@ -111,12 +189,12 @@ async def player_snapshot(engine: Any, tenant_id: str, player_id: str) -> dict[s
     return snapshot
 
 
-def concrete(template: str, victim: WlVictim) -> tuple[str, bool]:
+def concrete(template: str, victim: WlVictim, fixed: dict[str, str]) -> tuple[str, bool]:
     names = re.findall(r"{(\w+)}", template)
     path = template
     for name in names:
-        path = path.replace(f"{{{name}}}", victim.ids[name])
-    return path, bool(names)
+        path = path.replace(f"{{{name}}}", fixed.get(name) or victim.ids[name])
+    return path, any(name not in fixed for name in names)
 
 
 async def callers(client: httpx.AsyncClient, victim: WlVictim) -> list[WlCaller]:
@@ -136,6 +214,9 @@ async def callers(client: httpx.AsyncClient, victim: WlVictim) -> list[WlCaller]
     for caller in found:
         await register(caller.wl, "carl", caller.mode)
         caller.token = await login(caller.wl, "carl", mode=caller.mode)
+        session = {"Authorization": f"Bearer {caller.token}"}
+        for game, aggregator in (("sandbox-slot", "sandbox"), ("demo_fruits", "hub88")):
+            caller.tokens[aggregator] = (await launch(client, session, game))["token"]
     return found
 
 
@@ -151,11 +232,19 @@ async def probe(caller: WlCaller, victim: WlVictim, engine: Any) -> list[str]:
     before = await state()
     for (method, template), case in sorted(WL_CASES.items(), key=lambda item: item[0][1]):
         session = (method, template) in SESSION
-        if not session and caller.same_realm:
-            continue
-        path, addresses_victim = concrete(template, victim)
-        where = f"{caller.label}: {method} {path}"
-        r = await caller.send(method, path, case.body, session, f"probe:{method}:{template}")
+        if (method, template) in SIGNED:
+            fields, secret = signed_call(template, caller)
+            raw = dumps(fields).encode()
+            path, addresses_victim = template, False
+            where = f"{caller.label}: {method} {path}"
+            r = await caller.wl.client.post(path, content=raw, headers=signed(raw, secret))
+        else:
+            if not session and caller.same_realm:
+                continue
+            path, addresses_victim = concrete(template, victim, case.path)
+            where = f"{caller.label}: {method} {path}"
+            r = await caller.send(method, path, case.body, session,
+                                  f"probe:{method}:{template}")
         echoed = r.text
         for sent in victim.markers() & set(path.split("/")):
             echoed = echoed.replace(sent, "")
@@ -180,7 +269,7 @@ async def probe(caller: WlCaller, victim: WlVictim, engine: Any) -> list[str]:
 def test_every_white_label_route_has_a_case() -> None:
     app = create_app(Settings(admin_token=ADMIN_TOKEN),
                      database_url="postgresql://nobody@127.0.0.1:1/none")
-    routes = v1_routes(app) & (WHITE_LABEL_SCOPE.keys() | SESSION)
+    routes = v1_routes(app) & (WHITE_LABEL_SCOPE.keys() | SESSION | SIGNED)
     assert ("POST", "/v1/auth/login") in routes
     assert routes == WL_CASES.keys(), sorted(routes ^ WL_CASES.keys())
 
