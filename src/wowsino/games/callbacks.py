@@ -46,7 +46,7 @@ def endpoint(adapter: Adapter, operation: Operation
         try:
             parsed = adapter.parse(operation, raw)
         except Refused as exc:
-            return answer(adapter, Answer(exc.code, exc.message), adapter.echo(raw))
+            return answer(adapter, exc.answer(), adapter.echo(raw))
         result = await wallet.handle(platform.engine, platform.clock, platform.settings,
                                      adapter, parsed)
         return answer(adapter, result, parsed.echo)

@@ -3,6 +3,7 @@
 Every check of a bet is here, in one function, so the compliance gate (``compliance/``)
 can take it over whole when it learns bets (stake caps per jurisdiction come then):
 
+- the tenant: a suspended tenant's players do not bet (rule ``tenant_suspended``);
 - the player's status: only ``active`` and ``withdrawal_hold`` players bet;
   ``self_excluded`` (rule ``self_excluded``) and every other hold (``player_status``)
   are refused;
@@ -80,9 +81,12 @@ _TODAY = text(
 
 
 async def bet_refusal(conn: AsyncConnection, realm: Realm, player: dict[str, Any], *,
-                      currency: str, cash: int, at: datetime) -> Refusal | None:
+                      currency: str, cash: int, at: datetime,
+                      tenant_status: str = "active") -> Refusal | None:
     """Why a bet whose cash part is ``cash`` (minor units) is refused now, or None.
     ``player``: the player's row (``id``, ``status``, ``rg``), locked by the caller."""
+    if tenant_status == "suspended":
+        return Refusal(Code.PLAYER_BLOCKED, "tenant_suspended", "this tenant is suspended")
     refused = status_refusal(player, at)
     if refused is not None:
         return refused

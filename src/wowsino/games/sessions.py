@@ -46,6 +46,7 @@ class GameSession:
     currency: str
     expires_at: datetime
     service_mode: str
+    tenant_status: str = "active"
 
     def expired(self, at: datetime) -> bool:
         return at >= self.expires_at
@@ -53,7 +54,7 @@ class GameSession:
 
 _FIND = text(
     "SELECT s.tenant_id, s.mode, s.id, s.brand_id, s.player_id, s.adapter, s.game_id, "
-    "s.currency, s.expires_at, t.service_mode FROM game_sessions s "
+    "s.currency, s.expires_at, t.service_mode, t.status AS tenant_status FROM game_sessions s "
     "JOIN tenants t ON t.id = s.tenant_id WHERE s.token_hash = :hash"
 )
 
@@ -65,7 +66,7 @@ async def find(conn: AsyncConnection, token: str) -> GameSession | None:
         return None
     return GameSession(Realm(row["tenant_id"], Mode(row["mode"])), row["id"], row["brand_id"],
                        row["player_id"], row["adapter"], row["game_id"], row["currency"],
-                       row["expires_at"], row["service_mode"])
+                       row["expires_at"], row["service_mode"], row["tenant_status"])
 
 
 _INSERT = text(

@@ -181,7 +181,7 @@ async def _bet(conn: AsyncConnection, ctx: Context) -> Answer:
     cash_balance, bonus_balance = await balance_of(conn, session)
     cash, bonus = split.bet_split(ctx.amount, cash_balance)
     refusal = await gate.bet_refusal(conn, ctx.realm, player, currency=session.currency,
-                                     cash=cash, at=ctx.at)
+                                     cash=cash, at=ctx.at, tenant_status=session.tenant_status)
     if refusal is not None:
         await gate.record_refusal(conn, ctx.realm, player_id=session.player_id, refusal=refusal,
                                   aggregator=ctx.adapter.name,
@@ -332,7 +332,7 @@ async def handle(engine: AsyncEngine, clock: Clock, settings: Settings, adapter:
     except InsufficientFunds as exc:  # a balance moved by another writer meanwhile
         return Answer(Code.INSUFFICIENT_FUNDS, exc.message)
     except ValidationFailed as exc:  # a credit past an asset's bound
-        return Answer(Code.WRONG_TYPES, exc.message)
+        return Answer(Code.WRONG_TYPES, exc.message, field=exc.details.get("field"))
     except DomainError as exc:
         log.warning("game call refused", aggregator=adapter.name, code=exc.code)
         return Answer(Code.UNKNOWN, exc.message)
@@ -356,11 +356,12 @@ async def _handle(engine: AsyncEngine, clock: Clock, settings: Settings, adapter
             return Answer(Code.OK, "ok", cash, bonus, session.currency, str(session.player_id))
     if call.currency is not None and call.currency.upper() != session.currency:
         return Answer(Code.WRONG_CURRENCY, f"the game session plays {session.currency}",
-                      user=str(session.player_id))
+                      user=str(session.player_id), field="currency")
     try:
         amount = _amount(call, session.currency)
     except ValidationFailed as exc:
-        return Answer(Code.WRONG_TYPES, exc.message, user=str(session.player_id))
+        return Answer(Code.WRONG_TYPES, exc.message, user=str(session.player_id),
+                      field=exc.details.get("field"))
     mine = fingerprint(call, session, amount)
 
     async def work(conn: AsyncConnection) -> Answer:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from tests.conftest import ADMIN
 from tests.integration.bonus_support import entries, grant, template
 from tests.integration.games_support import launch, seat
 from tests.integration.support import assert_error
@@ -53,6 +54,18 @@ async def test_a_held_player_cannot_bet(client: httpx.AsyncClient, engine: Any) 
     assert r.status_code == 200, r.text
     refused(await table.bet("1.00"), "PLAYER_BLOCKED")
     assert await refusals(engine) == [(table.player_id, "player_status")]
+
+
+async def test_a_suspended_tenants_players_cannot_bet_but_are_paid(
+    client: httpx.AsyncClient, engine: Any,
+) -> None:
+    table = await seat(client)
+    assert (await table.bet("5.00", tx="b1", round_id="r1")).status_code == 200
+    r = await client.patch(f"/tenants/{table.wl.id}", headers=ADMIN, json={"status": "suspended"})
+    assert r.status_code == 200, r.text
+    refused(await table.bet("1.00", tx="b2"), "PLAYER_BLOCKED")
+    assert await refusals(engine) == [(table.player_id, "tenant_suspended")]
+    assert (await table.win("6.00", round_id="r1")).status_code == 200
 
 
 async def test_a_time_out_refuses_bets_and_launches_until_it_ends(

@@ -169,8 +169,10 @@ async def test_calls_the_wallet_cannot_read_are_refused_and_not_recorded(
     r = await table.call("bet", transaction_id="b1", round_id="r1", game_id="sandbox-slot",
                          currency="USD")  # no amount
     assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR", r.text
+    assert r.json()["details"] == {"field": "amount"}
     r = await table.bet("5.001", tx="b2")
     assert r.status_code == 400 and "decimal" in r.json()["error"], r.text
+    assert r.json()["details"] == {"field": "amount"}
     r = await table.bet("-5", tx="b3")
     assert r.status_code == 400, r.text
     r = await table.call("bet", transaction_id="b4", round_id="r1", game_id="sandbox-slot",

@@ -83,6 +83,7 @@ class Answer:
     currency: str | None = None
     user: str | None = None
     transaction_id: str | None = None
+    field: str | None = None  # the body field a refusal of the call's content names
 
     @property
     def balance(self) -> int | None:
@@ -102,12 +103,17 @@ class Answer:
 
 
 class Refused(Exception):
-    """A call refused before the wallet reads it (bad syntax or types)."""
+    """A call refused before the wallet reads it (bad syntax or types), naming the field
+    at fault when there is one."""
 
-    def __init__(self, code: Code, message: str) -> None:
+    def __init__(self, code: Code, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.field = field
+
+    def answer(self) -> Answer:
+        return Answer(self.code, self.message, field=self.field)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def refusal(error: ValidationError) -> Refused:
     where = ".".join(str(p) for p in first.get("loc", ())) or "body"
     syntax = first.get("type") in ("missing", "extra_forbidden")
     return Refused(Code.MALFORMED if syntax else Code.WRONG_TYPES,
-                   f"{where}: {first.get('msg', 'invalid')}")
+                   f"{where}: {first.get('msg', 'invalid')}", where)
 
 
 class SandboxAdapter(Adapter):
@@ -140,6 +140,8 @@ class SandboxAdapter(Adapter):
         body: dict[str, Any] = {"code": code}
         if status != 200:
             body["error"] = answer.message
+            if answer.field is not None:
+                body["details"] = {"field": answer.field}
         currency = ASSETS.get(answer.currency or "")
         if currency is not None and answer.cash is not None and answer.bonus is not None:
             body.update(balance=from_minor(answer.cash + answer.bonus, currency),
