@@ -55,6 +55,14 @@ async def spendable(conn: AsyncConnection, realm: Realm, player_id: UUID, curren
     return int(value or 0)
 
 
+async def hold(conn: AsyncConnection, realm: Realm, player_id: UUID) -> None:
+    """Lock the player's active bonuses (grant order) before any of the player's money
+    moves, as the spine's bonus wagering does: a wallet call that posts first and then
+    meets the bonuses in the spine would lock in the other order and could deadlock with
+    an operator's wager."""
+    await repository.active_for_players(conn, realm, [player_id])
+
+
 async def _active(conn: AsyncConnection, realm: Realm, player_id: UUID,
                   currency: str) -> list[dict[str, Any]]:
     return [b for b in await repository.active_for_players(conn, realm, [player_id])

@@ -20,7 +20,9 @@ audit row of a refusal and the stored answer, committed together.
   the bet is refused if it comes after all. Accepted after the session expired.
 
 Locks, in the global order: the call's transaction row (or a rolled-back bet's), the
-round, the player row, the player's bonuses, the balances.
+round, the player row, the player's bonuses (before any money moves, as the spine takes
+them), the balances; the audit rows, events and activity stats are deferred to the end
+of the call, as every idempotent write defers them.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from wowsino.events.wagers import MAX_EVENT_MINOR
 from wowsino.games import gate, repository, sessions, settlement, split
 from wowsino.games.adapters.base import Adapter, Answer, Call, Code, Operation
 from wowsino.games.sessions import GameSession
-from wowsino.kernel import ledger
+from wowsino.kernel import ledger, wire
 from wowsino.kernel.canonical import sha256
 from wowsino.kernel.clock import Clock
 from wowsino.kernel.config import Settings
@@ -178,6 +180,7 @@ async def _bet(conn: AsyncConnection, ctx: Context) -> Answer:
         return await _refuse(conn, ctx, Code.ROUND_MISMATCH,
                              "this round id belongs to another player's round")
     player = await repository.lock_player(conn, ctx.realm, session.player_id)
+    await stakes.hold(conn, ctx.realm, session.player_id)
     cash_balance, bonus_balance = await balance_of(conn, session)
     cash, bonus = split.bet_split(ctx.amount, cash_balance)
     refusal = await gate.bet_refusal(conn, ctx.realm, player, currency=session.currency,
@@ -231,6 +234,7 @@ async def _win(conn: AsyncConnection, ctx: Context) -> Answer:
         return await _refuse(conn, ctx, Code.ROUND_MISMATCH,
                              "this round id belongs to another player's round")
     await repository.lock_player(conn, ctx.realm, session.player_id)
+    await stakes.hold(conn, ctx.realm, session.player_id)
     bets = await repository.round_bets(conn, ctx.realm, ctx.adapter.name, call.round_id)
     settling = [b for b in bets if b["settled_at"] is None]
     basis = settling or bets
@@ -284,6 +288,7 @@ async def _rollback(conn: AsyncConnection, ctx: Context) -> Answer:
         return await _store(conn, ctx, await _answer(conn, ctx, Code.OK, "nothing to return"),
                             "accepted")
     await repository.lock_player(conn, ctx.realm, session.player_id)
+    await stakes.hold(conn, ctx.realm, session.player_id)
     money = await stakes.refund(conn, ctx.realm, player_id=session.player_id,
                                 currency=session.currency, moved=target["bonus_moves"])
     cash = int(target["cash"])
@@ -374,7 +379,12 @@ async def _handle(engine: AsyncEngine, clock: Clock, settings: Settings, adapter
             at=ctx.at)
         if not claimed:
             return await _replay(conn, ctx, mine)
-        return await STEPS[call.operation](conn, ctx)
+        # the audit rows, events and activity stats go last, with the answer stored, as
+        # every idempotent write sends them (kernel.wire): the same lock order
+        async with wire.deferring(conn):
+            answer = await STEPS[call.operation](conn, ctx)
+            await wire.flush(conn)
+        return answer
 
     return await unit_of_work(engine, work)
 

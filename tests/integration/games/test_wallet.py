@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from tests.integration.bonus_support import bonuses_of, entries, grant, ledger_problems, template
 from tests.integration.games_support import SECRET, Table, seat, signed
-from tests.integration.support import body, count_rows
+from tests.integration.support import adjust, body, count_rows
 from wowsino.kernel import db
 from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.jsonio import dumps
@@ -338,3 +338,30 @@ async def test_another_aggregators_call_cannot_use_a_sandbox_token(
                           headers=signed(raw, SECRET))
     # Hub88 is off here: no secret, so no signature can verify
     assert r.status_code == 401 and r.json()["status"] == "RS_ERROR_INVALID_SIGNATURE", r.text
+
+
+async def test_game_calls_operator_wagers_and_adjustments_on_one_player_never_deadlock(
+    client: httpx.AsyncClient, engine: Any,
+) -> None:
+    table = await seat(client, cash="500.00")
+    await with_bonus(table, amount="50.00", multiple=200)
+    deadlocks = db.RETRIES["40P01"]
+
+    async def one(i: int) -> httpx.Response:
+        kind = i % 4
+        if kind == 0:
+            return await table.bet("1.00", tx=f"b{i}", round_id=f"r{i}")
+        if kind == 1:
+            return await table.win("2.00", tx=f"w{i}", round_id=f"r{i - 1}")
+        if kind == 2:
+            return await adjust(table.wl, table.username, "1.00", reason="deposit")
+        return await table.wl.post("/v1/events/wager", {
+            "user_id": table.username, "source_wager_id": f"op-{i}", "amount": "1.00",
+            "currency": "USD", "funding": "bonus", "game_category": "slots"})
+
+    for start in range(0, 64, 16):
+        answers = await asyncio.gather(*(one(i) for i in range(start, start + 16)))
+        assert {r.status_code for r in answers} <= {200, 201}, [
+            r.text for r in answers if r.status_code not in (200, 201)][:3]
+    assert db.RETRIES["40P01"] == deadlocks, "a writer took its locks out of the global order"
+    assert await ledger_problems(engine) == []
