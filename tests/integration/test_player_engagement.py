@@ -467,6 +467,11 @@ async def test_a_player_joins_a_tournament_and_reads_the_board_with_their_rank(
         f"{page['next_cursor']}", headers=alice), "around_me")
     assert_validation(await client.get(f"/v1/player/tournaments/{tid}/leaderboard?limit=501",
                                        headers=alice), "limit")
+    # an empty cursor is no cursor, on the player's board and the operator's
+    for r in (await client.get(f"/v1/player/tournaments/{tid}/leaderboard?cursor=&limit=1",
+                               headers=alice),
+              await wl.get(f"/v1/tournaments/{tid}/leaderboard?cursor=&limit=1")):
+        assert r.status_code == 200 and r.json()["data"][0]["rank"] == 1, r.text
     assert_error(await client.get("/v1/player/tournaments/nope/leaderboard", headers=alice),
                  404, "NO_TOURNAMENT")
     assert_error(await client.post("/v1/player/tournaments/nope/join", headers=alice), 404,

@@ -132,7 +132,7 @@ async def standings(conn: AsyncConnection, *, session: PlayerSession, ref: str, 
     """A page of the leaderboard (from the top, after ``cursor``, or around the player)
     with the player's own rank and score in ``me`` (null ones before they score). Other
     players appear by username only (those of other brands not at all)."""
-    if around_me and cursor is not None:
+    if around_me and cursor:
         raise ValidationFailed("around_me: not together with cursor", field="around_me")
     page = await tournaments.standings(
         conn, realm=session.realm, brand_id=session.brand_id, ref=ref, limit=limit,
