@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import ADMIN, Tenant
 from tests.integration.support import adjust, assert_error, bearer, create_key, create_player
+from tests.integration.wl_support import make_white_label, register
 from wowsino.cli import app as cli_app
 from wowsino.kernel import fairness
 
@@ -286,8 +287,6 @@ async def test_a_brands_site_reads_the_catalogue_without_any_players_identity(
 ) -> None:
     """A publishable key (in a browser) reads the public listings: configuration and
     fairness data, a leaderboard by username only, and no player's id, email or win."""
-    from tests.integration.wl_support import make_white_label, register
-
     wl = await make_white_label(client)
     ids = {name: (await register(wl, name))["user_id"] for name in ("alice", "bob")}
     for name in ids:

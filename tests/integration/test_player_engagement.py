@@ -25,10 +25,13 @@ from tests.integration.support import (
     create_key,
 )
 from tests.integration.wl_support import (
+    PASSWORD,
     WhiteLabel,
+    login,
     make_white_label,
     player_session,
     register,
+    registration,
 )
 from wowsino.kernel import fairness
 from wowsino.kernel.clock import ManualClock, iso
@@ -72,8 +75,6 @@ async def second_brand(wl: WhiteLabel) -> dict[str, str]:
 
 async def session_on(client: httpx.AsyncClient, site_key: str, username: str) -> dict[str, str]:
     """Register ``username`` through a brand's publishable key and log in."""
-    from tests.integration.wl_support import PASSWORD, registration
-
     r = await client.post("/v1/auth/register", headers=bearer(site_key),
                           json=registration(username))
     assert r.status_code == 201, r.text
@@ -609,8 +610,6 @@ async def test_live_and_test_players_reach_only_their_own_world(
     ids = await everything(wl, clock)
     await register(wl, "alice", mode="live")
     await fund(wl, "alice", 100, mode="live")
-    from tests.integration.wl_support import login
-
     live = bearer(await login(wl, "alice", mode="live"))
     before = await effects(engine, wl)
     answers = await play_everything(client, live, ids)
