@@ -7,6 +7,7 @@ where the operator sees it (its routes, the ledger)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -157,6 +158,28 @@ async def test_a_player_claims_a_bonus_by_promo_code_and_cancels_a_pending_one(
     statuses = {b["id"]: b["status"] for b in (await wl.get("/v1/players/alice/bonuses"))
                 .json()["data"]}
     assert statuses == {spins["id"]: "cancelled", granted["id"]: "active"}
+    # a template without a limit of its own is claimed once per player, a cancel included
+    payload = assert_error(await client.post("/v1/player/bonuses/claim", headers=alice,
+                                             json={"promo_code": "SPINS"}), 409, "MAX_GRANTS")
+    assert payload["details"]["limit"] == 1
+    assert len((await wl.get("/v1/players/alice/bonuses")).json()["data"]) == 2
+    # the operator still grants it as before
+    r = await wl.post("/v1/bonuses/grant", {"player_id": "alice", "template": "SPINS"})
+    assert r.status_code == 201, r.text
+
+
+async def test_concurrent_claims_of_a_code_grant_it_once(client: httpx.AsyncClient) -> None:
+    wl, alice = await site_with_alice(client, winz=0)
+    unlimited = {k: v for k, v in WELCOME.items() if k != "max_grants_per_player"}
+    await created(await wl.post("/v1/bonus-templates", unlimited), "template")
+    answers = await asyncio.gather(*(
+        client.post("/v1/player/bonuses/claim", headers={**alice, "Idempotency-Key": f"c-{i}"},
+                    json={"promo_code": "WELCOME"}) for i in range(4)))
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409], \
+        [r.text for r in answers]
+    assert all(r.json()["code"] == "MAX_GRANTS" for r in answers if r.status_code == 409)
+    assert len((await wl.get("/v1/players/alice/bonuses")).json()["data"]) == 1
+    assert Decimal((await balances(wl, "alice"))["bonus"]["USD"]) == Decimal("5.00")
 
 
 async def test_claim_refusals_name_the_code_or_the_field(client: httpx.AsyncClient) -> None:
@@ -197,7 +220,8 @@ async def test_a_claim_passes_the_brands_compliance_decision(client: httpx.Async
     wl, alice = await site_with_alice(client, winz=0)
     r = await wl.put("/v1/brands/main/jurisdiction", {"profile": "GB"})
     assert r.status_code == 200, r.text
-    await created(await wl.post("/v1/bonus-templates", {**WELCOME, "wagering_multiple": 35}),
+    unlimited = {k: v for k, v in WELCOME.items() if k != "max_grants_per_player"}
+    await created(await wl.post("/v1/bonus-templates", {**unlimited, "wagering_multiple": 35}),
                   "template")
     refused = await client.post("/v1/player/bonuses/claim", headers=alice,
                                 json={"promo_code": "WELCOME"})
@@ -205,6 +229,12 @@ async def test_a_claim_passes_the_brands_compliance_decision(client: httpx.Async
     assert "max_wagering_multiple" in refused.text, payload
     assert (await wl.get("/v1/players/alice/bonuses")).json()["data"] == []
     assert Decimal((await balances(wl, "alice"))["bonus"]["USD"]) == 0
+    # a refused claim counts nothing: under the default profile it is granted
+    r = await wl.put("/v1/brands/main/jurisdiction", {"profile": "default"})
+    assert r.status_code == 200, r.text
+    r = await client.post("/v1/player/bonuses/claim", headers=alice,
+                          json={"promo_code": "WELCOME"})
+    assert r.status_code == 201, r.text
 
 
 async def test_another_players_bonus_is_not_found(client: httpx.AsyncClient) -> None:

@@ -40,6 +40,7 @@ Body = dict[str, Any]
 # referred player's deposit, a lossback needs its opt-in time, and manual, VIP comp and
 # drops bonuses are the operator's or the engine's to give.
 CLAIMABLE = ("no_deposit", "free_spins", "cashback", "rakeback", "ticket")
+ONCE = 1  # the claims per player of a template that sets no max_grants_per_player
 
 
 class NotClaimable(Conflict):
@@ -57,9 +58,10 @@ async def claim_bonus(conn: AsyncConnection, *, session: PlayerSession, promo_co
                       at: datetime) -> tuple[int, Body]:
     """Grant the active template with ``promo_code`` to the session's player through the
     bonus engine's grant (the compliance decision, the limit per player, the ledger, the
-    event). 404 ``NO_TEMPLATE`` for an unknown code, 409 ``NOT_CLAIMABLE`` for a type a
-    player does not claim; the grant's own answers otherwise (403
-    ``PROMO_RULE_VIOLATION``, 409 ``NOT_ACTIVE``, ``MAX_GRANTS``, ``NO_BASIS``)."""
+    event); a template without ``max_grants_per_player`` is claimed once per player. 404
+    ``NO_TEMPLATE`` for an unknown code, 409 ``NOT_CLAIMABLE`` for a type a player does
+    not claim; the grant's own answers otherwise (403 ``PROMO_RULE_VIOLATION``, 409
+    ``NOT_ACTIVE``, ``MAX_GRANTS``, ``NO_BASIS``)."""
     await guard.require_can_play(conn, session.realm, session.player_id, at)
     template = await bonus_repository.template(conn, session.realm, promo_code=promo_code)
     if template is None:
@@ -68,10 +70,19 @@ async def claim_bonus(conn: AsyncConnection, *, session: PlayerSession, promo_co
         raise NotClaimable(f"a {template['type']} bonus is not claimed with its promo code "
                            "alone", type=template["type"])
     player = await players.get(conn, session.realm, session.brand_id, me(session))
-    return await bonuses.grant(
+    status, answer = await bonuses.grant(
         conn, realm=session.realm, service_mode=session.service_mode, player=player,
         template=template, deposit_amount=None, amount=None, reason=None, opted_in_at=None,
         source="player", source_ref=None, actor=session.actor, at=at)
+    # Without a limit of its own, a template is claimed once per player (a cancelled
+    # claim included): counted on the grant's own counter, after the grant, so that a
+    # refusal counts nothing and a second concurrent claim rolls back whole.
+    if status == 201 and template["terms"].get("max_grants_per_player") is None and \
+            not await bonus_repository.count_grant(conn, session.realm, template["id"],
+                                                   session.player_id, ONCE):
+        raise Conflict("this promo code is claimed once per player", code="MAX_GRANTS",
+                       limit=ONCE)
+    return status, answer
 
 
 async def cancel_bonus(conn: AsyncConnection, *, session: PlayerSession, ref: str,
