@@ -45,6 +45,7 @@ from wowsino.kernel.logs import configure_logging
 from wowsino.kernel.platform import Platform
 from wowsino.pam.endpoints import player_router as player_sessions_router
 from wowsino.pam.endpoints import router as auth_router
+from wowsino.pam.engagement_endpoints import router as player_engagement_router
 from wowsino.platform_api import router as platform_router
 from wowsino.players.endpoints import router as players_router
 from wowsino.tenants.endpoints import router as tenants_router
@@ -158,6 +159,8 @@ def create_app(
     @v1.get("/me", tags=["keys"], summary="The calling key: tenant, mode, scopes, brand")
     async def me(request: Request) -> MoneyJSONResponse:
         principal: Principal = await authenticate(request)
+        if principal.publishable:  # it allows /v1/auth/* and the public listings only
+            principal.require("*")
         return MoneyJSONResponse({
             "tenant": {"slug": principal.tenant_slug, "service_mode": principal.service_mode,
                        "key_mode": principal.realm.mode.value,
@@ -169,7 +172,8 @@ def create_app(
     for router in (events_router, players_router, fairness_router, lootbox_router,
                    raffles_router, jackpots_router, minigames_router, webhooks_router,
                    bonuses_router, compliance_router, crm_router, vip_router,
-                   journeys_router, tournaments_router, auth_router, player_sessions_router):
+                   journeys_router, tournaments_router, auth_router, player_sessions_router,
+                   player_engagement_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

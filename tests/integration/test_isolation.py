@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from tests.conftest import ADMIN, ADMIN_TOKEN, Tenant
 from tests.integration.support import adjust, assert_error
+from tests.integration.wl_support import PASSWORD, WhiteLabel, make_white_label, registration
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 
@@ -88,6 +89,8 @@ class Case:
     # addressed by a tenant-level name (a brand): the same tenant's other mode may see
     # it, yet must still change nothing in the victim's realm
     tenant_level: bool = False
+    # probed after every other case (a logout ends the session the others use)
+    last: bool = False
 
 
 async def check_me(caller: Caller, r: httpx.Response) -> list[str]:
@@ -258,9 +261,39 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 
+# Routes a white-label player calls: with the player's session (``/v1/player/*``, the
+# logout), or, for registration and login, with the brand's publishable key. They are
+# probed by white-label callers (``SessionCaller``) against a white-label victim.
+SESSION_CASES: dict[tuple[str, str], Case] = {
+    ("POST", "/v1/auth/register"): Case(body={
+        "username": "carol", "email": "carol@caller.example", "password": PASSWORD,
+        "country_code": "MT", "date_of_birth": "1990-01-01"}),
+    ("POST", "/v1/auth/login"): Case(body={"username": "alice", "password": PASSWORD}),
+    ("POST", "/v1/auth/logout"): Case(body={}, last=True),
+    ("GET", "/v1/player/sessions"): Case(),
+    ("POST", "/v1/player/sessions/{session_id}/revoke"): Case(body={}),
+    ("GET", "/v1/player/bonuses"): Case(),
+    ("POST", "/v1/player/bonuses/claim"): Case(body={"promo_code": "WELCOME"}),
+    ("POST", "/v1/player/bonuses/{bonus_id}/cancel"): Case(body={}),
+    ("GET", "/v1/player/vip"): Case(),
+    ("GET", "/v1/player/journeys"): Case(),
+    ("GET", "/v1/player/lootboxes"): Case(),
+    ("POST", "/v1/player/lootboxes/{lootbox_id}/open"): Case(body={}),
+    ("GET", "/v1/player/mini-games"): Case(),
+    ("POST", "/v1/player/mini-games/{mini_game_id}/play"): Case(body={}),
+    ("GET", "/v1/player/raffles"): Case(),
+    ("POST", "/v1/player/raffles/{raffle_id}/enter"): Case(body={"tickets": 1}),
+    ("GET", "/v1/player/raffles/{raffle_id}/entries"): Case(),
+    ("GET", "/v1/player/tournaments"): Case(),
+    ("POST", "/v1/player/tournaments/{tournament_id}/join"): Case(body={}),
+    ("GET", "/v1/player/tournaments/{tournament_id}/leaderboard"): Case(),
+    ("GET", "/v1/player/jackpots"): Case(),
+}
+
+
 def tenant_level_ids(victim: Victim) -> set[str]:
     """Ids of tenant-level objects (brand slugs), shared by both modes of a tenant."""
-    return {victim.ids["slug"]}
+    return {victim.ids["slug"]} if "slug" in victim.ids else set()
 
 
 def v1_routes(app: Any) -> set[tuple[str, str]]:
@@ -287,9 +320,11 @@ def test_every_v1_route_has_an_isolation_case() -> None:
                      database_url="postgresql://nobody@127.0.0.1:1/none")
     from tests.integration.test_scopes import SESSION, WHITE_LABEL_SCOPE
 
-    # the white-label routes have their own cases (test_white_label_isolation.py)
+    # the white-label routes: their cases are SESSION_CASES here and WL_CASES in
+    # test_white_label_isolation.py, which checks they cover every one
     routes = v1_routes(app) - WHITE_LABEL_SCOPE.keys() - SESSION
     assert ("GET", "/v1/players/{key}") in routes
+    assert SESSION_CASES.keys() <= SESSION | WHITE_LABEL_SCOPE.keys()
     missing = sorted(routes - CASES.keys())
     stale = sorted(CASES.keys() - routes)
     assert not missing, f"/v1 routes without an isolation case: {missing}"
@@ -444,11 +479,13 @@ def concrete_requests(template: str, victim: Victim) -> Iterator[tuple[str, bool
         yield template.replace("{key}", "alice"), False
 
 
-async def probe(caller: Caller, victim: Victim, engine: Any) -> list[str]:
+async def probe(caller: Caller, victim: Victim, engine: Any,
+                cases: dict[tuple[str, str], Case] = CASES) -> list[str]:
     """Call every route as ``caller``; list every leak, wrong answer or change."""
     problems: list[str] = []
     before = await realm_snapshot(engine, victim.tenant.id, "test")
-    for (method, template), case in sorted(CASES.items(), key=lambda item: item[0][1]):
+    for (method, template), case in sorted(cases.items(),
+                                           key=lambda item: (item[1].last, item[0][1])):
         for path, addresses_victim in concrete_requests(template, victim):
             where = f"{caller.label}: {method} {path}"
             r = await caller.send(method, path, case.body, victim_key(method, template))
@@ -543,3 +580,124 @@ async def test_the_victim_still_sees_its_own_objects(tenant: Tenant, engine: Any
             assert r.status_code == 200, f"{method} {path}: {r.text}"
             if template.endswith("}"):  # the object itself
                 assert path.rsplit("/", 1)[-1] in r.text, f"{method} {path}: {r.text}"
+
+
+# --- white-label players: their session routes and their site's auth routes ----------------
+
+@dataclass
+class SessionCaller(Caller):
+    """A white-label caller: its player ``alice``'s session, and its brand's publishable
+    key for registration and login."""
+
+    session: str = ""
+    site: str = ""
+
+    async def send(self, method: str, path: str, body: Any, key: str) -> httpx.Response:
+        credential = self.site if path in ("/v1/auth/register", "/v1/auth/login") \
+            else self.session
+        headers = {"Authorization": f"Bearer {credential}", "Idempotency-Key": key}
+        if method in ("GET", "DELETE"):
+            return await self.tenant.client.request(method, path, headers=headers)
+        return await self.tenant.client.request(method, path, headers=headers,
+                                                json=self.fill(body))
+
+
+async def login_alice(wl: WhiteLabel, mode: str) -> dict[str, Any]:
+    r = await wl.client.post("/v1/auth/login", headers=wl.site(mode),
+                             json={"username": "alice", "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+async def build_wl_victim(client: httpx.AsyncClient) -> tuple[Victim, str]:
+    """A white-label realm whose player alice has used every player route once: the
+    victim, and alice's session token."""
+    wl = await make_white_label(client, "victim-wl")
+    r = await client.post("/v1/auth/register", headers=wl.site(),
+                          json={**registration("alice"), "email": "alice@victim.example"})
+    assert r.status_code == 201, r.text
+    ids = {"key": r.json()["player"]["user_id"]}
+    assert (await adjust(wl, "alice", "1000", rail="winz", asset="WINZ")).status_code == 201
+    session = await login_alice(wl, "test")
+    ids["session_id"] = session["session_id"]
+    token = session["session_token"]
+    player = {"Authorization": f"Bearer {token}"}
+    for path, payload, name, kind in (
+            ("/v1/lootbox", {"name": "Victim box", "prize_table": PRIZES}, "lootbox_id",
+             "lootbox"),
+            ("/v1/mini-games", {"name": "Victim wheel", "kind": "wheel", "prize_table": PRIZES},
+             "mini_game_id", "mini_game"),
+            ("/v1/raffles", {"name": "Victim raffle", "ticket_cost_winz": 10,
+                             "prize_winz": 100}, "raffle_id", "raffle"),
+            ("/v1/tournaments", {**TOURNAMENT, "opt_in": True}, "tournament_id", "tournament"),
+            ("/v1/jackpots", {"name": "Victim pot", "currency": "USD", "seed_usd": 50},
+             "jackpot_id", "jackpot"),
+            ("/v1/bonus-templates", WELCOME, "template_id", "template"),
+            ("/v1/bonus-templates", {"name": "Spins", "type": "free_spins", "currency": "USD",
+                                     "promo_code": "SPINS", "free_spin_count": 5,
+                                     "free_spin_value": 1}, "spins_id", "template")):
+        r = await wl.post(path, payload)
+        assert r.status_code == 201, r.text
+        ids[name] = r.json()[kind]["id"]
+    uses = (("/v1/player/bonuses/claim", {"promo_code": "SPINS"}),
+            ("/v1/player/bonuses/claim", {"promo_code": "WELCOME"}),
+            (f"/v1/player/lootboxes/{ids['lootbox_id']}/open", {}),
+            (f"/v1/player/mini-games/{ids['mini_game_id']}/play", {}),
+            (f"/v1/player/raffles/{ids['raffle_id']}/enter", {"tickets": 2}),
+            (f"/v1/player/tournaments/{ids['tournament_id']}/join", {}))
+    for path, payload in uses:
+        r = await client.post(path, json=payload, headers={
+            **player, "Idempotency-Key": f"victim:{path}:{payload.get('promo_code')}"})
+        assert r.status_code == 201, f"{path}: {r.text}"
+        if "bonus" in r.json() and r.json()["bonus"]["status"] == "pending":
+            ids["bonus_id"] = r.json()["bonus"]["id"]
+    return Victim(wl, ids), token
+
+
+async def session_caller(label: str, wl: WhiteLabel, mode: str) -> SessionCaller:
+    """``wl``'s own alice in ``mode``, with the templates its requests name."""
+    r = await wl.client.post("/v1/auth/register", headers=wl.site(mode),
+                             json={**registration("alice"), "email": "alice@caller.example"})
+    assert r.status_code == 201, r.text
+    assert (await adjust(wl, "alice", "100", rail="winz", asset="WINZ", mode=mode)
+            ).status_code == 201
+    r = await wl.post("/v1/bonus-templates", WELCOME, mode=mode)
+    assert r.status_code == 201, r.text
+    session = await login_alice(wl, mode)
+    return SessionCaller(label, wl, mode, session=session["session_token"],
+                         site=wl.publishable[mode])
+
+
+async def test_another_white_label_tenants_player_sees_and_changes_nothing(
+    client: httpx.AsyncClient, engine: Any,
+) -> None:
+    victim, _ = await build_wl_victim(client)
+    caller = await session_caller("other white-label tenant, test player",
+                                  await make_white_label(client, "other-wl"), "test")
+    problems = await probe(caller, victim, engine, SESSION_CASES)
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_same_tenants_live_player_sees_and_changes_nothing_of_test(
+    client: httpx.AsyncClient, engine: Any,
+) -> None:
+    victim, _ = await build_wl_victim(client)
+    assert isinstance(victim.tenant, WhiteLabel)
+    caller = await session_caller("same tenant, live player", victim.tenant, "live")
+    problems = await probe(caller, victim, engine, SESSION_CASES)
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_victim_player_still_sees_its_own_objects(client: httpx.AsyncClient) -> None:
+    """The probes above are meaningful: the same reads with the victim's session succeed."""
+    victim, token = await build_wl_victim(client)
+    owner = SessionCaller("victim", victim.tenant, "test", session=token)
+    for (method, template), case in sorted(SESSION_CASES.items()):
+        if method != "GET":
+            continue
+        for path, addresses_victim in concrete_requests(template, victim):
+            r = await owner.send(method, path, case.body, "unused")
+            assert r.status_code == 200, f"{method} {path}: {r.text}"
+            if addresses_victim:
+                assert victim.ids["key"] in r.text, f"{method} {path}: {r.text}"

@@ -7,6 +7,7 @@ import httpx
 
 from tests.conftest import ADMIN, Tenant
 from tests.integration.support import assert_error
+from tests.integration.test_scopes import PUBLIC, SESSION
 from tests.integration.wl_support import make_white_label, player_session
 from wowsino.kernel.http import api_routes
 
@@ -52,15 +53,16 @@ async def test_interactive_docs_are_served(client: httpx.AsyncClient) -> None:
 WRITES = ("post", "patch", "put", "delete")
 # Writes that take no body at all: everything they need is in the path (and, for the
 # idempotent ones, the Idempotency-Key header).
-# A login is never replayed: each one is a new session, and no token is stored beside an
-# idempotency key (docs/white-label.md).
-NOT_REPLAYED = {("post", "/v1/auth/login")}
-
 BODYLESS_WRITES = {
     ("delete", "/v1/webhooks/{webhook_id}"),
     ("delete", "/v1/segments/{segment_id}"),
     ("post", "/tenants/{tenant}/api-keys/{key_id}/revoke"),
+    ("post", "/v1/auth/logout"),
+    ("post", "/v1/player/sessions/{session_id}/revoke"),
 }
+# A login is never replayed from a stored answer: that answer is a new session token,
+# which is kept nowhere but in the player's hands.
+NOT_IDEMPOTENT = {("post", "/v1/auth/login")}
 
 
 async def _document(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -91,6 +93,12 @@ async def test_every_list_declares_the_limit_range_and_enforces_it(
     client: httpx.AsyncClient, tenant: Tenant,
 ) -> None:
     doc = await _document(client)
+    # the player's own lists take a player session
+    session = await player_session(await make_white_label(client), "alice")
+
+    def headers(path: str) -> dict[str, str]:
+        return session if path.startswith("/v1/player/") else tenant.headers()
+
     lists = [(path, op) for path, method, op in _operations(doc)
              if method == "get" and any(p["name"] == "cursor" for p in op.get("parameters", []))]
     assert len(lists) >= 10
@@ -100,18 +108,15 @@ async def test_every_list_declares_the_limit_range_and_enforces_it(
         schema = limit["schema"]
         assert schema.get("type") == "integer", (path, schema)
         assert (schema.get("minimum"), schema.get("maximum")) == (1, 500), (path, schema)
-    # and the server answers what the document says, on every list without a path id (a
-    # player's own lists with a white-label player's session)
-    session = await player_session(await make_white_label(client), "lister")
+    # and the server answers what the document says, on every list without a path id
     for path, _ in lists:
         if "{" in path:
             continue
-        headers = session if path.startswith("/v1/player/") else tenant.headers()
         for bad in (0, 501):
-            r = await client.get(path, params={"limit": bad}, headers=headers)
+            r = await client.get(path, params={"limit": bad}, headers=headers(path))
             assert r.status_code == 400 and r.json()["details"]["field"] == "limit", (path, r.text)
         for good in (1, 500):
-            r = await client.get(path, params={"limit": good}, headers=headers)
+            r = await client.get(path, params={"limit": good}, headers=headers(path))
             assert r.status_code == 200, (path, r.text)
 
 
@@ -142,7 +147,7 @@ async def test_every_write_documents_a_json_object_body_or_takes_none(
         assert list(content) == ["application/json"], (method, path, content)
         schema = _resolve(doc, content["application/json"]["schema"])
         assert schema.get("type") == "object", (method, path, schema)
-        if path.startswith("/v1/") and (method, path) not in NOT_REPLAYED:
+        if path.startswith("/v1/") and (method, path) not in NOT_IDEMPOTENT:
             assert "idempotency_key" in schema.get("properties", {}), (method, path)
 
 
@@ -246,9 +251,15 @@ async def test_every_idempotent_create_documents_its_replay(client: httpx.AsyncC
 
 async def test_credentials_are_documented(client: httpx.AsyncClient) -> None:
     doc = await _document(client)
-    assert set(doc["components"]["securitySchemes"]) == {"apiKey", "adminToken"}
+    assert set(doc["components"]["securitySchemes"]) == {
+        "apiKey", "adminToken", "publishableKey", "playerSession"}
     for path, method, op in _operations(doc):
-        if path.startswith("/v1/"):
+        route = (method.upper(), path)
+        if route in SESSION:
+            assert op["security"] == [{"playerSession": []}], (method, path)
+        elif route in PUBLIC:
+            assert op["security"] == [{"apiKey": []}, {"publishableKey": []}], (method, path)
+        elif path.startswith("/v1/"):
             assert op["security"] == [{"apiKey": []}], (method, path)
         elif path.startswith("/tenants"):
             assert op["security"] == [{"adminToken": []}], (method, path)

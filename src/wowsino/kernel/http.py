@@ -258,6 +258,13 @@ ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/E
 SECURITY = {
     "apiKey": {"type": "http", "scheme": "bearer",
                "description": "an API key: wsk_live_… or wsk_test_…"},
+    "publishableKey": {"type": "http", "scheme": "bearer",
+                       "description": "a white-label brand's publishable key, safe in a "
+                                      "browser: wpk_live_… or wpk_test_… (/v1/auth/* and "
+                                      "the public listings only)"},
+    "playerSession": {"type": "http", "scheme": "bearer",
+                      "description": "a player session token from POST /v1/auth/login: "
+                                     "wps_live_… or wps_test_…"},
     "adminToken": {"type": "http", "scheme": "bearer",
                    "description": "the platform admin credential (WOWSINO_ADMIN_TOKEN)"},
 }
@@ -280,7 +287,8 @@ def _declared_errors(path: str, method: str, op: dict[str, Any]) -> dict[str, st
     return errors
 
 
-def _tidy_operation(path: str, method: str, op: dict[str, Any]) -> None:
+def _tidy_operation(path: str, method: str, op: dict[str, Any],
+                    credentials: tuple[str, ...] = ("apiKey",)) -> None:
     """Make one operation say what the server does: an absent query parameter or body
     is absent, never ``null``; every answer has its content; every error the envelope."""
     for param in op.get("parameters", []):
@@ -302,7 +310,7 @@ def _tidy_operation(path: str, method: str, op: dict[str, Any]) -> None:
         elif status[0] in "45":
             declared.setdefault("content", ERROR_CONTENT)
     if path.startswith("/v1/"):
-        op["security"] = [{"apiKey": []}]
+        op["security"] = [{name: []} for name in credentials]
     elif path == "/tenants" or path.startswith("/tenants/"):
         op["security"] = [{"adminToken": []}]
 
@@ -325,13 +333,22 @@ def declare_errors(app: FastAPI) -> None:
         schemas.pop("ValidationError", None)
         schemas["ErrorBody"] = ErrorBody.model_json_schema()
         components["securitySchemes"] = SECURITY
+        taken = _credentials(app)
         for path, item in doc.get("paths", {}).items():
             for method, op in item.items():
-                _tidy_operation(path, method, op)
+                _tidy_operation(path, method, op, taken.get((path, method), ("apiKey",)))
         app.openapi_schema = doc
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _credentials(app: FastAPI) -> dict[tuple[str, str], tuple[str, ...]]:
+    """``(path template, method)`` → the credentials the route takes (``kernel.auth``)."""
+    from wowsino.kernel.auth import credentials_of
+
+    return {(path, method.lower()): credentials_of(route.dependant)
+            for path, methods, route in api_routes(app) for method in methods}
 
 
 def index_route_templates(app: FastAPI) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, StrictInt
 
+from wowsino.engines.raffles.schemas import MAX_TICKETS_PER_ENTRY
+from wowsino.fairness.service import MAX_CLIENT_SEED
 from wowsino.players.schemas import Body, PlayerIdentity
 
 
@@ -21,3 +23,35 @@ class RegisterIn(PlayerIdentity):
 class LoginIn(Body):
     username: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=256)
+
+
+# --- the player's engagement (``/v1/player/...``): the operator routes' bodies without
+# the player reference, which is the session's
+
+
+class KeyOnly(Body):
+    idempotency_key: str | None = None
+
+
+class ClaimIn(Body):
+    """``POST /v1/player/bonuses/claim``."""
+
+    promo_code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    idempotency_key: str | None = None
+
+
+class PlayIn(Body):
+    """A lootbox open or a mini-game play: ``{client_seed?, idempotency_key?}``."""
+
+    # no whitespace stripping: the client seed is hashed exactly as the player sent it
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    client_seed: str | None = Field(default=None, min_length=1, max_length=MAX_CLIENT_SEED)
+    idempotency_key: str | None = None
+
+
+class EnterIn(Body):
+    """``POST /v1/player/raffles/<id>/enter``."""
+
+    tickets: StrictInt = Field(ge=1, le=MAX_TICKETS_PER_ENTRY)
+    idempotency_key: str | None = None

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel import audit
 from wowsino.kernel.admin import client_address
+from wowsino.kernel.auth import takes
 from wowsino.kernel.errors import AuthInvalid, AuthRequired, PlayerBlocked, TenantSuspended
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.realm import Actor, Mode, Realm
@@ -149,6 +150,7 @@ _TOUCH = text(
 )
 
 
+@takes("playerSession")
 async def current_player(request: Request) -> PlayerSession:
     """Resolve ``Authorization: Bearer wps_…`` to its live session, sliding its idle
     expiry: 401 for a missing, unknown, expired or revoked session (an API key too),
