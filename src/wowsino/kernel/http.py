@@ -260,7 +260,18 @@ SECURITY = {
                "description": "an API key: wsk_live_… or wsk_test_…"},
     "adminToken": {"type": "http", "scheme": "bearer",
                    "description": "the platform admin credential (WOWSINO_ADMIN_TOKEN)"},
+    "publishableKey": {"type": "http", "scheme": "bearer",
+                       "description": "a white-label brand's publishable key: wpk_live_… or "
+                                      "wpk_test_… (safe in a browser; player registration "
+                                      "and login only)"},
+    "playerSession": {"type": "http", "scheme": "bearer",
+                      "description": "a white-label player's session: wps_live_… or "
+                                     "wps_test_…, from POST /v1/auth/login"},
 }
+# What a route declares in ``openapi_extra`` when it takes another credential than an
+# API key: a player session (``/v1/player/*``), or a secret or publishable key.
+PLAYER_SESSION: dict[str, Any] = {"security": [{"playerSession": []}]}
+SITE_KEY: dict[str, Any] = {"security": [{"apiKey": []}, {"publishableKey": []}]}
 
 
 def _declared_errors(path: str, method: str, op: dict[str, Any]) -> dict[str, str]:
@@ -302,7 +313,7 @@ def _tidy_operation(path: str, method: str, op: dict[str, Any]) -> None:
         elif status[0] in "45":
             declared.setdefault("content", ERROR_CONTENT)
     if path.startswith("/v1/"):
-        op["security"] = [{"apiKey": []}]
+        op.setdefault("security", [{"apiKey": []}])
     elif path == "/tenants" or path.startswith("/tenants/"):
         op["security"] = [{"adminToken": []}]
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.kernel.auth import Principal, white_label
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound
+from wowsino.kernel.http import PLAYER_SESSION, SITE_KEY
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
 from wowsino.kernel.writes import platform_of, write
@@ -27,7 +28,7 @@ player_router = APIRouter(prefix="/player", tags=["player"], route_class=Decimal
 SiteKey = Annotated[Principal, white_label("players:write", public=True)]
 
 
-@router.post("/register", status_code=201,
+@router.post("/register", status_code=201, openapi_extra=SITE_KEY,
              summary="Register a player with a password (secret or publishable key)")
 async def register(body: RegisterIn, request: Request, principal: SiteKey) -> MoneyJSONResponse:
     fields = body.model_dump(exclude_unset=True)
@@ -45,7 +46,8 @@ async def register(body: RegisterIn, request: Request, principal: SiteKey) -> Mo
             password_hash=password_hash, actor=principal.actor, at=at))
 
 
-@router.post("/login", status_code=201, summary="Log a player in: a session token (wps_…)",
+@router.post("/login", status_code=201, openapi_extra=SITE_KEY,
+             summary="Log a player in: a session token (wps_…)",
              responses={423: {"description": "ACCOUNT_LOCKED (see Retry-After)"}})
 async def login(body: LoginIn, request: Request, principal: SiteKey) -> MoneyJSONResponse:
     address, agent = sessions.client_of(request)
@@ -62,13 +64,15 @@ async def login(body: LoginIn, request: Request, principal: SiteKey) -> MoneyJSO
     return MoneyJSONResponse(answer, status_code=201)
 
 
-@router.post("/logout", summary="End the calling player session")
+@router.post("/logout", openapi_extra=PLAYER_SESSION,
+             summary="End the calling player session")
 async def logout(request: Request, session: CurrentPlayer) -> MoneyJSONResponse:
     return await write(request, session, payload={}, status=200,
                        call=lambda conn, at: service.logout(conn, session=session, at=at))
 
 
-@player_router.get("/sessions", summary="The player's sessions, newest first")
+@player_router.get("/sessions", openapi_extra=PLAYER_SESSION,
+                   summary="The player's sessions, newest first")
 async def list_sessions(request: Request, session: CurrentPlayer, limit: Limit = None,
                         cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
@@ -80,7 +84,8 @@ async def list_sessions(request: Request, session: CurrentPlayer, limit: Limit =
     return MoneyJSONResponse(NEWEST.page(rows, size))
 
 
-@player_router.post("/sessions/{session_id}/revoke", summary="End one of the player's sessions")
+@player_router.post("/sessions/{session_id}/revoke", openapi_extra=PLAYER_SESSION,
+                    summary="End one of the player's sessions")
 async def revoke_session(session_id: UUID, request: Request,
                          session: CurrentPlayer) -> MoneyJSONResponse:
     async def call(conn: AsyncConnection, at: datetime) -> dict[str, Any]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from wowsino.players.schemas import Body, PlayerIdentity
+from wowsino.players.schemas import Body, PlayerIdentity, normalised_email
 
 
 class RegisterIn(PlayerIdentity):
@@ -21,3 +22,36 @@ class RegisterIn(PlayerIdentity):
 class LoginIn(Body):
     username: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=256)
+
+
+class ProfileIn(Body):
+    """A new email address; the current password proves it is the player asking."""
+
+    email: str
+    current_password: str = Field(min_length=1, max_length=256)
+    idempotency_key: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return normalised_email(v)
+
+
+class PasswordIn(Body):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+    idempotency_key: str | None = None
+
+
+class TimeoutIn(Body):
+    """A time-out: no play, deposits or engagement for the period, from now."""
+
+    period: Literal["24h", "7d", "30d"]
+    idempotency_key: str | None = None
+
+
+class SelfExcludeIn(Body):
+    """A self-exclusion: no login, play or engagement for the period, from now."""
+
+    period: Literal["6m", "1y", "5y", "permanent"]
+    idempotency_key: str | None = None

@@ -42,6 +42,14 @@ async def _check_jurisdiction(conn: AsyncConnection, realm: Realm, brand_id: UUI
                             rule="min_age", profile=found.profile)
 
 
+async def lock_email(conn: AsyncConnection, realm: Realm, brand_id: UUID, email: str) -> None:
+    """Serialise, until the transaction ends, whoever takes ``email`` within the brand
+    (a registration, a player changing address): a check that it is free then holds."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                       {"k": f"register:{realm.tenant_id}:{realm.mode.value}:{brand_id}:"
+                             f"{email}"})
+
+
 async def register(conn: AsyncConnection, *, realm: Realm, brand_id: UUID,
                    fields: dict[str, Any], password_hash: str, actor: Actor,
                    at: datetime) -> dict[str, Any]:
@@ -49,9 +57,7 @@ async def register(conn: AsyncConnection, *, realm: Realm, brand_id: UUID,
     brand), 403 for an age or a country the brand's profile refuses."""
     await _check_jurisdiction(conn, realm, brand_id, fields, at)
     # one registration per email at a time: the check below then holds
-    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                       {"k": f"register:{realm.tenant_id}:{realm.mode.value}:{brand_id}:"
-                             f"{fields['email']}"})
+    await lock_email(conn, realm, brand_id, fields["email"])
     taken = (await conn.execute(text(
         "SELECT lower(username) = lower(:username) AS username_taken FROM players "
         "WHERE tenant_id = :tenant_id AND mode = :mode AND brand_id = :brand "
