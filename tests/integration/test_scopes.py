@@ -19,6 +19,7 @@ import httpx
 from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_error, bearer, create_key, create_player
 from tests.integration.test_isolation import v1_routes
+from tests.integration.wl_support import make_white_label, player_session
 from wowsino.api import create_app
 from wowsino.kernel.auth import SCOPES
 from wowsino.kernel.config import Settings
@@ -162,6 +163,30 @@ OPEN: set[tuple[str, str]] = {
     ("GET", "/v1/openapi.json"),
 }
 
+# White-label routes: a plug-in tenant's key is refused whatever its scopes; a
+# white-label tenant's key needs the scope. ``True``: the brand's publishable key may
+# call it too (the player site's registration and login).
+WHITE_LABEL_SCOPE: dict[tuple[str, str], tuple[str, bool]] = {
+    ("POST", "/v1/auth/register"): ("players:write", True),
+    ("POST", "/v1/auth/login"): ("players:write", True),
+}
+
+# Routes a white-label player calls with a session token (wps_…): no API key of any
+# scope, secret or publishable, is ever one.
+PLAYER_SESSION: set[tuple[str, str]] = {
+    ("POST", "/v1/auth/logout"),
+    ("GET", "/v1/player/sessions"),
+    ("POST", "/v1/player/sessions/{session_id}/revoke"),
+    ("GET", "/v1/player/profile"),
+    ("PATCH", "/v1/player/profile"),
+    ("POST", "/v1/player/password"),
+    ("GET", "/v1/player/balances"),
+    ("GET", "/v1/player/limits"),
+    ("POST", "/v1/player/limits"),
+    ("POST", "/v1/player/timeout"),
+    ("POST", "/v1/player/self-exclude"),
+}
+
 # Path parameters: real-looking values; a scope is checked before anything is looked up.
 PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-000000000001",
                "raffle_id": "00000000-0000-4000-8000-000000000002",
@@ -175,7 +200,8 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "segment_id": "00000000-0000-4000-8000-000000000009",
                "campaign_id": "00000000-0000-4000-8000-00000000000a",
                "journey_id": "00000000-0000-4000-8000-00000000000c",
-               "tournament_id": "00000000-0000-4000-8000-00000000000d"}
+               "tournament_id": "00000000-0000-4000-8000-00000000000d",
+               "session_id": "00000000-0000-4000-8000-00000000000e"}
 
 
 def concrete(template: str) -> str:
@@ -199,12 +225,14 @@ def test_every_v1_route_declares_its_scope() -> None:
                      database_url="postgresql://nobody@127.0.0.1:1/none")
     routes = v1_routes(app)
     assert ("POST", "/v1/players/{key}/rg") in routes
-    missing = sorted(routes - REQUIRED_SCOPE.keys() - OPEN)
-    stale = sorted((REQUIRED_SCOPE.keys() | OPEN) - routes)
+    declared = [set(REQUIRED_SCOPE), OPEN, set(WHITE_LABEL_SCOPE), PLAYER_SESSION]
+    missing = sorted(routes - set().union(*declared))
+    stale = sorted(set().union(*declared) - routes)
     assert not missing, f"/v1 routes with no declared scope (nor listed as open): {missing}"
     assert not stale, f"scopes declared for routes that no longer exist: {stale}"
-    assert not REQUIRED_SCOPE.keys() & OPEN
-    unknown = sorted(set(REQUIRED_SCOPE.values()) - SCOPES)
+    assert sum(len(d) for d in declared) == len(set().union(*declared)), "declared twice"
+    unknown = sorted({*REQUIRED_SCOPE.values(), *(s for s, _ in WHITE_LABEL_SCOPE.values())}
+                     - SCOPES)
     assert not unknown, f"scopes the platform does not know: {unknown}"
 
 
@@ -261,4 +289,77 @@ async def test_the_wildcard_scope_allows_every_route(
         r = await call(client, tenant.test_key, method, template)
         if r.status_code in (401, 403) or r.status_code >= 500:
             problems.append(f"{method} {template} with *: {r.status_code} {r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+# --- white-label routes and player sessions ---------------------------------------------
+
+def session_order(route: tuple[str, str]) -> tuple[bool, tuple[str, str]]:
+    """Logout last: it ends the session the other calls use."""
+    return route == ("POST", "/v1/auth/logout"), route
+
+
+async def test_white_label_routes_refuse_a_plug_in_tenants_key(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    for method, template in sorted(WHITE_LABEL_SCOPE):
+        r = await call(client, tenant.test_key, method, template)
+        payload = assert_error(r, 403, "SCOPE_DENIED")
+        assert "white-label" in payload["error"], (method, template, payload)
+
+
+async def test_white_label_routes_need_their_scope(client: httpx.AsyncClient) -> None:
+    wl = await make_white_label(client)
+    problems = []
+    for (method, template), (scope, public) in sorted(WHITE_LABEL_SCOPE.items()):
+        without = (await create_key(client, wl, every_scope_but(scope)))["key"]
+        only = (await create_key(client, wl, [scope]))["key"]
+        r = await call(client, without, method, template)
+        if r.status_code != 403 or scope not in r.json().get("error", ""):
+            problems.append(f"{method} {template} without {scope}: {r.status_code} {r.text}")
+        for label, key in (("only " + scope, only), ("*", wl.test_key),
+                           ("publishable", wl.publishable["test"])):
+            r = await call(client, key, method, template)
+            refused = r.status_code in (401, 403) or r.status_code >= 500
+            if refused != (label == "publishable" and not public):
+                problems.append(f"{method} {template} with {label}: {r.status_code} {r.text}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_a_publishable_key_is_refused_on_every_key_route(
+    client: httpx.AsyncClient,
+) -> None:
+    wl = await make_white_label(client)
+    problems = []
+    for method, template in sorted(REQUIRED_SCOPE):
+        r = await call(client, wl.publishable["test"], method, template)
+        if r.status_code != 403 or r.json().get("code") != "SCOPE_DENIED":
+            problems.append(f"{method} {template}: {r.status_code} {r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_player_session_routes_take_a_session_and_never_a_key(
+    client: httpx.AsyncClient,
+) -> None:
+    wl = await make_white_label(client)
+    session = (await player_session(wl, "alice"))["Authorization"].removeprefix("Bearer ")
+    keys = {"no credential": None, "a secret key with *": wl.test_key,
+            "a live secret key": wl.live_key, "a publishable key": wl.publishable["test"]}
+    problems = []
+    for method, template in sorted(PLAYER_SESSION):
+        for label, key in keys.items():
+            if key is None:
+                r = await client.request(method, concrete(template), json={})
+                expected = "AUTH_REQUIRED"
+            else:
+                r = await call(client, key, method, template)
+                expected = "AUTH_INVALID"
+            if r.status_code != 401 or r.json().get("code") != expected:
+                problems.append(f"{method} {template} with {label}: {r.status_code} "
+                                f"{r.text[:200]}")
+    for method, template in sorted(PLAYER_SESSION, key=session_order):
+        r = await call(client, session, method, template)
+        if r.status_code in (401, 403) or r.status_code >= 500:
+            problems.append(f"{method} {template} with a session: {r.status_code} "
+                            f"{r.text[:200]}")
     assert not problems, "\n".join(problems)

@@ -102,14 +102,14 @@ async def prove_password(platform: Platform, session: PlayerSession, password: s
     raise PasswordMismatch("the current password is wrong", field="current_password")
 
 
-async def change_email(conn: AsyncConnection, *, session: PlayerSession, email: str,
-                       at: datetime) -> dict[str, Any]:
-    """A new email address (the password was proven): 409 ``EMAIL_TAKEN`` when another
-    player of the brand has it; audited."""
+async def update_profile(conn: AsyncConnection, *, session: PlayerSession,
+                         email: str | None, at: datetime) -> dict[str, Any]:
+    """The profile with the fields given changed (the password was proven): a new email
+    address, 409 ``EMAIL_TAKEN`` when another player of the brand has it; audited."""
     from wowsino.pam import service
 
     row = await own(conn, session, for_update=True)
-    if row["email"] != email:
+    if email is not None and row["email"] != email:
         await service.lock_email(conn, session.realm, session.brand_id, email)
         taken = await conn.scalar(text(
             "SELECT 1 FROM players WHERE tenant_id = :tenant_id AND mode = :mode "

@@ -18,7 +18,7 @@ from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
 from wowsino.kernel.writes import platform_of, write
 from wowsino.pam import lockout, passwords, service, sessions
-from wowsino.pam.schemas import LoginIn, RegisterIn
+from wowsino.pam.schemas import KeyOnly, LoginIn, RegisterIn
 from wowsino.pam.sessions import CurrentPlayer
 
 router = APIRouter(prefix="/auth", tags=["player auth"], route_class=DecimalRoute)
@@ -66,8 +66,9 @@ async def login(body: LoginIn, request: Request, principal: SiteKey) -> MoneyJSO
 
 @router.post("/logout", openapi_extra=PLAYER_SESSION,
              summary="End the calling player session")
-async def logout(request: Request, session: CurrentPlayer) -> MoneyJSONResponse:
-    return await write(request, session, payload={}, status=200,
+async def logout(request: Request, session: CurrentPlayer,
+                 body: KeyOnly | None = None) -> MoneyJSONResponse:
+    return await write(request, session, payload=(body or KeyOnly()).model_dump(), status=200,
                        call=lambda conn, at: service.logout(conn, session=session, at=at))
 
 
@@ -86,8 +87,8 @@ async def list_sessions(request: Request, session: CurrentPlayer, limit: Limit =
 
 @player_router.post("/sessions/{session_id}/revoke", openapi_extra=PLAYER_SESSION,
                     summary="End one of the player's sessions")
-async def revoke_session(session_id: UUID, request: Request,
-                         session: CurrentPlayer) -> MoneyJSONResponse:
+async def revoke_session(session_id: UUID, request: Request, session: CurrentPlayer,
+                         body: KeyOnly | None = None) -> MoneyJSONResponse:
     async def call(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
         found = await sessions.revoke(conn, realm=session.realm, player_id=session.player_id,
                                       session_id=session_id, at=at,
@@ -96,4 +97,5 @@ async def revoke_session(session_id: UUID, request: Request,
             raise NotFound("no such session of this player", code="NO_SESSION")
         return {"session": found}
 
-    return await write(request, session, payload={}, status=200, call=call)
+    return await write(request, session, payload=(body or KeyOnly()).model_dump(), status=200,
+                       call=call)

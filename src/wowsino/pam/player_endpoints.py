@@ -55,7 +55,7 @@ async def get_profile(request: Request, session: CurrentPlayer) -> MoneyJSONResp
 
 
 @router.patch("/profile", openapi_extra=PLAYER_SESSION,
-              summary="Change the email address (needs the current password)",
+              summary="Change the profile: the email address (needs the current password)",
               responses={**MISMATCH, **LOCKED})
 async def patch_profile(body: ProfileIn, request: Request,
                         session: CurrentPlayer) -> MoneyJSONResponse:
@@ -63,7 +63,7 @@ async def patch_profile(body: ProfileIn, request: Request,
     # the password stays out of the idempotency fingerprint
     payload = body.model_dump(include={"email", "idempotency_key"}, exclude_unset=True)
     return await write(request, session, payload=payload, status=200,
-                       call=lambda conn, at: account.change_email(
+                       call=lambda conn, at: account.update_profile(
                            conn, session=session, email=body.email, at=at))
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from wowsino.kernel.bodies import refuse_null
+from wowsino.kernel.openapi import never_null
 from wowsino.players.schemas import Body, PlayerIdentity, normalised_email
 
 
@@ -25,16 +27,21 @@ class LoginIn(Body):
 
 
 class ProfileIn(Body):
-    """A new email address; the current password proves it is the player asking."""
+    """A partial update of the profile (a field left out is unchanged): for now the email
+    address. The current password proves it is the player asking."""
 
-    email: str
+    model_config = ConfigDict(json_schema_extra=never_null("email"))
+
+    email: str | None = None
     current_password: str = Field(min_length=1, max_length=256)
     idempotency_key: str | None = None
 
+    _present = refuse_null("email")
+
     @field_validator("email")
     @classmethod
-    def _email(cls, v: str) -> str:
-        return normalised_email(v)
+    def _email(cls, v: str | None) -> str | None:
+        return None if v is None else normalised_email(v)
 
 
 class PasswordIn(Body):
@@ -54,4 +61,10 @@ class SelfExcludeIn(Body):
     """A self-exclusion: no login, play or engagement for the period, from now."""
 
     period: Literal["6m", "1y", "5y", "permanent"]
+    idempotency_key: str | None = None
+
+
+class KeyOnly(Body):
+    """An optional body: only the idempotency key (the header works as well)."""
+
     idempotency_key: str | None = None
