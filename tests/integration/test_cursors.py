@@ -20,6 +20,7 @@ from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_validation
 from tests.integration.test_console import sign_in
 from tests.integration.test_isolation import build_victim
+from tests.integration.wl_support import make_white_label, player_session
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 from wowsino.kernel.jsonio import dumps
@@ -109,13 +110,17 @@ def _fill(template: str, ids: dict[str, str]) -> str:
 
 async def test_every_v1_list_refuses_a_forged_cursor(tenant: Tenant) -> None:
     victim = await build_victim(tenant)
+    # the player's own lists take a white-label player's session
+    wl = await make_white_label(tenant.client, "cursors-wl")
+    session = await player_session(wl, "alice")
     problems = []
     for template, param in paginated_routes("/v1/"):
         path = _fill(template, victim.ids)
-        first = await tenant.get(path)
+        headers = session if path.startswith("/v1/player/") else tenant.headers()
+        first = await tenant.client.get(path, headers=headers)
         assert first.status_code == 200, f"{path}: {first.text}"
         for cursor in REFUSED + TOLERATED:
-            r = await tenant.get(path, params={param: cursor})
+            r = await tenant.client.get(path, params={param: cursor}, headers=headers)
             if r.status_code == 200 and cursor in TOLERATED:
                 continue
             if r.status_code != 400:
