@@ -66,6 +66,9 @@ async def test_profile_shows_the_player_and_never_the_operators_flags(
     assert shown["rg"]["deposit_daily_limit"] is None and shown["rg"]["pending"] == {}
     for internal in ("tags", "risk_band", "is_pep", "is_sanctioned", "external_ref"):
         assert internal not in shown, internal
+    # registration answers the same view, to a browser as to a server
+    registered = await register(wl, "bob")
+    assert set(registered) == set(shown) and registered["username"] == "bob"
 
 
 async def test_email_change_needs_the_password_and_a_free_address(

@@ -40,8 +40,13 @@ async def own(conn: AsyncConnection, session: PlayerSession, *,
                              for_update=for_update)
 
 
+PROFILE_FIELDS = ("user_id", "username", "email", "country_code", "date_of_birth", "currency",
+                  "status", "kyc_status", "kyc_level", "created_at", "rg")
+
+
 def profile(row: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """What the player sees of their account: never the operator's flags, tags or notes."""
+    """What the player sees of their account (``PROFILE_FIELDS``): never the operator's
+    flags, tags or notes."""
     return {
         "user_id": str(row["id"]),
         "username": row["username"],

@@ -15,7 +15,7 @@ from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import Conflict, DomainError, PlayerBlocked
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Actor, Realm
-from wowsino.pam import lockout, passwords, sessions
+from wowsino.pam import account, lockout, passwords, sessions
 from wowsino.players import service as players
 
 
@@ -54,7 +54,8 @@ async def register(conn: AsyncConnection, *, realm: Realm, brand_id: UUID,
                    fields: dict[str, Any], password_hash: str, actor: Actor,
                    at: datetime) -> dict[str, Any]:
     """Create a player with a password: 409 for a taken username or email (within the
-    brand), 403 for an age or a country the brand's profile refuses."""
+    brand), 403 for an age or a country the brand's profile refuses. Answers the player's
+    profile (``GET /v1/player/profile``), never the operator's dossier."""
     await _check_jurisdiction(conn, realm, brand_id, fields, at)
     # one registration per email at a time: the check below then holds
     await lock_email(conn, realm, brand_id, fields["email"])
@@ -78,7 +79,8 @@ async def register(conn: AsyncConnection, *, realm: Realm, brand_id: UUID,
         "INSERT INTO player_credentials (tenant_id, mode, player_id, password_hash, changed_at) "
         "VALUES (:tenant_id, :mode, :player, :hash, :at)"),
         {**realm.params, "player": body["player"]["user_id"], "hash": password_hash, "at": at})
-    return body
+    # the player's own view: a player site never sees the operator's flags
+    return {"player": {k: body["player"][k] for k in account.PROFILE_FIELDS}}
 
 
 _ACCOUNT = text(
