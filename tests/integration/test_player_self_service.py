@@ -484,3 +484,53 @@ async def test_months_are_calendar_months() -> None:
         2029, 2, 28, tzinfo=UTC)
     assert exclusion.end_of("5y", at) == datetime(2031, 8, 31, 9, 30, tzinfo=UTC)
     assert exclusion.end_of("permanent", at) is None
+
+
+BAD_INPUT: list[tuple[str, str, Any, str]] = [
+    ("PATCH", "/v1/player/profile", {"email": "a@b.example"}, "current_password"),
+    ("PATCH", "/v1/player/profile", {"email": None, "current_password": PASSWORD}, "email"),
+    ("PATCH", "/v1/player/profile", {"email": "x" * 300 + "@b.example",
+                                     "current_password": PASSWORD}, "email"),
+    ("PATCH", "/v1/player/profile", {"current_password": PASSWORD, "username": "eve"},
+     "username"),
+    ("POST", "/v1/player/password", {"current_password": PASSWORD}, "new_password"),
+    ("POST", "/v1/player/password", {"current_password": PASSWORD, "new_password": 12345678901},
+     "new_password"),
+    ("POST", "/v1/player/password", {"current_password": "", "new_password": "long enough!"},
+     "current_password"),
+    ("POST", "/v1/player/password", {"current_password": PASSWORD,
+                                     "new_password": "y" * 257}, "new_password"),
+    ("POST", "/v1/player/limits", {"deposit_daily_limit": "1e30"}, "deposit_daily_limit"),
+    ("POST", "/v1/player/limits", {"wager_daily_limit": True}, "wager_daily_limit"),
+    ("POST", "/v1/player/limits", {"session_minutes_limit": 1441}, "session_minutes_limit"),
+    ("POST", "/v1/player/limits", {"timeout_until": "2020-01-01T00:00:00Z"}, "timeout_until"),
+    ("POST", "/v1/player/limits", {"timeout_until": "9999-12-31T23:59:59-14:00"},
+     "timeout_until"),
+    ("POST", "/v1/player/timeout", {}, "period"),
+    ("POST", "/v1/player/timeout", {"period": 24}, "period"),
+    ("POST", "/v1/player/timeout", {"period": "7d", "until": "tomorrow"}, "until"),
+    ("POST", "/v1/player/self-exclude", {"period": "forever"}, "period"),
+    ("POST", "/v1/player/self-exclude", {"period": None}, "period"),
+    ("POST", "/v1/player/self-exclude", [], "body"),
+]
+
+
+async def test_bad_input_is_a_400_naming_the_field_before_any_effect(
+        client: httpx.AsyncClient, engine: Any) -> None:
+    wl = await make_white_label(client)
+    me = await player_session(wl, "alice")
+
+    async def state() -> tuple[Any, ...]:
+        async with engine.connect() as conn:
+            player = (await conn.execute(text(
+                "SELECT email, status, rg, updated_at FROM players"))).one()
+            audited = (await conn.execute(text("SELECT count(*) FROM audit_log"))).scalar()
+            failures = (await conn.execute(text("SELECT count(*) FROM login_failures"))
+                        ).scalar()
+        return tuple(player), audited, failures
+
+    before = await state()
+    for method, path, payload, field in BAD_INPUT:
+        r = await client.request(method, path, headers=me, json=payload)
+        assert_validation(r, field)
+    assert await state() == before

@@ -26,6 +26,12 @@ router = APIRouter(prefix="/player", tags=["player"], route_class=DecimalRoute)
 Responses = dict[int | str, dict[str, Any]]
 LOCKED: Responses = {
     423: {"description": "ACCOUNT_LOCKED: too many wrong passwords (see Retry-After)"}}
+TAKEN: Responses = {409: {"description": "EMAIL_TAKEN: another player of the brand has "
+                                         "this address"}}
+TIMEOUT_RUNS: Responses = {409: {"description": "TIMEOUT_ACTIVE: a running time-out cannot be "
+                                                "shortened or removed"}}
+EXCLUSION_RUNS: Responses = {409: {"description": "SELF_EXCLUSION_ACTIVE: a self-exclusion as "
+                                                  "long or longer runs already"}}
 MISMATCH: Responses = {
     403: {"description": "PASSWORD_MISMATCH: the current password is wrong (counts as a "
                          "failed login); PLAYER_BLOCKED, SELF_EXCLUDED"}}
@@ -56,7 +62,7 @@ async def get_profile(request: Request, session: CurrentPlayer) -> MoneyJSONResp
 
 @router.patch("/profile", openapi_extra=PLAYER_SESSION,
               summary="Change the profile: the email address (needs the current password)",
-              responses={**MISMATCH, **LOCKED})
+              responses={**MISMATCH, **LOCKED, **TAKEN})
 async def patch_profile(body: ProfileIn, request: Request,
                         session: CurrentPlayer) -> MoneyJSONResponse:
     await _prove(request, session, body.current_password)
@@ -103,7 +109,8 @@ async def get_limits(request: Request, session: CurrentPlayer) -> MoneyJSONRespo
 
 
 @router.post("/limits", openapi_extra=PLAYER_SESSION,
-             summary="Set own RG limits (tighten now, loosen after 24 h)")
+             summary="Set own RG limits (tighten now, loosen after 24 h)",
+             responses=TIMEOUT_RUNS)
 async def set_limits(body: RgIn, request: Request, session: CurrentPlayer) -> MoneyJSONResponse:
     requested = body.model_dump(exclude_unset=True)
     payload = dict(requested)
@@ -114,7 +121,8 @@ async def set_limits(body: RgIn, request: Request, session: CurrentPlayer) -> Mo
 
 
 @router.post("/timeout", openapi_extra=PLAYER_SESSION,
-             summary="Take a time-out: no play or deposits until it ends")
+             summary="Take a time-out: no play or deposits until it ends",
+             responses=TIMEOUT_RUNS)
 async def take_timeout(body: TimeoutIn, request: Request,
                        session: CurrentPlayer) -> MoneyJSONResponse:
     return await write(request, session, payload=body.model_dump(exclude_unset=True),
@@ -123,7 +131,8 @@ async def take_timeout(body: TimeoutIn, request: Request,
 
 
 @router.post("/self-exclude", openapi_extra=PLAYER_SESSION,
-             summary="Self-exclude: at once, irreversible until it ends; every session ends")
+             summary="Self-exclude: at once, irreversible until it ends; every session ends",
+             responses=EXCLUSION_RUNS)
 async def self_exclude(body: SelfExcludeIn, request: Request,
                        session: CurrentPlayer) -> MoneyJSONResponse:
     async def call(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
