@@ -46,6 +46,7 @@ from wowsino.kernel.platform import Platform
 from wowsino.pam.endpoints import player_router as player_sessions_router
 from wowsino.pam.endpoints import router as auth_router
 from wowsino.pam.engagement_endpoints import router as player_engagement_router
+from wowsino.pam.player_endpoints import router as player_router
 from wowsino.platform_api import router as platform_router
 from wowsino.players.endpoints import router as players_router
 from wowsino.tenants.endpoints import router as tenants_router
@@ -173,7 +174,7 @@ def create_app(
                    raffles_router, jackpots_router, minigames_router, webhooks_router,
                    bonuses_router, compliance_router, crm_router, vip_router,
                    journeys_router, tournaments_router, auth_router, player_sessions_router,
-                   player_engagement_router):
+                   player_engagement_router, player_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

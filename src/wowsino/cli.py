@@ -81,17 +81,20 @@ def migrate() -> None:
     console.print(f"[green]Database at migration {head_revision()}[/green]")
 
 
-def _demo_keys(settings: Settings, engine: Any) -> Awaitable[dict[str, Any]]:
-    from wowsino.tenants.demo import ensure_demo_tenant
+async def _demo_keys(settings: Settings, engine: Any) -> dict[str, Any]:
+    """The demo tenants' keys: ``demo`` (plug-in) with ``white_label`` (``demo-wl``)."""
+    from wowsino.tenants.demo import ensure_demo_tenant, ensure_white_label_demo
 
-    return ensure_demo_tenant(engine, settings.data_dir)
+    info = await ensure_demo_tenant(engine, settings.data_dir)
+    return {**info, "white_label": await ensure_white_label_demo(engine, settings.data_dir)}
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default $PORT or 8000)")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Create a demo tenant, print its key")] = False,
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="Create the demo tenants (plug-in and white-label), print their keys")] = False,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the worker")] = False,
 ) -> None:
     """Start the API (and the worker) on the configured database."""
@@ -143,6 +146,11 @@ def serve(
             console.print(f"Test key     [bold green]{demo_info['test_key']}[/bold green]")
             console.print(f"Try:         curl -H 'Authorization: Bearer {demo_info['test_key']}' "
                           f"{base}/v1/me", soft_wrap=True)
+            wl = demo_info["white_label"]
+            console.print(f"White-label  {wl['tenant']} (white_label), brand {wl['brand']}")
+            console.print(f"Test key     [bold green]{wl['test_key']}[/bold green]")
+            console.print(f"Publishable  [bold green]{wl['publishable_key']}[/bold green]",
+                          soft_wrap=True)
         console.rule()
         # uvicorn re-raises the signal that stopped it: make SIGTERM unwind like Ctrl-C
         # so the embedded database is stopped on the way out

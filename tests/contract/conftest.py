@@ -38,6 +38,9 @@ class Served:
     log: Path
     player_session: str = ""
     player_ids: dict[str, list[str]] | None = None
+    # a white-label tenant's test keys, for its players' routes
+    wl_key: str = ""
+    wl_publishable: str = ""
 
 
 def _free_port() -> int:
@@ -65,6 +68,16 @@ def _created(r: httpx.Response) -> dict[str, object]:
     assert r.status_code in (200, 201), r.text
     payload: dict[str, object] = r.json()
     return payload
+
+
+def _seed_white_label(base_url: str) -> tuple[str, str]:
+    """A white-label tenant for the player routes: its test secret and publishable keys."""
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        made = c.post("/tenants", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json={
+            "slug": "fuzz-wl", "name": "Fuzz WL", "service_mode": "white_label",
+            "brand": {"slug": "main", "name": "Main"}})
+        assert made.status_code == 201, made.text
+        return made.json()["keys"]["test"], made.json()["publishable_keys"]["test"]
 
 
 def _seed(base_url: str) -> tuple[str, dict[str, list[str]]]:
@@ -206,7 +219,8 @@ def served(server_url: str, template_db: str) -> Iterator[Served]:
             _wait_ready(base_url, process, log)
             key, ids = _seed(base_url)
             session, player_ids = _seed_player(base_url)
-            yield Served(base_url, key, ids, log, session, player_ids)
+            wl_key, wl_publishable = _seed_white_label(base_url)
+            yield Served(base_url, key, ids, log, session, player_ids, wl_key, wl_publishable)
         finally:
             process.terminate()
             try:

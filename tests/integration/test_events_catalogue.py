@@ -8,10 +8,13 @@ from typing import Any
 
 from tests.conftest import Tenant
 from tests.integration.bonus_support import bet, grant, template
+from tests.integration.wl_support import make_white_label, player_session
 from tests.support.events import check_all, stored_events
 from wowsino.engines.raffles import service as raffles
 from wowsino.kernel import events
 from wowsino.kernel.clock import ManualClock, iso
+from wowsino.kernel.db import unit_of_work
+from wowsino.pam import exclusion
 from wowsino.worker import Worker
 
 
@@ -125,6 +128,17 @@ async def _vip_and_journeys(tenant: Tenant) -> None:
     await bet(tenant, "b-vip", "15.00", user="bob")
 
 
+async def _self_exclusion(tenant: Tenant, app: Any, clock: ManualClock) -> None:
+    # a white-label player excludes themselves for 6 months; the worker lifts it at the end
+    wl = await make_white_label(tenant.client, "events-wl")
+    me = await player_session(wl, "carol")
+    await _ok(await tenant.client.post("/v1/player/self-exclude", headers=me,
+                                       json={"period": "6m"}), 200)
+    later = clock.now() + timedelta(days=200)
+    assert await unit_of_work(app.state.platform.engine,
+                              lambda conn: exclusion.end_due(conn, now=later)) == 1
+
+
 async def test_every_event_real_flows_write_matches_the_catalogue(
         app: Any, tenant: Tenant, clock: ManualClock, db_url: str) -> None:
     await _ok(await tenant.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hooks",
@@ -146,6 +160,7 @@ async def test_every_event_real_flows_write_matches_the_catalogue(
     clock.advance(timedelta(hours=24, seconds=1))
     done = await Worker(app.state.platform).tick()
     assert (done["rg_applied"], done["vip_cashback_decided"]) == (1, 1)
+    await _self_exclusion(tenant, app, clock)
     hooks = (await _ok(await tenant.get("/v1/webhooks"), 200))["data"]
     await _ok(await tenant.post(f"/v1/webhooks/{hooks[0]['id']}/ping", {}))
 

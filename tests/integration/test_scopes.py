@@ -191,6 +191,14 @@ SESSION: set[tuple[str, str]] = {
     ("POST", "/v1/player/tournaments/{tournament_id}/join"),
     ("GET", "/v1/player/tournaments/{tournament_id}/leaderboard"),
     ("GET", "/v1/player/jackpots"),
+    ("GET", "/v1/player/profile"),
+    ("PATCH", "/v1/player/profile"),
+    ("POST", "/v1/player/password"),
+    ("GET", "/v1/player/balances"),
+    ("GET", "/v1/player/limits"),
+    ("POST", "/v1/player/limits"),
+    ("POST", "/v1/player/timeout"),
+    ("POST", "/v1/player/self-exclude"),
 }
 
 # Every route a brand's publishable key (wpk_…, in a browser) reaches, written down by

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from tests.conftest import ADMIN, ADMIN_TOKEN
 from tests.integration.test_isolation import (
     NOT_FOUND_CODE,
+    PLAYER_CASES,
     SESSION_CASES,
     realm_snapshot,
     v1_routes,
@@ -188,7 +189,7 @@ def test_every_white_label_route_has_a_case() -> None:
     routes = v1_routes(app) & (WHITE_LABEL_SCOPE.keys() | SESSION)
     assert ("POST", "/v1/auth/login") in routes
     # a player's engagement routes are probed over seeded objects in test_isolation.py
-    covered = WL_CASES.keys() | SESSION_CASES.keys()
+    covered = WL_CASES.keys() | SESSION_CASES.keys() | PLAYER_CASES.keys()
     assert routes == covered, sorted(routes ^ covered)
 
 

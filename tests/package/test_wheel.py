@@ -116,6 +116,7 @@ def test_installed_wheel_serves_from_another_directory(wheel: Path, scratch: Pat
         css = httpx.get(f"http://127.0.0.1:{port}/admin/static/console.css", timeout=5)
         assert css.status_code == 200
         assert "wsk_test_" in output  # the demo key was printed
+        assert "demo-wl" in output and "wpk_test_" in output  # and the white-label demo's
         # nothing was written into the source tree's data directory
         assert (workdir / "data" / "pgdata").is_dir()
     finally:

@@ -65,12 +65,30 @@ def _time(name: str, what: str) -> Field:
 _TYPES = (
     EventType(
         "player.status_changed",
-        "A player's status changed (`PATCH /v1/players/<key>/status`). Not sent when the "
-        "status asked for is the one the player already has.",
+        "A player's status changed (`PATCH /v1/players/<key>/status`, a self-exclusion "
+        "or its end). Not sent when the status asked for is the one the player already "
+        "has.",
         (_USER,
          Field("from", "string", "The previous status."),
          Field("to", "string", "The new status."),
          Field("reason", "string", "The reason given with the change."))),
+    EventType(
+        "player.self_excluded",
+        "A white-label player excluded themselves (`POST /v1/player/self-exclude`): from "
+        "now on no login, play or engagement until `until`, and every session and active "
+        "bonus ended. `player.status_changed` is sent with it.",
+        (_USER,
+         Field("period", "string", "`6m`, `1y`, `5y` or `permanent`."),
+         Field("until", "string|null",
+               "When the exclusion ends (ISO-8601 UTC); `null` when permanent."))),
+    EventType(
+        "player.self_exclusion_ended",
+        "A player's timed self-exclusion reached its end and the worker lifted it: the "
+        "status returns to the one before it (`player.status_changed` is sent with it, "
+        "unless the operator closed the account meanwhile). A permanent one never ends.",
+        (_USER,
+         Field("period", "string", "`6m`, `1y` or `5y`."),
+         _time("until", "the exclusion ended"))),
     EventType(
         "rg.limit_changed",
         "A player's responsible-gaming limits changed: at once when tightened, or when a "

@@ -164,7 +164,8 @@ def log_request(scope: Scope, *, request_id: str, route: str, status: int, secon
     fields: dict[str, Any] = {"request_id": request_id, "method": scope.get("method"),
                               "route": route, "status": status,
                               "duration_ms": round(seconds * 1000, 1)}
-    principal = (scope.get("state") or {}).get("principal")
+    state = scope.get("state") or {}
+    principal = state.get("principal") or state.get("player_session")
     if principal is not None:
         fields["tenant"] = principal.tenant_slug
         fields["mode"] = principal.realm.mode.value

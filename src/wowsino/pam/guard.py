@@ -1,24 +1,20 @@
-"""Whether a player may play now: the one check every play a player makes passes first.
+"""May this player play (or deposit) now? One question every ``/v1/player`` money or
+play route asks before its effect.
 
-A play (claiming a bonus, opening a lootbox, playing a mini-game, entering a raffle,
-joining a tournament) is refused with 403 before anything happens when the player:
+A player may log in and read while timed out; play and deposits wait for the time-out's
+end. Refusals are 403 with a precise code:
 
-- is self-excluded (``SELF_EXCLUDED``; the session dependency already refuses them,
-  checked again here so that no caller depends on it);
-- is on a time-out: the ``timeout_until`` of their responsible-gambling state
-  (``players.rg``, a pending shorter time-out not yet applied) is in the future
-  (``TIMED_OUT``, with ``timeout_until``);
-- has any other status than ``active`` (``PLAYER_BLOCKED``).
-
-The player's row is read without a lock, in the play's own transaction: a time-out
-committed before the play starts refuses it. (Locking the row here would take the
-player before the engine's own row, against the platform's lock order.)
+- ``SELF_EXCLUDED``: the status is ``self_excluded`` (``details.until``: the end of a
+  self-exclusion the player asked for, null when permanent or set by the operator);
+- ``TIMED_OUT``: a time-out runs (``details.until``);
+- ``PLAYER_BLOCKED``: any other status that does not allow the action
+  (``details.status``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,50 +25,73 @@ from wowsino.kernel.realm import Realm
 from wowsino.kernel.wire import Lookup
 from wowsino.players import rg
 
-_STATE = ("SELECT id, username, status, rg FROM players WHERE tenant_id = :tenant_id "
-          "AND mode = :mode AND id = :player_id")
+Action = Literal["play", "deposit"]
+
+# Statuses that allow each action: a withdrawal hold keeps the player's money in but
+# not the player out.
+ALLOWED: dict[str, frozenset[str]] = {
+    "play": frozenset({"active", "withdrawal_hold"}),
+    "deposit": frozenset({"active", "withdrawal_hold"}),
+}
+
+# read without a lock, in the action's own transaction: a time-out committed before the
+# action starts refuses it (locking the player here would take it before the engine's
+# own rows, against the platform's lock order)
+_PLAYER = ("SELECT id, username, status, rg, self_excluded_until FROM players "
+           "WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id")
 
 
 def lookup(realm: Realm, player_id: UUID) -> Lookup:
-    """The read ``require_can_play`` starts with, to be sent ahead of a write."""
-    return Lookup(_STATE, {**realm.params, "player_id": player_id})
+    """The read ``require_can`` starts with, to be sent ahead of a write."""
+    return Lookup(_PLAYER, {**realm.params, "id": player_id})
 
 
-def timeout_until(player: dict[str, Any], at: datetime) -> datetime | None:
-    """The end of the player's time-out in force at ``at``, or None."""
-    limits = rg.effective(player.get("rg") or {}, at)["limits"]
-    value = limits.get("timeout_until")
+def timeout_until(state: dict[str, Any] | None, at: datetime) -> datetime | None:
+    """The end of the time-out running at ``at`` in an RG state, or None."""
+    value = rg.effective(state or {}, at)["limits"].get("timeout_until")
     if value is None:
         return None
     until = datetime.fromisoformat(value)
     return until if until > at else None
 
 
-def refusal(player: dict[str, Any], at: datetime) -> PlayerBlocked | None:
-    """The 403 a player (a ``players`` row with ``status`` and ``rg``) gets for a play at
-    ``at``, or None when they may play."""
-    status = player["status"]
+def refusal(row: Any, action: Action, at: datetime) -> PlayerBlocked | None:
+    """Why the player in ``row`` (``status``, ``rg``, ``self_excluded_until``) may not
+    take ``action`` at ``at``, or None."""
+    status = row["status"]
     if status == "self_excluded":
-        return PlayerBlocked("the player is self-excluded: no play until it ends",
-                             code="SELF_EXCLUDED")
-    until = timeout_until(player, at)
+        return PlayerBlocked("the player is self-excluded", code="SELF_EXCLUDED",
+                             until=row["self_excluded_until"])
+    if status not in ALLOWED[action]:
+        return PlayerBlocked(f"the player's account is {status}: no {action}",
+                             status=status)
+    until = timeout_until(row["rg"], at)
     if until is not None:
-        return PlayerBlocked("the player is on a time-out: no play until it ends",
-                             code="TIMED_OUT", timeout_until=until)
-    if status != "active":
-        return PlayerBlocked(f"the player's account is {status}: no play", status=status)
+        return PlayerBlocked(f"the player took a time-out: no {action} until it ends",
+                             code="TIMED_OUT", until=until)
     return None
 
 
-async def require_can_play(conn: AsyncConnection, realm: Realm, player_id: UUID,
-                           at: datetime) -> dict[str, Any]:
-    """The player's row (``id``, ``username``, ``status``, ``rg``), or 403
-    ``SELF_EXCLUDED``, ``TIMED_OUT`` or ``PLAYER_BLOCKED`` (404 ``NO_PLAYER`` for a
-    player not in ``realm``)."""
-    player = await wire.first(conn, lookup(realm, player_id))
-    if player is None:
-        raise NotFound(f"no player {player_id}", code="NO_PLAYER")
-    refused = refusal(player, at)
+async def require_can(conn: AsyncConnection, realm: Realm, player_id: UUID, at: datetime,
+                      action: Action) -> None:
+    """403 (``SELF_EXCLUDED``, ``TIMED_OUT``, ``PLAYER_BLOCKED``) unless the player may
+    take ``action`` at ``at``; 404 ``NO_PLAYER`` for an unknown player."""
+    row = await wire.first(conn, lookup(realm, player_id))
+    if row is None:
+        raise NotFound("no such player", code="NO_PLAYER")
+    refused = refusal(row, action, at)
     if refused is not None:
         raise refused
-    return player
+
+
+async def require_can_play(conn: AsyncConnection, realm: Realm, player_id: UUID,
+                           at: datetime) -> None:
+    """``require_can(..., "play")``: before a bet, a mini-game play, a lootbox open, a
+    raffle entry or a bonus claim made by the player."""
+    await require_can(conn, realm, player_id, at, "play")
+
+
+async def require_can_deposit(conn: AsyncConnection, realm: Realm, player_id: UUID,
+                              at: datetime) -> None:
+    """``require_can(..., "deposit")``: before a deposit the player starts."""
+    await require_can(conn, realm, player_id, at, "deposit")

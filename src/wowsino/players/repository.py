@@ -25,7 +25,8 @@ from wowsino.kernel.wire import Lookup
 
 COLUMNS = (
     "id, brand_id, username, email, external_ref, country_code, date_of_birth, currency, tags, "
-    "status, kyc_status, kyc_level, risk_band, is_pep, is_sanctioned, rg, created_at, updated_at"
+    "status, kyc_status, kyc_level, risk_band, is_pep, is_sanctioned, rg, created_at, updated_at, "
+    "self_exclusion_period, self_excluded_at, self_excluded_until"
 )
 
 
