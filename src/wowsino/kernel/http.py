@@ -260,7 +260,27 @@ SECURITY = {
                "description": "an API key: wsk_live_… or wsk_test_…"},
     "adminToken": {"type": "http", "scheme": "bearer",
                    "description": "the platform admin credential (WOWSINO_ADMIN_TOKEN)"},
+    "playerSession": {"type": "http", "scheme": "bearer",
+                      "description": "a player's session token: wps_… (white-label)"},
+    "pspSignature": {"type": "apiKey", "in": "header", "name": "X-Signature",
+                     "description": "a PSP's signature over the raw body, as its adapter "
+                                    "defines it (docs/psp.md)"},
 }
+PLAYER_PREFIX = "/v1/player/"  # the player's own routes take a session token
+CALLBACK_PREFIX = "/v1/psp/"  # PSP callbacks are signed, with no key
+
+
+def _security(path: str) -> list[dict[str, list[str]]] | None:
+    """The credential an operation takes (None: none)."""
+    if path.startswith(PLAYER_PREFIX):
+        return [{"playerSession": []}]
+    if path.startswith(CALLBACK_PREFIX):
+        return [{"pspSignature": []}]
+    if path.startswith("/v1/"):
+        return [{"apiKey": []}]
+    if path == "/tenants" or path.startswith("/tenants/"):
+        return [{"adminToken": []}]
+    return None
 
 
 def _declared_errors(path: str, method: str, op: dict[str, Any]) -> dict[str, str]:
@@ -301,10 +321,9 @@ def _tidy_operation(path: str, method: str, op: dict[str, Any]) -> None:
             declared["content"] = json_answer
         elif status[0] in "45":
             declared.setdefault("content", ERROR_CONTENT)
-    if path.startswith("/v1/"):
-        op["security"] = [{"apiKey": []}]
-    elif path == "/tenants" or path.startswith("/tenants/"):
-        op["security"] = [{"adminToken": []}]
+    security = _security(path)
+    if security is not None:
+        op["security"] = security
 
 
 def declare_errors(app: FastAPI) -> None:
