@@ -3,7 +3,8 @@
 Jobs here: seal the ledger and audit hash chains, apply RG limits whose
 cooling-off has passed, draw raffles at ``draw_at``, close tournaments at ``ends_at``,
 expire bonuses, pay VIP cashback at each period's end, expire journey runs, start and run
-CRM campaigns, purge expired idempotency keys, flush usage meters; and webhook deliveries.
+CRM campaigns, send approved payouts a PSP has not taken, purge expired idempotency keys,
+flush usage meters; and webhook deliveries.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
 from wowsino.players import service as players
 from wowsino.vip import cashback
+from wowsino.wallet import gateway as wallet
 from wowsino.webhooks import delivery
 
 log = structlog.get_logger("wowsino.worker")
@@ -91,6 +93,7 @@ JOBS: list[tuple[str, Job]] = [
     ("campaign_batches", campaign_runs.run_due),
     ("vip_cashback_decided", cashback.run_due),
     ("journeys_expired", journeys.expire_due),
+    ("payouts_sent", wallet.send_due),
 ]
 
 
