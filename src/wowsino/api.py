@@ -44,6 +44,8 @@ from wowsino.kernel.http import (
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.logs import configure_logging
 from wowsino.kernel.platform import Platform
+from wowsino.pam.endpoints import player_router as player_sessions_router
+from wowsino.pam.endpoints import router as auth_router
 from wowsino.platform_api import router as platform_router
 from wowsino.players.endpoints import router as players_router
 from wowsino.tenants.endpoints import router as tenants_router
@@ -171,8 +173,8 @@ def create_app(
     for router in (events_router, players_router, fairness_router, lootbox_router,
                    raffles_router, jackpots_router, minigames_router, webhooks_router,
                    bonuses_router, compliance_router, crm_router, vip_router,
-                   journeys_router, tournaments_router, kyc_router, wallet_router,
-                   player_wallet_router, psp_callback_router):
+                   journeys_router, tournaments_router, auth_router, player_sessions_router,
+                   kyc_router, wallet_router, player_wallet_router, psp_callback_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

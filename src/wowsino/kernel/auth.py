@@ -1,7 +1,9 @@
 """API keys, scopes and the request's principal.
 
-Keys are ``wsk_live_|wsk_test_`` + 48 lowercase hex, stored only as SHA-256.
-A key resolves to a tenant, a brand and a mode: its realm.
+Secret keys are ``wsk_live_|wsk_test_`` + 48 lowercase hex, stored only as SHA-256.
+A key resolves to a tenant, a brand and a mode: its realm. A white-label brand also has
+publishable keys (``wpk_live_|wpk_test_``), safe in a browser: they allow only the
+routes that declare themselves public (``/v1/auth/*`` and the engines' listings).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from wowsino.kernel.admin import AdminLockedOut, client_address
 from wowsino.kernel.errors import AuthInvalid, AuthRequired, Forbidden, TenantSuspended
 from wowsino.kernel.realm import Actor, Mode, Realm
 
-KEY_PATTERN = re.compile(r"^wsk_(live|test)_[0-9a-f]{48}$")
+KEY_PATTERN = re.compile(r"^(wsk|wpk)_(live|test)_[0-9a-f]{48}$")
+PUBLISHABLE_SCOPES = ["public"]
 
 SCOPES = frozenset({
     "*", "players:read", "players:write", "events:write", "engagement:read",
@@ -30,8 +33,8 @@ SCOPES = frozenset({
 })
 
 
-def generate_key(mode: Mode) -> str:
-    return f"wsk_{mode.value}_{secrets.token_hex(24)}"
+def generate_key(mode: Mode, *, publishable: bool = False) -> str:
+    return f"{'wpk' if publishable else 'wsk'}_{mode.value}_{secrets.token_hex(24)}"
 
 
 def hash_key(plaintext: str) -> bytes:
@@ -73,6 +76,7 @@ class Principal:
     scopes: frozenset[str]
     rate_limit_burst: int | None
     rate_limit_per_second: int | None
+    publishable: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -83,15 +87,20 @@ class Principal:
         return None
 
     def allows(self, scope: str) -> bool:
+        if self.publishable:
+            return False
         return "*" in self.scopes or scope in self.scopes
 
     def require(self, scope: str) -> None:
+        if self.publishable:
+            raise Forbidden("a publishable key allows only /v1/auth/* and the public listings",
+                            scope=scope)
         if not self.allows(scope):
             raise Forbidden(f"this key lacks the {scope} scope", scope=scope)
 
 
 _LOOKUP = text(
-    "SELECT k.id, k.tenant_id, k.brand_id, k.mode, k.scopes, k.revoked_at, t.slug, "
+    "SELECT k.id, k.tenant_id, k.brand_id, k.mode, k.scopes, k.kind, k.revoked_at, t.slug, "
     "t.service_mode, t.status, t.rate_limit_burst, t.rate_limit_per_second, b.slug AS brand_slug "
     "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id JOIN brands b "
     "ON b.tenant_id = k.tenant_id AND b.id = k.brand_id WHERE k.key_hash = :hash"
@@ -118,6 +127,7 @@ async def _resolve(platform: Any, key_hash: bytes) -> ResolvedKey | None:
         service_mode=row.service_mode, brand_id=row.brand_id, brand_slug=row.brand_slug,
         key_id=row.id, scopes=frozenset(row.scopes),
         rate_limit_burst=row.rate_limit_burst, rate_limit_per_second=row.rate_limit_per_second,
+        publishable=row.kind == "publishable",
     ), suspended=row.status == "suspended")
 
 
@@ -130,6 +140,8 @@ async def authenticate(request: Request) -> Principal:
     token = token.strip()
     if not header or scheme.lower() != "bearer" or not token:
         raise AuthRequired("an API key is required: Authorization: Bearer wsk_…")
+    if token.startswith("wps_"):
+        raise AuthInvalid("a player session token is not an API key: /v1/player/* takes it")
     if not KEY_PATTERN.match(token):
         raise AuthInvalid("the API key is malformed")
     platform = request.app.state.platform
@@ -150,23 +162,26 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
-def scoped(scope: str) -> object:
-    """A dependency: the principal, refused with 403 unless it holds ``scope``."""
+def scoped(scope: str, *, public: bool = False) -> object:
+    """A dependency: the principal, refused with 403 unless it holds ``scope``.
+    ``public``: a publishable key is let through too (public listings)."""
 
     async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
-        principal.require(scope)
+        if not (public and principal.publishable):
+            principal.require(scope)
         return principal
 
     return Depends(dependency)
 
 
-def white_label(scope: str) -> object:
-    """``scoped(scope)`` for the white-label back office: a plug-in tenant's key is
-    refused with 403 ``SCOPE_DENIED`` whatever its scopes (api.md §10)."""
+def white_label(scope: str, *, public: bool = False) -> object:
+    """``scoped(scope, public=...)`` for the white-label back office: a plug-in tenant's
+    key is refused with 403 ``SCOPE_DENIED`` whatever its scopes (api.md §10)."""
 
     async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
         require_white_label(principal)
-        principal.require(scope)
+        if not (public and principal.publishable):
+            principal.require(scope)
         return principal
 
     return Depends(dependency)

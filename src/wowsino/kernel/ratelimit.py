@@ -10,12 +10,22 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from wowsino.kernel.errors import RateLimited
+from wowsino.kernel.realm import Realm
 
-if TYPE_CHECKING:
-    from wowsino.kernel.auth import Principal
+
+class Limited(Protocol):
+    """A caller with a realm and its tenant's rate-limit overrides (an API key's
+    principal or a player session): one bucket per realm whoever calls."""
+
+    @property
+    def realm(self) -> Realm: ...
+    @property
+    def rate_limit_burst(self) -> int | None: ...
+    @property
+    def rate_limit_per_second(self) -> int | None: ...
 
 
 @dataclass
@@ -31,7 +41,7 @@ class RateLimiter:
         self._buckets: dict[tuple[Any, str], _Bucket] = {}
         self._lock = threading.Lock()
 
-    def take(self, request: Any, principal: Principal) -> None:
+    def take(self, request: Any, principal: Limited) -> None:
         """Take one token for the principal's realm or raise RateLimited (429).
 
         The RateLimit-* headers are left on ``request.state`` for the response.

@@ -31,13 +31,13 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class PlayerIn(Body):
+class PlayerIdentity(Body):
+    """The fields an operator's upsert and a player's own registration share."""
+
     username: str
     email: str
-    external_ref: str | None = Field(default=None, max_length=128)
     country_code: str | None = None
     date_of_birth: date | None = None
-    tags: list[str] | None = Field(default=None, max_length=50)
     currency: str | None = None
     referred_by: str | None = Field(default=None, min_length=1, max_length=64)
     idempotency_key: str | None = None
@@ -74,16 +74,6 @@ class PlayerIn(Body):
             raise ValueError("must be a real date between 1900-01-01 and today")
         return v
 
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return v
-        for tag in v:
-            if not TAG.match(tag):
-                raise ValueError(f"tag {tag!r}: 1–64 of letters, digits and _ . : -")
-        return sorted(set(v))
-
     @field_validator("currency")
     @classmethod
     def _currency(cls, v: str | None) -> str | None:
@@ -93,6 +83,21 @@ class PlayerIn(Body):
         if found is None or not found.is_currency:
             raise ValueError("not a supported currency")
         return found.code
+
+
+class PlayerIn(PlayerIdentity):
+    external_ref: str | None = Field(default=None, max_length=128)
+    tags: list[str] | None = Field(default=None, max_length=50)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        for tag in v:
+            if not TAG.match(tag):
+                raise ValueError(f"tag {tag!r}: 1–64 of letters, digits and _ . : -")
+        return sorted(set(v))
 
 
 class StatusIn(Body):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel import audit, wire
-from wowsino.kernel.auth import SCOPES, generate_key, hash_key, key_hint
+from wowsino.kernel.auth import PUBLISHABLE_SCOPES, SCOPES, generate_key, hash_key, key_hint
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
 from wowsino.kernel.realm import Actor, Mode, Realm
@@ -75,8 +75,12 @@ async def create_tenant(
         created = await create_key(conn, tenant_id=tenant_id, brand=str(brand_id), mode=mode,
                                    scopes=["*"], name=f"default {mode.value}", actor=actor, at=at)
         keys[mode.value] = created.plaintext
-    return {"tenant": tenant, "brand": {"id": str(brand_id), "slug": brand_slug,
-                                        "name": brand_name}, "keys": keys}
+    result = {"tenant": tenant, "brand": {"id": str(brand_id), "slug": brand_slug,
+                                          "name": brand_name}, "keys": keys}
+    if service_mode == "white_label":
+        result["publishable_keys"] = await _publishable_keys(
+            conn, tenant_id=tenant_id, brand_id=brand_id, actor=actor, at=at)
+    return result
 
 
 async def get_tenant(conn: AsyncConnection, tenant_ref: str) -> dict[str, Any]:
@@ -116,10 +120,15 @@ async def create_brand(
             )
     except IntegrityError:
         raise Conflict(f"the brand slug {slug!r} is taken", code="SLUG_TAKEN") from None
-    brand = {"id": str(brand_id), "slug": slug, "name": name}
+    brand: dict[str, Any] = {"id": str(brand_id), "slug": slug, "name": name}
     await audit.record(conn, realm=Realm(tenant_id, Mode.LIVE), actor=actor,
                        action="brand.created", target_type="brand", target_id=str(brand_id),
                        after=brand, at=at)
+    service_mode = (await conn.execute(text("SELECT service_mode FROM tenants WHERE id = :t"),
+                                       {"t": tenant_id})).scalar_one()
+    if service_mode == "white_label":
+        brand["publishable_keys"] = await _publishable_keys(
+            conn, tenant_id=tenant_id, brand_id=brand_id, actor=actor, at=at)
     return brand
 
 
@@ -173,31 +182,50 @@ async def _brand_id(conn: AsyncConnection, tenant_id: UUID, brand: str) -> UUID:
 
 async def create_key(
     conn: AsyncConnection, *, tenant_id: UUID, brand: str, mode: Mode, scopes: list[str],
-    name: str, actor: Actor, at: datetime,
+    name: str, actor: Actor, at: datetime, publishable: bool = False,
 ) -> CreatedKey:
-    unknown = sorted(set(scopes) - SCOPES)
-    if not scopes or unknown:
-        raise ValidationFailed(f"scopes: unknown scopes {unknown}" if unknown else
-                               "scopes: at least one scope", field="scopes")
+    """A secret key with ``scopes``, or a publishable one (its scopes are fixed: the
+    public routes only)."""
+    if publishable:
+        scopes = list(PUBLISHABLE_SCOPES)
+    else:
+        unknown = sorted(set(scopes) - SCOPES)
+        if not scopes or unknown:
+            raise ValidationFailed(f"scopes: unknown scopes {unknown}" if unknown else
+                                   "scopes: at least one scope", field="scopes")
     brand_id = await _brand_id(conn, tenant_id, brand)
-    plaintext, key_id = generate_key(mode), new_id()
+    plaintext, key_id = generate_key(mode, publishable=publishable), new_id()
+    kind = "publishable" if publishable else "secret"
     await conn.execute(
         text("INSERT INTO api_keys (tenant_id, id, brand_id, mode, key_hash, key_hint, scopes, "
-             "name, created_at) VALUES (:t, :id, :b, :mode, :hash, :hint, :scopes, :name, :at)"),
+             "name, kind, created_at) VALUES (:t, :id, :b, :mode, :hash, :hint, :scopes, :name, "
+             ":kind, :at)"),
         {"t": tenant_id, "id": key_id, "b": brand_id, "mode": mode.value,
          "hash": hash_key(plaintext), "hint": key_hint(plaintext), "scopes": sorted(scopes),
-         "name": name, "at": at},
+         "name": name, "kind": kind, "at": at},
     )
     await audit.record(conn, realm=Realm(tenant_id, mode), actor=actor, action="api_key.created",
                        target_type="api_key", target_id=str(key_id),
                        after={"name": name, "scopes": sorted(scopes), "brand_id": str(brand_id),
-                              "hint": key_hint(plaintext)}, at=at)
+                              "hint": key_hint(plaintext), "kind": kind}, at=at)
     return CreatedKey(key_id, plaintext, mode, brand_id, sorted(scopes), name)
+
+
+async def _publishable_keys(conn: AsyncConnection, *, tenant_id: UUID, brand_id: UUID,
+                            actor: Actor, at: datetime) -> dict[str, str]:
+    """A white-label brand's publishable keys, one per mode (plaintext shown once)."""
+    keys = {}
+    for mode in Mode:
+        created = await create_key(conn, tenant_id=tenant_id, brand=str(brand_id), mode=mode,
+                                   scopes=[], name=f"publishable {mode.value}", actor=actor,
+                                   at=at, publishable=True)
+        keys[mode.value] = created.plaintext
+    return keys
 
 
 async def list_keys(conn: AsyncConnection, tenant_id: UUID) -> list[dict[str, Any]]:
     rows = await conn.execute(
-        text("SELECT k.id, k.name, k.mode, k.scopes, k.key_hint AS hint, b.slug AS brand, "
+        text("SELECT k.id, k.name, k.mode, k.kind, k.scopes, k.key_hint AS hint, b.slug AS brand, "
              "k.created_at, k.revoked_at FROM api_keys k JOIN brands b ON b.tenant_id = "
              "k.tenant_id AND b.id = k.brand_id WHERE k.tenant_id = :t ORDER BY k.created_at"),
         {"t": tenant_id},
