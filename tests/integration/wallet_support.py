@@ -1,32 +1,29 @@
-"""Shared by the wallet tests: the sandbox PSP as a real separate process, the app on a
-real port for its callbacks, player sessions, and small helpers."""
+"""Shared by the wallet tests: the sandbox PSP as a real separate process, players with
+their sessions, and small helpers."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from fastapi import Request
 from sqlalchemy import text
 
 from tests.conftest import Tenant
 from tests.integration.support import adjust, body
+from tests.integration.wl_support import WhiteLabel, login, register
 from tests.support.live_server import free_port
 from wowsino.kernel import ledger
-from wowsino.kernel.errors import AuthRequired
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Mode, Realm
-from wowsino.pam.sessions import PlayerSession, current_player
 from wowsino.wallet.psp.sandbox import sign
 
 SECRET = "wallet-tests-psp-secret"
@@ -91,34 +88,6 @@ def stop_psp(psp: Psp) -> None:
 
 
 @dataclass
-class Sessions:
-    """Player sessions for the ``/v1/player`` routes: ``login`` gives a player's
-    ``Authorization`` header (the app resolves the token like a session token)."""
-
-    app: Any
-    tokens: dict[str, PlayerSession] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.app.dependency_overrides[current_player] = self.resolve
-
-    async def resolve(self, request: Request) -> PlayerSession:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        found = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
-        if found is None:
-            raise AuthRequired("a player session token is required: Authorization: Bearer wps_…")
-        return found
-
-    def login(self, tenant: Tenant, player: dict[str, Any], mode: str = "test"
-              ) -> dict[str, str]:
-        token = f"wps_{mode}_{secrets.token_hex(24)}"
-        self.tokens[token] = PlayerSession(
-            realm=Realm(uuid.UUID(tenant.id), Mode(mode)), tenant_slug=tenant.slug,
-            brand_id=uuid.UUID(tenant.brand_id), brand_slug="main", session_id=uuid.uuid4(),
-            player_id=uuid.UUID(player["user_id"]), username=player["username"])
-        return {"Authorization": f"Bearer {token}"}
-
-
-@dataclass
 class Player:
     """A white-label player and their session headers."""
 
@@ -130,6 +99,12 @@ class Player:
     def username(self) -> str:
         return str(self.info["username"])
 
+    async def relogin(self, mode: str = "test") -> None:
+        """A new session (the clock moved past the last one's idle expiry)."""
+        assert isinstance(self.tenant, WhiteLabel)
+        token = await login(self.tenant, self.username, mode=mode)
+        self.headers = {"Authorization": f"Bearer {token}"}
+
     async def post(self, path: str, payload: Any, **headers: str) -> httpx.Response:
         return await self.tenant.client.post(path, json=payload,
                                              headers={**self.headers, **headers})
@@ -138,22 +113,21 @@ class Player:
         return await self.tenant.client.get(path, headers=self.headers, params=params)
 
 
-async def new_player(tenant: Tenant, sessions: Sessions, username: str, *, kyc: bool = True,
+async def new_player(wl: WhiteLabel, username: str, *, kyc: bool = True,
                      funds: str | None = None, mode: str = "test") -> Player:
-    """A player of ``tenant`` (USD), KYC approved at level 1 unless ``kyc`` is False, with
-    ``funds`` of real money (an operator's adjustment)."""
-    r = await tenant.post("/v1/players", {"username": username,
-                                          "email": f"{username}@example.com"}, mode=mode)
-    assert r.status_code == 201, r.text
-    info = r.json()["player"]
+    """A player who registered on the brand's site and logged in (USD), KYC approved at
+    level 1 by an operator unless ``kyc`` is False, with ``funds`` of real money (an
+    operator's adjustment)."""
+    info = await register(wl, username, mode)
     if kyc:
-        r = await tenant.patch(f"/v1/players/{username}/kyc", {
+        r = await wl.patch(f"/v1/players/{username}/kyc", {
             "status": "approved", "level": 1, "reason": "documents checked"}, mode=mode)
         assert r.status_code == 200, r.text
     if funds is not None:
-        r = await adjust(tenant, username, funds, mode=mode, reason="opening balance")
+        r = await adjust(wl, username, funds, mode=mode, reason="opening balance")
         assert r.status_code == 201, r.text
-    return Player(tenant, info, sessions.login(tenant, info, mode))
+    token = await login(wl, username, mode=mode)
+    return Player(wl, info, {"Authorization": f"Bearer {token}"})
 
 
 async def real_balance(tenant: Tenant, username: str, mode: str = "test") -> Decimal:

@@ -23,11 +23,11 @@ class Overrides(Body):
     blocked_countries: list[str] | None = Field(default=None, max_length=250)
     vip_allowed: StrictBool | None = None
     withdrawal_kyc_level: StrictInt | None = Field(default=None, ge=1, le=3)
-    deposit_cap_monthly: dict[str, Decimal | int] | None = Field(default=None, max_length=32)
+    deposit_cap_monthly: dict[str, Decimal] | None = Field(default=None, max_length=32)
 
     @field_validator("deposit_cap_monthly")
     @classmethod
-    def _caps(cls, v: dict[str, Decimal | int] | None) -> dict[str, Decimal] | None:
+    def _caps(cls, v: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
         """``{currency: amount}``, each amount positive in the currency's unit."""
         if v is None:
             return v

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MoneyIn = Decimal | int
+MoneyIn = Decimal
 Method = str
 CREDENTIAL_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 

@@ -1,5 +1,5 @@
 """The wallet tests' fixtures: one sandbox PSP process per module, the app on a real port
-for its callbacks, player sessions, a white-label tenant."""
+for its callbacks, a white-label tenant."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, Tenant, make_tenant
-from tests.integration.wallet_support import Psp, Sessions, start_psp, stop_psp
+from tests.conftest import ADMIN_TOKEN
+from tests.integration.wallet_support import Psp, start_psp, stop_psp
+from tests.integration.wl_support import WhiteLabel, make_white_label
 from tests.support.live_server import free_port, serving
 from wowsino.kernel.config import Settings
 
@@ -43,11 +44,6 @@ async def served(app: Any, app_port: int) -> AsyncIterator[int]:
 
 
 @pytest.fixture
-def sessions(app: Any) -> Sessions:
-    return Sessions(app)
-
-
-@pytest.fixture
-async def wl(client: httpx.AsyncClient) -> Tenant:
-    """A white-label tenant."""
-    return await make_tenant(client, "casino", service_mode="white_label")
+async def wl(client: httpx.AsyncClient) -> WhiteLabel:
+    """A white-label tenant with its brand's publishable keys."""
+    return await make_white_label(client, "casino")

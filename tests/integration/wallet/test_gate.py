@@ -8,18 +8,17 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from tests.conftest import Tenant
 from tests.integration.bonus_support import grant, template
 from tests.integration.support import assert_error, assert_validation, body
 from tests.integration.wallet_support import (
     Player,
-    Sessions,
     bonus_balance,
     ledger_problems,
     new_player,
     real_balance,
     until_settled,
 )
+from tests.integration.wl_support import WhiteLabel
 from wowsino.kernel.clock import ManualClock, iso
 
 
@@ -30,9 +29,9 @@ async def deposit(player: Player, amount: str, method: str = "card", **extra: An
 
 
 async def test_a_deposit_over_a_daily_limit_is_refused_naming_the_limit_and_its_reset(
-    wl: Tenant, sessions: Sessions, served: int, clock: ManualClock,
+    wl: WhiteLabel, served: int, clock: ManualClock,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     r = await wl.post("/v1/players/alice/rg", {"deposit_daily_limit": 100})
     assert r.status_code == 200, r.text
     first_at = clock.now()
@@ -53,25 +52,28 @@ async def test_a_deposit_over_a_daily_limit_is_refused_naming_the_limit_and_its_
     over = assert_error(await deposit(alice, "100.01"), 403, "DEPOSIT_LIMIT")
     assert over["details"]["resets_at"] is None  # no wait makes room for more than the limit
     clock.advance(timedelta(hours=23, seconds=1))
+    await alice.relogin()
     assert (await deposit(alice, "50.00")).status_code == 201
     audit = (await wl.get("/v1/audit", params={"action": "compliance.refused"})).json()["data"]
     assert len(audit) == 3 and audit[0]["after"]["action"] == "deposit"
 
 
 async def test_weekly_and_monthly_limits_count_their_own_windows(
-    wl: Tenant, sessions: Sessions, served: int, clock: ManualClock,
+    wl: WhiteLabel, served: int, clock: ManualClock,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     await wl.post("/v1/players/alice/rg", {"deposit_weekly_limit": 150,
                                            "deposit_monthly_limit": 200})
     start = clock.now()
     for day in range(3):
         clock.set(start + timedelta(days=day))
+        await alice.relogin()
         assert (await deposit(alice, "50.00", method="card_slow")).status_code == 201
     refusal = assert_error(await deposit(alice, "10.00"), 403, "DEPOSIT_LIMIT")
     assert refusal["details"]["limit"] == "deposit_weekly_limit"
     assert refusal["details"]["resets_at"] == iso(start + timedelta(days=7))
     clock.set(start + timedelta(days=8))
+    await alice.relogin()
     assert (await deposit(alice, "50.00", method="card_slow")).status_code == 201
     refusal = assert_error(await deposit(alice, "10.00"), 403, "DEPOSIT_LIMIT")
     assert refusal["details"]["limit"] == "deposit_monthly_limit"
@@ -79,9 +81,9 @@ async def test_weekly_and_monthly_limits_count_their_own_windows(
 
 
 async def test_a_jurisdictions_monthly_cap_applies_per_calendar_month(
-    wl: Tenant, sessions: Sessions, served: int, clock: ManualClock,
+    wl: WhiteLabel, served: int, clock: ManualClock,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     r = await wl.put("/v1/brands/main/jurisdiction", {
         "profile": "default", "overrides": {"deposit_cap_monthly": {"usd": "100"}}})
     assert r.status_code == 200, r.text
@@ -92,6 +94,7 @@ async def test_a_jurisdictions_monthly_cap_applies_per_calendar_month(
     assert refusal["details"]["profile"] == "default"
     assert refusal["details"]["resets_at"] == "2026-02-01T00:00:00Z"
     clock.set(clock.now().replace(month=2, day=1, hour=0))
+    await alice.relogin()
     assert (await deposit(alice, "30.00")).status_code == 201
     # the German profile caps EUR deposits; a USD player there has no cap
     r = await wl.put("/v1/brands/main/jurisdiction", {"profile": "DE"})
@@ -105,9 +108,9 @@ async def test_a_jurisdictions_monthly_cap_applies_per_calendar_month(
 
 
 async def test_a_withdrawal_needs_an_approved_kyc_at_the_profiles_level(
-    wl: Tenant, sessions: Sessions, served: int,
+    wl: WhiteLabel, served: int,
 ) -> None:
-    bob = await new_player(wl, sessions, "bob", kyc=False, funds="50.00")
+    bob = await new_player(wl, "bob", kyc=False, funds="50.00")
     refusal = assert_error(await bob.post("/v1/player/withdrawals",
                                           {"amount": "10", "currency": "USD"}),
                            403, "KYC_REQUIRED")
@@ -143,9 +146,9 @@ async def test_a_withdrawal_needs_an_approved_kyc_at_the_profiles_level(
 
 
 async def test_a_held_player_can_neither_deposit_nor_withdraw(
-    wl: Tenant, sessions: Sessions, served: int, clock: ManualClock,
+    wl: WhiteLabel, served: int, clock: ManualClock,
 ) -> None:
-    carol = await new_player(wl, sessions, "carol", funds="20.00")
+    carol = await new_player(wl, "carol", funds="20.00")
     await wl.post("/v1/players/carol/rg", {"timeout_until": iso(clock.now() + timedelta(days=1))})
     for path, payload in (("/v1/player/deposits", {"amount": "5", "currency": "USD",
                                                    "method": "card"}),
@@ -153,6 +156,7 @@ async def test_a_held_player_can_neither_deposit_nor_withdraw(
         refusal = assert_error(await carol.post(path, payload), 403, "SELF_EXCLUDED")
         assert refusal["details"]["rule"] == "timeout"
     clock.advance(timedelta(days=1, seconds=1))
+    await carol.relogin()
     for status, code in (("fraud_hold", "PLAYER_BLOCKED"), ("self_excluded", "SELF_EXCLUDED")):
         r = await wl.patch("/v1/players/carol/status", {"status": status, "reason": "check"})
         assert r.status_code == 200, r.text
@@ -163,9 +167,9 @@ async def test_a_held_player_can_neither_deposit_nor_withdraw(
 
 
 async def test_a_withdrawal_forfeits_active_bonuses_and_pays_only_the_cash(
-    wl: Tenant, sessions: Sessions, served: int, engine: Any,
+    wl: WhiteLabel, served: int, engine: Any,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice", funds="50.00")
+    alice = await new_player(wl, "alice", funds="50.00")
     made = await template(wl, amount="10.00", wagering_multiple=30)
     bonus = (await grant(wl, made["id"]))["bonus"]
     assert await bonus_balance(wl, "alice") == Decimal("10.00")
@@ -190,9 +194,9 @@ async def test_a_withdrawal_forfeits_active_bonuses_and_pays_only_the_cash(
 
 
 async def test_a_deposit_in_another_currency_or_by_an_unknown_method_is_400(
-    wl: Tenant, sessions: Sessions, served: int,
+    wl: WhiteLabel, served: int,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     assert_error(await alice.post("/v1/player/deposits", {
         "amount": "5", "currency": "EUR", "method": "card"}), 400, "CURRENCY_MISMATCH")
     assert_validation(await deposit(alice, "5", method="bank_wire"), "method")
@@ -207,9 +211,9 @@ async def test_a_deposit_in_another_currency_or_by_an_unknown_method_is_400(
 
 
 async def test_a_first_deposit_earns_the_deposit_match_through_the_spine(
-    wl: Tenant, sessions: Sessions, served: int, engine: Any,
+    wl: WhiteLabel, served: int, engine: Any,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     await template(wl, type="deposit_match", amount=None, amount_pct=100, max_amount="50.00",
                    wagering_multiple=10, promo_code="WELCOME100")
     made = body(await deposit(alice, "80.00", promo_code="WELCOME100"))

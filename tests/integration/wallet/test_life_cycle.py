@@ -10,12 +10,10 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Tenant
 from tests.integration.support import assert_error, body
 from tests.integration.wallet_support import (
     Player,
     Psp,
-    Sessions,
     count_rows,
     ledger_problems,
     new_player,
@@ -24,6 +22,7 @@ from tests.integration.wallet_support import (
     system_balance,
     until_settled,
 )
+from tests.integration.wl_support import WhiteLabel
 from tests.support.events import stored_events
 
 
@@ -42,9 +41,9 @@ async def withdraw(player: Player, amount: str, **extra: Any) -> httpx.Response:
 
 
 async def test_a_card_deposit_is_credited_by_the_callback_and_a_declined_one_credits_nothing(
-    wl: Tenant, sessions: Sessions, served: int, engine: Any, db_url: str,
+    wl: WhiteLabel, served: int, engine: Any, db_url: str,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     made = await deposit(alice, "100.00")
     assert made["deposit"]["status"] == "pending"
     assert made["deposit"]["psp_reference"].startswith("sbx_pay_")
@@ -72,9 +71,9 @@ async def test_a_card_deposit_is_credited_by_the_callback_and_a_declined_one_cre
 
 
 async def test_an_approved_withdrawal_is_paid_by_the_payout_callback(
-    wl: Tenant, sessions: Sessions, served: int, engine: Any,
+    wl: WhiteLabel, served: int, engine: Any,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     made = await deposit(alice, "100.00")
     await until_settled(wl, "deposit", made["deposit"]["id"])
     r = await withdraw(alice, "30.00")
@@ -108,9 +107,9 @@ async def test_an_approved_withdrawal_is_paid_by_the_payout_callback(
 
 
 async def test_a_rejected_withdrawal_returns_its_funds(
-    wl: Tenant, sessions: Sessions, served: int, engine: Any,
+    wl: WhiteLabel, served: int, engine: Any,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice", funds="50.00")
+    alice = await new_player(wl, "alice", funds="50.00")
     r = await withdraw(alice, "50.00")
     assert r.status_code == 201, r.text
     withdrawal_id = r.json()["withdrawal"]["id"]
@@ -128,9 +127,9 @@ async def test_a_rejected_withdrawal_returns_its_funds(
 
 
 async def test_a_callback_sent_twice_credits_once(
-    wl: Tenant, sessions: Sessions, served: int, engine: Any, psp: Psp, db_url: str,
+    wl: WhiteLabel, served: int, engine: Any, psp: Psp, db_url: str,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     made = await deposit(alice, "25.00", method="card_twice")
     transaction = made["deposit"]["psp_reference"]
     await until_settled(wl, "deposit", made["deposit"]["id"])
@@ -151,9 +150,9 @@ async def test_a_callback_sent_twice_credits_once(
 
 
 async def test_a_failure_after_completion_is_flagged_and_reverses_nothing(
-    wl: Tenant, sessions: Sessions, served: int, engine: Any, psp: Psp,
+    wl: WhiteLabel, served: int, engine: Any, psp: Psp,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     made = await deposit(alice, "60.00")
     done = await until_settled(wl, "deposit", made["deposit"]["id"])
     answered = await psp.notify(done["deposit"]["psp_reference"], "failed", "chargeback")
@@ -172,10 +171,10 @@ async def test_a_failure_after_completion_is_flagged_and_reverses_nothing(
 
 
 async def test_a_callback_with_a_bad_signature_is_refused_and_records_nothing(
-    wl: Tenant, sessions: Sessions, served: int, engine: Any, psp: Psp,
+    wl: WhiteLabel, served: int, engine: Any, psp: Psp,
     client: httpx.AsyncClient,
 ) -> None:
-    alice = await new_player(wl, sessions, "alice")
+    alice = await new_player(wl, "alice")
     r = await alice.post("/v1/player/deposits",
                          {"amount": "10.00", "currency": "USD", "method": "card_slow"})
     made = r.json()["deposit"]
