@@ -19,6 +19,7 @@ import httpx
 from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_error, bearer, create_key, create_player
 from tests.integration.test_isolation import v1_routes
+from tests.integration.wl_support import make_white_label
 from wowsino.api import create_app
 from wowsino.kernel.auth import SCOPES
 from wowsino.kernel.config import Settings
@@ -162,6 +163,26 @@ OPEN: set[tuple[str, str]] = {
     ("GET", "/v1/openapi.json"),
 }
 
+# The white-label back office (api.md §10): a plug-in tenant's keys are refused with
+# 403 SCOPE_DENIED whatever their scopes; the scopes are checked on a white-label tenant.
+WHITE_LABEL_SCOPE: dict[tuple[str, str], str] = {
+    ("POST", "/v1/auth/register"): "players:write",
+    ("POST", "/v1/auth/login"): "players:write",
+}
+
+# Routes a brand's publishable key (wpk_…) may call; it is refused everywhere else.
+PUBLIC: set[tuple[str, str]] = {
+    ("POST", "/v1/auth/register"),
+    ("POST", "/v1/auth/login"),
+}
+
+# Routes that take a player session (wps_…), never an API key.
+SESSION: set[tuple[str, str]] = {
+    ("POST", "/v1/auth/logout"),
+    ("GET", "/v1/player/sessions"),
+    ("POST", "/v1/player/sessions/{session_id}/revoke"),
+}
+
 # Path parameters: real-looking values; a scope is checked before anything is looked up.
 PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-000000000001",
                "raffle_id": "00000000-0000-4000-8000-000000000002",
@@ -175,7 +196,8 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "segment_id": "00000000-0000-4000-8000-000000000009",
                "campaign_id": "00000000-0000-4000-8000-00000000000a",
                "journey_id": "00000000-0000-4000-8000-00000000000c",
-               "tournament_id": "00000000-0000-4000-8000-00000000000d"}
+               "tournament_id": "00000000-0000-4000-8000-00000000000d",
+               "session_id": "00000000-0000-4000-8000-00000000000e"}
 
 
 def concrete(template: str) -> str:
@@ -199,11 +221,14 @@ def test_every_v1_route_declares_its_scope() -> None:
                      database_url="postgresql://nobody@127.0.0.1:1/none")
     routes = v1_routes(app)
     assert ("POST", "/v1/players/{key}/rg") in routes
-    missing = sorted(routes - REQUIRED_SCOPE.keys() - OPEN)
-    stale = sorted((REQUIRED_SCOPE.keys() | OPEN) - routes)
+    declared = REQUIRED_SCOPE.keys() | WHITE_LABEL_SCOPE.keys() | OPEN | SESSION
+    missing = sorted(routes - declared)
+    stale = sorted(declared - routes)
     assert not missing, f"/v1 routes with no declared scope (nor listed as open): {missing}"
     assert not stale, f"scopes declared for routes that no longer exist: {stale}"
-    assert not REQUIRED_SCOPE.keys() & OPEN
+    groups = [set(REQUIRED_SCOPE), set(WHITE_LABEL_SCOPE), OPEN, SESSION]
+    assert sum(map(len, groups)) == len(declared), "a route is declared twice"
+    assert PUBLIC <= REQUIRED_SCOPE.keys() | WHITE_LABEL_SCOPE.keys()
     unknown = sorted(set(REQUIRED_SCOPE.values()) - SCOPES)
     assert not unknown, f"scopes the platform does not know: {unknown}"
 
@@ -261,4 +286,58 @@ async def test_the_wildcard_scope_allows_every_route(
         r = await call(client, tenant.test_key, method, template)
         if r.status_code in (401, 403) or r.status_code >= 500:
             problems.append(f"{method} {template} with *: {r.status_code} {r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_white_label_routes_refuse_every_plug_in_key(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    problems = []
+    for (method, template) in sorted(WHITE_LABEL_SCOPE):
+        r = await call(client, tenant.test_key, method, template)
+        if r.status_code != 403 or r.json().get("code") != "SCOPE_DENIED":
+            problems.append(f"{method} {template} for plug_in: {r.status_code} {r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_white_label_routes_check_their_scope(client: httpx.AsyncClient) -> None:
+    wl = await make_white_label(client, "scopewl")
+    await create_player(wl, "alice")
+    problems = []
+    for (method, template), scope in sorted(WHITE_LABEL_SCOPE.items()):
+        without = (await create_key(client, wl, every_scope_but(scope)))["key"]
+        only = (await create_key(client, wl, [scope]))["key"]
+        r = await call(client, without, method, template)
+        if r.status_code != 403 or r.json().get("code") != "SCOPE_DENIED":
+            problems.append(f"{method} {template} without {scope}: {r.status_code}")
+        for key in (only, wl.test_key):
+            r = await call(client, key, method, template)
+            if r.status_code in (401, 403) or r.status_code >= 500:
+                problems.append(f"{method} {template} with {scope}: {r.status_code} {r.text}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_publishable_key_reaches_only_the_public_routes(
+    client: httpx.AsyncClient,
+) -> None:
+    wl = await make_white_label(client, "publicwl")
+    await create_player(wl, "alice")
+    key = wl.publishable["test"]
+    problems = []
+    for (method, template) in sorted(REQUIRED_SCOPE.keys() | WHITE_LABEL_SCOPE.keys()):
+        r = await call(client, key, method, template)
+        refused = r.status_code == 403 and r.json().get("code") == "SCOPE_DENIED"
+        if ((method, template) in PUBLIC) == refused or r.status_code >= 500:
+            problems.append(f"{method} {template} with a publishable key: {r.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_session_routes_refuse_every_api_key(client: httpx.AsyncClient) -> None:
+    wl = await make_white_label(client, "sessionwl")
+    problems = []
+    for (method, template) in sorted(SESSION):
+        for key in (wl.test_key, wl.publishable["test"]):
+            r = await call(client, key, method, template)
+            if r.status_code != 401 or r.json().get("code") != "AUTH_INVALID":
+                problems.append(f"{method} {template} with {key[:4]}: {r.status_code}")
     assert not problems, "\n".join(problems)

@@ -1,0 +1,199 @@
+"""Isolation of the white-label routes (api.md §10): another tenant, the same tenant's
+other mode, another player of the same brand and a player of another brand see nothing
+of a player's data and change nothing of it.
+
+Routes that take a key are probed from the other realms (within its own realm a secret
+key is the operator, who sees its players by design); routes that take a player session
+are probed by all four callers, each with its own player's session. The routes are
+enumerated from the app: a white-label route without a case here fails
+``test_every_white_label_route_has_a_case``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from tests.conftest import ADMIN, ADMIN_TOKEN
+from tests.integration.test_isolation import NOT_FOUND_CODE, realm_snapshot, v1_routes
+from tests.integration.test_scopes import SESSION, WHITE_LABEL_SCOPE
+from tests.integration.wl_support import (
+    PASSWORD,
+    WhiteLabel,
+    login,
+    make_white_label,
+    register,
+    registration,
+)
+from wowsino.api import create_app
+from wowsino.kernel.config import Settings
+
+
+VICTIM_EMAIL = "alice@victim.example"
+
+
+@dataclass
+class WlCase:
+    """One route's probe: ``body`` is valid; ``expect``: the statuses a request that does
+    not address the victim may get (the caller's own data, or the victim's credentials
+    refused elsewhere)."""
+
+    body: dict[str, Any] | None = None
+    expect: frozenset[int] = frozenset({200, 201})
+
+
+WL_CASES: dict[tuple[str, str], WlCase] = {
+    ("POST", "/v1/auth/register"): WlCase(body=registration("alice")),
+    # the victim's credentials open nothing in another realm
+    ("POST", "/v1/auth/login"): WlCase(body={"username": "alice", "password": PASSWORD},
+                                       expect=frozenset({401})),
+    ("POST", "/v1/auth/logout"): WlCase(body={}),
+    ("GET", "/v1/player/sessions"): WlCase(),
+    ("POST", "/v1/player/sessions/{session_id}/revoke"): WlCase(body={}),
+}
+
+
+@dataclass
+class WlVictim:
+    wl: WhiteLabel
+    player_id: str
+    token: str
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def markers(self) -> set[str]:
+        return {*self.ids.values(), self.player_id, VICTIM_EMAIL}
+
+
+@dataclass
+class WlCaller:
+    label: str
+    wl: WhiteLabel
+    mode: str
+    same_realm: bool
+    key: str = ""
+    token: str = ""
+
+    async def send(self, method: str, path: str, body: Any, session: bool,
+                   idempotency_key: str) -> httpx.Response:
+        credential = self.token if session else self.key
+        headers = {"Authorization": f"Bearer {credential}", "Idempotency-Key": idempotency_key}
+        if method in ("GET", "DELETE"):
+            return await self.wl.client.request(method, path, headers=headers)
+        return await self.wl.client.request(method, path, headers=headers, json=body)
+
+
+async def build_victim(client: httpx.AsyncClient) -> WlVictim:
+    wl = await make_white_label(client, "victimwl")
+    player = await register(wl, "alice", email=VICTIM_EMAIL)
+    token = await login(wl, "alice")
+    r = await client.get("/v1/player/sessions", headers={"Authorization": f"Bearer {token}"})
+    victim = WlVictim(wl, player["user_id"], token)
+    victim.ids["session_id"] = r.json()["data"][0]["id"]
+    return victim
+
+
+async def player_snapshot(engine: Any, tenant_id: str, player_id: str) -> dict[str, Any]:
+    """A digest of every row of every table naming the player (and the player's row)."""
+    async with engine.connect() as conn:
+        tables = (await conn.execute(text(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND column_name = 'player_id' ORDER BY table_name"))).scalars()
+        snapshot = {}
+        for table in [*tables, "players"]:
+            column = "id" if table == "players" else "player_id"
+            snapshot[table] = (await conn.execute(text(
+                f"SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) "
+                f"FROM {table} x WHERE tenant_id = CAST(:t AS uuid) "
+                f"AND {column} = CAST(:p AS uuid)"), {"t": tenant_id, "p": player_id})).scalar()
+    return snapshot
+
+
+def concrete(template: str, victim: WlVictim) -> tuple[str, bool]:
+    names = re.findall(r"{(\w+)}", template)
+    path = template
+    for name in names:
+        path = path.replace(f"{{{name}}}", victim.ids[name])
+    return path, bool(names)
+
+
+async def callers(client: httpx.AsyncClient, victim: WlVictim) -> list[WlCaller]:
+    other = await make_white_label(client, "otherwl")
+    r = await client.post(f"/tenants/{victim.wl.id}/brands", headers=ADMIN,
+                          json={"slug": "second", "name": "Second"})
+    assert r.status_code == 201, r.text
+    second = WhiteLabel(victim.wl.id, victim.wl.slug, victim.wl.live_key, victim.wl.test_key,
+                        r.json()["brand"]["id"], client, r.json()["brand"]["publishable_keys"])
+    found = [
+        WlCaller("other tenant, test", other, "test", False, other.test_key),
+        WlCaller("other tenant, live", other, "live", False, other.live_key),
+        WlCaller("same tenant, live", victim.wl, "live", False, victim.wl.live_key),
+        WlCaller("same brand, another player", victim.wl, "test", True),
+        WlCaller("another brand, a player", second, "test", True),
+    ]
+    for caller in found:
+        await register(caller.wl, "carl", caller.mode)
+        caller.token = await login(caller.wl, "carl", mode=caller.mode)
+    return found
+
+
+async def probe(caller: WlCaller, victim: WlVictim, engine: Any) -> list[str]:
+    problems: list[str] = []
+    tenant_id = victim.wl.id
+
+    async def state() -> Any:
+        return (await player_snapshot(engine, tenant_id, victim.player_id),
+                None if caller.same_realm else await realm_snapshot(engine, tenant_id, "test",
+                                                                   players=3))
+
+    before = await state()
+    for (method, template), case in sorted(WL_CASES.items(), key=lambda item: item[0][1]):
+        session = (method, template) in SESSION
+        if not session and caller.same_realm:
+            continue
+        path, addresses_victim = concrete(template, victim)
+        where = f"{caller.label}: {method} {path}"
+        r = await caller.send(method, path, case.body, session, f"probe:{method}:{template}")
+        echoed = r.text
+        for sent in victim.markers() & set(path.split("/")):
+            echoed = echoed.replace(sent, "")
+        leaked = sorted(m for m in victim.markers() if m in echoed)
+        if leaked:
+            problems.append(f"{where} leaked the victim's {leaked}: {r.text[:300]}")
+        if addresses_victim:
+            if r.status_code != 404 or not NOT_FOUND_CODE.match(r.json().get("code", "")):
+                problems.append(f"{where} answered {r.status_code}, not 404: {r.text[:300]}")
+        elif r.status_code not in case.expect:
+            problems.append(f"{where} answered {r.status_code}: {r.text[:300]}")
+        if method == "POST" and template == "/v1/auth/logout":  # the caller needs a session
+            caller.token = await login(caller.wl, "carl", mode=caller.mode)
+        after = await state()
+        if after != before:
+            changed = [t for t in before[0] if before[0][t] != after[0][t]]
+            problems.append(f"{where} changed the victim's data {changed or 'in its realm'}")
+            before = after
+    return problems
+
+
+def test_every_white_label_route_has_a_case() -> None:
+    app = create_app(Settings(admin_token=ADMIN_TOKEN),
+                     database_url="postgresql://nobody@127.0.0.1:1/none")
+    routes = v1_routes(app) & (WHITE_LABEL_SCOPE.keys() | SESSION)
+    assert ("POST", "/v1/auth/login") in routes
+    assert routes == WL_CASES.keys(), sorted(routes ^ WL_CASES.keys())
+
+
+async def test_nobody_else_sees_or_changes_a_players_data(client: httpx.AsyncClient,
+                                                           engine: Any) -> None:
+    victim = await build_victim(client)
+    problems = []
+    for caller in await callers(client, victim):
+        problems += await probe(caller, victim, engine)
+    assert not problems, "\n".join(problems)
+    # the probes are meaningful: the victim's own session still works and sees its own
+    r = await client.get("/v1/player/sessions",
+                         headers={"Authorization": f"Bearer {victim.token}"})
+    assert r.status_code == 200 and victim.ids["session_id"] in r.text
