@@ -7,6 +7,8 @@ import httpx
 
 from tests.conftest import ADMIN, Tenant
 from tests.integration.support import assert_error
+from tests.integration.test_scopes import SESSION, SIGNED, WHITE_LABEL_SCOPE
+from tests.integration.wl_support import make_white_label, player_session
 from wowsino.kernel.http import api_routes
 
 
@@ -55,6 +57,14 @@ BODYLESS_WRITES = {
     ("delete", "/v1/webhooks/{webhook_id}"),
     ("delete", "/v1/segments/{segment_id}"),
     ("post", "/tenants/{tenant}/api-keys/{key_id}/revoke"),
+    ("post", "/v1/auth/logout"),
+    ("post", "/v1/player/sessions/{session_id}/revoke"),
+}
+# Writes whose body carries no idempotency key: a login opens a new session each time, and
+# a PSP's callback is its own body, deduped on the PSP's transaction id.
+UNKEYED_WRITES = {
+    ("post", "/v1/auth/login"),
+    ("post", "/v1/psp/{adapter}/callback"),
 }
 
 
@@ -95,15 +105,22 @@ async def test_every_list_declares_the_limit_range_and_enforces_it(
         schema = limit["schema"]
         assert schema.get("type") == "integer", (path, schema)
         assert (schema.get("minimum"), schema.get("maximum")) == (1, 500), (path, schema)
-    # and the server answers what the document says, on every list without a path id
-    for path, _ in lists:
+    # and the server answers what the document says, on every list without a path id, with
+    # the credential it takes: a plug-in key, a white-label key, a player's session
+    wl = await make_white_label(client, "listswl")
+    headers = {"apiKey": tenant.headers(), "playerSession": await player_session(wl, "lena")}
+    white_label = {p for m, p in WHITE_LABEL_SCOPE if m == "GET"}
+    for path, op in lists:
         if "{" in path:
             continue
+        credential = wl.headers() if path in white_label else headers[
+            next(iter(op["security"][0]))]
         for bad in (0, 501):
-            r = await tenant.get(path, params={"limit": bad})
+            r = await client.get(path, params={"limit": bad}, headers=credential)
             assert r.status_code == 400 and r.json()["details"]["field"] == "limit", (path, r.text)
         for good in (1, 500):
-            assert (await tenant.get(path, params={"limit": good})).status_code == 200, path
+            r = await client.get(path, params={"limit": good}, headers=credential)
+            assert r.status_code == 200, (path, r.text)
 
 
 async def test_no_optional_query_parameter_or_body_is_documented_as_null(
@@ -133,7 +150,7 @@ async def test_every_write_documents_a_json_object_body_or_takes_none(
         assert list(content) == ["application/json"], (method, path, content)
         schema = _resolve(doc, content["application/json"]["schema"])
         assert schema.get("type") == "object", (method, path, schema)
-        if path.startswith("/v1/"):
+        if path.startswith("/v1/") and (method, path) not in UNKEYED_WRITES:
             assert "idempotency_key" in schema.get("properties", {}), (method, path)
 
 
@@ -237,9 +254,15 @@ async def test_every_idempotent_create_documents_its_replay(client: httpx.AsyncC
 
 async def test_credentials_are_documented(client: httpx.AsyncClient) -> None:
     doc = await _document(client)
-    assert set(doc["components"]["securitySchemes"]) == {"apiKey", "adminToken"}
+    assert set(doc["components"]["securitySchemes"]) == {"apiKey", "adminToken",
+                                                         "playerSession", "pspSignature"}
     for path, method, op in _operations(doc):
-        if path.startswith("/v1/"):
+        route = (method.upper(), path)
+        if route in SESSION:
+            assert op["security"] == [{"playerSession": []}], (method, path)
+        elif route in SIGNED:
+            assert op["security"] == [{"pspSignature": []}], (method, path)
+        elif path.startswith("/v1/"):
             assert op["security"] == [{"apiKey": []}], (method, path)
         elif path.startswith("/tenants"):
             assert op["security"] == [{"adminToken": []}], (method, path)

@@ -267,12 +267,13 @@ SECURITY = {
                                     "defines it (docs/psp.md)"},
 }
 PLAYER_PREFIX = "/v1/player/"  # the player's own routes take a session token
+SESSION_PATHS = frozenset({"/v1/auth/logout"})  # and these, outside that prefix
 CALLBACK_PREFIX = "/v1/psp/"  # PSP callbacks are signed, with no key
 
 
 def _security(path: str) -> list[dict[str, list[str]]] | None:
     """The credential an operation takes (None: none)."""
-    if path.startswith(PLAYER_PREFIX):
+    if path.startswith(PLAYER_PREFIX) or path in SESSION_PATHS:
         return [{"playerSession": []}]
     if path.startswith(CALLBACK_PREFIX):
         return [{"pspSignature": []}]
