@@ -51,10 +51,12 @@ def player_currency(player: dict[str, Any], code: str) -> Asset:
 
 async def request(
     conn: AsyncConnection, *, realm: Realm, brand_id: UUID, player_id: UUID, amount: Any,
-    currency: str, method: str, promo_code: str | None, actor: Actor, settings: Any,
-    at: datetime,
+    currency: str, method: str, promo_code: str | None, callback_base: str, actor: Actor,
+    settings: Any, at: datetime,
 ) -> tuple[int, Body]:
-    """A ``pending`` deposit through the brand's PSP (the PSP is asked after the commit).
+    """A ``pending`` deposit through the brand's PSP (the PSP is asked after the commit;
+    ``callback_base``: this API's address for its callback, kept so that every request
+    for this payment says the same).
 
     Raises 400 (currency, amount, method), 404 ``NO_PLAYER``, 409 ``PSP_NOT_CONFIGURED``;
     answers 403 ``DEPOSIT_LIMIT``, ``SELF_EXCLUDED`` or ``PLAYER_BLOCKED`` (recorded)."""
@@ -78,7 +80,8 @@ async def request(
     await repository.insert(conn, realm, "deposit", {
         "id": deposit_id, "brand_id": player["brand_id"], "player_id": player["id"],
         "currency": unit.code, "amount": minor, "method": method,
-        "adapter": brand.adapter.name, "promo_code": promo_code, "created_at": at,
+        "adapter": brand.adapter.name, "promo_code": promo_code,
+        "callback_base": callback_base, "created_at": at,
         "updated_at": at})
     return 201, {"deposit": await show(conn, realm, deposit_id)}
 

@@ -10,6 +10,8 @@ PSP that does not answer leaves:
   replay of the approval, the player's request, or the worker's ``payouts_sent`` job),
   always with our reference as the PSP's idempotency key, so the PSP pays it once.
 
+Every request for one payment or payout says exactly the same (the row's amount,
+method, reference and the callback address kept on it), so the PSP recognises a repeat.
 A PSP that refuses outright (4xx) fails the deposit, or fails the withdrawal and returns
 its money.
 """
@@ -62,8 +64,7 @@ async def account_for(conn: AsyncConnection, platform: Platform, realm: Realm,
     return adapter, adapter.account(credentials, platform.settings)
 
 
-async def start_deposit(platform: Platform, realm: Realm, deposit_id: Any,
-                        callback_base: str) -> None:
+async def start_deposit(platform: Platform, realm: Realm, deposit_id: Any) -> None:
     """Ask the PSP for the payment of a pending deposit that has no PSP reference yet, and
     record the PSP's reference and page. Raises 503 ``SERVICE_UNAVAILABLE`` when the PSP
     does not answer (the deposit stays pending: replay the request)."""
@@ -76,7 +77,7 @@ async def start_deposit(platform: Platform, realm: Realm, deposit_id: Any,
     payment = PaymentRequest(
         reference=references.encode("deposit", realm, row["id"]),
         amount=from_minor(int(row["amount"]), unit), currency=unit.code,
-        method=row["method"], callback_url=callback_url(callback_base, adapter))
+        method=row["method"], callback_url=callback_url(row["callback_base"], adapter))
     try:
         async with client() as http:
             created = await adapter.create_payment(http, account, payment)
@@ -103,15 +104,11 @@ async def send_payout(platform: Platform, realm: Realm, withdrawal_id: Any) -> b
         if row is None or row["status"] != "approved" or row["psp_reference"] is not None:
             return True
         adapter, account = await account_for(conn, platform, realm, row)
-    base = platform.settings.public_url or row["callback_base"]
-    if not base:
-        log.warning("no callback address for a payout: set WOWSINO_PUBLIC_URL")
-        return False
     unit = ASSETS[row["currency"]]
     payout = PayoutRequest(
         reference=references.encode("withdrawal", realm, row["id"]),
         amount=from_minor(int(row["amount"]), unit), currency=unit.code,
-        method=row["method"], callback_url=callback_url(base, adapter))
+        method=row["method"], callback_url=callback_url(row["callback_base"], adapter))
     try:
         async with client() as http:
             created = await adapter.create_payout(http, account, payout)

@@ -50,10 +50,11 @@ async def create_deposit(body: DepositIn, request: Request,
         return await deposits.request(
             conn, realm=player.realm, brand_id=player.brand_id, player_id=player.player_id,
             amount=body.amount, currency=body.currency, method=body.method,
-            promo_code=body.promo_code, actor=player.actor, settings=platform.settings, at=at)
+            promo_code=body.promo_code, callback_base=base, actor=player.actor,
+            settings=platform.settings, at=at)
 
     async def then(result: Any) -> dict[str, Any]:
-        done = await service.after_deposit(platform, player.realm, result, base)
+        done = await service.after_deposit(platform, player.realm, result)
         return {**done, "deposit": _for_player(done["deposit"])}
 
     return await write_then(request, player, payload=body.model_dump(mode="json"), call=call,

@@ -23,12 +23,11 @@ async def _current(conn: AsyncConnection, realm: Realm, target: str, row_id: UUI
     return views.deposit(row, realm) if target == "deposit" else views.withdrawal(row, realm)
 
 
-async def after_deposit(platform: Platform, realm: Realm, result: WriteResult,
-                        callback_base: str) -> Body:
+async def after_deposit(platform: Platform, realm: Realm, result: WriteResult) -> Body:
     """Start the payment at the PSP (once: a replay only finishes an interrupted start)
     and answer the write's body with the deposit as it is now."""
     deposit_id = UUID(result.body["deposit"]["id"])
-    await gateway.start_deposit(platform, realm, deposit_id, callback_base)
+    await gateway.start_deposit(platform, realm, deposit_id)
     async with read_only(platform.engine) as conn:
         return {**result.body, "deposit": await _current(conn, realm, "deposit", deposit_id)}
 

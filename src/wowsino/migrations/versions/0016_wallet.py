@@ -41,6 +41,7 @@ CREATE TABLE deposits (
     method text NOT NULL,
     adapter text NOT NULL,
     promo_code text,
+    callback_base text NOT NULL,
     status text NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'completed', 'failed')),
     psp_reference text,
@@ -75,7 +76,7 @@ CREATE TABLE withdrawals (
     reviewed_by text,
     review_reason text,
     reviewed_at timestamptz,
-    callback_base text,
+    callback_base text NOT NULL,
     psp_reference text,
     payout_sent_at timestamptz,
     failure_reason text,

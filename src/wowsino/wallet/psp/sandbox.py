@@ -69,7 +69,9 @@ class SandboxAdapter(PspAdapter):
             response = await http.post(f"{account.url}{path}", content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise PspUnavailable(f"the sandbox PSP did not answer: {type(exc).__name__}") from None
-        if response.status_code >= 500:
+        # 409: the reference is known with other content; whether a payout left is then
+        # unknown, so it is never taken for a refusal
+        if response.status_code >= 500 or response.status_code in (408, 409, 429):
             raise PspUnavailable(f"the sandbox PSP answered {response.status_code}")
         try:
             answer = response.json()
