@@ -20,6 +20,8 @@ from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_validation
 from tests.integration.test_console import sign_in
 from tests.integration.test_isolation import build_victim
+from tests.integration.test_scopes import SESSION, WHITE_LABEL_SCOPE
+from tests.integration.wl_support import login, make_white_label, register
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 from wowsino.kernel.jsonio import dumps
@@ -109,13 +111,22 @@ def _fill(template: str, ids: dict[str, str]) -> str:
 
 async def test_every_v1_list_refuses_a_forged_cursor(tenant: Tenant) -> None:
     victim = await build_victim(tenant)
+    # the white-label lists, with a white-label tenant's key or its player's session
+    wl = await make_white_label(tenant.client, "cursorwl")
+    wl_ids = {**victim.ids, "key": (await register(wl, "alice"))["user_id"]}
+    session = {"Authorization": f"Bearer {await login(wl, 'alice')}"}
     problems = []
     for template, param in paginated_routes("/v1/"):
-        path = _fill(template, victim.ids)
-        first = await tenant.get(path)
+        headers, ids = tenant.headers(), victim.ids
+        if ("GET", template) in SESSION:
+            headers, ids = session, wl_ids
+        elif ("GET", template) in WHITE_LABEL_SCOPE:
+            headers, ids = wl.headers(), wl_ids
+        path = _fill(template, ids)
+        first = await tenant.client.get(path, headers=headers)
         assert first.status_code == 200, f"{path}: {first.text}"
         for cursor in REFUSED + TOLERATED:
-            r = await tenant.get(path, params={param: cursor})
+            r = await tenant.client.get(path, params={param: cursor}, headers=headers)
             if r.status_code == 200 and cursor in TOLERATED:
                 continue
             if r.status_code != 400:

@@ -43,6 +43,7 @@ class Overrides(Body):
             out[found.code] = from_minor(minor, found)
         return out
 
+    @field_validator("blocked_countries")
     @classmethod
     def _countries(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
