@@ -20,8 +20,8 @@ from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_validation
 from tests.integration.test_console import sign_in
 from tests.integration.test_isolation import build_victim
-from tests.integration.test_scopes import SESSION, WHITE_LABEL_SCOPE
-from tests.integration.wl_support import login, make_white_label, register
+from tests.integration.test_scopes import WHITE_LABEL_SCOPE
+from tests.integration.wl_support import make_white_label, player_session
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 from wowsino.kernel.jsonio import dumps
@@ -111,18 +111,18 @@ def _fill(template: str, ids: dict[str, str]) -> str:
 
 async def test_every_v1_list_refuses_a_forged_cursor(tenant: Tenant) -> None:
     victim = await build_victim(tenant)
-    # the white-label lists, with a white-label tenant's key or its player's session
-    wl = await make_white_label(tenant.client, "cursorwl")
-    wl_ids = {**victim.ids, "key": (await register(wl, "alice"))["user_id"]}
-    session = {"Authorization": f"Bearer {await login(wl, 'alice')}"}
+    # the white-label lists: an operator's with a white-label key, a player's own with the
+    # player's session
+    wl = await make_white_label(tenant.client)
+    session = await player_session(wl, "alice")
     problems = []
     for template, param in paginated_routes("/v1/"):
-        headers, ids = tenant.headers(), victim.ids
-        if ("GET", template) in SESSION:
-            headers, ids = session, wl_ids
+        if template.startswith("/v1/player/"):
+            path, headers = template, session
         elif ("GET", template) in WHITE_LABEL_SCOPE:
-            headers, ids = wl.headers(), wl_ids
-        path = _fill(template, ids)
+            path, headers = _fill(template, {"key": "alice"}), wl.headers()
+        else:
+            path, headers = _fill(template, victim.ids), tenant.headers()
         first = await tenant.client.get(path, headers=headers)
         assert first.status_code == 200, f"{path}: {first.text}"
         for cursor in REFUSED + TOLERATED:

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.bonuses.schemas import KeyOnly
 from wowsino.kernel.auth import Principal, white_label
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound
@@ -63,8 +64,9 @@ async def login(body: LoginIn, request: Request, principal: SiteKey) -> MoneyJSO
 
 
 @router.post("/logout", summary="End the calling player session")
-async def logout(request: Request, session: CurrentPlayer) -> MoneyJSONResponse:
-    return await write(request, session, payload={}, status=200,
+async def logout(request: Request, session: CurrentPlayer,
+                 body: KeyOnly | None = None) -> MoneyJSONResponse:
+    return await write(request, session, payload=(body or KeyOnly()).model_dump(), status=200,
                        call=lambda conn, at: service.logout(conn, session=session, at=at))
 
 
@@ -81,8 +83,8 @@ async def list_sessions(request: Request, session: CurrentPlayer, limit: Limit =
 
 
 @player_router.post("/sessions/{session_id}/revoke", summary="End one of the player's sessions")
-async def revoke_session(session_id: UUID, request: Request,
-                         session: CurrentPlayer) -> MoneyJSONResponse:
+async def revoke_session(session_id: UUID, request: Request, session: CurrentPlayer,
+                         body: KeyOnly | None = None) -> MoneyJSONResponse:
     async def call(conn: AsyncConnection, at: datetime) -> dict[str, Any]:
         found = await sessions.revoke(conn, realm=session.realm, player_id=session.player_id,
                                       session_id=session_id, at=at,
@@ -91,4 +93,5 @@ async def revoke_session(session_id: UUID, request: Request,
             raise NotFound("no such session of this player", code="NO_SESSION")
         return {"session": found}
 
-    return await write(request, session, payload={}, status=200, call=call)
+    return await write(request, session, payload=(body or KeyOnly()).model_dump(), status=200,
+                       call=call)
