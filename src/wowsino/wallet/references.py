@@ -37,7 +37,7 @@ def encode(target: Target, realm: Realm, row_id: UUID) -> str:
 
 def decode(raw: str) -> Reference | None:
     """The reference ``raw`` spells, or None when it is not one of ours."""
-    found = _PATTERN.match(raw)
+    found = _PATTERN.fullmatch(raw)
     if found is None:
         return None
     target: Target = "deposit" if found.group(1) == "dep" else "withdrawal"
