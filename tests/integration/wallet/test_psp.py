@@ -18,6 +18,8 @@ from tests.integration.wallet_support import (
     ledger_problems,
     new_player,
     real_balance,
+    start_psp,
+    stop_psp,
     system_balance,
     until_settled,
 )
@@ -205,3 +207,21 @@ async def test_the_sandbox_moves_no_live_money_in_production(
     assert_error(r, 409, "PSP_NOT_CONFIGURED")
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM deposits")) == 0
+
+
+async def test_the_sandbox_fails_card_payments_at_its_failure_rate(
+    wl: WhiteLabel, served: int, app: Any,
+) -> None:
+    failing = start_psp("--delay", "0.05", "--failure-rate", "1", "--seed", "7")
+    try:
+        platform = app.state.platform
+        platform.settings = dataclasses.replace(platform.settings, sandbox_psp_url=failing.url)
+        alice = await new_player(wl, "alice")
+        r = await alice.post("/v1/player/deposits", {"amount": "10.00", "currency": "USD",
+                                                     "method": "card"})
+        done = await until_settled(wl, "deposit", r.json()["deposit"]["id"])
+        assert (done["deposit"]["status"], done["deposit"]["failure_reason"]) == (
+            "failed", "random_failure")
+        assert await real_balance(wl, "alice") == Decimal("0")
+    finally:
+        stop_psp(failing)
