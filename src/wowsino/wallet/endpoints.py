@@ -3,10 +3,12 @@ over the wallet's services."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.auth import Principal, white_label
 from wowsino.kernel.db import read_only
@@ -144,7 +146,7 @@ async def approve_withdrawal(withdrawal_id: str, request: Request, principal: Ap
                              body: ApproveIn | None = None) -> MoneyJSONResponse:
     chosen = body or ApproveIn()
 
-    async def call(conn: Any, at: Any) -> tuple[int, dict[str, Any]]:
+    async def call(conn: AsyncConnection, at: datetime) -> tuple[int, dict[str, Any]]:
         return 200, await withdrawals.approve(
             conn, realm=principal.realm, brand_id=principal.brand_id, ref=withdrawal_id,
             reason=chosen.reason, actor=principal.actor, at=at)

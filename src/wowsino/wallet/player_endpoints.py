@@ -3,11 +3,14 @@ over the wallet's services (the same the operator's side uses)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.db import read_only
+from wowsino.kernel.idempotency import WriteResult
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
 from wowsino.kernel.writes import platform_of
@@ -46,14 +49,14 @@ async def create_deposit(body: DepositIn, request: Request,
     platform = platform_of(request)
     base = callback_base(request)
 
-    async def call(conn: Any, at: Any) -> tuple[int, dict[str, Any]]:
+    async def call(conn: AsyncConnection, at: datetime) -> tuple[int, dict[str, Any]]:
         return await deposits.request(
             conn, realm=player.realm, brand_id=player.brand_id, player_id=player.player_id,
             amount=body.amount, currency=body.currency, method=body.method,
             promo_code=body.promo_code, callback_base=base, actor=player.actor,
             settings=platform.settings, at=at)
 
-    async def then(result: Any) -> dict[str, Any]:
+    async def then(result: WriteResult) -> dict[str, Any]:
         done = await service.after_deposit(platform, player.realm, result)
         return {**done, "deposit": _for_player(done["deposit"])}
 
@@ -78,13 +81,13 @@ async def create_withdrawal(body: WithdrawalIn, request: Request,
     platform = platform_of(request)
     base = callback_base(request)
 
-    async def call(conn: Any, at: Any) -> tuple[int, dict[str, Any]]:
+    async def call(conn: AsyncConnection, at: datetime) -> tuple[int, dict[str, Any]]:
         return await withdrawals.request(
             conn, realm=player.realm, brand_id=player.brand_id, player_id=player.player_id,
             amount=body.amount, currency=body.currency, method=body.method,
             callback_base=base, actor=player.actor, settings=platform.settings, at=at)
 
-    async def then(result: Any) -> dict[str, Any]:
+    async def then(result: WriteResult) -> dict[str, Any]:
         done = await service.after_withdrawal(platform, player.realm, result)
         return {**done, "withdrawal": _for_player(done["withdrawal"])}
 

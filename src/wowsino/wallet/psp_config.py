@@ -19,7 +19,7 @@ from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.money import ASSETS, from_minor, to_minor
 from wowsino.kernel.realm import Actor, Mode, Realm
 from wowsino.wallet import psp, repository
-from wowsino.wallet.psp.base import Account, PspAdapter
+from wowsino.wallet.psp.base import PspAdapter
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,6 @@ class BrandPsp:
     credentials: dict[str, str]
     auto_approve_below: dict[str, int]  # currency → minor units
     configured: bool
-
-    def account(self, settings: Any) -> Account:
-        return self.adapter.account(self.credentials, settings)
 
     def auto_approves(self, currency: str, amount: int) -> bool:
         threshold = self.auto_approve_below.get(currency)
