@@ -36,11 +36,14 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 fairness_app = typer.Typer(help="Provably fair draws.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="Stand-ins for outside services (a PSP), over HTTP.",
+                          no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fairness_app, name="fairness")
+app.add_typer(sandbox_app, name="sandbox")
 console = Console()
 err = Console(stderr=True)
 
@@ -365,6 +368,39 @@ def fairness_verify(
         console.print(line, soft_wrap=True, highlight=False)  # a hash is never broken
     console.print("[green bold]match[/green bold]" if verdict.ok else "[red bold]mismatch[/red bold]")
     raise typer.Exit(0 if verdict.ok else 1)
+
+
+@sandbox_app.command("psp")
+def sandbox_psp(
+    port: Annotated[int, typer.Option(help="Port", envvar="WOWSINO_SANDBOX_PSP_PORT")] = 8010,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    secret: Annotated[str | None, typer.Option(
+        help="The shared secret (default: WOWSINO_SANDBOX_PSP_SECRET or the development one)",
+        envvar="WOWSINO_SANDBOX_PSP_SECRET", show_default=False)] = None,
+    delay: Annotated[float, typer.Option(
+        help="Seconds before a callback", envvar="WOWSINO_SANDBOX_PSP_DELAY")] = 1.0,
+    slow_delay: Annotated[float, typer.Option(
+        help="Seconds before card_slow's callback",
+        envvar="WOWSINO_SANDBOX_PSP_SLOW_DELAY")] = 30.0,
+    failure_rate: Annotated[float, typer.Option(
+        help="Share of card transactions that fail (0 to 1)",
+        envvar="WOWSINO_SANDBOX_PSP_FAILURE_RATE")] = 0.0,
+    retries: Annotated[int, typer.Option(help="Callback attempts after the first")] = 5,
+    seed: Annotated[int | None, typer.Option(help="Seed of the failure rate")] = None,
+) -> None:
+    """Run the sandbox PSP: payments and payouts with signed callbacks (docs/psp.md)."""
+    from wowsino.kernel.config import DEVELOPMENT_SANDBOX_PSP_SECRET
+    from wowsino.sandbox.psp import Options, run
+
+    if not 0 <= failure_rate <= 1 or delay < 0 or slow_delay < 0 or retries < 0:
+        err.print("[red]--failure-rate is 0 to 1; delays and retries are not negative[/red]")
+        raise typer.Exit(2)
+    configure_logging(json_logs=False)
+    console.print(f"Sandbox PSP on http://{host}:{port} (callback delay {delay} s, "
+                  f"failure rate {failure_rate})")
+    run(host=host, port=port, options=Options(
+        secret=secret or DEVELOPMENT_SANDBOX_PSP_SECRET, delay=delay, slow_delay=slow_delay,
+        failure_rate=failure_rate, retries=retries, seed=seed))
 
 
 def _report(what: str, problems: list[str], summary: str) -> None:

@@ -367,11 +367,11 @@ def v1_routes(app: Any) -> set[tuple[str, str]]:
 def test_every_v1_route_has_an_isolation_case() -> None:
     app = create_app(Settings(admin_token=ADMIN_TOKEN),
                      database_url="postgresql://nobody@127.0.0.1:1/none")
-    from tests.integration.test_scopes import SESSION, WHITE_LABEL_SCOPE
+    from tests.integration.test_scopes import SESSION, SIGNED, WHITE_LABEL_SCOPE
 
-    # the white-label routes: their cases are SESSION_CASES here and WL_CASES in
-    # test_white_label_isolation.py, which checks they cover every one
-    routes = v1_routes(app) - WHITE_LABEL_SCOPE.keys() - SESSION
+    # the white-label routes have their own cases (test_white_label_isolation.py), the
+    # signed PSP callbacks theirs (wallet/test_callbacks.py)
+    routes = v1_routes(app) - WHITE_LABEL_SCOPE.keys() - SESSION - SIGNED
     assert ("GET", "/v1/players/{key}") in routes
     assert SESSION_CASES.keys() | PLAYER_CASES.keys() <= SESSION | WHITE_LABEL_SCOPE.keys()
     missing = sorted(routes - CASES.keys())

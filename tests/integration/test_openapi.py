@@ -7,7 +7,7 @@ import httpx
 
 from tests.conftest import ADMIN, Tenant
 from tests.integration.support import assert_error
-from tests.integration.test_scopes import PUBLIC, SESSION
+from tests.integration.test_scopes import PUBLIC, SESSION, SIGNED, WHITE_LABEL_SCOPE
 from tests.integration.wl_support import make_white_label, player_session
 from wowsino.kernel.http import api_routes
 
@@ -59,8 +59,9 @@ BODYLESS_WRITES = {
     ("post", "/tenants/{tenant}/api-keys/{key_id}/revoke"),
 }
 # A login is never replayed from a stored answer: that answer is a new session token,
-# which is kept nowhere but in the player's hands.
-NOT_IDEMPOTENT = {("post", "/v1/auth/login")}
+# which is kept nowhere but in the player's hands. A PSP's callback is the PSP's own body,
+# deduped on the PSP's transaction id (docs/psp.md).
+NOT_IDEMPOTENT = {("post", "/v1/auth/login"), ("post", "/v1/psp/{adapter}/callback")}
 
 
 async def _document(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -95,7 +96,9 @@ async def test_every_list_declares_the_limit_range_and_enforces_it(
     session = await player_session(await make_white_label(client), "alice")
 
     def headers(path: str) -> dict[str, str]:
-        return session if path.startswith("/v1/player/") else tenant.headers()
+        if path.startswith("/v1/player/"):
+            return session
+        return wl.headers() if path in white_label else tenant.headers()
 
     lists = [(path, op) for path, method, op in _operations(doc)
              if method == "get" and any(p["name"] == "cursor" for p in op.get("parameters", []))]
@@ -106,7 +109,11 @@ async def test_every_list_declares_the_limit_range_and_enforces_it(
         schema = limit["schema"]
         assert schema.get("type") == "integer", (path, schema)
         assert (schema.get("minimum"), schema.get("maximum")) == (1, 500), (path, schema)
-    # and the server answers what the document says, on every list without a path id
+    # and the server answers what the document says, on every list without a path id, with
+    # the credential it takes: a plug-in key, a white-label operator's key, or a white-label
+    # player's session for the player's own lists
+    wl = await make_white_label(client, "limits-wl")
+    white_label = {path for method, path in WHITE_LABEL_SCOPE if method == "GET"}
     for path, _ in lists:
         if "{" in path:
             continue
@@ -250,13 +257,15 @@ async def test_every_idempotent_create_documents_its_replay(client: httpx.AsyncC
 async def test_credentials_are_documented(client: httpx.AsyncClient) -> None:
     doc = await _document(client)
     assert set(doc["components"]["securitySchemes"]) == {
-        "apiKey", "adminToken", "publishableKey", "playerSession"}
+        "apiKey", "adminToken", "publishableKey", "playerSession", "pspSignature"}
     for path, method, op in _operations(doc):
         route = (method.upper(), path)
         if route in SESSION:
             assert op["security"] == [{"playerSession": []}], (method, path)
         elif route in PUBLIC:
             assert op["security"] == [{"apiKey": []}, {"publishableKey": []}], (method, path)
+        elif route in SIGNED:
+            assert op["security"] == [{"pspSignature": []}], (method, path)
         elif path.startswith("/v1/"):
             assert op["security"] == [{"apiKey": []}], (method, path)
         elif path.startswith("/tenants"):

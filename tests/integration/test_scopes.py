@@ -168,6 +168,17 @@ OPEN: set[tuple[str, str]] = {
 WHITE_LABEL_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/auth/register"): "players:write",
     ("POST", "/v1/auth/login"): "players:write",
+    # the wallet's back office
+    ("GET", "/v1/brands/{slug}/psp"): CONFIG,
+    ("PUT", "/v1/brands/{slug}/psp"): CONFIG,
+    ("PATCH", "/v1/players/{key}/kyc"): "compliance:write",
+    ("GET", "/v1/players/{key}/transactions"): "players:read",
+    ("GET", "/v1/deposits"): "players:read",
+    ("GET", "/v1/deposits/{deposit_id}"): "players:read",
+    ("GET", "/v1/withdrawals"): "players:read",
+    ("GET", "/v1/withdrawals/{withdrawal_id}"): "players:read",
+    ("POST", "/v1/withdrawals/{withdrawal_id}/approve"): "wallet:approve",
+    ("POST", "/v1/withdrawals/{withdrawal_id}/reject"): "wallet:approve",
 }
 
 # Routes that take a player session (wps_…) and never an API key.
@@ -199,6 +210,11 @@ SESSION: set[tuple[str, str]] = {
     ("POST", "/v1/player/limits"),
     ("POST", "/v1/player/timeout"),
     ("POST", "/v1/player/self-exclude"),
+    ("POST", "/v1/player/deposits"),
+    ("GET", "/v1/player/deposits/{deposit_id}"),
+    ("POST", "/v1/player/withdrawals"),
+    ("GET", "/v1/player/withdrawals"),
+    ("GET", "/v1/player/transactions"),
 }
 
 # Every route a brand's publishable key (wpk_…, in a browser) reaches, written down by
@@ -224,6 +240,13 @@ PUBLIC: set[tuple[str, str]] = {
     ("GET", "/v1/tournaments/{tournament_id}/leaderboard"),
 }
 
+# Routes that take neither a key nor a session: a PSP's callback, verified by its signature
+# with the secret of the brand its reference names (isolation:
+# tests/integration/wallet/test_callbacks.py).
+SIGNED: set[tuple[str, str]] = {
+    ("POST", "/v1/psp/{adapter}/callback"),
+}
+
 # Path parameters: real-looking values; a scope is checked before anything is looked up.
 PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-000000000001",
                "raffle_id": "00000000-0000-4000-8000-000000000002",
@@ -238,7 +261,10 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "campaign_id": "00000000-0000-4000-8000-00000000000a",
                "journey_id": "00000000-0000-4000-8000-00000000000c",
                "tournament_id": "00000000-0000-4000-8000-00000000000d",
-               "session_id": "00000000-0000-4000-8000-00000000000e"}
+               "session_id": "00000000-0000-4000-8000-00000000000e",
+               "deposit_id": "00000000-0000-4000-8000-00000000000f",
+               "withdrawal_id": "00000000-0000-4000-8000-000000000010",
+               "adapter": "sandbox"}
 
 
 def concrete(template: str) -> str:
@@ -262,14 +288,14 @@ def test_every_v1_route_declares_its_scope() -> None:
                      database_url="postgresql://nobody@127.0.0.1:1/none")
     routes = v1_routes(app)
     assert ("POST", "/v1/players/{key}/rg") in routes
-    declared = [set(REQUIRED_SCOPE), OPEN, set(WHITE_LABEL_SCOPE), SESSION]
+    declared = [set(REQUIRED_SCOPE), OPEN, set(WHITE_LABEL_SCOPE), SESSION, SIGNED]
     every = set().union(*declared)
     assert sum(len(d) for d in declared) == len(every), "a route is declared twice"
     missing = sorted(routes - every)
     stale = sorted(every - routes)
     assert not missing, f"/v1 routes with no declared scope (nor listed as open): {missing}"
     assert not stale, f"scopes declared for routes that no longer exist: {stale}"
-    assert every - SESSION >= PUBLIC
+    assert every - SESSION - SIGNED >= PUBLIC
     unknown = sorted(set(REQUIRED_SCOPE.values()) - SCOPES)
     assert not unknown, f"scopes the platform does not know: {unknown}"
 
@@ -380,7 +406,7 @@ async def publishable_walk(wl: WhiteLabel) -> tuple[set[tuple[str, str]], list[s
     app = create_app(Settings(admin_token=ADMIN_TOKEN),
                      database_url="postgresql://nobody@127.0.0.1:1/none")
     reached, problems = set(), []
-    for method, template in sorted(v1_routes(app)):
+    for method, template in sorted(v1_routes(app) - SIGNED):
         r = await call(wl.client, wl.publishable["test"], method, template)
         if r.status_code >= 500:
             problems.append(f"{method} {template}: {r.status_code} {r.text[:200]}")
@@ -419,4 +445,19 @@ async def test_white_label_routes_refuse_every_plug_in_key(
         r = await call(client, tenant.test_key, method, template)
         if r.status_code != 403 or r.json().get("code") != "SCOPE_DENIED":
             problems.append(f"{method} {template} for plug_in: {r.status_code} {r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_signed_routes_take_no_key_and_refuse_what_is_not_signed(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    wl = await make_white_label(client, "signedwl")
+    problems = []
+    for (method, template) in sorted(SIGNED):
+        for headers in ({}, bearer(wl.test_key), bearer(tenant.test_key)):
+            # a body naming no reference of ours: refused before anything, whatever the key
+            r = await client.request(method, concrete(template), headers=headers,
+                                     json={"reference": "dep_test_nothing"})
+            if r.status_code not in (400, 401, 404):
+                problems.append(f"{method} {template}: {r.status_code} {r.text[:200]}")
     assert not problems, "\n".join(problems)

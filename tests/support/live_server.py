@@ -20,10 +20,11 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(app: Any, *, http: str = "auto") -> AsyncIterator[int]:
+async def serving(app: Any, *, http: str = "auto", port: int | None = None
+                  ) -> AsyncIterator[int]:
     """Serve ``app`` with uvicorn (``http``: ``httptools``, ``h11`` or ``auto``) in this
-    event loop; yields the port."""
-    port = free_port()
+    event loop, on ``port`` (a free one by default); yields the port."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, http=http,
                                            lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve())

@@ -6,6 +6,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The sandbox PSP's shared secret when WOWSINO_SANDBOX_PSP_SECRET is unset: for
+# development and tests only (docs/psp.md); the sandbox moves no real money.
+DEVELOPMENT_SANDBOX_PSP_SECRET = "wowsino-sandbox-psp-development-secret"  # noqa: S105
+DEFAULT_SANDBOX_PSP_URL = "http://127.0.0.1:8010"
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -28,6 +33,11 @@ class Settings:
     db_pool_size: int = 20
     max_body_bytes: int = 1024 * 1024
     log_json: bool = False
+    # the sandbox PSP (``wowsino sandbox psp``): its address and the secret it signs with
+    sandbox_psp_url: str = DEFAULT_SANDBOX_PSP_URL
+    sandbox_psp_secret: str = DEVELOPMENT_SANDBOX_PSP_SECRET
+    # where PSPs reach this API (callbacks); None: the base URL of the request at hand
+    public_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -50,4 +60,8 @@ class Settings:
             db_pool_size=_int("WOWSINO_DB_POOL_SIZE", 20),
             max_body_bytes=_int("WOWSINO_MAX_BODY_BYTES", 1024 * 1024),
             log_json=env == "production",
+            sandbox_psp_url=os.environ.get("WOWSINO_SANDBOX_PSP_URL") or DEFAULT_SANDBOX_PSP_URL,
+            sandbox_psp_secret=(os.environ.get("WOWSINO_SANDBOX_PSP_SECRET")
+                                or DEVELOPMENT_SANDBOX_PSP_SECRET),
+            public_url=(os.environ.get("WOWSINO_PUBLIC_URL") or "").rstrip("/") or None,
         )

@@ -268,7 +268,11 @@ SECURITY = {
                                      "wps_live_… or wps_test_…"},
     "adminToken": {"type": "http", "scheme": "bearer",
                    "description": "the platform admin credential (WOWSINO_ADMIN_TOKEN)"},
+    "pspSignature": {"type": "apiKey", "in": "header", "name": "X-Signature",
+                     "description": "a PSP's signature over the raw body, as its adapter "
+                                    "defines it (docs/psp.md)"},
 }
+CALLBACK_PREFIX = "/v1/psp/"  # PSP callbacks are signed, with no key
 
 
 def _declared_errors(path: str, method: str, op: dict[str, Any]) -> dict[str, str]:
@@ -310,7 +314,9 @@ def _tidy_operation(path: str, method: str, op: dict[str, Any],
             declared["content"] = json_answer
         elif status[0] in "45":
             declared.setdefault("content", ERROR_CONTENT)
-    if path.startswith("/v1/"):
+    if path.startswith(CALLBACK_PREFIX):
+        op["security"] = [{"pspSignature": []}]
+    elif path.startswith("/v1/"):
         op["security"] = [{name: []} for name in credentials]
     elif path == "/tenants" or path.startswith("/tenants/"):
         op["security"] = [{"adminToken": []}]

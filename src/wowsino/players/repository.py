@@ -124,6 +124,16 @@ async def set_status(
     )
 
 
+async def set_kyc(
+    conn: AsyncConnection, realm: Realm, player_id: UUID, status: str, level: int, at: datetime
+) -> None:
+    await conn.execute(
+        text("UPDATE players SET kyc_status = :status, kyc_level = :level, updated_at = :at "
+             "WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id"),
+        {**realm.params, "id": player_id, "status": status, "level": level, "at": at},
+    )
+
+
 async def set_rg(
     conn: AsyncConnection, realm: Realm, player_id: UUID, state: dict[str, Any], at: datetime
 ) -> None:

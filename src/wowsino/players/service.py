@@ -263,6 +263,12 @@ async def set_status(conn: AsyncConnection, *, realm: Realm, player: dict[str, A
     return bool(previous != status)
 
 
+async def set_kyc(conn: AsyncConnection, realm: Realm, player_id: UUID, *, status: str,
+                  level: int, at: datetime) -> None:
+    """Record the KYC status and level in force (``compliance.kyc`` decides them)."""
+    await repository.set_kyc(conn, realm, player_id, status, level, at)
+
+
 async def update_rg(
     conn: AsyncConnection, *, realm: Realm, brand_id: UUID, service_mode: str, ref: str,
     requested: dict[str, Any], actor: Actor, at: datetime,

@@ -1,0 +1,2 @@
+"""Stand-ins for the outside services a white-label brand talks to, speaking HTTP like the
+real ones: ``wowsino sandbox psp``."""
