@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -154,6 +155,10 @@ def serve(
             console.print(f"Test key     [bold green]{wl['test_key']}[/bold green]")
             console.print(f"Publishable  [bold green]{wl['publishable_key']}[/bold green]",
                           soft_wrap=True)
+        sandbox = _start_sandbox_psp(settings) if demo else None
+        if sandbox is not None:
+            console.print(f"Sandbox PSP  {settings.sandbox_psp_url}   (card succeeds, "
+                          "card_declined fails: docs/psp.md)", soft_wrap=True)
         console.rule()
         # uvicorn re-raises the signal that stopped it: make SIGTERM unwind like Ctrl-C
         # so the embedded database is stopped on the way out
@@ -164,8 +169,30 @@ def serve(
 
         signal.signal(signal.SIGTERM, _terminate)
         application = create_app(settings, database_url=url, run_worker=not no_worker)
-        uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
-                    access_log=False)
+        try:
+            uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
+                        access_log=False)
+        finally:
+            if sandbox is not None:
+                sandbox.terminate()
+                sandbox.wait(timeout=10)
+
+
+def _start_sandbox_psp(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """With the demo, the sandbox PSP runs beside the API at ``sandbox_psp_url`` (a local
+    address only; a port already taken means one runs, and it is left alone)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(settings.sandbox_psp_url)
+    if where.hostname not in ("127.0.0.1", "localhost") or where.port is None:
+        return None
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", where.port)) == 0:
+            return None
+    return subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
+        [sys.executable, "-m", "wowsino.cli", "sandbox", "psp", "--port", str(where.port)],
+        stdout=subprocess.DEVNULL)
 
 
 @app.command()
