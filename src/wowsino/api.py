@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from wowsino import __version__
 from wowsino.bonuses.endpoints import router as bonuses_router
+from wowsino.compliance.endpoints import kyc_router
 from wowsino.compliance.endpoints import router as compliance_router
 from wowsino.console.auth import end_sessions_of_other_tokens
 from wowsino.console.routes import install_console
@@ -47,10 +48,15 @@ from wowsino.kernel.logs import configure_logging
 from wowsino.kernel.platform import Platform
 from wowsino.pam.endpoints import player_router as player_sessions_router
 from wowsino.pam.endpoints import router as auth_router
+from wowsino.pam.engagement_endpoints import router as player_engagement_router
+from wowsino.pam.player_endpoints import router as player_router
 from wowsino.platform_api import router as platform_router
 from wowsino.players.endpoints import router as players_router
 from wowsino.tenants.endpoints import router as tenants_router
 from wowsino.vip.endpoints import router as vip_router
+from wowsino.wallet.endpoints import callback_router as psp_callback_router
+from wowsino.wallet.endpoints import router as wallet_router
+from wowsino.wallet.player_endpoints import router as player_wallet_router
 from wowsino.webhooks.endpoints import router as webhooks_router
 
 log = structlog.get_logger("wowsino.api")
@@ -160,6 +166,8 @@ def create_app(
     @v1.get("/me", tags=["keys"], summary="The calling key: tenant, mode, scopes, brand")
     async def me(request: Request) -> MoneyJSONResponse:
         principal: Principal = await authenticate(request)
+        if principal.publishable:  # it allows /v1/auth/* and the public listings only
+            principal.require("*")
         return MoneyJSONResponse({
             "tenant": {"slug": principal.tenant_slug, "service_mode": principal.service_mode,
                        "key_mode": principal.realm.mode.value,
@@ -172,7 +180,8 @@ def create_app(
                    raffles_router, jackpots_router, minigames_router, webhooks_router,
                    bonuses_router, compliance_router, crm_router, vip_router,
                    journeys_router, tournaments_router, auth_router, player_sessions_router,
-                   games_router, aggregator_router):
+                   player_engagement_router, player_router, kyc_router, wallet_router,
+                   player_wallet_router, psp_callback_router, games_router, aggregator_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

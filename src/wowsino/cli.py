@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -36,7 +37,8 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 fairness_app = typer.Typer(help="Provably fair draws.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="Stand-ins for outside services (a game aggregator), over HTTP.",
+sandbox_app = typer.Typer(help="Stand-ins for outside services (a PSP, a game aggregator), "
+                          "over HTTP.",
                           no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
@@ -84,17 +86,20 @@ def migrate() -> None:
     console.print(f"[green]Database at migration {head_revision()}[/green]")
 
 
-def _demo_keys(settings: Settings, engine: Any) -> Awaitable[dict[str, Any]]:
-    from wowsino.tenants.demo import ensure_demo_tenant
+async def _demo_keys(settings: Settings, engine: Any) -> dict[str, Any]:
+    """The demo tenants' keys: ``demo`` (plug-in) with ``white_label`` (``demo-wl``)."""
+    from wowsino.tenants.demo import ensure_demo_tenant, ensure_white_label_demo
 
-    return ensure_demo_tenant(engine, settings.data_dir)
+    info = await ensure_demo_tenant(engine, settings.data_dir)
+    return {**info, "white_label": await ensure_white_label_demo(engine, settings.data_dir)}
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default $PORT or 8000)")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Create a demo tenant, print its key")] = False,
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="Create the demo tenants (plug-in and white-label), print their keys")] = False,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the worker")] = False,
 ) -> None:
     """Start the API (and the worker) on the configured database."""
@@ -146,6 +151,15 @@ def serve(
             console.print(f"Test key     [bold green]{demo_info['test_key']}[/bold green]")
             console.print(f"Try:         curl -H 'Authorization: Bearer {demo_info['test_key']}' "
                           f"{base}/v1/me", soft_wrap=True)
+            wl = demo_info["white_label"]
+            console.print(f"White-label  {wl['tenant']} (white_label), brand {wl['brand']}")
+            console.print(f"Test key     [bold green]{wl['test_key']}[/bold green]")
+            console.print(f"Publishable  [bold green]{wl['publishable_key']}[/bold green]",
+                          soft_wrap=True)
+        sandbox = _start_sandbox_psp(settings) if demo else None
+        if sandbox is not None:
+            console.print(f"Sandbox PSP  {settings.sandbox_psp_url}   (card succeeds, "
+                          "card_declined fails: docs/psp.md)", soft_wrap=True)
         console.rule()
         # uvicorn re-raises the signal that stopped it: make SIGTERM unwind like Ctrl-C
         # so the embedded database is stopped on the way out
@@ -156,8 +170,30 @@ def serve(
 
         signal.signal(signal.SIGTERM, _terminate)
         application = create_app(settings, database_url=url, run_worker=not no_worker)
-        uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
-                    access_log=False)
+        try:
+            uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
+                        access_log=False)
+        finally:
+            if sandbox is not None:
+                sandbox.terminate()
+                sandbox.wait(timeout=10)
+
+
+def _start_sandbox_psp(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """With the demo, the sandbox PSP runs beside the API at ``sandbox_psp_url`` (a local
+    address only; a port already taken means one runs, and it is left alone)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(settings.sandbox_psp_url)
+    if where.hostname not in ("127.0.0.1", "localhost") or where.port is None:
+        return None
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", where.port)) == 0:
+            return None
+    return subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
+        [sys.executable, "-m", "wowsino.cli", "sandbox", "psp", "--port", str(where.port)],
+        stdout=subprocess.DEVNULL)
 
 
 @app.command()
@@ -360,6 +396,39 @@ def fairness_verify(
         console.print(line, soft_wrap=True, highlight=False)  # a hash is never broken
     console.print("[green bold]match[/green bold]" if verdict.ok else "[red bold]mismatch[/red bold]")
     raise typer.Exit(0 if verdict.ok else 1)
+
+
+@sandbox_app.command("psp")
+def sandbox_psp(
+    port: Annotated[int, typer.Option(help="Port", envvar="WOWSINO_SANDBOX_PSP_PORT")] = 8010,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    secret: Annotated[str | None, typer.Option(
+        help="The shared secret (default: WOWSINO_SANDBOX_PSP_SECRET or the development one)",
+        envvar="WOWSINO_SANDBOX_PSP_SECRET", show_default=False)] = None,
+    delay: Annotated[float, typer.Option(
+        help="Seconds before a callback", envvar="WOWSINO_SANDBOX_PSP_DELAY")] = 1.0,
+    slow_delay: Annotated[float, typer.Option(
+        help="Seconds before card_slow's callback",
+        envvar="WOWSINO_SANDBOX_PSP_SLOW_DELAY")] = 30.0,
+    failure_rate: Annotated[float, typer.Option(
+        help="Share of card transactions that fail (0 to 1)",
+        envvar="WOWSINO_SANDBOX_PSP_FAILURE_RATE")] = 0.0,
+    retries: Annotated[int, typer.Option(help="Callback attempts after the first")] = 5,
+    seed: Annotated[int | None, typer.Option(help="Seed of the failure rate")] = None,
+) -> None:
+    """Run the sandbox PSP: payments and payouts with signed callbacks (docs/psp.md)."""
+    from wowsino.kernel.config import DEVELOPMENT_SANDBOX_PSP_SECRET
+    from wowsino.sandbox.psp import Options, run
+
+    if not 0 <= failure_rate <= 1 or delay < 0 or slow_delay < 0 or retries < 0:
+        err.print("[red]--failure-rate is 0 to 1; delays and retries are not negative[/red]")
+        raise typer.Exit(2)
+    configure_logging(json_logs=False)
+    console.print(f"Sandbox PSP on http://{host}:{port} (callback delay {delay} s, "
+                  f"failure rate {failure_rate})")
+    run(host=host, port=port, options=Options(
+        secret=secret or DEVELOPMENT_SANDBOX_PSP_SECRET, delay=delay, slow_delay=slow_delay,
+        failure_rate=failure_rate, retries=retries, seed=seed))
 
 
 @sandbox_app.command("games")

@@ -3,7 +3,9 @@
 Jobs here: seal the ledger and audit hash chains, apply RG limits whose
 cooling-off has passed, draw raffles at ``draw_at``, close tournaments at ``ends_at``,
 expire bonuses, pay VIP cashback at each period's end, expire journey runs, start and run
-CRM campaigns, purge expired idempotency keys, flush usage meters; and webhook deliveries.
+CRM campaigns, lift self-exclusions that have ended, forget old failed logins, send
+approved payouts a PSP has not taken, purge expired idempotency keys, flush usage meters;
+and webhook deliveries.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from wowsino.kernel.db import database_unavailable, unit_of_work
 from wowsino.kernel.logs import log_failure
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
+from wowsino.pam import exclusion, lockout
 from wowsino.players import service as players
 from wowsino.vip import cashback
+from wowsino.wallet import gateway as wallet
 from wowsino.webhooks import delivery
 
 log = structlog.get_logger("wowsino.worker")
@@ -91,6 +95,9 @@ JOBS: list[tuple[str, Job]] = [
     ("campaign_batches", campaign_runs.run_due),
     ("vip_cashback_decided", cashback.run_due),
     ("journeys_expired", journeys.expire_due),
+    ("self_exclusions_ended", exclusion.run_due),
+    ("login_failures_swept", lockout.sweep_due),
+    ("payouts_sent", wallet.send_due),
 ]
 
 

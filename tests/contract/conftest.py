@@ -12,13 +12,16 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, _with_database
+from tests.integration.wl_support import PASSWORD
 
 PRIZES = [{"segment_label": "coins", "weight": 9, "asset": "WINZ", "amount": 10},
           {"segment_label": "xp", "weight": 1, "asset": "XP", "amount": 5}]
@@ -26,12 +29,18 @@ PRIZES = [{"segment_label": "coins", "weight": 9, "asset": "WINZ", "amount": 10}
 
 @dataclass(frozen=True)
 class Served:
-    """The running server, its tenant's test key and the ids of what it holds."""
+    """The running server, its tenant's test key and the ids of what it holds; a
+    white-label player's session and the ids of what that player reaches."""
 
     base_url: str
     test_key: str
     ids: dict[str, list[str]]
     log: Path
+    player_session: str = ""
+    player_ids: dict[str, list[str]] | None = None
+    # a white-label tenant's test keys, for its players' routes
+    wl_key: str = ""
+    wl_publishable: str = ""
 
 
 def _free_port() -> int:
@@ -59,6 +68,16 @@ def _created(r: httpx.Response) -> dict[str, object]:
     assert r.status_code in (200, 201), r.text
     payload: dict[str, object] = r.json()
     return payload
+
+
+def _seed_white_label(base_url: str) -> tuple[str, str]:
+    """A white-label tenant for the player routes: its test secret and publishable keys."""
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        made = c.post("/tenants", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json={
+            "slug": "fuzz-wl", "name": "Fuzz WL", "service_mode": "white_label",
+            "brand": {"slug": "main", "name": "Main"}})
+        assert made.status_code == 201, made.text
+        return made.json()["keys"]["test"], made.json()["publishable_keys"]["test"]
 
 
 def _seed(base_url: str) -> tuple[str, dict[str, list[str]]]:
@@ -112,6 +131,56 @@ def _seed(base_url: str) -> tuple[str, dict[str, list[str]]]:
     return key, ids
 
 
+def _seed_player(base_url: str) -> tuple[str, dict[str, list[str]]]:
+    """A white-label tenant whose player has a session, WINZ, a pending bonus and one
+    lootbox, mini-game, raffle, running tournament and jackpot to reach."""
+    now = datetime.now(UTC)
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        made = c.post("/tenants", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json={
+            "slug": "fuzz-wl", "name": "Fuzz WL", "service_mode": "white_label",
+            "brand": {"slug": "main", "name": "Main"}}).json()
+        site = {"Authorization": f"Bearer {made['publishable_keys']['test']}"}
+        _created(c.post("/v1/auth/register", headers=site, json={
+            "username": "alice", "email": "alice@example.com", "password": PASSWORD,
+            "country_code": "MT", "date_of_birth": "1990-01-01"}))
+        session = str(_created(c.post("/v1/auth/login", headers=site, json={
+            "username": "alice", "password": PASSWORD}))["session_token"])
+        c.headers["Authorization"] = f"Bearer {made['keys']['test']}"
+        _created(c.post("/v1/players/alice/adjustments", json={
+            "rail": "winz", "asset": "WINZ", "amount": 1_000_000, "reason": "seed"}))
+        made_ids: dict[str, Any] = {}
+        for path, body, name, kind in (
+                ("/v1/lootbox", {"name": "Box", "prize_table": PRIZES, "cost_winz": 1},
+                 "lootbox_id", "lootbox"),
+                ("/v1/mini-games", {"name": "Wheel", "kind": "wheel", "prize_table": PRIZES},
+                 "mini_game_id", "mini_game"),
+                ("/v1/raffles", {"name": "Raffle", "ticket_cost_winz": 1, "prize_winz": 10},
+                 "raffle_id", "raffle"),
+                ("/v1/tournaments", {
+                    "name": "Race", "scoring": "sum_wagered",
+                    "starts_at": (now - timedelta(hours=1)).isoformat(),
+                    "ends_at": (now + timedelta(days=30)).isoformat(),
+                    "prize_table": [{"rank_from": 1, "rank_to": 1,
+                                     "prize": {"asset": "WINZ", "amount": 1}}]},
+                 "tournament_id", "tournament"),
+                ("/v1/jackpots", {"name": "Pot", "currency": "USD", "seed_usd": 50},
+                 "jackpot_id", "jackpot"),
+                ("/v1/bonus-templates", {"name": "Welcome", "type": "no_deposit",
+                                         "promo_code": "WELCOME", "amount": 1},
+                 "welcome", "template"),
+                ("/v1/bonus-templates", {"name": "Spins", "type": "free_spins",
+                                         "promo_code": "SPINS", "free_spin_count": 5,
+                                         "free_spin_value": 1}, "spins", "template")):
+            made_ids[name] = _created(c.post(path, json=body))[kind]["id"]  # type: ignore[index]
+        spins = _created(c.post("/v1/player/bonuses/claim", json={"promo_code": "SPINS"},
+                                headers={"Authorization": f"Bearer {session}"}))
+    ids = {name: [made_ids[name]] for name in ("lootbox_id", "mini_game_id", "raffle_id",
+                                               "tournament_id")}
+    ids["bonus_id"] = [spins["bonus"]["id"]]  # type: ignore[index]
+    ids["promo_code"] = ["WELCOME", "SPINS"]
+    return session, ids
+
+
 async def _create_database(server_url: str, template: str, name: str) -> None:
     conn = await asyncpg.connect(server_url)
     try:
@@ -149,7 +218,9 @@ def served(server_url: str, template_db: str) -> Iterator[Served]:
         try:
             _wait_ready(base_url, process, log)
             key, ids = _seed(base_url)
-            yield Served(base_url, key, ids, log)
+            session, player_ids = _seed_player(base_url)
+            wl_key, wl_publishable = _seed_white_label(base_url)
+            yield Served(base_url, key, ids, log, session, player_ids, wl_key, wl_publishable)
         finally:
             process.terminate()
             try:

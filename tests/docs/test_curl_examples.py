@@ -3,14 +3,17 @@ docs/engines/*.md is run with the real ``curl``, in document order, against a fr
 server, and its answer is compared with the response the document shows.
 
 Each document gets its own server: uvicorn on a free port of 127.0.0.1 over a fresh
-database, with the worker, the admin token ``test-admin-token`` and the ``demo`` tenant
-``make run`` creates (service mode ``plug_in``, brand ``main``).
+database, with the worker, the admin token ``test-admin-token`` and the demo tenants
+``make run`` creates: ``demo`` (service mode ``plug_in``, brand ``main``) and ``demo-wl``
+(service mode ``white_label``, brand ``main``).
 
 The conventions a runnable example follows (write new examples this way):
 
 * An example is a fenced ``sh``/``bash`` block holding one ``curl`` command. It runs
   in ``bash`` with these variables set: ``BASE`` (the server's address),
-  ``WOWSINO_KEY`` (the demo tenant's test key) and ``ADMIN`` (the admin token). The
+  ``WOWSINO_KEY`` (the demo tenant's test key), ``WOWSINO_WL_KEY`` and
+  ``WOWSINO_WL_PUBLISHABLE_KEY`` (the white-label demo's test key and test publishable
+  key) and ``ADMIN`` (the admin token). The
   literal placeholders the documents use are replaced too: ``http://127.0.0.1:8000`` by
   the address, any ``wsk_test_…`` key by the test key, ``<admin token>`` by the token.
 * The fenced block right after it (only blank lines or directives between), when it
@@ -71,7 +74,7 @@ from tests.support.events import check_all, stored_events
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 from wowsino.kernel.db import create_engine
-from wowsino.tenants.demo import ensure_demo_tenant
+from wowsino.tenants.demo import ensure_demo_tenant, ensure_white_label_demo
 
 CURL = "/usr/bin/curl"
 BASH = shutil.which("bash") or "/bin/bash"
@@ -99,14 +102,15 @@ def _free_port() -> int:
 @pytest.fixture
 def live(db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A server as ``make run`` starts it; the variables the examples use."""
-    async def demo() -> dict[str, Any]:
+    async def demo() -> tuple[dict[str, Any], dict[str, Any]]:
         engine = create_engine(db_url, pool_size=1)
         try:
-            return await ensure_demo_tenant(engine, tmp_path)
+            return (await ensure_demo_tenant(engine, tmp_path),
+                    await ensure_white_label_demo(engine, tmp_path))
         finally:
             await engine.dispose()
 
-    keys = asyncio.run(demo())
+    keys, white_label = asyncio.run(demo())
     settings = Settings(admin_token=ADMIN_TOKEN, db_pool_size=5, data_dir=tmp_path)
     app = create_app(settings, database_url=db_url, run_worker=True)
     port = _free_port()
@@ -121,6 +125,8 @@ def live(db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
         time.sleep(0.02)
     try:
         yield {"BASE": f"http://127.0.0.1:{port}", "WOWSINO_KEY": keys["test_key"],
+               "WOWSINO_WL_KEY": white_label["test_key"],
+               "WOWSINO_WL_PUBLISHABLE_KEY": white_label["publishable_key"],
                "ADMIN": ADMIN_TOKEN}
     finally:
         server.should_exit = True

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import ADMIN, Tenant
 from tests.integration.support import adjust, assert_error, bearer, create_key, create_player
+from tests.integration.wl_support import make_white_label, register
 from wowsino.cli import app as cli_app
 from wowsino.kernel import fairness
 
@@ -279,3 +280,64 @@ async def test_a_contribution_that_drops_to_another_brands_player_does_not_name_
     assert dropped["winner"] == {"user_id": None, "username": None}, r.text
     for secret in identities(brands, "zed"):
         assert secret not in r.text
+
+
+async def test_a_brands_site_reads_the_catalogue_without_any_players_identity(
+    client: httpx.AsyncClient,
+) -> None:
+    """A publishable key (in a browser) reads the public listings: configuration and
+    fairness data, a leaderboard by username only, and no player's id, email or win."""
+    wl = await make_white_label(client)
+    ids = {name: (await register(wl, name))["user_id"] for name in ("alice", "bob")}
+    for name in ids:
+        assert (await adjust(wl, name, 1000, rail="winz", asset="WINZ")).status_code == 201
+    site = wl.site()
+    raffle = (await wl.post("/v1/raffles", {"name": "R", "ticket_cost_winz": 1,
+                                            "prize_winz": 10})).json()["raffle"]["id"]
+    assert (await wl.post(f"/v1/raffles/{raffle}/enter",
+                          {"user_id": "alice", "tickets": 1})).status_code == 201
+    assert (await wl.post(f"/v1/raffles/{raffle}/draw", {})).status_code == 201
+    pot = (await wl.post("/v1/jackpots", {"name": "J", "currency": "USD",
+                                          "seed_usd": 5})).json()["jackpot"]["id"]
+    assert (await wl.post(f"/v1/jackpots/{pot}/contribute", {
+        "user_id": "bob", "source_wager_id": "w-1", "amount": 1})).status_code == 201
+    assert (await wl.post(f"/v1/jackpots/{pot}/drop", {})).status_code == 201
+    race = (await wl.post("/v1/tournaments", {
+        "name": "T", "scoring": "sum_wagered", "starts_at": "2026-01-01T00:00:00Z",
+        "ends_at": "2026-01-08T00:00:00Z", "prize_table": [
+            {"rank_from": 1, "rank_to": 1, "prize": {"asset": "WINZ", "amount": 1}}]})
+            ).json()["tournament"]["id"]
+    for i, name in enumerate(ids):
+        assert (await wl.post(f"/v1/tournaments/{race}/score", {
+            "user_id": name, "source_wager_id": f"t-{i}", "amount": 1 + i})).status_code == 201
+    box = (await wl.post("/v1/lootbox", {"name": "B", "prize_table": [
+        {"segment_label": "x", "weight": 1, "asset": "WINZ", "amount": 1}]})).json()
+    secrets = [*ids.values(), "alice@example.com", "bob@example.com"]
+    for path in ("/v1/raffles", f"/v1/raffles/{raffle}", f"/v1/raffles/{raffle}/tickets",
+                 "/v1/jackpots", f"/v1/jackpots/{pot}", f"/v1/jackpots/{pot}/drops",
+                 "/v1/tournaments", f"/v1/tournaments/{race}", "/v1/lootbox",
+                 f"/v1/lootbox/{box['lootbox']['id']}", "/v1/mini-games"):
+        r = await client.get(path, headers=site)
+        assert r.status_code == 200, (path, r.text)
+        for secret in [*secrets, "alice", "bob"]:
+            assert secret not in r.text, (path, secret)
+    # the brand's own key still names its winners
+    assert "alice" in (await wl.get(f"/v1/raffles/{raffle}")).text
+    assert "bob" in (await wl.get(f"/v1/jackpots/{pot}/drops")).text
+    # a leaderboard shows the brand's players by username, never by id
+    board = await client.get(f"/v1/tournaments/{race}/leaderboard", headers=site)
+    assert board.status_code == 200, board.text
+    assert [row["user"] for row in board.json()["data"]] == [
+        {"user_id": None, "username": "bob"}, {"user_id": None, "username": "alice"}]
+    for secret in secrets:
+        assert secret not in board.text
+    assert_error(await client.get(f"/v1/tournaments/{race}/leaderboard?around=alice",
+                                  headers=site), 403, "SCOPE_DENIED")
+    # and nothing about one player, nor any write
+    for method, path in (("GET", f"/v1/lootbox/{box['lootbox']['id']}/opens"),
+                         ("GET", f"/v1/raffles/{raffle}/entries/alice"),
+                         ("GET", "/v1/players/alice/vip"), ("GET", "/v1/me"),
+                         ("POST", f"/v1/lootbox/{box['lootbox']['id']}/open"),
+                         ("POST", "/v1/lootbox")):
+        r = await client.request(method, path, headers=site, json={"user_id": "alice"})
+        assert_error(r, 403, "SCOPE_DENIED")

@@ -19,9 +19,7 @@ import pytest
 from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_validation
 from tests.integration.test_console import sign_in
-from tests.integration.test_isolation import build_victim
-from tests.integration.test_scopes import WHITE_LABEL_SCOPE
-from tests.integration.wl_support import make_white_label, player_session
+from tests.integration.test_isolation import build_victim, build_wl_victim
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 from wowsino.kernel.jsonio import dumps
@@ -109,28 +107,38 @@ def _fill(template: str, ids: dict[str, str]) -> str:
     return template
 
 
-async def test_every_v1_list_refuses_a_forged_cursor(tenant: Tenant) -> None:
-    victim = await build_victim(tenant)
-    # the player's own lists take a white-label player's session, the white-label back
-    # office's lists a white-label key
-    wl = await make_white_label(tenant.client, "cursors-wl")
-    session = await player_session(wl, "alice")
-    white_label = {p for m, p in WHITE_LABEL_SCOPE if m == "GET"}
+async def _refusals(client: httpx.AsyncClient, headers: dict[str, str],
+                    routes: list[tuple[str, str]], ids: dict[str, str]) -> list[str]:
     problems = []
-    for template, param in paginated_routes("/v1/"):
-        path = _fill(template, victim.ids)
-        headers = (session if path.startswith("/v1/player/")
-                   else wl.headers() if template in white_label else tenant.headers())
-        first = await tenant.client.get(path, headers=headers)
+    for template, param in routes:
+        path = _fill(template, ids)
+        first = await client.get(path, headers=headers)
         assert first.status_code == 200, f"{path}: {first.text}"
         for cursor in REFUSED + TOLERATED:
-            r = await tenant.client.get(path, params={param: cursor}, headers=headers)
+            r = await client.get(path, params={param: cursor}, headers=headers)
             if r.status_code == 200 and cursor in TOLERATED:
                 continue
             if r.status_code != 400:
                 problems.append(f"{path} ?{param}={cursor[:40]}: {r.status_code} {r.text[:200]}")
                 continue
             assert_validation(r, "cursor")
+    return problems
+
+
+async def test_every_v1_list_refuses_a_forged_cursor(tenant: Tenant) -> None:
+    victim = await build_victim(tenant)
+    routes = [(path, param) for path, param in paginated_routes("/v1/")
+              if not path.startswith("/v1/player/")]  # a player's lists: below
+    problems = await _refusals(tenant.client, tenant.headers(), routes, victim.ids)
+    assert not problems, "\n".join(problems)
+
+
+async def test_every_player_list_refuses_a_forged_cursor(client: httpx.AsyncClient) -> None:
+    victim, token = await build_wl_victim(client)
+    routes = paginated_routes("/v1/player/")
+    assert len(routes) >= 8, routes
+    problems = await _refusals(client, {"Authorization": f"Bearer {token}"}, routes,
+                               victim.ids)
     assert not problems, "\n".join(problems)
 
 

@@ -3,15 +3,21 @@ exactly its registered fields, and the flows below write every emitted type."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
 from tests.conftest import Tenant
 from tests.integration.bonus_support import bet, grant, template
+from tests.integration.wallet_support import signed
+from tests.integration.wl_support import make_white_label, player_session
 from tests.support.events import check_all, stored_events
+from tests.support.live_server import free_port
 from wowsino.engines.raffles import service as raffles
 from wowsino.kernel import events
 from wowsino.kernel.clock import ManualClock, iso
+from wowsino.kernel.db import unit_of_work
+from wowsino.pam import exclusion
 from wowsino.worker import Worker
 
 
@@ -125,8 +131,53 @@ async def _vip_and_journeys(tenant: Tenant) -> None:
     await bet(tenant, "b-vip", "15.00", user="bob")
 
 
+async def _self_exclusion(tenant: Tenant, app: Any, clock: ManualClock) -> None:
+    # a white-label player excludes themselves for 6 months; the worker lifts it at the end
+    wl = await make_white_label(tenant.client, "events-wl")
+    me = await player_session(wl, "carol")
+    await _ok(await tenant.client.post("/v1/player/self-exclude", headers=me,
+                                       json={"period": "6m"}), 200)
+    later = clock.now() + timedelta(days=200)
+    assert await unit_of_work(app.state.platform.engine,
+                              lambda conn: exclusion.end_due(conn, now=later)) == 1
+async def _wallet(client: Any, app: Any) -> None:
+    # a white-label player deposits twice and withdraws three times: one deposit completes
+    # and one fails, one withdrawal is rejected, one paid and one whose payout fails. No
+    # PSP runs here: each deposit waits, pending, and the PSP's callbacks are sent by hand.
+    platform = app.state.platform
+    platform.settings = dataclasses.replace(
+        platform.settings, sandbox_psp_url=f"http://127.0.0.1:{free_port()}")
+    secret = platform.settings.sandbox_psp_secret
+    wl = await make_white_label(client, "walletwl")
+    session = await player_session(wl, "wendy")
+    await _ok(await wl.patch("/v1/players/wendy/kyc", {
+        "status": "approved", "level": 1, "reason": "passport"}), 200)
+    for method in ("card", "card_declined"):
+        r = await client.post("/v1/player/deposits", headers=session, json={
+            "amount": "50.00", "currency": "USD", "method": method})
+        assert r.status_code == 503, r.text
+    made = (await _ok(await wl.get("/v1/deposits"), 200))["data"]
+    for deposit, status in zip(reversed(made), ("completed", "failed"), strict=True):
+        raw, headers = signed(secret, transaction_id=f"psp-{status}", type="payment",
+                              reference=deposit["reference"], status=status, amount="50.00",
+                              currency="USD", reason="card_declined")
+        await _ok(await client.post("/v1/psp/sandbox/callback", content=raw, headers=headers),
+                  200)
+    asked = [(await _ok(await client.post("/v1/player/withdrawals", headers=session, json={
+        "amount": "10.00", "currency": "USD"})))["withdrawal"] for _ in range(3)]
+    await _ok(await wl.post(f"/v1/withdrawals/{asked[0]['id']}/reject", {"reason": "check"}),
+              200)
+    for withdrawal, status in zip(asked[1:], ("completed", "failed"), strict=True):
+        await _ok(await wl.post(f"/v1/withdrawals/{withdrawal['id']}/approve", {}), 200)
+        raw, headers = signed(secret, transaction_id=f"out-{status}", type="payout",
+                              reference=withdrawal["reference"], status=status,
+                              amount="10.00", currency="USD", reason="account_closed")
+        await _ok(await client.post("/v1/psp/sandbox/callback", content=raw, headers=headers),
+                  200)
+
+
 async def test_every_event_real_flows_write_matches_the_catalogue(
-        app: Any, tenant: Tenant, clock: ManualClock, db_url: str) -> None:
+        app: Any, tenant: Tenant, clock: ManualClock, db_url: str, client: Any) -> None:
     await _ok(await tenant.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hooks",
                                                  "events": ["*"]}))
     await _player(tenant, "alice", 100)
@@ -143,9 +194,11 @@ async def test_every_event_real_flows_write_matches_the_catalogue(
     await _bonuses(tenant, app, clock)
     await _crm(tenant)
     await _vip_and_journeys(tenant)
+    await _wallet(client, app)
     clock.advance(timedelta(hours=24, seconds=1))
     done = await Worker(app.state.platform).tick()
     assert (done["rg_applied"], done["vip_cashback_decided"]) == (1, 1)
+    await _self_exclusion(tenant, app, clock)
     hooks = (await _ok(await tenant.get("/v1/webhooks"), 200))["data"]
     await _ok(await tenant.post(f"/v1/webhooks/{hooks[0]['id']}/ping", {}))
 

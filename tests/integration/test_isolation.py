@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from tests.conftest import ADMIN, ADMIN_TOKEN, Tenant
 from tests.integration.support import adjust, assert_error
+from tests.integration.wl_support import PASSWORD, WhiteLabel, make_white_label, registration
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 
@@ -88,6 +89,8 @@ class Case:
     # addressed by a tenant-level name (a brand): the same tenant's other mode may see
     # it, yet must still change nothing in the victim's realm
     tenant_level: bool = False
+    # probed after every other case (a logout ends the session the others use)
+    last: bool = False
 
 
 async def check_me(caller: Caller, r: httpx.Response) -> list[str]:
@@ -258,9 +261,88 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 
+# Routes a white-label player calls: with the player's session (``/v1/player/*``, the
+# logout), or, for registration and login, with the brand's publishable key. They are
+# probed by white-label callers (``SessionCaller``) against a white-label victim.
+SESSION_CASES: dict[tuple[str, str], Case] = {
+    ("POST", "/v1/auth/register"): Case(body={
+        "username": "carol", "email": "carol@caller.example", "password": PASSWORD,
+        "country_code": "MT", "date_of_birth": "1990-01-01"}),
+    ("POST", "/v1/auth/login"): Case(body={"username": "alice", "password": PASSWORD}),
+    ("POST", "/v1/auth/logout"): Case(body={}, last=True),
+    ("GET", "/v1/player/sessions"): Case(),
+    ("POST", "/v1/player/sessions/{session_id}/revoke"): Case(body={}),
+    ("GET", "/v1/player/bonuses"): Case(),
+    ("POST", "/v1/player/bonuses/claim"): Case(body={"promo_code": "WELCOME"}),
+    ("POST", "/v1/player/bonuses/{bonus_id}/cancel"): Case(body={}),
+    ("GET", "/v1/player/vip"): Case(),
+    ("GET", "/v1/player/journeys"): Case(),
+    ("GET", "/v1/player/lootboxes"): Case(),
+    ("POST", "/v1/player/lootboxes/{lootbox_id}/open"): Case(body={}),
+    ("GET", "/v1/player/mini-games"): Case(),
+    ("POST", "/v1/player/mini-games/{mini_game_id}/play"): Case(body={}),
+    ("GET", "/v1/player/raffles"): Case(),
+    ("POST", "/v1/player/raffles/{raffle_id}/enter"): Case(body={"tickets": 1}),
+    ("GET", "/v1/player/raffles/{raffle_id}/entries"): Case(),
+    ("GET", "/v1/player/tournaments"): Case(),
+    ("POST", "/v1/player/tournaments/{tournament_id}/join"): Case(body={}),
+    ("GET", "/v1/player/tournaments/{tournament_id}/leaderboard"): Case(),
+    ("GET", "/v1/player/jackpots"): Case(),
+}
+
+
+# --- routes of white-label players ------------------------------------------------------
+# Taken with a player session (``/v1/player/*``, logout) or the brand's site key (register,
+# login): never with an API key, so the key probes above do not call them. A player of
+# another brand, mode or tenant, and another player of the same brand, call each below:
+# each acts on its own account only, and none ever sees or changes the victim's.
+
+VICTIM_PASSWORD = "the victim's own passphrase"
+CALLER_PASSWORD = "a caller's own passphrase"
+
+
+@dataclass
+class PlayerCase:
+    """One route's probe by another player. ``elsewhere``: the status expected from a
+    player of another brand, mode or tenant (None: any success); ``here``: from another
+    player of the same brand (None: any success; ``0``: not probed from there)."""
+
+    body: dict[str, Any] | None = None
+    site: bool = False  # called with the brand's publishable key, not a session
+    elsewhere: int | None = None
+    here: int | None = None
+
+
+PLAYER_CASES: dict[tuple[str, str], PlayerCase] = {
+    # a newcomer with the victim's email address: free in any other brand or realm
+    ("POST", "/v1/auth/register"): PlayerCase(site=True, body={
+        "username": "newcomer", "email": VICTIM_PLAYER["email"], "password": CALLER_PASSWORD,
+        "country_code": "MT", "date_of_birth": "1990-01-01"}, elsewhere=201, here=409),
+    # the victim's own credentials open nothing but the victim's brand and realm
+    ("POST", "/v1/auth/login"): PlayerCase(site=True, body={
+        "username": "alice", "password": VICTIM_PASSWORD}, elsewhere=401, here=0),
+    ("POST", "/v1/auth/logout"): PlayerCase(body={}),
+    ("GET", "/v1/player/sessions"): PlayerCase(),
+    ("POST", "/v1/player/sessions/{session_id}/revoke"): PlayerCase(body={}),
+    ("GET", "/v1/player/profile"): PlayerCase(),
+    # the address of another player of the victim's brand: taken there only
+    ("PATCH", "/v1/player/profile"): PlayerCase(body={
+        "email": "carol@victim.example", "current_password": CALLER_PASSWORD}, here=409),
+    ("POST", "/v1/player/password"): PlayerCase(body={
+        "current_password": CALLER_PASSWORD, "new_password": CALLER_PASSWORD}),
+    ("GET", "/v1/player/balances"): PlayerCase(),
+    ("GET", "/v1/player/limits"): PlayerCase(),
+    ("POST", "/v1/player/limits"): PlayerCase(body={"deposit_daily_limit": 5}),
+    ("POST", "/v1/player/timeout"): PlayerCase(body={"period": "24h"}),
+    ("POST", "/v1/player/self-exclude"): PlayerCase(body={"period": "6m"}),
+}
+# these end the caller's session: run last, logging in again after a logout
+SESSION_ENDING = [("POST", "/v1/auth/logout"), ("POST", "/v1/player/self-exclude")]
+
+
 def tenant_level_ids(victim: Victim) -> set[str]:
     """Ids of tenant-level objects (brand slugs), shared by both modes of a tenant."""
-    return {victim.ids["slug"]}
+    return {victim.ids["slug"]} if "slug" in victim.ids else set()
 
 
 def v1_routes(app: Any) -> set[tuple[str, str]]:
@@ -288,9 +370,11 @@ def test_every_v1_route_has_an_isolation_case() -> None:
     from tests.integration.test_scopes import SESSION, SIGNED, WHITE_LABEL_SCOPE
 
     # the white-label routes have their own cases (test_white_label_isolation.py), the
-    # signed aggregator calls too
+    # signed PSP callbacks theirs (wallet/test_callbacks.py), the game aggregators' calls
+    # theirs (test_white_label_isolation.py)
     routes = v1_routes(app) - WHITE_LABEL_SCOPE.keys() - SESSION - SIGNED
     assert ("GET", "/v1/players/{key}") in routes
+    assert SESSION_CASES.keys() | PLAYER_CASES.keys() <= SESSION | WHITE_LABEL_SCOPE.keys()
     missing = sorted(routes - CASES.keys())
     stale = sorted(CASES.keys() - routes)
     assert not missing, f"/v1 routes without an isolation case: {missing}"
@@ -445,11 +529,13 @@ def concrete_requests(template: str, victim: Victim) -> Iterator[tuple[str, bool
         yield template.replace("{key}", "alice"), False
 
 
-async def probe(caller: Caller, victim: Victim, engine: Any) -> list[str]:
+async def probe(caller: Caller, victim: Victim, engine: Any,
+                cases: dict[tuple[str, str], Case] = CASES) -> list[str]:
     """Call every route as ``caller``; list every leak, wrong answer or change."""
     problems: list[str] = []
     before = await realm_snapshot(engine, victim.tenant.id, "test")
-    for (method, template), case in sorted(CASES.items(), key=lambda item: item[0][1]):
+    for (method, template), case in sorted(cases.items(),
+                                           key=lambda item: (item[1].last, item[0][1])):
         for path, addresses_victim in concrete_requests(template, victim):
             where = f"{caller.label}: {method} {path}"
             r = await caller.send(method, path, case.body, victim_key(method, template))
@@ -544,3 +630,306 @@ async def test_the_victim_still_sees_its_own_objects(tenant: Tenant, engine: Any
             assert r.status_code == 200, f"{method} {path}: {r.text}"
             if template.endswith("}"):  # the object itself
                 assert path.rsplit("/", 1)[-1] in r.text, f"{method} {path}: {r.text}"
+
+
+# --- white-label players: their session routes and their site's auth routes ----------------
+
+@dataclass
+class SessionCaller(Caller):
+    """A white-label caller: its player ``alice``'s session, and its brand's publishable
+    key for registration and login."""
+
+    session: str = ""
+    site: str = ""
+
+    async def send(self, method: str, path: str, body: Any, key: str) -> httpx.Response:
+        credential = self.site if path in ("/v1/auth/register", "/v1/auth/login") \
+            else self.session
+        headers = {"Authorization": f"Bearer {credential}", "Idempotency-Key": key}
+        if method in ("GET", "DELETE"):
+            return await self.tenant.client.request(method, path, headers=headers)
+        return await self.tenant.client.request(method, path, headers=headers,
+                                                json=self.fill(body))
+
+
+async def login_alice(wl: WhiteLabel, mode: str) -> dict[str, Any]:
+    r = await wl.client.post("/v1/auth/login", headers=wl.site(mode),
+                             json={"username": "alice", "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+async def build_wl_victim(client: httpx.AsyncClient) -> tuple[Victim, str]:
+    """A white-label realm whose player alice has used every player route once: the
+    victim, and alice's session token."""
+    wl = await make_white_label(client, "victim-wl")
+    r = await client.post("/v1/auth/register", headers=wl.site(),
+                          json={**registration("alice"), "email": "alice@victim.example"})
+    assert r.status_code == 201, r.text
+    ids = {"key": r.json()["player"]["user_id"]}
+    assert (await adjust(wl, "alice", "1000", rail="winz", asset="WINZ")).status_code == 201
+    session = await login_alice(wl, "test")
+    ids["session_id"] = session["session_id"]
+    token = session["session_token"]
+    player = {"Authorization": f"Bearer {token}"}
+    for path, payload, name, kind in (
+            ("/v1/lootbox", {"name": "Victim box", "prize_table": PRIZES}, "lootbox_id",
+             "lootbox"),
+            ("/v1/mini-games", {"name": "Victim wheel", "kind": "wheel", "prize_table": PRIZES},
+             "mini_game_id", "mini_game"),
+            ("/v1/raffles", {"name": "Victim raffle", "ticket_cost_winz": 10,
+                             "prize_winz": 100}, "raffle_id", "raffle"),
+            ("/v1/tournaments", {**TOURNAMENT, "opt_in": True}, "tournament_id", "tournament"),
+            ("/v1/jackpots", {"name": "Victim pot", "currency": "USD", "seed_usd": 50},
+             "jackpot_id", "jackpot"),
+            ("/v1/bonus-templates", WELCOME, "template_id", "template"),
+            ("/v1/bonus-templates", {"name": "Spins", "type": "free_spins", "currency": "USD",
+                                     "promo_code": "SPINS", "free_spin_count": 5,
+                                     "free_spin_value": 1}, "spins_id", "template")):
+        r = await wl.post(path, payload)
+        assert r.status_code == 201, r.text
+        ids[name] = r.json()[kind]["id"]
+    uses = (("/v1/player/bonuses/claim", {"promo_code": "SPINS"}),
+            ("/v1/player/bonuses/claim", {"promo_code": "WELCOME"}),
+            (f"/v1/player/lootboxes/{ids['lootbox_id']}/open", {}),
+            (f"/v1/player/mini-games/{ids['mini_game_id']}/play", {}),
+            (f"/v1/player/raffles/{ids['raffle_id']}/enter", {"tickets": 2}),
+            (f"/v1/player/tournaments/{ids['tournament_id']}/join", {}))
+    for path, payload in uses:
+        r = await client.post(path, json=payload, headers={
+            **player, "Idempotency-Key": f"victim:{path}:{payload.get('promo_code')}"})
+        assert r.status_code == 201, f"{path}: {r.text}"
+        if "bonus" in r.json() and r.json()["bonus"]["status"] == "pending":
+            ids["bonus_id"] = r.json()["bonus"]["id"]
+    return Victim(wl, ids), token
+
+
+async def session_caller(label: str, wl: WhiteLabel, mode: str) -> SessionCaller:
+    """``wl``'s own alice in ``mode``, with the templates its requests name."""
+    r = await wl.client.post("/v1/auth/register", headers=wl.site(mode),
+                             json={**registration("alice"), "email": "alice@caller.example"})
+    assert r.status_code == 201, r.text
+    assert (await adjust(wl, "alice", "100", rail="winz", asset="WINZ", mode=mode)
+            ).status_code == 201
+    r = await wl.post("/v1/bonus-templates", WELCOME, mode=mode)
+    assert r.status_code == 201, r.text
+    session = await login_alice(wl, mode)
+    return SessionCaller(label, wl, mode, session=session["session_token"],
+                         site=wl.publishable[mode])
+
+
+async def test_another_white_label_tenants_player_sees_and_changes_nothing(
+    client: httpx.AsyncClient, engine: Any,
+) -> None:
+    victim, _ = await build_wl_victim(client)
+    caller = await session_caller("other white-label tenant, test player",
+                                  await make_white_label(client, "other-wl"), "test")
+    problems = await probe(caller, victim, engine, SESSION_CASES)
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_same_tenants_live_player_sees_and_changes_nothing_of_test(
+    client: httpx.AsyncClient, engine: Any,
+) -> None:
+    victim, _ = await build_wl_victim(client)
+    assert isinstance(victim.tenant, WhiteLabel)
+    caller = await session_caller("same tenant, live player", victim.tenant, "live")
+    problems = await probe(caller, victim, engine, SESSION_CASES)
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_victim_player_still_sees_its_own_objects(client: httpx.AsyncClient) -> None:
+    """The probes above are meaningful: the same reads with the victim's session succeed."""
+    victim, token = await build_wl_victim(client)
+    owner = SessionCaller("victim", victim.tenant, "test", session=token)
+    for (method, template), case in sorted(SESSION_CASES.items()):
+        if method != "GET":
+            continue
+        for path, addresses_victim in concrete_requests(template, victim):
+            r = await owner.send(method, path, case.body, "unused")
+            assert r.status_code == 200, f"{method} {path}: {r.text}"
+            if addresses_victim:
+                assert victim.ids["key"] in r.text, f"{method} {path}: {r.text}"
+
+
+# --- white-label players ----------------------------------------------------------------
+
+@dataclass
+class PlayerVictim:
+    """A white-label player with money, limits, a bonus and a session."""
+
+    tenant: WhiteLabel
+    player_id: str
+    ids: dict[str, str]
+
+    def markers(self) -> set[str]:
+        return {self.player_id, *self.ids.values()}
+
+
+@dataclass
+class PlayerCaller:
+    label: str
+    site: dict[str, str]  # the caller's brand's publishable key
+    username: str
+    client: httpx.AsyncClient
+    same_brand: bool
+    token: str = ""
+
+    async def log_in(self) -> None:
+        r = await self.client.post("/v1/auth/login", headers=self.site, json={
+            "username": self.username, "password": CALLER_PASSWORD})
+        assert r.status_code == 201, r.text
+        self.token = r.json()["session_token"]
+
+    async def send(self, method: str, path: str, case: PlayerCase) -> httpx.Response:
+        headers = self.site if case.site else {"Authorization": f"Bearer {self.token}"}
+        if method == "GET":
+            return await self.client.get(path, headers=headers)
+        return await self.client.request(method, path, headers=headers, json=case.body)
+
+
+async def wl_register(client: httpx.AsyncClient, site: dict[str, str], username: str,
+                      password: str, email: str) -> str:
+    r = await client.post("/v1/auth/register", headers=site, json={
+        "username": username, "email": email, "password": password, "country_code": "MT",
+        "date_of_birth": "1990-01-01"})
+    assert r.status_code == 201, r.text
+    user_id: str = r.json()["player"]["user_id"]
+    return user_id
+
+
+async def build_player_victim(client: httpx.AsyncClient) -> PlayerVictim:
+    wl = await make_white_label(client, "victim-wl")
+    site = wl.site("test")
+    player_id = await wl_register(client, site, "alice", VICTIM_PASSWORD,
+                                  VICTIM_PLAYER["email"])
+    await wl_register(client, site, "carol", VICTIM_PASSWORD, "carol@victim.example")
+    assert (await adjust(wl, "alice", "100.00", key="fund-usd")).status_code == 201
+    r = await wl.post("/v1/players/alice/rg", {"loss_daily_limit": 50})
+    assert r.status_code == 200, r.text
+    r = await wl.post("/v1/bonus-templates", WELCOME)
+    assert r.status_code == 201, r.text
+    r = await wl.post("/v1/bonuses/grant", {"player_id": "alice", "template": "WELCOME"})
+    assert r.status_code == 201, r.text
+    ids = {"bonus_id": r.json()["bonus"]["id"]}
+    r = await client.post("/v1/auth/login", headers=site,
+                          json={"username": "alice", "password": VICTIM_PASSWORD})
+    assert r.status_code == 201, r.text
+    ids["session_id"] = r.json()["session_id"]
+    ids["token"] = r.json()["session_token"]
+    return PlayerVictim(wl, player_id, ids)
+
+
+async def player_callers(client: httpx.AsyncClient, victim: PlayerVictim) -> list[PlayerCaller]:
+    """Another player of the victim's brand; and an ``alice`` of the same brand's live
+    mode, of another brand of the tenant, and of another white-label tenant."""
+    wl = victim.tenant
+    r = await client.post(f"/tenants/{wl.id}/brands", headers=ADMIN,
+                          json={"slug": "second", "name": "Second"})
+    assert r.status_code == 201, r.text
+    second = {"Authorization": f"Bearer {r.json()['brand']['publishable_keys']['test']}"}
+    other = await make_white_label(client, "other-wl")
+    callers = [
+        PlayerCaller("another player of the same brand", wl.site("test"), "bob", client, True),
+        PlayerCaller("alice of the same brand, live", wl.site("live"), "alice", client, False),
+        PlayerCaller("alice of another brand", second, "alice", client, False),
+        PlayerCaller("alice of another tenant", other.site("test"), "alice", client, False),
+    ]
+    for caller in callers:
+        await wl_register(client, caller.site, caller.username, CALLER_PASSWORD,
+                          f"{caller.username}@caller.example")
+        await caller.log_in()
+    return callers
+
+
+async def player_rows(engine: Any, player_id: str) -> dict[str, tuple[int, str]]:
+    """Row count and digest of every row about one player: its own row, every row with its
+    player_id, the audit rows naming it."""
+    async with engine.connect() as conn:
+        tables = [row[0] for row in await conn.execute(text(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND column_name = 'player_id' ORDER BY table_name"))]
+        where = {table: "CAST(player_id AS text) = :p" for table in tables}
+        where["players"] = "CAST(id AS text) = :p"
+        where["audit_log"] = "target_id = :p"
+        snapshot = {}
+        for table, clause in sorted(where.items()):
+            row = (await conn.execute(text(
+                f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) "
+                f"FROM {table} x WHERE {clause}"), {"p": player_id})).one()
+            snapshot[table] = (int(row[0]), str(row[1]))
+    assert snapshot["players"][0] == 1
+    return snapshot
+
+
+def player_case_order() -> list[tuple[str, str]]:
+    rest = sorted(set(PLAYER_CASES) - set(SESSION_ENDING), key=lambda r: (r[1], r[0]))
+    return rest + SESSION_ENDING
+
+
+async def probe_player(caller: PlayerCaller, victim: PlayerVictim, engine: Any) -> list[str]:
+    """Every player route as ``caller``; every leak, wrong answer or change of the victim."""
+    problems: list[str] = []
+    before = await player_rows(engine, victim.player_id)
+    markers = victim.markers() - {victim.ids["token"]}
+    for method, template in player_case_order():
+        case = PLAYER_CASES[(method, template)]
+        expected = case.here if caller.same_brand else case.elsewhere
+        if expected == 0:
+            continue
+        addressed = "{session_id}" in template
+        path = template.replace("{session_id}", victim.ids["session_id"])
+        where = f"{caller.label}: {method} {path}"
+        r = await caller.send(method, path, case)
+        echoed = r.text.replace(victim.ids["session_id"], "") if addressed else r.text
+        leaked = sorted(m for m in markers if m in echoed)
+        if leaked:
+            problems.append(f"{where} leaked the victim's {leaked}: {r.text[:300]}")
+        if addressed:
+            if r.status_code != 404 or r.json().get("code") != "NO_SESSION":
+                problems.append(f"{where} answered {r.status_code}, not 404: {r.text[:300]}")
+        elif expected is not None and r.status_code != expected:
+            problems.append(f"{where} answered {r.status_code}, not {expected}: {r.text[:300]}")
+        elif expected is None and r.status_code >= 300:
+            problems.append(f"{where} failed on the caller's own account: "
+                            f"{r.status_code} {r.text[:300]}")
+        after = await player_rows(engine, victim.player_id)
+        changed = sorted(t for t in before if after.get(t) != before[t])
+        if changed:
+            problems.append(f"{where} changed the victim's rows in {changed}")
+            before = after
+        if (method, template) == ("POST", "/v1/auth/logout"):
+            await caller.log_in()
+    return problems
+
+
+async def test_players_of_other_brands_modes_and_tenants_see_and_change_nothing(
+    client: httpx.AsyncClient, engine: Any,
+) -> None:
+    victim = await build_player_victim(client)
+    problems = []
+    for caller in await player_callers(client, victim):
+        problems += await probe_player(caller, victim, engine)
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_player_victim_still_sees_its_own_account(
+    client: httpx.AsyncClient, engine: Any,
+) -> None:
+    """The probes above are meaningful: the victim's own session reads its own account."""
+    victim = await build_player_victim(client)
+    own = {"Authorization": f"Bearer {victim.ids['token']}"}
+    for method, template in sorted(PLAYER_CASES):
+        if method != "GET":
+            continue
+        r = await client.get(template, headers=own)
+        assert r.status_code == 200, f"{template}: {r.text}"
+    profile = (await client.get("/v1/player/profile", headers=own)).json()["profile"]
+    assert profile["user_id"] == victim.player_id
+    sessions = (await client.get("/v1/player/sessions", headers=own)).json()["data"]
+    assert [s["id"] for s in sessions] == [victim.ids["session_id"]]
+    balances = (await client.get("/v1/player/balances", headers=own)).json()["balances"]
+    assert balances["real"] == {"USD": 100} and balances["bonus"] == {"USD": 5}
+    limits = (await client.get("/v1/player/limits", headers=own)).json()["limits"]
+    assert limits["loss_daily_limit"] == 50

@@ -7,7 +7,7 @@ import httpx
 
 from tests.conftest import ADMIN, Tenant
 from tests.integration.support import assert_error
-from tests.integration.test_scopes import SESSION, SIGNED, WHITE_LABEL_SCOPE
+from tests.integration.test_scopes import PUBLIC, SESSION, SIGNED, WHITE_LABEL_SCOPE
 from tests.integration.wl_support import make_white_label, player_session
 from wowsino.kernel.http import api_routes
 
@@ -53,20 +53,20 @@ async def test_interactive_docs_are_served(client: httpx.AsyncClient) -> None:
 WRITES = ("post", "patch", "put", "delete")
 # Writes that take no body at all: everything they need is in the path (and, for the
 # idempotent ones, the Idempotency-Key header).
-# A login is never replayed: each one is a new session, and no token is stored beside an
-# idempotency key (docs/white-label.md).
-NOT_REPLAYED = {("post", "/v1/auth/login")}
-# Writes whose body carries no idempotency key: a game launch opens a new game session
-# each time (its token is never stored beside a key, as a login's), and an aggregator's
-# call is its own body, deduped on the aggregator's transaction id.
-UNKEYED_WRITES = {("post", "/v1/games/{game_id}/launch"),
-                  *((method.lower(), path) for method, path in SIGNED)}
-
 BODYLESS_WRITES = {
     ("delete", "/v1/webhooks/{webhook_id}"),
     ("delete", "/v1/segments/{segment_id}"),
     ("post", "/tenants/{tenant}/api-keys/{key_id}/revoke"),
 }
+# A login is never replayed from a stored answer: that answer is a new session token,
+# which is kept nowhere but in the player's hands; nor is a game launch (a new game session
+# token each time, docs/games.md). A PSP's callback is the PSP's own body, deduped on the
+# PSP's transaction id (docs/psp.md); an aggregator's call too, on the aggregator's
+# transaction id.
+NOT_IDEMPOTENT = {("post", "/v1/auth/login"), ("post", "/v1/psp/{adapter}/callback"),
+                  ("post", "/v1/games/{game_id}/launch"),
+                  *((method.lower(), path) for method, path in SIGNED
+                    if path.startswith("/v1/aggregator/"))}
 
 
 async def _document(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -97,6 +97,14 @@ async def test_every_list_declares_the_limit_range_and_enforces_it(
     client: httpx.AsyncClient, tenant: Tenant,
 ) -> None:
     doc = await _document(client)
+    # the player's own lists take a player session
+    session = await player_session(await make_white_label(client), "alice")
+
+    def headers(path: str) -> dict[str, str]:
+        if path.startswith("/v1/player/"):
+            return session
+        return wl.headers() if path in white_label else tenant.headers()
+
     lists = [(path, op) for path, method, op in _operations(doc)
              if method == "get" and any(p["name"] == "cursor" for p in op.get("parameters", []))]
     assert len(lists) >= 10
@@ -107,20 +115,18 @@ async def test_every_list_declares_the_limit_range_and_enforces_it(
         assert schema.get("type") == "integer", (path, schema)
         assert (schema.get("minimum"), schema.get("maximum")) == (1, 500), (path, schema)
     # and the server answers what the document says, on every list without a path id, with
-    # the credential it takes: a plug-in key, a white-label key, a player's session
-    wl = await make_white_label(client)
-    session = await player_session(wl, "lister")
-    white_label = {p for m, p in WHITE_LABEL_SCOPE if m == "GET"}
+    # the credential it takes: a plug-in key, a white-label operator's key, or a white-label
+    # player's session for the player's own lists
+    wl = await make_white_label(client, "limits-wl")
+    white_label = {path for method, path in WHITE_LABEL_SCOPE if method == "GET"}
     for path, _ in lists:
         if "{" in path:
             continue
-        headers = (session if path.startswith("/v1/player/")
-                   else wl.headers() if path in white_label else tenant.headers())
         for bad in (0, 501):
-            r = await client.get(path, params={"limit": bad}, headers=headers)
+            r = await client.get(path, params={"limit": bad}, headers=headers(path))
             assert r.status_code == 400 and r.json()["details"]["field"] == "limit", (path, r.text)
         for good in (1, 500):
-            r = await client.get(path, params={"limit": good}, headers=headers)
+            r = await client.get(path, params={"limit": good}, headers=headers(path))
             assert r.status_code == 200, (path, r.text)
 
 
@@ -151,7 +157,7 @@ async def test_every_write_documents_a_json_object_body_or_takes_none(
         assert list(content) == ["application/json"], (method, path, content)
         schema = _resolve(doc, content["application/json"]["schema"])
         assert schema.get("type") == "object", (method, path, schema)
-        if path.startswith("/v1/") and (method, path) not in NOT_REPLAYED | UNKEYED_WRITES:
+        if path.startswith("/v1/") and (method, path) not in NOT_IDEMPOTENT:
             assert "idempotency_key" in schema.get("properties", {}), (method, path)
 
 
@@ -255,15 +261,19 @@ async def test_every_idempotent_create_documents_its_replay(client: httpx.AsyncC
 
 async def test_credentials_are_documented(client: httpx.AsyncClient) -> None:
     doc = await _document(client)
-    assert set(doc["components"]["securitySchemes"]) == {"apiKey", "adminToken",
-                                                         "playerSession",
-                                                         "aggregatorSignature"}
+    assert set(doc["components"]["securitySchemes"]) == {
+        "apiKey", "adminToken", "publishableKey", "playerSession", "pspSignature",
+        "aggregatorSignature"}
     for path, method, op in _operations(doc):
         route = (method.upper(), path)
         if route in SESSION:
             assert op["security"] == [{"playerSession": []}], (method, path)
-        elif route in SIGNED:
+        elif route in PUBLIC:
+            assert op["security"] == [{"apiKey": []}, {"publishableKey": []}], (method, path)
+        elif route in SIGNED and path.startswith("/v1/aggregator/"):
             assert op["security"] == [{"aggregatorSignature": []}], (method, path)
+        elif route in SIGNED:
+            assert op["security"] == [{"pspSignature": []}], (method, path)
         elif path.startswith("/v1/"):
             assert op["security"] == [{"apiKey": []}], (method, path)
         elif path.startswith("/tenants"):
@@ -332,13 +342,16 @@ async def test_a_null_is_refused_exactly_where_the_document_denies_it(
     made["campaign_id"] = (await tenant.post("/v1/campaigns", {
         "name": "c", "segment_id": made["segment_id"],
         "action": {"type": "grant_winz", "amount": 5}})).json()["campaign"]["id"]
+    session = await player_session(await make_white_label(client, "null-wl"), "alice")
     checked = 0
     for path, item in doc["paths"].items():
         op = item.get("patch")
         if op is None or "{key}" in path:
             continue
         concrete = re.sub(r"{(\w+)}", lambda m: made[m.group(1)], path)
-        headers = ADMIN if path.startswith("/tenants") else tenant.headers()
+        headers = (ADMIN if path.startswith("/tenants")
+                   else session if path.startswith("/v1/player/")
+                   else tenant.headers())
         schema = _resolve(doc, op["requestBody"]["content"]["application/json"]["schema"])
         for field, prop in schema["properties"].items():
             if field == "idempotency_key":

@@ -205,3 +205,17 @@ async def test_bodies_the_parser_cannot_take_are_400_naming_the_body(
     assert_validation(r, "amount")
     assert await count_rows(engine, "ledger_entries", tenant.id) == 0
     assert await count_rows(engine, "lootboxes", tenant.id) == 0
+
+
+async def test_a_null_body_is_refused_where_a_body_is_optional(tenant: Tenant) -> None:
+    """The document offers an object or no body at all, never ``null``."""
+    made = await tenant.post("/v1/lootbox", {"name": "Box", "prize_table": [
+        {"segment_label": "x", "weight": 1, "asset": "WINZ", "amount": 1}]})
+    box = made.json()["lootbox"]["id"]
+    headers = {**tenant.headers(), "Content-Type": "application/json"}
+    r = await tenant.client.post(f"/v1/lootbox/{box}/pause", content=b"null", headers=headers)
+    payload = assert_validation(r, "body")
+    assert "null" in payload["error"], payload
+    r = await tenant.get(f"/v1/lootbox/{box}")
+    assert r.json()["lootbox"]["status"] == "active"
+    assert (await tenant.post(f"/v1/lootbox/{box}/pause")).status_code == 200

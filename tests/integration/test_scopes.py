@@ -19,7 +19,7 @@ import httpx
 from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_error, bearer, create_key, create_player
 from tests.integration.test_isolation import v1_routes
-from tests.integration.wl_support import make_white_label
+from tests.integration.wl_support import WhiteLabel, make_white_label, player_session
 from wowsino.api import create_app
 from wowsino.kernel.auth import SCOPES
 from wowsino.kernel.config import Settings
@@ -163,34 +163,94 @@ OPEN: set[tuple[str, str]] = {
     ("GET", "/v1/openapi.json"),
 }
 
-# The white-label back office (api.md §10): a plug-in tenant's keys are refused with
-# 403 SCOPE_DENIED whatever their scopes; the scopes are checked on a white-label tenant.
+# White-label routes: a plug-in tenant's key is refused whatever its scopes, so these are
+# checked with a white-label tenant's keys.
 WHITE_LABEL_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/auth/register"): "players:write",
     ("POST", "/v1/auth/login"): "players:write",
+    # the wallet's back office
+    ("GET", "/v1/brands/{slug}/psp"): CONFIG,
+    ("PUT", "/v1/brands/{slug}/psp"): CONFIG,
+    ("PATCH", "/v1/players/{key}/kyc"): "compliance:write",
+    ("GET", "/v1/players/{key}/transactions"): "players:read",
+    ("GET", "/v1/deposits"): "players:read",
+    ("GET", "/v1/deposits/{deposit_id}"): "players:read",
+    ("GET", "/v1/withdrawals"): "players:read",
+    ("GET", "/v1/withdrawals/{withdrawal_id}"): "players:read",
+    ("POST", "/v1/withdrawals/{withdrawal_id}/approve"): "wallet:approve",
+    ("POST", "/v1/withdrawals/{withdrawal_id}/reject"): "wallet:approve",
     # games
     ("GET", "/v1/games"): READ,
 }
 
-# Routes a brand's publishable key (wpk_…) may call; it is refused everywhere else.
-PUBLIC: set[tuple[str, str]] = {
-    ("POST", "/v1/auth/register"),
-    ("POST", "/v1/auth/login"),
-    ("GET", "/v1/games"),
-}
-
-# Routes that take a player session (wps_…), never an API key.
+# Routes that take a player session (wps_…) and never an API key.
 SESSION: set[tuple[str, str]] = {
     ("POST", "/v1/auth/logout"),
     ("GET", "/v1/player/sessions"),
     ("POST", "/v1/player/sessions/{session_id}/revoke"),
+    ("GET", "/v1/player/bonuses"),
+    ("POST", "/v1/player/bonuses/claim"),
+    ("POST", "/v1/player/bonuses/{bonus_id}/cancel"),
+    ("GET", "/v1/player/vip"),
+    ("GET", "/v1/player/journeys"),
+    ("GET", "/v1/player/lootboxes"),
+    ("POST", "/v1/player/lootboxes/{lootbox_id}/open"),
+    ("GET", "/v1/player/mini-games"),
+    ("POST", "/v1/player/mini-games/{mini_game_id}/play"),
+    ("GET", "/v1/player/raffles"),
+    ("POST", "/v1/player/raffles/{raffle_id}/enter"),
+    ("GET", "/v1/player/raffles/{raffle_id}/entries"),
+    ("GET", "/v1/player/tournaments"),
+    ("POST", "/v1/player/tournaments/{tournament_id}/join"),
+    ("GET", "/v1/player/tournaments/{tournament_id}/leaderboard"),
+    ("GET", "/v1/player/jackpots"),
+    ("GET", "/v1/player/profile"),
+    ("PATCH", "/v1/player/profile"),
+    ("POST", "/v1/player/password"),
+    ("GET", "/v1/player/balances"),
+    ("GET", "/v1/player/limits"),
+    ("POST", "/v1/player/limits"),
+    ("POST", "/v1/player/timeout"),
+    ("POST", "/v1/player/self-exclude"),
+    ("POST", "/v1/player/deposits"),
+    ("GET", "/v1/player/deposits/{deposit_id}"),
+    ("POST", "/v1/player/withdrawals"),
+    ("GET", "/v1/player/withdrawals"),
+    ("GET", "/v1/player/transactions"),
     ("POST", "/v1/games/{game_id}/launch"),
 }
 
-# Routes that take neither a key nor a session: a game aggregator's calls, verified by
-# their signature, then by the game session token they name (isolation:
-# tests/integration/test_white_label_isolation.py, the signed probes).
+# Every route a brand's publishable key (wpk_…, in a browser) reaches, written down by
+# hand: registration and login, and the engines' public catalogue. The walk in
+# ``test_a_publishable_key_reaches_exactly_the_public_routes`` fails when any other route
+# lets the key through, so no route becomes public by accident.
+PUBLIC: set[tuple[str, str]] = {
+    ("GET", "/v1/openapi.json"),  # takes no credential at all
+    ("POST", "/v1/auth/register"),
+    ("POST", "/v1/auth/login"),
+    ("GET", "/v1/lootbox"),
+    ("GET", "/v1/lootbox/{lootbox_id}"),
+    ("GET", "/v1/mini-games"),
+    ("GET", "/v1/mini-games/{mini_game_id}"),
+    ("GET", "/v1/raffles"),
+    ("GET", "/v1/raffles/{raffle_id}"),
+    ("GET", "/v1/raffles/{raffle_id}/tickets"),
+    ("GET", "/v1/jackpots"),
+    ("GET", "/v1/jackpots/{jackpot_id}"),
+    ("GET", "/v1/jackpots/{jackpot_id}/drops"),
+    ("GET", "/v1/tournaments"),
+    ("GET", "/v1/tournaments/{tournament_id}"),
+    ("GET", "/v1/tournaments/{tournament_id}/leaderboard"),
+    ("GET", "/v1/games"),
+}
+
+# Routes that take neither a key nor a session: a PSP's callback, verified by its signature
+# with the secret of the brand its reference names (isolation:
+# tests/integration/wallet/test_callbacks.py); a game aggregator's calls, verified by their
+# signature, then by the game session token they name (isolation: the signed probes of
+# tests/integration/test_white_label_isolation.py).
 SIGNED: set[tuple[str, str]] = {
+    ("POST", "/v1/psp/{adapter}/callback"),
     ("POST", "/v1/aggregator/sandbox/balance"),
     ("POST", "/v1/aggregator/sandbox/bet"),
     ("POST", "/v1/aggregator/sandbox/win"),
@@ -216,7 +276,9 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "journey_id": "00000000-0000-4000-8000-00000000000c",
                "tournament_id": "00000000-0000-4000-8000-00000000000d",
                "session_id": "00000000-0000-4000-8000-00000000000e",
-               "game_id": "sandbox-slot"}
+               "deposit_id": "00000000-0000-4000-8000-00000000000f",
+               "withdrawal_id": "00000000-0000-4000-8000-000000000010",
+               "adapter": "sandbox", "game_id": "sandbox-slot"}
 
 
 def concrete(template: str) -> str:
@@ -240,14 +302,14 @@ def test_every_v1_route_declares_its_scope() -> None:
                      database_url="postgresql://nobody@127.0.0.1:1/none")
     routes = v1_routes(app)
     assert ("POST", "/v1/players/{key}/rg") in routes
-    declared = REQUIRED_SCOPE.keys() | WHITE_LABEL_SCOPE.keys() | OPEN | SESSION | SIGNED
-    missing = sorted(routes - declared)
-    stale = sorted(declared - routes)
+    declared = [set(REQUIRED_SCOPE), OPEN, set(WHITE_LABEL_SCOPE), SESSION, SIGNED]
+    every = set().union(*declared)
+    assert sum(len(d) for d in declared) == len(every), "a route is declared twice"
+    missing = sorted(routes - every)
+    stale = sorted(every - routes)
     assert not missing, f"/v1 routes with no declared scope (nor listed as open): {missing}"
     assert not stale, f"scopes declared for routes that no longer exist: {stale}"
-    groups = [set(REQUIRED_SCOPE), set(WHITE_LABEL_SCOPE), OPEN, SESSION, SIGNED]
-    assert sum(map(len, groups)) == len(declared), "a route is declared twice"
-    assert REQUIRED_SCOPE.keys() | WHITE_LABEL_SCOPE.keys() >= PUBLIC
+    assert every - SESSION - SIGNED >= PUBLIC
     unknown = sorted(set(REQUIRED_SCOPE.values()) - SCOPES)
     assert not unknown, f"scopes the platform does not know: {unknown}"
 
@@ -308,57 +370,95 @@ async def test_the_wildcard_scope_allows_every_route(
     assert not problems, "\n".join(problems)
 
 
-async def test_white_label_routes_refuse_every_plug_in_key(
-    client: httpx.AsyncClient, tenant: Tenant,
-) -> None:
-    problems = []
-    for (method, template) in sorted(WHITE_LABEL_SCOPE):
-        r = await call(client, tenant.test_key, method, template)
-        if r.status_code != 403 or r.json().get("code") != "SCOPE_DENIED":
-            problems.append(f"{method} {template} for plug_in: {r.status_code} {r.text[:200]}")
-    assert not problems, "\n".join(problems)
+# --- white-label keys, player sessions, publishable keys ---------------------------------
 
-
-async def test_white_label_routes_check_their_scope(client: httpx.AsyncClient) -> None:
-    wl = await make_white_label(client, "scopewl")
-    await create_player(wl, "alice")
+async def test_white_label_routes_need_their_scope(client: httpx.AsyncClient) -> None:
+    wl = await make_white_label(client)
     problems = []
     for (method, template), scope in sorted(WHITE_LABEL_SCOPE.items()):
         without = (await create_key(client, wl, every_scope_but(scope)))["key"]
         only = (await create_key(client, wl, [scope]))["key"]
         r = await call(client, without, method, template)
         if r.status_code != 403 or r.json().get("code") != "SCOPE_DENIED":
-            problems.append(f"{method} {template} without {scope}: {r.status_code}")
-        for key in (only, wl.test_key):
+            problems.append(f"{method} {template} without {scope}: {r.status_code} {r.text}")
+        for key in (only, wl.publishable["test"]):
             r = await call(client, key, method, template)
             if r.status_code in (401, 403) or r.status_code >= 500:
-                problems.append(f"{method} {template} with {scope}: {r.status_code} {r.text}")
+                problems.append(f"{method} {template}: {r.status_code} {r.text[:200]}")
     assert not problems, "\n".join(problems)
 
 
-async def test_the_publishable_key_reaches_only_the_public_routes(
+async def test_player_session_routes_take_a_session_and_no_key(
     client: httpx.AsyncClient,
 ) -> None:
-    wl = await make_white_label(client, "publicwl")
-    await create_player(wl, "alice")
-    key = wl.publishable["test"]
+    wl = await make_white_label(client)
+    session = await player_session(wl, "alice")
+    keys = [wl.test_key, wl.publishable["test"],
+            (await create_key(client, wl, ["*"], mode="live"))["key"]]
     problems = []
-    for (method, template) in sorted(REQUIRED_SCOPE.keys() | WHITE_LABEL_SCOPE.keys()):
-        r = await call(client, key, method, template)
-        refused = r.status_code == 403 and r.json().get("code") == "SCOPE_DENIED"
-        if ((method, template) in PUBLIC) == refused or r.status_code >= 500:
-            problems.append(f"{method} {template} with a publishable key: {r.status_code}")
+    # the logout ends the session the others use: it goes last
+    for method, template in sorted(SESSION, key=lambda r: (r[1] == "/v1/auth/logout",
+                                                                  r)):
+        path = concrete(template)
+        for key in keys:
+            r = await call(client, key, method, template)
+            if r.status_code != 401 or r.json().get("code") != "AUTH_INVALID":
+                problems.append(f"{method} {template} with a key: {r.status_code} {r.text}")
+        r = await client.request(method, path, **({} if method == "GET" else {"json": {}}))
+        if r.status_code != 401 or r.json().get("code") != "AUTH_REQUIRED":
+            problems.append(f"{method} {template} with nothing: {r.status_code} {r.text}")
+        r = await client.request(method, path, headers=session,
+                                 **({} if method == "GET" else {"json": {}}))
+        if r.status_code in (401, 403) or r.status_code >= 500:
+            problems.append(f"{method} {template} with a session: {r.status_code} {r.text}")
     assert not problems, "\n".join(problems)
 
 
-async def test_session_routes_refuse_every_api_key(client: httpx.AsyncClient) -> None:
-    wl = await make_white_label(client, "sessionwl")
-    problems = []
-    for (method, template) in sorted(SESSION):
-        for key in (wl.test_key, wl.publishable["test"]):
-            r = await call(client, key, method, template)
+async def publishable_walk(wl: WhiteLabel) -> tuple[set[tuple[str, str]], list[str]]:
+    """Every ``/v1`` route called with ``wl``'s publishable key: the routes that let it
+    through, and every refusal that is not the one expected."""
+    app = create_app(Settings(admin_token=ADMIN_TOKEN),
+                     database_url="postgresql://nobody@127.0.0.1:1/none")
+    reached, problems = set(), []
+    for method, template in sorted(v1_routes(app) - SIGNED):
+        r = await call(wl.client, wl.publishable["test"], method, template)
+        if r.status_code >= 500:
+            problems.append(f"{method} {template}: {r.status_code} {r.text[:200]}")
+        elif (method, template) in SESSION:
             if r.status_code != 401 or r.json().get("code") != "AUTH_INVALID":
-                problems.append(f"{method} {template} with {key[:4]}: {r.status_code}")
+                problems.append(f"{method} {template}: {r.status_code} {r.text[:200]}")
+        elif r.status_code == 403 and r.json().get("code") == "SCOPE_DENIED":
+            continue
+        elif r.status_code in (401, 403):
+            problems.append(f"{method} {template}: {r.status_code} {r.text[:200]}")
+        else:
+            reached.add((method, template))
+    return reached, problems
+
+
+async def test_a_publishable_key_reaches_exactly_the_public_routes(
+    client: httpx.AsyncClient,
+) -> None:
+    """Walks the app: every write and every player read refuses a publishable key with
+    403 ``SCOPE_DENIED`` (401 on the session routes); what it reaches is ``PUBLIC``."""
+    wl = await make_white_label(client)
+    await player_session(wl, "alice")
+    reached, problems = await publishable_walk(wl)
+    assert not problems, "\n".join(problems)
+    assert reached == PUBLIC, (f"reached but not public: {sorted(reached - PUBLIC)}; "
+                               f"public but refused: {sorted(PUBLIC - reached)}")
+
+
+async def test_white_label_routes_refuse_every_plug_in_key(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    """A plug-in tenant's ``*`` key gets 403 ``SCOPE_DENIED`` on all of the white-label
+    back office (api.md §10)."""
+    problems = []
+    for (method, template) in sorted(WHITE_LABEL_SCOPE):
+        r = await call(client, tenant.test_key, method, template)
+        if r.status_code != 403 or r.json().get("code") != "SCOPE_DENIED":
+            problems.append(f"{method} {template} for plug_in: {r.status_code} {r.text[:200]}")
     assert not problems, "\n".join(problems)
 
 
@@ -368,6 +468,21 @@ async def test_signed_routes_take_no_key_and_refuse_what_is_not_signed(
     wl = await make_white_label(client, "signedwl")
     problems = []
     for (method, template) in sorted(SIGNED):
+        for headers in ({}, bearer(wl.test_key), bearer(tenant.test_key)):
+            # a body naming no reference of ours: refused before anything, whatever the key
+            r = await client.request(method, concrete(template), headers=headers,
+                                     json={"reference": "dep_test_nothing"})
+            if r.status_code not in (400, 401, 404):
+                problems.append(f"{method} {template}: {r.status_code} {r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_aggregator_routes_take_no_key_and_refuse_what_is_not_signed(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    wl = await make_white_label(client, "aggregatorwl")
+    problems = []
+    for (method, template) in sorted(r for r in SIGNED if r[1].startswith("/v1/aggregator/")):
         for headers in ({}, bearer(wl.test_key), bearer(wl.publishable["test"]),
                         bearer(tenant.test_key)):
             # a key is no signature: refused before the body is read

@@ -86,9 +86,10 @@ def test_installed_wheel_serves_from_another_directory(wheel: Path, scratch: Pat
 
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
-    port = _free_port()
+    port, psp_port = _free_port(), _free_port()
     serve_env = {k: v for k, v in os.environ.items() if not k.startswith("WOWSINO_")}
-    serve_env.update({"WOWSINO_DATA_DIR": str(workdir / "data"), "PYTHONPATH": ""})
+    serve_env.update({"WOWSINO_DATA_DIR": str(workdir / "data"), "PYTHONPATH": "",
+                      "WOWSINO_SANDBOX_PSP_URL": f"http://127.0.0.1:{psp_port}"})
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
         [str(venv / "bin" / "wowsino"), "serve", "--demo", "--port", str(port)],
@@ -116,6 +117,16 @@ def test_installed_wheel_serves_from_another_directory(wheel: Path, scratch: Pat
         css = httpx.get(f"http://127.0.0.1:{port}/admin/static/console.css", timeout=5)
         assert css.status_code == 200
         assert "wsk_test_" in output  # the demo key was printed
+        assert "demo-wl" in output and "wpk_test_" in output  # and the white-label demo's
+        # the sandbox PSP runs beside the API for the white-label demo's deposits
+        psp = None
+        for _ in range(60):
+            try:
+                psp = httpx.get(f"http://127.0.0.1:{psp_port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert psp is not None and psp.status_code == 200, output
         # nothing was written into the source tree's data directory
         assert (workdir / "data" / "pgdata").is_dir()
     finally:

@@ -80,9 +80,12 @@ def test_a_field_type_must_be_a_json_type() -> None:
         events.Field("nothing", "null", "Never set.")
 
 
-@pytest.mark.parametrize("event_type", ["player.deleted", "kyc.decision"])
+@pytest.mark.parametrize("event_type", ["player.deleted", "payout.reversed"])
 async def test_emit_refuses_an_unregistered_or_reserved_type_before_writing(
-        event_type: str) -> None:
+        event_type: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a reserved type: in the catalogue, not emitted yet
+    monkeypatch.setitem(events.CATALOGUE, "payout.reversed",
+                        events.EventType("payout.reversed", "Reserved.", reserved=True))
     class NoDatabase:
         async def execute(self, *args: Any) -> None:
             raise AssertionError("nothing may be written")

@@ -319,6 +319,20 @@ async def forfeit(conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: s
     return {"bonus": views.bonus(updated), "amount_removed": done["amount_removed"]}
 
 
+async def forfeit_active(conn: AsyncConnection, *, realm: Realm, brand_id: UUID,
+                         player_id: UUID, reason: str, actor: Actor, at: datetime) -> list[Body]:
+    """Forfeit every active bonus of a player (a withdrawal ends bonus play), each as
+    ``forfeit`` does: ``[{bonus_id, type, currency, amount_removed}]`` in grant order.
+    A bonus a concurrent request ended first is left out."""
+    out = []
+    for row in await repository.active_for_players(conn, realm, [player_id]):
+        done = await forfeit(conn, realm=realm, brand_id=brand_id, ref=str(row["id"]),
+                             reason=reason, actor=actor, at=at)
+        out.append({"bonus_id": str(row["id"]), "type": row["type"],
+                    "currency": row["currency"], "amount_removed": done["amount_removed"]})
+    return out
+
+
 async def cancel(conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str,
                  actor: Actor, at: datetime) -> Body:
     """Cancel a pending bonus (409 ``NOT_PENDING`` otherwise)."""

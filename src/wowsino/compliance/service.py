@@ -5,7 +5,7 @@ never asks engines."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,13 +27,15 @@ class Decision:
     profile: str | None = None
     version: int | None = None
     detail: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)  # more of the refusal's details
 
     def refusal(self) -> dict[str, Any]:
         """The 403 body of a refused decision."""
         return {"error": f"refused by the {self.profile} profile, rule {self.rule}: "
                          f"{self.detail}", "code": self.code,
                 "details": {"rule": self.rule, "profile": self.profile,
-                            "profile_version": self.version, "detail": self.detail}}
+                            "profile_version": self.version, "detail": self.detail,
+                            **self.facts}}
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:

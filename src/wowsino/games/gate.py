@@ -4,10 +4,9 @@ Every check of a bet is here, in one function, so the compliance gate (``complia
 can take it over whole when it learns bets (stake caps per jurisdiction come then):
 
 - the tenant: a suspended tenant's players do not bet (rule ``tenant_suspended``);
-- the player's status: only ``active`` and ``withdrawal_hold`` players bet;
-  ``self_excluded`` (rule ``self_excluded``) and every other hold (``player_status``)
-  are refused;
-- a time-out running (``rg.timeout_until`` in the future: rule ``timeout_until``);
+- the platform's play guard (``pam/guard.py``): only ``active`` and ``withdrawal_hold``
+  players play; ``self_excluded`` (rule ``self_excluded``), a time-out running
+  (``timeout_until``) and every other status (``player_status``) are refused;
 - the daily limits of the player's ``rg`` (UTC day, real money only, as the engagement
   holds count them): the bet is refused when its cash part would take the day's real
   stakes past ``wager_daily_limit``, or the day's real net loss (stakes less wins) past
@@ -30,12 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.games.adapters.base import Code
 from wowsino.kernel import audit, wire
-from wowsino.kernel.errors import PlayerBlocked
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import Actor, Realm
+from wowsino.pam import guard
 from wowsino.players import rg
-
-MAY_BET = frozenset({"active", "withdrawal_hold"})
 
 
 @dataclass(frozen=True)
@@ -45,25 +42,18 @@ class Refusal:
     detail: str
 
 
+# the play guard's refusals (pam/guard.py) as the rules a refused bet's audit row names
+GUARD_RULES = {"SELF_EXCLUDED": "self_excluded", "TIMED_OUT": "timeout_until",
+               "PLAYER_BLOCKED": "player_status"}
+
+
 def status_refusal(player: dict[str, Any], at: datetime) -> Refusal | None:
-    """Why the player may not play at all now (status, a time-out), or None."""
-    status = player["status"]
-    if status == "self_excluded":
-        return Refusal(Code.PLAYER_BLOCKED, "self_excluded", "the player is self-excluded")
-    if status not in MAY_BET:
-        return Refusal(Code.PLAYER_BLOCKED, "player_status", f"the player's account is {status}")
-    timeout = rg.effective(player["rg"] or {}, at)["limits"].get("timeout_until")
-    if timeout is not None and datetime.fromisoformat(timeout) > at:
-        return Refusal(Code.PLAYER_BLOCKED, "timeout_until",
-                       f"the player is on a time-out until {timeout}")
-    return None
-
-
-def require_may_play(player: dict[str, Any], at: datetime) -> None:
-    """403 for a player who may not play now (a game launch)."""
-    refusal = status_refusal(player, at)
-    if refusal is not None:
-        raise PlayerBlocked(refusal.detail, rule=refusal.rule)
+    """Why the player may not play at all now (status, self-exclusion, a time-out): the
+    platform's one play guard, or None."""
+    refused = guard.refusal(player, "play", at)
+    if refused is None:
+        return None
+    return Refusal(Code.PLAYER_BLOCKED, GUARD_RULES[refused.code], refused.message)
 
 
 _TODAY = text(

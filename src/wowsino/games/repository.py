@@ -165,8 +165,8 @@ async def lock_player(conn: AsyncConnection, realm: Realm, player_id: UUID) -> d
     call's own game rows already hold the row's key share (their foreign keys), which a
     FOR UPDATE would have to upgrade, deadlocking two calls that both hold it."""
     row = (await conn.execute(text(
-        "SELECT id, username, status, rg, currency FROM players WHERE tenant_id = :tenant_id "
-        "AND mode = :mode AND id = :id FOR NO KEY UPDATE"),
+        "SELECT id, username, status, rg, self_excluded_until, currency FROM players "
+        "WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id FOR NO KEY UPDATE"),
         {**realm.params, "id": player_id})).mappings().one()
     return dict(row)
 

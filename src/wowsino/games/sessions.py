@@ -18,13 +18,13 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.games import gate
 from wowsino.games.adapters import ADAPTERS
 from wowsino.games.adapters.base import Game
 from wowsino.kernel import audit
 from wowsino.kernel.config import Settings
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.realm import Actor, Mode, Realm
+from wowsino.pam import guard
 
 LIFETIME = timedelta(hours=24)
 
@@ -75,19 +75,20 @@ _INSERT = text(
     ":brand, :player, :adapter, :game, :currency, :at, :expires)"
 )
 _PLAYER = text(
-    "SELECT id, username, status, rg, currency FROM players WHERE tenant_id = :tenant_id "
-    "AND mode = :mode AND brand_id = :brand AND id = :id"
+    "SELECT currency FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
+    "AND brand_id = :brand AND id = :id"
 )
 
 
 async def launch(conn: AsyncConnection, *, settings: Settings, realm: Realm, brand_id: UUID,
                  player_id: UUID, game: Game, at: datetime) -> dict[str, Any]:
     """Open a session of ``game`` for the player, in the player's currency: ``{token,
-    launch_url, expires_at, session_id, game}``. A player who may not bet now (status,
-    self-exclusion, a time-out) is refused with 403 before anything is written."""
+    launch_url, expires_at, session_id, game}``. A player who may not play now is refused
+    by the play guard with 403 (``SELF_EXCLUDED``, ``TIMED_OUT``, ``PLAYER_BLOCKED``)
+    before anything is written."""
+    await guard.require_can_play(conn, realm, player_id, at)
     player = (await conn.execute(_PLAYER, {**realm.params, "brand": brand_id,
                                            "id": player_id})).mappings().one()
-    gate.require_may_play(dict(player), at)
     token = f"wgs_{realm.mode.value}_{secrets.token_hex(24)}"
     session_id, expires = new_id(), at + LIFETIME
     await conn.execute(_INSERT, {**realm.params, "hash": hash_token(token), "id": session_id,

@@ -12,8 +12,9 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -162,10 +163,42 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
+# The credentials a route takes, as the OpenAPI document names them: a dependency that
+# authenticates declares them in this attribute (``credentials_of`` reads a route's).
+CREDENTIALS = "wowsino_credentials"
+API_KEY = ("apiKey",)
+Marked = TypeVar("Marked", bound=Callable[..., Any])
+PUBLIC = ("apiKey", "publishableKey")
+
+
+def takes(*credentials: str) -> Callable[[Marked], Marked]:
+    """Mark an authenticating dependency with the credentials it takes."""
+
+    def mark(dependency: Marked) -> Marked:
+        setattr(dependency, CREDENTIALS, credentials)
+        return dependency
+
+    return mark
+
+
+def credentials_of(dependant: Any) -> tuple[str, ...]:
+    """The credentials a route (its ``dependant``) takes: what its dependencies declare,
+    else an API key."""
+    pending = list(dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        declared = getattr(dependency.call, CREDENTIALS, None)
+        if declared is not None:
+            return tuple(declared)
+        pending.extend(dependency.dependencies)
+    return API_KEY
+
+
 def scoped(scope: str, *, public: bool = False) -> object:
     """A dependency: the principal, refused with 403 unless it holds ``scope``.
     ``public``: a publishable key is let through too (public listings)."""
 
+    @takes(*(PUBLIC if public else API_KEY))
     async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
         if not (public and principal.publishable):
             principal.require(scope)
@@ -178,6 +211,7 @@ def white_label(scope: str, *, public: bool = False) -> object:
     """``scoped(scope, public=...)`` for the white-label back office: a plug-in tenant's
     key is refused with 403 ``SCOPE_DENIED`` whatever its scopes (api.md §10)."""
 
+    @takes(*(PUBLIC if public else API_KEY))
     async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
         require_white_label(principal)
         if not (public and principal.publishable):

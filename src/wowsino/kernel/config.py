@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The sandbox PSP's shared secret when WOWSINO_SANDBOX_PSP_SECRET is unset: for
+# development and tests only (docs/psp.md); the sandbox moves no real money.
+DEVELOPMENT_SANDBOX_PSP_SECRET = "wowsino-sandbox-psp-development-secret"  # noqa: S105
+DEFAULT_SANDBOX_PSP_URL = "http://127.0.0.1:8010"
 # The sandbox game aggregator's signing secret when WOWSINO_SANDBOX_AGGREGATOR_SECRET is
 # unset: for development and tests only (docs/games.md); set your own anywhere else.
 DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET = "wowsino-sandbox-aggregator-development-secret"  # noqa: S105
@@ -33,6 +37,11 @@ class Settings:
     db_pool_size: int = 20
     max_body_bytes: int = 1024 * 1024
     log_json: bool = False
+    # the sandbox PSP (``wowsino sandbox psp``): its address and the secret it signs with
+    sandbox_psp_url: str = DEFAULT_SANDBOX_PSP_URL
+    sandbox_psp_secret: str = DEVELOPMENT_SANDBOX_PSP_SECRET
+    # where PSPs reach this API (callbacks); None: the base URL of the request at hand
+    public_url: str | None = None
     # the sandbox game aggregator (``wowsino sandbox games``): where a launched game opens,
     # and the secret its wallet calls are signed with
     sandbox_games_url: str = DEFAULT_SANDBOX_GAMES_URL
@@ -64,6 +73,10 @@ class Settings:
             db_pool_size=_int("WOWSINO_DB_POOL_SIZE", 20),
             max_body_bytes=_int("WOWSINO_MAX_BODY_BYTES", 1024 * 1024),
             log_json=env == "production",
+            sandbox_psp_url=os.environ.get("WOWSINO_SANDBOX_PSP_URL") or DEFAULT_SANDBOX_PSP_URL,
+            sandbox_psp_secret=(os.environ.get("WOWSINO_SANDBOX_PSP_SECRET")
+                                or DEVELOPMENT_SANDBOX_PSP_SECRET),
+            public_url=(os.environ.get("WOWSINO_PUBLIC_URL") or "").rstrip("/") or None,
             sandbox_games_url=(os.environ.get("WOWSINO_SANDBOX_GAMES_URL")
                                or DEFAULT_SANDBOX_GAMES_URL).rstrip("/"),
             sandbox_aggregator_secret=(os.environ.get("WOWSINO_SANDBOX_AGGREGATOR_SECRET")

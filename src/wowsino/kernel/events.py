@@ -65,12 +65,30 @@ def _time(name: str, what: str) -> Field:
 _TYPES = (
     EventType(
         "player.status_changed",
-        "A player's status changed (`PATCH /v1/players/<key>/status`). Not sent when the "
-        "status asked for is the one the player already has.",
+        "A player's status changed (`PATCH /v1/players/<key>/status`, a self-exclusion "
+        "or its end). Not sent when the status asked for is the one the player already "
+        "has.",
         (_USER,
          Field("from", "string", "The previous status."),
          Field("to", "string", "The new status."),
          Field("reason", "string", "The reason given with the change."))),
+    EventType(
+        "player.self_excluded",
+        "A white-label player excluded themselves (`POST /v1/player/self-exclude`): from "
+        "now on no login, play or engagement until `until`, and every session and active "
+        "bonus ended. `player.status_changed` is sent with it.",
+        (_USER,
+         Field("period", "string", "`6m`, `1y`, `5y` or `permanent`."),
+         Field("until", "string|null",
+               "When the exclusion ends (ISO-8601 UTC); `null` when permanent."))),
+    EventType(
+        "player.self_exclusion_ended",
+        "A player's timed self-exclusion reached its end and the worker lifted it: the "
+        "status returns to the one before it (`player.status_changed` is sent with it, "
+        "unless the operator closed the account meanwhile). A permanent one never ends.",
+        (_USER,
+         Field("period", "string", "`6m`, `1y` or `5y`."),
+         _time("until", "the exclusion ended"))),
     EventType(
         "rg.limit_changed",
         "A player's responsible-gaming limits changed: at once when tightened, or when a "
@@ -219,7 +237,17 @@ _TYPES = (
          Field("reason", "string", "Always `expired`."),
          Field("currency", "string", "The bonus's currency."),
          Field("amount_removed", "number", "The bonus money removed."))),
-    EventType("kyc.decision", "A KYC check reached a decision.", reserved=True),
+    EventType(
+        "kyc.decision",
+        "A KYC decision was recorded: by an operator (`PATCH /v1/players/<key>/kyc`, "
+        "`source: manual`). It sets the player's `kyc_status` and `kyc_level`, which the "
+        "withdrawal gate reads.",
+        (Field("document_id", "string", "The decision's id."),
+         _USER,
+         Field("decision", "string", "`approved`, `rejected`, `pending` or `none`."),
+         Field("level", "integer", "The KYC level now in force (0-3)."),
+         Field("reason", "string", "The reason given."),
+         Field("source", "string", "Who decided: `manual`."))),
     EventType(
         "vip.level_changed",
         "A player's VIP level changed: up by XP from real-money wagers, or up or down when the "
@@ -274,11 +302,67 @@ _TYPES = (
          Field("spent", "number", "What campaigns spent this month."),
          Field("campaign_id", "string|null", "The campaign whose run reached it."),
          Field("paused_campaigns", "array", "The campaigns paused."))),
-    EventType("deposit.completed", "A deposit settled.", reserved=True),
-    EventType("withdrawal.requested", "A player asked for a withdrawal.", reserved=True),
-    EventType("withdrawal.completed", "A withdrawal was paid out.", reserved=True),
-    EventType("withdrawal.failed", "A withdrawal failed and its funds returned.",
-              reserved=True),
+    EventType(
+        "deposit.completed",
+        "A white-label deposit was paid: the PSP's signed callback said so, and the amount "
+        "was credited to the player's real balance. Sent once per deposit, also when the PSP "
+        "says it twice.",
+        (Field("deposit_id", "string", "The deposit."),
+         _USER,
+         Field("amount", "number", "The amount credited."),
+         Field("currency", "string", "The player's currency."),
+         Field("method", "string", "The payment method (`card`, …)."),
+         Field("psp_reference", "string", "The PSP's transaction id."),
+         Field("first_deposit", "boolean", "Whether it is the player's first deposit."))),
+    EventType(
+        "deposit.failed",
+        "A white-label deposit failed: the PSP declined it (its callback, or its answer to "
+        "the payment's creation). Nothing was credited.",
+        (Field("deposit_id", "string", "The deposit."),
+         _USER,
+         Field("amount", "number", "The amount asked for."),
+         Field("currency", "string", "The player's currency."),
+         Field("method", "string", "The payment method."),
+         Field("reason", "string", "The PSP's reason (`card_declined`, …)."))),
+    EventType(
+        "withdrawal.requested",
+        "A player asked for a withdrawal: the amount left their real balance for "
+        "`withdrawals_in_flight`, and their active bonuses were forfeited.",
+        (Field("withdrawal_id", "string", "The withdrawal."),
+         _USER,
+         Field("amount", "number", "The amount reserved."),
+         Field("currency", "string", "The player's currency."),
+         Field("auto_approved", "boolean",
+               "Whether it was approved at once, below the brand's threshold."),
+         Field("forfeited_bonuses", "array",
+               "One `{bonus_id, type, currency, amount_removed}` per bonus forfeited."))),
+    EventType(
+        "withdrawal.completed",
+        "A withdrawal was paid out: the PSP's payout callback said so.",
+        (Field("withdrawal_id", "string", "The withdrawal."),
+         _USER,
+         Field("amount", "number", "The amount paid."),
+         Field("currency", "string", "The player's currency."),
+         Field("psp_reference", "string", "The PSP's payout id."))),
+    EventType(
+        "withdrawal.failed",
+        "An approved withdrawal's payout failed (the PSP's callback, or its refusal of the "
+        "payout); the amount returned to the player's real balance.",
+        (Field("withdrawal_id", "string", "The withdrawal."),
+         _USER,
+         Field("amount", "number", "The amount returned."),
+         Field("currency", "string", "The player's currency."),
+         Field("reason", "string", "The PSP's reason."))),
+    EventType(
+        "withdrawal.rejected",
+        "An operator rejected a pending withdrawal "
+        "(`POST /v1/withdrawals/<id>/reject`); the amount returned to the player's real "
+        "balance.",
+        (Field("withdrawal_id", "string", "The withdrawal."),
+         _USER,
+         Field("amount", "number", "The amount returned."),
+         Field("currency", "string", "The player's currency."),
+         Field("reason", "string", "The operator's reason."))),
 )
 
 CATALOGUE: dict[str, EventType] = {t.name: t for t in _TYPES}
@@ -324,6 +408,9 @@ def _markdown_lines() -> Iterator[str]:
         yield "|---|---|---|"
         for f in t.fields:
             yield f"| `{f.name}` | {f.type.replace('|', ' or ')} | {f.description} |"
+    reserved = [t for t in _TYPES if t.reserved]
+    if not reserved:
+        return
     yield ""
     yield "## Reserved types"
     yield ""
@@ -333,9 +420,8 @@ def _markdown_lines() -> Iterator[str]:
     yield ""
     yield "| type | will be sent when |"
     yield "|---|---|"
-    for t in _TYPES:
-        if t.reserved:
-            yield f"| `{t.name}` | {t.description} |"
+    for t in reserved:
+        yield f"| `{t.name}` | {t.description} |"
 
 
 def markdown() -> str:

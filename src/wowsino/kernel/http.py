@@ -164,7 +164,8 @@ def log_request(scope: Scope, *, request_id: str, route: str, status: int, secon
     fields: dict[str, Any] = {"request_id": request_id, "method": scope.get("method"),
                               "route": route, "status": status,
                               "duration_ms": round(seconds * 1000, 1)}
-    principal = (scope.get("state") or {}).get("principal")
+    state = scope.get("state") or {}
+    principal = state.get("principal") or state.get("player_session")
     if principal is not None:
         fields["tenant"] = principal.tenant_slug
         fields["mode"] = principal.realm.mode.value
@@ -258,32 +259,25 @@ ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/E
 SECURITY = {
     "apiKey": {"type": "http", "scheme": "bearer",
                "description": "an API key: wsk_live_… or wsk_test_…"},
+    "publishableKey": {"type": "http", "scheme": "bearer",
+                       "description": "a white-label brand's publishable key, safe in a "
+                                      "browser: wpk_live_… or wpk_test_… (/v1/auth/* and "
+                                      "the public listings only)"},
+    "playerSession": {"type": "http", "scheme": "bearer",
+                      "description": "a player session token from POST /v1/auth/login: "
+                                     "wps_live_… or wps_test_…"},
     "adminToken": {"type": "http", "scheme": "bearer",
                    "description": "the platform admin credential (WOWSINO_ADMIN_TOKEN)"},
-    "playerSession": {"type": "http", "scheme": "bearer",
-                      "description": "a player's session token: wps_… (white-label)"},
+    "pspSignature": {"type": "apiKey", "in": "header", "name": "X-Signature",
+                     "description": "a PSP's signature over the raw body, as its adapter "
+                                    "defines it (docs/psp.md)"},
     "aggregatorSignature": {"type": "apiKey", "in": "header", "name": "X-Signature",
                             "description": "a game aggregator's signature over the raw "
                                            "body: lowercase hex HMAC-SHA256 with its "
                                            "secret (docs/games.md)"},
 }
-PLAYER_PREFIX = "/v1/player/"  # the player's own routes take a session token
-# and these, outside that prefix
-SESSION_PATHS = frozenset({"/v1/auth/logout", "/v1/games/{game_id}/launch"})
+CALLBACK_PREFIX = "/v1/psp/"  # PSP callbacks are signed, with no key
 AGGREGATOR_PREFIX = "/v1/aggregator/"  # game aggregators' calls are signed, with no key
-
-
-def _security(path: str) -> list[dict[str, list[str]]] | None:
-    """The credential an operation takes (None: none)."""
-    if path.startswith(PLAYER_PREFIX) or path in SESSION_PATHS:
-        return [{"playerSession": []}]
-    if path.startswith(AGGREGATOR_PREFIX):
-        return [{"aggregatorSignature": []}]
-    if path.startswith("/v1/"):
-        return [{"apiKey": []}]
-    if path == "/tenants" or path.startswith("/tenants/"):
-        return [{"adminToken": []}]
-    return None
 
 
 def _declared_errors(path: str, method: str, op: dict[str, Any]) -> dict[str, str]:
@@ -303,7 +297,8 @@ def _declared_errors(path: str, method: str, op: dict[str, Any]) -> dict[str, st
     return errors
 
 
-def _tidy_operation(path: str, method: str, op: dict[str, Any]) -> None:
+def _tidy_operation(path: str, method: str, op: dict[str, Any],
+                    credentials: tuple[str, ...] = ("apiKey",)) -> None:
     """Make one operation say what the server does: an absent query parameter or body
     is absent, never ``null``; every answer has its content; every error the envelope."""
     for param in op.get("parameters", []):
@@ -324,9 +319,14 @@ def _tidy_operation(path: str, method: str, op: dict[str, Any]) -> None:
             declared["content"] = json_answer
         elif status[0] in "45":
             declared.setdefault("content", ERROR_CONTENT)
-    security = _security(path)
-    if security is not None:
-        op["security"] = security
+    if path.startswith(CALLBACK_PREFIX):
+        op["security"] = [{"pspSignature": []}]
+    elif path.startswith(AGGREGATOR_PREFIX):
+        op["security"] = [{"aggregatorSignature": []}]
+    elif path.startswith("/v1/"):
+        op["security"] = [{name: []} for name in credentials]
+    elif path == "/tenants" or path.startswith("/tenants/"):
+        op["security"] = [{"adminToken": []}]
 
 
 def declare_errors(app: FastAPI) -> None:
@@ -347,13 +347,22 @@ def declare_errors(app: FastAPI) -> None:
         schemas.pop("ValidationError", None)
         schemas["ErrorBody"] = ErrorBody.model_json_schema()
         components["securitySchemes"] = SECURITY
+        taken = _credentials(app)
         for path, item in doc.get("paths", {}).items():
             for method, op in item.items():
-                _tidy_operation(path, method, op)
+                _tidy_operation(path, method, op, taken.get((path, method), ("apiKey",)))
         app.openapi_schema = doc
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _credentials(app: FastAPI) -> dict[tuple[str, str], tuple[str, ...]]:
+    """``(path template, method)`` → the credentials the route takes (``kernel.auth``)."""
+    from wowsino.kernel.auth import credentials_of
+
+    return {(path, method.lower()): credentials_of(route.dependant)
+            for path, methods, route in api_routes(app) for method in methods}
 
 
 def index_route_templates(app: FastAPI) -> None:

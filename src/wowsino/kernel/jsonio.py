@@ -89,6 +89,9 @@ class DecimalRequest(Request):
                 raise json.JSONDecodeError("a number has too many digits", "", 0) from None
             if isinstance(parsed, dict | list) and nested_deeper_than(parsed, MAX_BODY_DEPTH):
                 raise json.JSONDecodeError(too_deep, "", 0)
+            if parsed is None:  # an optional body is left out, never sent as null
+                raise json.JSONDecodeError("the body is null: send a JSON object or none",
+                                           "", 0)
             self._json = parsed
         return self._json
 

@@ -10,7 +10,6 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.bonuses.schemas import KeyOnly
 from wowsino.kernel.auth import Principal, white_label
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound
@@ -18,7 +17,7 @@ from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
 from wowsino.kernel.writes import platform_of, write
 from wowsino.pam import lockout, passwords, service, sessions
-from wowsino.pam.schemas import LoginIn, RegisterIn
+from wowsino.pam.schemas import KeyOnly, LoginIn, RegisterIn
 from wowsino.pam.sessions import CurrentPlayer
 
 router = APIRouter(prefix="/auth", tags=["player auth"], route_class=DecimalRoute)

@@ -15,7 +15,9 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.errors import DomainError
+from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Realm
 
 MAX_FAILURES = 5
@@ -82,3 +84,9 @@ async def sweep(conn: AsyncConnection, *, before: datetime) -> int:
     result = await conn.execute(text("DELETE FROM login_failures WHERE at < :before"),
                                 {"before": before - WINDOW - LOCK})
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def sweep_due(platform: Platform) -> int:
+    """The worker's job: forget the failures no lock-out can count any more."""
+    now = platform.clock.now()
+    return await unit_of_work(platform.engine, lambda conn: sweep(conn, before=now))

@@ -15,7 +15,7 @@ from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import Conflict, DomainError, PlayerBlocked
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Actor, Realm
-from wowsino.pam import lockout, passwords, sessions
+from wowsino.pam import account, lockout, passwords, sessions
 from wowsino.players import service as players
 
 
@@ -42,16 +42,23 @@ async def _check_jurisdiction(conn: AsyncConnection, realm: Realm, brand_id: UUI
                             rule="min_age", profile=found.profile)
 
 
+async def lock_email(conn: AsyncConnection, realm: Realm, brand_id: UUID, email: str) -> None:
+    """Serialise, until the transaction ends, whoever takes ``email`` within the brand
+    (a registration, a player changing address): a check that it is free then holds."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                       {"k": f"register:{realm.tenant_id}:{realm.mode.value}:{brand_id}:"
+                             f"{email}"})
+
+
 async def register(conn: AsyncConnection, *, realm: Realm, brand_id: UUID,
                    fields: dict[str, Any], password_hash: str, actor: Actor,
                    at: datetime) -> dict[str, Any]:
     """Create a player with a password: 409 for a taken username or email (within the
-    brand), 403 for an age or a country the brand's profile refuses."""
+    brand), 403 for an age or a country the brand's profile refuses. Answers the player's
+    profile (``GET /v1/player/profile``), never the operator's dossier."""
     await _check_jurisdiction(conn, realm, brand_id, fields, at)
     # one registration per email at a time: the check below then holds
-    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                       {"k": f"register:{realm.tenant_id}:{realm.mode.value}:{brand_id}:"
-                             f"{fields['email']}"})
+    await lock_email(conn, realm, brand_id, fields["email"])
     taken = (await conn.execute(text(
         "SELECT lower(username) = lower(:username) AS username_taken FROM players "
         "WHERE tenant_id = :tenant_id AND mode = :mode AND brand_id = :brand "
@@ -72,7 +79,8 @@ async def register(conn: AsyncConnection, *, realm: Realm, brand_id: UUID,
         "INSERT INTO player_credentials (tenant_id, mode, player_id, password_hash, changed_at) "
         "VALUES (:tenant_id, :mode, :player, :hash, :at)"),
         {**realm.params, "player": body["player"]["user_id"], "hash": password_hash, "at": at})
-    return body
+    # the player's own view: a player site never sees the operator's flags
+    return {"player": {k: body["player"][k] for k in account.PROFILE_FIELDS}}
 
 
 _ACCOUNT = text(

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel import audit
 from wowsino.kernel.admin import client_address
+from wowsino.kernel.auth import takes
 from wowsino.kernel.errors import AuthInvalid, AuthRequired, PlayerBlocked, TenantSuspended
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.realm import Actor, Mode, Realm
@@ -149,10 +150,18 @@ _TOUCH = text(
 )
 
 
+_ENDED = text(
+    "SELECT p.status FROM player_sessions s JOIN players p ON p.tenant_id = s.tenant_id "
+    "AND p.mode = s.mode AND p.id = s.player_id WHERE s.token_hash = :hash"
+)
+
+
+@takes("playerSession")
 async def current_player(request: Request) -> PlayerSession:
     """Resolve ``Authorization: Bearer wps_…`` to its live session, sliding its idle
     expiry: 401 for a missing, unknown, expired or revoked session (an API key too),
-    403 for a suspended tenant or a player who may not play any more."""
+    403 for a suspended tenant or a player who may not log in any more (a session such a
+    status ended answers the same 403)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -168,6 +177,13 @@ async def current_player(request: Request) -> PlayerSession:
         row = (await conn.execute(_TOUCH, {"hash": hash_token(token), "now": now,
                                            "idle": IDLE})).mappings().first()
     if row is None:
+        async with platform.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            status = (await conn.execute(_ENDED, {"hash": hash_token(token)})).scalar()
+        # a session ended by a status that refuses the player says why
+        refused = None if status is None else refusal_for(status)
+        if refused is not None:
+            raise refused
         raise AuthInvalid("the player session is unknown, expired or revoked: log in again")
     if row["tenant_status"] == "suspended":
         raise TenantSuspended("this tenant is suspended")

@@ -62,7 +62,9 @@ async def get_player(key: str, request: Request, principal: Read) -> MoneyJSONRe
                                                                   p.clock.now())})
 
 
-@router.patch("/{key}/status", summary="Change a player's status (reason kept as a note)")
+@router.patch("/{key}/status", summary="Change a player's status (reason kept as a note)",
+              responses={409: {"description": "SELF_EXCLUSION_ACTIVE: a self-exclusion the "
+                                              "player asked for runs (only closed is accepted)"}})
 async def change_status(key: str, body: StatusIn, request: Request,
                         principal: Write) -> MoneyJSONResponse:
     return await write(

@@ -25,7 +25,8 @@ from wowsino.kernel.wire import Lookup
 
 COLUMNS = (
     "id, brand_id, username, email, external_ref, country_code, date_of_birth, currency, tags, "
-    "status, kyc_status, kyc_level, risk_band, is_pep, is_sanctioned, rg, created_at, updated_at"
+    "status, kyc_status, kyc_level, risk_band, is_pep, is_sanctioned, rg, created_at, updated_at, "
+    "self_exclusion_period, self_excluded_at, self_excluded_until"
 )
 
 
@@ -120,6 +121,16 @@ async def set_status(
         text("UPDATE players SET status = :status, updated_at = :at WHERE tenant_id = :tenant_id "
              "AND mode = :mode AND id = :id"),
         {**realm.params, "id": player_id, "status": status, "at": at},
+    )
+
+
+async def set_kyc(
+    conn: AsyncConnection, realm: Realm, player_id: UUID, status: str, level: int, at: datetime
+) -> None:
+    await conn.execute(
+        text("UPDATE players SET kyc_status = :status, kyc_level = :level, updated_at = :at "
+             "WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id"),
+        {**realm.params, "id": player_id, "status": status, "level": level, "at": at},
     )
 
 

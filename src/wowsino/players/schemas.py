@@ -27,6 +27,13 @@ PlayerStatus = Literal["active", "suspended", "self_excluded", "fraud_hold", "am
 MoneyIn = Decimal
 
 
+def normalised_email(v: str) -> str:
+    """An email address as stored (lower case); ValueError if it is not one."""
+    if len(v) > 254 or not EMAIL.match(v):
+        raise ValueError("not a valid email address")
+    return v.lower()
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -55,9 +62,7 @@ class PlayerIdentity(Body):
     @field_validator("email")
     @classmethod
     def _email(cls, v: str) -> str:
-        if len(v) > 254 or not EMAIL.match(v):
-            raise ValueError("not a valid email address")
-        return v.lower()
+        return normalised_email(v)
 
     @field_validator("country_code")
     @classmethod

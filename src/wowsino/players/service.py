@@ -12,7 +12,7 @@ from wowsino.events import triggers
 from wowsino.events.wagers import Context
 from wowsino.kernel import audit, ledger, outbox
 from wowsino.kernel.clock import iso
-from wowsino.kernel.errors import NotFound, PlayerBlocked, ValidationFailed
+from wowsino.kernel.errors import Conflict, NotFound, PlayerBlocked, ValidationFailed
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import (
     ASSETS,
@@ -24,6 +24,7 @@ from wowsino.kernel.money import (
     to_minor,
 )
 from wowsino.kernel.realm import Actor, Realm
+from wowsino.pam import sessions
 from wowsino.players import repository, rg
 
 DEFAULT_CURRENCY = "USD"
@@ -100,15 +101,7 @@ async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
 
         vip = (await vip_service.summaries(conn, realm, [row["id"]])).get(str(row["id"]))
     currency = ASSETS[row["currency"]]
-    shown: dict[str, dict[str, Any]] = {
-        "real": {currency.code: from_minor(0, currency)},
-        "bonus": {currency.code: from_minor(0, currency)},
-        "winz": {"WINZ": 0},
-        "xp": {"XP": 0},
-    }
-    for rail_name, by_asset in balances.items():
-        for code, minor in by_asset.items():
-            shown.setdefault(rail_name, {})[code] = from_minor(minor, ASSETS[code])
+    shown = show_balances(balances, row["currency"])
     xp = int(balances.get("xp", {}).get("XP", 0))
     standing = vip or {"level": None, "name": None, "progress": None}
     return {
@@ -131,9 +124,45 @@ async def dossier(conn: AsyncConnection, realm: Realm, row: dict[str, Any],
         "vip": {"level": standing["level"], "name": standing["name"], "xp": xp,
                 "progress": standing["progress"]},
         "active_bonuses": active_bonuses,
+        "self_exclusion": self_exclusion(row),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+
+
+def show_balances(balances: dict[str, dict[str, int]], currency_code: str
+                  ) -> dict[str, dict[str, Any]]:
+    """``{rail: {asset: amount}}`` in the asset's unit; the player's currency on the real
+    and bonus rails, WINZ and XP always shown (zero when never credited)."""
+    currency = ASSETS[currency_code]
+    shown: dict[str, dict[str, Any]] = {
+        "real": {currency.code: from_minor(0, currency)},
+        "bonus": {currency.code: from_minor(0, currency)},
+        "winz": {"WINZ": 0},
+        "xp": {"XP": 0},
+    }
+    for rail_name, by_asset in balances.items():
+        for code, minor in by_asset.items():
+            shown.setdefault(rail_name, {})[code] = from_minor(minor, ASSETS[code])
+    return shown
+
+
+def self_exclusion(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The self-exclusion the player asked for, while it lasts: ``{period, since, until}``
+    (``until`` null when permanent)."""
+    period = row.get("self_exclusion_period")
+    if period is None:
+        return None
+    return {"period": period, "since": row["self_excluded_at"],
+            "until": row["self_excluded_until"]}
+
+
+def exclusion_running(row: dict[str, Any], at: datetime) -> bool:
+    """Whether a self-exclusion the player asked for still runs at ``at``."""
+    if row.get("self_exclusion_period") is None:
+        return False
+    until = row.get("self_excluded_until")
+    return until is None or until > at
 
 
 async def upsert(
@@ -182,12 +211,40 @@ async def _set_referrer(conn: AsyncConnection, realm: Realm, brand_id: UUID,
     await repository.set_referrer(conn, realm, row["id"], referrer["id"])
 
 
+# While a self-exclusion the player asked for runs, the operator may only close the
+# account; any other status would let the player back before its end.
+STATUSES_DURING_EXCLUSION = frozenset({"self_excluded", "closed"})
+
+
 async def change_status(
     conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, status: str, reason: str,
     actor: Actor, at: datetime,
 ) -> dict[str, Any]:
-    """Set the status; the reason becomes a compliance note; emits ``player.status_changed``."""
+    """Set the status; the reason becomes a compliance note; emits ``player.status_changed``.
+    409 ``SELF_EXCLUSION_ACTIVE`` for any status but ``closed`` while a self-exclusion
+    the player asked for runs."""
     player = await get(conn, realm, brand_id, ref, for_update=True)
+    if exclusion_running(player, at) and status not in STATUSES_DURING_EXCLUSION:
+        raise Conflict(
+            f"the player is self-excluded until {_until(player)}: the status cannot change "
+            "before the self-exclusion ends (only closing the account is possible)",
+            code="SELF_EXCLUSION_ACTIVE", until=player["self_excluded_until"])
+    changed = await set_status(conn, realm=realm, player=player, status=status, reason=reason,
+                               actor=actor, at=at)
+    return {"player": await dossier(conn, realm, player, at), "changed": changed}
+
+
+def _until(player: dict[str, Any]) -> str:
+    until = player.get("self_excluded_until")
+    return "it is lifted (permanent)" if until is None else iso(until)
+
+
+async def set_status(conn: AsyncConnection, *, realm: Realm, player: dict[str, Any],
+                     status: str, reason: str, actor: Actor, at: datetime) -> bool:
+    """Set the status of a row-locked ``player`` (updated in place): a compliance note, an
+    audit row and ``player.status_changed`` when it changes. A status that refuses the
+    player's login (self-excluded, closed, suspended) ends every session of the player.
+    Whether it changed."""
     previous = player["status"]
     await repository.add_note(conn, realm, player["id"], "status_change",
                               f"{previous} → {status}: {reason}", actor.label, at)
@@ -199,8 +256,17 @@ async def change_status(
                            at=at)
         await outbox.emit(conn, realm=realm, type="player.status_changed", at=at, data={
             "user": player_ref(player), "from": previous, "to": status, "reason": reason})
+    if status in sessions.LOCKED_OUT:
+        await sessions.revoke_all(conn, realm=realm, player_id=player["id"], at=at,
+                                  reason=f"status {status}")
     player["status"], player["updated_at"] = status, at
-    return {"player": await dossier(conn, realm, player, at), "changed": previous != status}
+    return bool(previous != status)
+
+
+async def set_kyc(conn: AsyncConnection, realm: Realm, player_id: UUID, *, status: str,
+                  level: int, at: datetime) -> None:
+    """Record the KYC status and level in force (``compliance.kyc`` decides them)."""
+    await repository.set_kyc(conn, realm, player_id, status, level, at)
 
 
 async def update_rg(
@@ -210,6 +276,20 @@ async def update_rg(
     """Tighten at once, loosen after the cooling-off; emits ``rg.limit_changed``. A limit
     set or tightened fires the ``rg.limit_set`` trigger (safer-gambling journeys)."""
     player = await get(conn, realm, brand_id, ref, for_update=True)
+    changes = await apply_rg(conn, realm=realm, service_mode=service_mode, player=player,
+                             requested=requested, actor=actor, at=at)
+    return {"player": await dossier(conn, realm, player, at),
+            "changes": [{"limit": c.limit, "immediate": c.immediate,
+                         "applies_at": c.applies_at} for c in changes]}
+
+
+async def apply_rg(
+    conn: AsyncConnection, *, realm: Realm, service_mode: str, player: dict[str, Any],
+    requested: dict[str, Any], actor: Actor, at: datetime,
+) -> list[rg.Change]:
+    """``update_rg`` on a row-locked ``player`` (its ``rg`` updated in place): the changes
+    made. Money limits arrive in the player's currency's unit; ``timeout_until`` as a
+    datetime."""
     currency = ASSETS[player["currency"]]
     normalised: dict[str, Any] = {}
     for name, value in requested.items():
@@ -244,9 +324,7 @@ async def update_rg(
             player["id"], player["brand_id"], "rg.limit_set", at, {"limits": tightened})],
             Context(service_mode, at))
     player["rg"] = state
-    return {"player": await dossier(conn, realm, player, at),
-            "changes": [{"limit": c.limit, "immediate": c.immediate,
-                         "applies_at": c.applies_at} for c in changes]}
+    return changes
 
 
 async def apply_due_rg_changes(conn: AsyncConnection, *, now: datetime, batch: int = 200) -> int:

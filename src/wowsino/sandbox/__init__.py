@@ -1,2 +1,3 @@
 """Stand-ins for the outside services a white-label brand talks to, speaking HTTP like the
-real ones: ``wowsino sandbox games`` (a game aggregator)."""
+real ones: ``wowsino sandbox psp`` (a PSP) and ``wowsino sandbox games`` (a game
+aggregator)."""

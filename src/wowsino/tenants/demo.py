@@ -1,5 +1,6 @@
-"""The demo tenant ``make run`` creates once; its keys are kept in the data
-directory (development only) so every start can print the test key."""
+"""The demo tenants ``make run`` creates once: ``demo`` (plug-in) and ``demo-wl``
+(white-label, with a publishable key for its player site). Their keys are kept in the
+data directory (development only) so every start can print the test keys."""
 
 from __future__ import annotations
 
@@ -12,28 +13,31 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wowsino.kernel.clock import SystemClock
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import NotFound
-from wowsino.kernel.realm import ADMIN
+from wowsino.kernel.realm import ADMIN, Mode
 from wowsino.tenants import service
 
 DEMO_SLUG = "demo"
+WHITE_LABEL_SLUG = "demo-wl"
+
+
+async def _exists(engine: AsyncEngine, slug: str) -> bool:
+    async with read_only(engine) as conn:
+        try:
+            await service.get_tenant(conn, slug)
+        except NotFound:
+            return False
+    return True
 
 
 async def ensure_demo_tenant(engine: AsyncEngine, data_dir: Path) -> dict[str, Any]:
     """Create the demo tenant unless it exists; return its slug, brand and test key."""
     keys_file = data_dir / "demo-keys.json"
-    async with read_only(engine) as conn:
-        try:
-            await service.get_tenant(conn, DEMO_SLUG)
-            exists = True
-        except NotFound:
-            exists = False
+    exists = await _exists(engine, DEMO_SLUG)
     if exists and keys_file.exists():
         return dict(json.loads(keys_file.read_text()))
     if exists:  # data kept but the key file lost: issue a fresh test key
         async def new_key(conn: Any) -> Any:
             found = await service.get_tenant(conn, DEMO_SLUG)
-            from wowsino.kernel.realm import Mode
-
             return await service.create_key(conn, tenant_id=found["id"], brand="main",
                                              mode=Mode.TEST, scopes=["*"], name="demo test",
                                              actor=ADMIN, at=SystemClock().now())
@@ -46,6 +50,40 @@ async def ensure_demo_tenant(engine: AsyncEngine, data_dir: Path) -> dict[str, A
             brand_name="Demo Casino", actor=ADMIN, at=SystemClock().now()))
         info = {"tenant": DEMO_SLUG, "brand": "main", "test_key": result["keys"]["test"],
                 "live_key": result["keys"]["live"]}
+    _write_keys(keys_file, info)
+    return info
+
+
+async def ensure_white_label_demo(engine: AsyncEngine, data_dir: Path) -> dict[str, Any]:
+    """Create the white-label demo tenant unless it exists; return its slug, brand, test
+    key and test publishable key (the player site's)."""
+    keys_file = data_dir / "demo-wl-keys.json"
+    exists = await _exists(engine, WHITE_LABEL_SLUG)
+    if exists and keys_file.exists():
+        return dict(json.loads(keys_file.read_text()))
+    if exists:  # data kept but the key file lost: fresh test keys
+        async def new_keys(conn: Any) -> dict[str, str]:
+            found = await service.get_tenant(conn, WHITE_LABEL_SLUG)
+            at = SystemClock().now()
+            secret = await service.create_key(
+                conn, tenant_id=found["id"], brand="main", mode=Mode.TEST, scopes=["*"],
+                name="demo test", actor=ADMIN, at=at)
+            publishable = await service.create_key(
+                conn, tenant_id=found["id"], brand="main", mode=Mode.TEST, scopes=[],
+                name="demo publishable test", actor=ADMIN, at=at, publishable=True)
+            return {"test_key": secret.plaintext, "publishable_key": publishable.plaintext}
+
+        info: dict[str, Any] = {"tenant": WHITE_LABEL_SLUG, "brand": "main",
+                                **await unit_of_work(engine, new_keys)}
+    else:
+        result = await unit_of_work(engine, lambda conn: service.create_tenant(
+            conn, slug=WHITE_LABEL_SLUG, name="Demo White-label Casino",
+            service_mode="white_label", brand_slug="main", brand_name="Demo White-label Casino",
+            actor=ADMIN, at=SystemClock().now()))
+        info = {"tenant": WHITE_LABEL_SLUG, "brand": "main", "test_key": result["keys"]["test"],
+                "publishable_key": result["publishable_keys"]["test"],
+                "live_key": result["keys"]["live"],
+                "live_publishable_key": result["publishable_keys"]["live"]}
     _write_keys(keys_file, info)
     return info
 

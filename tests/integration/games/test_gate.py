@@ -78,7 +78,7 @@ async def test_a_time_out_refuses_bets_and_launches_until_it_ends(
     refused(await table.bet("1.00", tx="b1"), "PLAYER_BLOCKED")
     assert await refusals(engine) == [(table.player_id, "timeout_until")]
     r = await client.post("/v1/games/sandbox-slot/launch", headers=table.session, json={})
-    assert_error(r, 403, "PLAYER_BLOCKED")
+    assert_error(r, 403, "TIMED_OUT")
     clock.advance(timedelta(hours=2, seconds=1))
     assert (await table.bet("1.00", tx="b2")).status_code == 200
     assert (await launch(client, table.session))["token"]

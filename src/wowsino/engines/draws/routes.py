@@ -19,7 +19,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.engines.auth import Config, Read, Use
+from wowsino.engines.auth import Config, Public, Read, Use
 from wowsino.engines.draws import games
 from wowsino.engines.draws.flow import Drawn, draw_lookups, results
 from wowsino.engines.draws.schemas import DrawIn, PrizeGameIn, PrizeGamePatch, StatusChangeIn
@@ -104,7 +104,7 @@ def _add_configuration(router: APIRouter, api: PrizeGameApi) -> None:
 
     @router.get("", name=f"list_{api.plural}",
                 summary=f"The realm's {titles} with configuration and status")
-    async def list_entities(request: Request, principal: Read,
+    async def list_entities(request: Request, principal: Public,
                             status: Literal["active", "paused"] | None = None,
                             limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
         size = check_limit(limit)
@@ -127,7 +127,7 @@ def _add_configuration(router: APIRouter, api: PrizeGameApi) -> None:
         return await write(request, principal, payload=dict(fields), status=201, call=create)
 
     @router.get(item, name=f"get_{noun}", summary=f"One {title}", responses=not_found)
-    async def get_entity(ref: Ref, request: Request, principal: Read) -> MoneyJSONResponse:
+    async def get_entity(ref: Ref, request: Request, principal: Public) -> MoneyJSONResponse:
         async with read_only(platform_of(request).engine) as conn:
             return MoneyJSONResponse(games.answer(game, await games.load(
                 conn, game, principal.realm, ref)))

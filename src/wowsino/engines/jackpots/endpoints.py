@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
-from wowsino.engines.auth import Config, Read, Use
+from wowsino.engines.auth import Config, Public, Use, viewer
 from wowsino.engines.jackpots import repository, service, views
 from wowsino.engines.jackpots.schemas import ContributionIn, DropIn, JackpotIn, JackpotPatch
 from wowsino.kernel.auth import Principal
@@ -31,7 +31,7 @@ class KeyOnly(BaseModel):
 
 
 @router.get("", summary="Jackpots with their pool, round and last drop")
-async def list_jackpots(request: Request, principal: Read,
+async def list_jackpots(request: Request, principal: Public,
                         status: Literal["active", "paused"] | None = None,
                         limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
@@ -40,7 +40,7 @@ async def list_jackpots(request: Request, principal: Read,
         rows = await repository.listing(conn, principal.realm, status=status, after=after,
                                         limit=size)
     result = NEWEST.page(rows, size)
-    result["data"] = [views.jackpot(r, principal.brand_id) for r in result["data"]]
+    result["data"] = [views.jackpot(r, viewer(principal)) for r in result["data"]]
     return MoneyJSONResponse(result)
 
 
@@ -57,10 +57,10 @@ async def create_jackpot(body: JackpotIn, request: Request,
 
 
 @router.get("/{jackpot_id}", summary="One jackpot", responses=ERRORS)
-async def get_jackpot(jackpot_id: str, request: Request, principal: Read) -> MoneyJSONResponse:
+async def get_jackpot(jackpot_id: str, request: Request, principal: Public) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse({"jackpot": await service.show(conn, principal.realm,
-                                                                jackpot_id, principal.brand_id)})
+                                                                jackpot_id, viewer(principal))})
 
 
 @router.patch("/{jackpot_id}", summary="Change a jackpot's configuration", responses=ERRORS)
@@ -127,12 +127,12 @@ async def drop_jackpot(jackpot_id: str, request: Request, principal: Config,
 @router.get("/{jackpot_id}/drops",
             summary="Drop history, newest first (mystery rounds reveal seed and point)",
             responses=ERRORS)
-async def list_drops(jackpot_id: str, request: Request, principal: Read, limit: Limit = None,
+async def list_drops(jackpot_id: str, request: Request, principal: Public, limit: Limit = None,
                      cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = repository.DROPS.decode(cursor)
     async with read_only(platform_of(request).engine) as conn:
         rows = await service.drops(conn, realm=principal.realm, ref=jackpot_id,
                                    cursor_round=after[0] if after else None, limit=size,
-                                   viewer_brand=principal.brand_id)
+                                   viewer_brand=viewer(principal))
     return MoneyJSONResponse(repository.DROPS.page(rows, size))

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from wowsino.engines.auth import Config, Read, Use
+from wowsino.engines.auth import Config, Public, Read, Use, viewer
 from wowsino.engines.raffles import service
 from wowsino.engines.raffles.schemas import (
     DrawIn,
@@ -31,13 +31,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", summary="List raffles: status, public configuration, seed hash")
-async def list_raffles(request: Request, principal: Read, status: RaffleStatus | None = None,
+async def list_raffles(request: Request, principal: Public, status: RaffleStatus | None = None,
                        limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse(await service.listing(
             conn, principal.realm, status=status, limit=size, cursor=cursor,
-            viewer_brand=principal.brand_id))
+            viewer_brand=viewer(principal)))
 
 
 @router.post("", status_code=201, summary="Create a raffle (its server seed is committed now)")
@@ -51,10 +51,10 @@ async def create_raffle(body: RaffleIn, request: Request, principal: Config) -> 
 
 @router.get("/{raffle_id}", summary="One raffle, with its draw once drawn",
             responses={404: ERRORS[404]})
-async def get_raffle(raffle_id: str, request: Request, principal: Read) -> MoneyJSONResponse:
+async def get_raffle(raffle_id: str, request: Request, principal: Public) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse(await service.get_one(conn, principal.realm, raffle_id,
-                                                       principal.brand_id))
+                                                       viewer(principal)))
 
 
 @router.patch("/{raffle_id}", summary="Change a raffle (cost and prize only before any ticket)",
@@ -118,7 +118,7 @@ async def get_player_entries(raffle_id: str, key: str, request: Request,
             summary="The ticket list by holder id, the exact bytes hashed, and their SHA-256 "
                     "(client seed)",
             responses={404: ERRORS[404]})
-async def get_tickets(raffle_id: str, request: Request, principal: Read) -> MoneyJSONResponse:
+async def get_tickets(raffle_id: str, request: Request, principal: Public) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse(await service.ticket_list(conn, principal.realm, raffle_id))
 

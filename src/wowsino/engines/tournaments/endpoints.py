@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from wowsino.engines.auth import Config, Read, Use
-from wowsino.engines.tournaments import service
+from wowsino.engines.auth import Config, Public, Use
+from wowsino.engines.tournaments import service, views
 from wowsino.engines.tournaments.schemas import (
     JoinIn,
     KeyOnly,
@@ -18,6 +18,7 @@ from wowsino.engines.tournaments.schemas import (
 )
 from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
+from wowsino.kernel.errors import Forbidden
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
 from wowsino.kernel.writes import platform_of, write, write_answer
@@ -44,7 +45,7 @@ def _now(request: Request) -> Any:
 
 
 @router.get("", summary="Tournaments with their configuration, status and participants")
-async def list_tournaments(request: Request, principal: Read, status: Status | None = None,
+async def list_tournaments(request: Request, principal: Public, status: Status | None = None,
                            limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     async with read_only(platform_of(request).engine) as conn:
@@ -64,7 +65,7 @@ async def create_tournament(body: TournamentIn, request: Request,
 
 @router.get("/{tournament_id}", summary="One tournament", responses=ERRORS)
 async def get_tournament(tournament_id: str, request: Request,
-                         principal: Read) -> MoneyJSONResponse:
+                         principal: Public) -> MoneyJSONResponse:
     async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse(await service.get_one(conn, principal.realm, tournament_id,
                                                        _now(request)))
@@ -133,19 +134,25 @@ async def score_tournament(tournament_id: str, body: ScoreIn, request: Request,
 
 
 @router.get("/{tournament_id}/leaderboard",
-            summary="Standings {rank, user, score}: ties go to who reached the score first",
+            summary="Standings {rank, user, score}: ties go to who reached the score first "
+                    "(to a publishable key: players by username only, no around)",
             responses=ERRORS)
 async def leaderboard(
-    tournament_id: str, request: Request, principal: Read, limit: Limit = None,
+    tournament_id: str, request: Request, principal: Public, limit: Limit = None,
     cursor: str | None = None,
     around: str | None = Query(default=None, min_length=1, max_length=128,
                                description="a player (username or id): the rows around them"),
 ) -> MoneyJSONResponse:
     size = check_limit(limit)
+    if principal.publishable and around is not None:
+        raise Forbidden("around names a player: a publishable key reads the board only",
+                        scope="engagement:read")
     async with read_only(platform_of(request).engine) as conn:
-        return MoneyJSONResponse(await service.standings(
+        page = await service.standings(
             conn, realm=principal.realm, brand_id=principal.brand_id, ref=tournament_id,
-            limit=size, cursor=cursor, around=around))
+            limit=size, cursor=cursor, around=around)
+    # a brand's site shows its own players by username, never by id
+    return MoneyJSONResponse(views.anonymous(page) if principal.publishable else page)
 
 
 @router.post("/{tournament_id}/close", status_code=201,

@@ -247,7 +247,7 @@ async def standings(
     or the ``limit`` rows around a player (``around``: ``rank`` null when not entered)."""
     tournament = await repository.load(conn, realm, ref)
     tid = tournament["id"]
-    if around is not None and cursor is not None:
+    if around is not None and cursor:
         raise ValidationFailed("around: not together with cursor", field="around")
     extra: dict[str, Any] = {}
     if around is not None:
@@ -258,7 +258,7 @@ async def standings(
                            "score": None if position is None else config.shown_score(
                                position.score, tournament["scoring"], tournament["currency"])}
         rows = [] if position is None else await _around(conn, realm, tid, position, limit)
-    elif cursor is not None:
+    elif cursor:  # an empty cursor is no cursor, as on every list
         rows = await leaderboard.after(conn, realm, tid, leaderboard.read_cursor(cursor),
                                        limit + 1)
     else:

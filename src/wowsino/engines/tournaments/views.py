@@ -100,3 +100,15 @@ def payout(row: dict[str, Any], tournament_row: dict[str, Any],
         shown["reason"] = row["reason"]
     shown.update(row["detail"])
     return shown
+
+
+def anonymous(page: dict[str, Any], *, keep: UUID | None = None) -> dict[str, Any]:
+    """A leaderboard page as shown outside the operator's back office (a brand's site with
+    its publishable key, a player): players by username only, their ids left out, except
+    ``keep`` (the calling player's own rows)."""
+    own = None if keep is None else str(keep)
+    for row in page["data"]:
+        user = row["user"]
+        if user["user_id"] != own:
+            row["user"] = {"user_id": None, "username": user["username"]}
+    return page

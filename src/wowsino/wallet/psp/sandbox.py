@@ -1,0 +1,145 @@
+"""The ``sandbox`` adapter: talks to ``wowsino sandbox psp`` (``wowsino.sandbox.psp``), a
+separate HTTP service that behaves like a PSP.
+
+Requests and callbacks are JSON signed with the shared secret: header ``X-Signature``,
+the lowercase hex HMAC-SHA256 of the raw body. Credentials: ``secret`` (optional; the
+platform's ``WOWSINO_SANDBOX_PSP_SECRET`` by default). The service's address is the
+platform's ``WOWSINO_SANDBOX_PSP_URL``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+import simplejson
+
+from wowsino.kernel.jsonio import dumps
+from wowsino.wallet.psp.base import (
+    Account,
+    CallbackEvent,
+    CallbackInvalid,
+    Created,
+    PaymentRequest,
+    PayoutRequest,
+    PspAdapter,
+    PspRefused,
+    PspUnavailable,
+    Settlement,
+)
+
+SIGNATURE_HEADER = "x-signature"
+# the sandbox's statuses, as the wallet reads them (``pending`` settles nothing)
+STATUSES: dict[str, Settlement | None] = {"completed": "completed", "failed": "failed",
+                                          "pending": None}
+KINDS = {"payment": "payment", "payout": "payout"}
+METHODS = frozenset({"card", "card_declined", "card_slow", "card_twice"})
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature of ``body``: lowercase hex HMAC-SHA256 with the shared secret."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_holds(secret: str, body: bytes, signature: str | None) -> bool:
+    return signature is not None and hmac.compare_digest(sign(secret, body),
+                                                         signature.strip().lower())
+
+
+class SandboxAdapter(PspAdapter):
+    name = "sandbox"
+    methods = METHODS
+    payout_methods = METHODS
+    credential_names = ("secret",)
+
+    def account(self, credentials: Mapping[str, str], settings: Any) -> Account:
+        secret = credentials.get("secret") or settings.sandbox_psp_secret
+        return Account(url=settings.sandbox_psp_url.rstrip("/"), credentials={"secret": secret})
+
+    async def _create(self, http: httpx.AsyncClient, account: Account, path: str,
+                      payload: dict[str, Any]) -> Created:
+        body = dumps(payload).encode()
+        headers = {"Content-Type": "application/json",
+                   "X-Signature": sign(account.credentials["secret"], body)}
+        try:
+            response = await http.post(f"{account.url}{path}", content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise PspUnavailable(f"the sandbox PSP did not answer: {type(exc).__name__}") from None
+        # 409: the reference is known with other content; whether a payout left is then
+        # unknown, so it is never taken for a refusal
+        if response.status_code >= 500 or response.status_code in (408, 409, 429):
+            raise PspUnavailable(f"the sandbox PSP answered {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise PspUnavailable("the sandbox PSP answered no JSON") from None
+        if response.status_code >= 400:
+            reason = answer.get("error") if isinstance(answer, dict) else None
+            raise PspRefused(str(reason or f"refused with {response.status_code}"))
+        if not isinstance(answer, dict) or not isinstance(answer.get("transaction_id"), str):
+            raise PspUnavailable("the sandbox PSP answered without a transaction id")
+        redirect = answer.get("redirect_url")
+        return Created(answer["transaction_id"], redirect if isinstance(redirect, str) else None)
+
+    async def create_payment(self, http: httpx.AsyncClient, account: Account,
+                             request: PaymentRequest) -> Created:
+        return await self._create(http, account, "/payments", {
+            "reference": request.reference, "amount": str(request.amount),
+            "currency": request.currency, "method": request.method,
+            "callback_url": request.callback_url})
+
+    async def create_payout(self, http: httpx.AsyncClient, account: Account,
+                            request: PayoutRequest) -> Created:
+        return await self._create(http, account, "/payouts", {
+            "reference": request.reference, "amount": str(request.amount),
+            "currency": request.currency, "method": request.method,
+            "callback_url": request.callback_url})
+
+    def _document(self, body: bytes) -> dict[str, Any]:
+        try:
+            document = simplejson.loads(body, use_decimal=True)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise CallbackInvalid("body: not JSON") from None
+        if not isinstance(document, dict):
+            raise CallbackInvalid("body: not a JSON object")
+        return document
+
+    def reference_of(self, body: bytes, headers: Mapping[str, str]) -> str | None:
+        reference = self._document(body).get("reference")
+        return reference if isinstance(reference, str) else None
+
+    def verify(self, body: bytes, headers: Mapping[str, str], account: Account) -> bool:
+        return signature_holds(account.credentials["secret"], body,
+                               headers.get(SIGNATURE_HEADER))
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> CallbackEvent | None:
+        document = self._document(body)
+        texts = {}
+        for name in ("reference", "transaction_id", "type", "status", "currency"):
+            value = document.get(name)
+            if not isinstance(value, str) or not value or len(value) > 255:
+                raise CallbackInvalid(f"{name}: a string is required")
+            texts[name] = value
+        if texts["status"] not in STATUSES:
+            raise CallbackInvalid(f"status: unknown status {texts['status']!r}")
+        if texts["type"] not in KINDS:
+            raise CallbackInvalid(f"type: unknown type {texts['type']!r}")
+        try:
+            amount = Decimal(str(document.get("amount")))
+        except InvalidOperation:
+            raise CallbackInvalid("amount: a decimal amount is required") from None
+        if not amount.is_finite():
+            raise CallbackInvalid("amount: a decimal amount is required")
+        status = STATUSES[texts["status"]]
+        if status is None:
+            return None
+        reason = document.get("reason")
+        return CallbackEvent(
+            reference=texts["reference"], transaction_id=texts["transaction_id"],
+            kind="payment" if texts["type"] == "payment" else "payout", status=status,
+            amount=amount, currency=texts["currency"].upper(),
+            reason=reason[:255] if isinstance(reason, str) else None)
