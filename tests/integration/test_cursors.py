@@ -20,6 +20,7 @@ from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_validation
 from tests.integration.test_console import sign_in
 from tests.integration.test_isolation import build_victim, build_wl_victim
+from tests.integration.test_scopes import WHITE_LABEL_SCOPE
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 from wowsino.kernel.jsonio import dumps
@@ -125,11 +126,26 @@ async def _refusals(client: httpx.AsyncClient, headers: dict[str, str],
     return problems
 
 
+WHITE_LABEL_LISTS = {path for method, path in WHITE_LABEL_SCOPE if method == "GET"}
+
+
 async def test_every_v1_list_refuses_a_forged_cursor(tenant: Tenant) -> None:
     victim = await build_victim(tenant)
     routes = [(path, param) for path, param in paginated_routes("/v1/")
-              if not path.startswith("/v1/player/")]  # a player's lists: below
+              # a player's lists and the white-label back office's: below
+              if not path.startswith("/v1/player/") and path not in WHITE_LABEL_LISTS]
     problems = await _refusals(tenant.client, tenant.headers(), routes, victim.ids)
+    assert not problems, "\n".join(problems)
+
+
+async def test_every_white_label_list_refuses_a_forged_cursor(
+    client: httpx.AsyncClient,
+) -> None:
+    victim, _ = await build_wl_victim(client)
+    routes = [(path, param) for path, param in paginated_routes("/v1/")
+              if path in WHITE_LABEL_LISTS]
+    assert len(routes) >= 4, routes
+    problems = await _refusals(client, victim.tenant.headers(), routes, victim.ids)
     assert not problems, "\n".join(problems)
 
 
