@@ -71,10 +71,11 @@ def _created(r: httpx.Response) -> dict[str, object]:
 
 
 def _seed_white_label(base_url: str) -> tuple[str, str]:
-    """A white-label tenant for the player routes: its test secret and publishable keys."""
+    """A white-label tenant for the site routes: its test secret and publishable keys (a
+    tenant of its own: the player routes' one is ``fuzz-wl``)."""
     with httpx.Client(base_url=base_url, timeout=30) as c:
         made = c.post("/tenants", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json={
-            "slug": "fuzz-wl", "name": "Fuzz WL", "service_mode": "white_label",
+            "slug": "fuzz-site", "name": "Fuzz site", "service_mode": "white_label",
             "brand": {"slug": "main", "name": "Main"}})
         assert made.status_code == 201, made.text
         return made.json()["keys"]["test"], made.json()["publishable_keys"]["test"]

@@ -589,7 +589,7 @@ async def test_a_timed_out_player_is_refused_every_play_with_no_effect(
     assert len(answers) == PLAY_ROUTES
     for r in answers:
         payload = assert_error(r, 403, "TIMED_OUT")
-        assert payload["details"]["timeout_until"] == iso(until), payload
+        assert payload["details"]["until"] == iso(until), payload
     assert await effects(engine, wl) == before
     assert await balances(wl, "alice") == balance
     # a shorter time-out waits out its cooling-off: the running one still holds
