@@ -226,8 +226,8 @@ async def change_status(
     player = await get(conn, realm, brand_id, ref, for_update=True)
     if exclusion_running(player, at) and status not in STATUSES_DURING_EXCLUSION:
         raise Conflict(
-            f"the player is self-excluded until {_until(player)}: the status cannot change "
-            "before the self-exclusion ends (only closing the account is possible)",
+            f"the player is self-excluded {_until(player)}: the status cannot change while "
+            "the self-exclusion runs (only closing the account is possible)",
             code="SELF_EXCLUSION_ACTIVE", until=player["self_excluded_until"])
     changed = await set_status(conn, realm=realm, player=player, status=status, reason=reason,
                                actor=actor, at=at)
@@ -236,7 +236,7 @@ async def change_status(
 
 def _until(player: dict[str, Any]) -> str:
     until = player.get("self_excluded_until")
-    return "it is lifted (permanent)" if until is None else iso(until)
+    return "permanently" if until is None else f"until {iso(until)}"
 
 
 async def set_status(conn: AsyncConnection, *, realm: Realm, player: dict[str, Any],
