@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.games import catalogue, sessions
 from wowsino.kernel.auth import Principal, white_label
 from wowsino.kernel.db import unit_of_work
+from wowsino.kernel.http import NEVER_REPLAYED
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
 from wowsino.kernel.writes import platform_of
@@ -38,7 +39,7 @@ async def list_games(request: Request, principal: CatalogueKey, category: Catego
                                                category=category, cursor=cursor, limit=size))
 
 
-@router.post("/games/{game_id}/launch", status_code=201,
+@router.post("/games/{game_id}/launch", status_code=201, openapi_extra=NEVER_REPLAYED,
              summary="Launch a game for the calling player: a game session token",
              responses={403: {"description": "PLAYER_BLOCKED: self-excluded, on a time-out or "
                                              "held; nothing was opened"},

@@ -254,6 +254,9 @@ BODY_ERRORS = {
 }
 OPERATIONS_ERRORS = {"500": "INTERNAL"}
 REPLAY = 'a replay: the original response, with "deduped": true'
+# ``openapi_extra`` of a create that is never replayed (a login, a game launch: each is a
+# new session whose token is stored nowhere): the document then shows no replay answer
+NEVER_REPLAYED: dict[str, Any] = {"x-never-replayed": True}
 WRITES = ("post", "patch", "put", "delete")
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 SECURITY = {
@@ -311,7 +314,8 @@ def _tidy_operation(path: str, method: str, op: dict[str, Any],
     responses.pop("422", None)  # the framework's validation shape; this API answers 400
     for status, description in _declared_errors(path, method, op).items():
         responses.setdefault(status, {"description": description})
-    if path.startswith("/v1/") and method == "post" and "201" in responses:
+    replayed = not op.pop("x-never-replayed", False)
+    if path.startswith("/v1/") and method == "post" and "201" in responses and replayed:
         responses.setdefault("200", {"description": REPLAY})
     json_answer = {"application/json": {"schema": {"type": "object"}}}
     for status, declared in responses.items():

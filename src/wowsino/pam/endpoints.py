@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.kernel.auth import Principal, white_label
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound
+from wowsino.kernel.http import NEVER_REPLAYED
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
 from wowsino.kernel.writes import platform_of, write
@@ -45,7 +46,8 @@ async def register(body: RegisterIn, request: Request, principal: SiteKey) -> Mo
             password_hash=password_hash, actor=principal.actor, at=at))
 
 
-@router.post("/login", status_code=201, summary="Log a player in: a session token (wps_…)",
+@router.post("/login", status_code=201, openapi_extra=NEVER_REPLAYED,
+             summary="Log a player in: a session token (wps_…)",
              responses={423: {"description": "ACCOUNT_LOCKED (see Retry-After)"}})
 async def login(body: LoginIn, request: Request, principal: SiteKey) -> MoneyJSONResponse:
     address, agent = sessions.client_of(request)
