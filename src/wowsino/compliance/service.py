@@ -74,7 +74,7 @@ async def put(conn: AsyncConnection, *, realm: Realm, slug: str, profile: str,
     return after
 
 
-def _age(born: date, today: date) -> int:
+def age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
@@ -124,7 +124,7 @@ def bonus_violation(rules: dict[str, Any], player: dict[str, Any], terms: dict[s
     born = player.get("date_of_birth")
     if broken is None and country and country in rules["blocked_countries"]:
         broken = ("blocked_countries", f"players from {country} may not receive bonuses")
-    if broken is None and born is not None and _age(born, at.date()) < rules["min_age"]:
+    if broken is None and born is not None and age(born, at.date()) < rules["min_age"]:
         broken = ("min_age", f"the player is under {rules['min_age']}")
     return broken
 

@@ -11,6 +11,7 @@ the player may not play (``pam.guard``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -29,7 +30,7 @@ from wowsino.engines.tournaments.schemas import Status as TournamentStatus
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
-from wowsino.kernel.writes import platform_of, write, write_answer
+from wowsino.kernel.writes import Body, platform_of, write, write_answer
 from wowsino.pam import engagement, guard
 from wowsino.pam.schemas import ClaimIn, EnterIn, KeyOnly, PlayIn
 from wowsino.pam.sessions import CurrentPlayer, PlayerSession
@@ -139,20 +140,26 @@ async def list_lootboxes(request: Request, session: CurrentPlayer,
     return await _prize_games(request, session, LOOTBOX, status, limit, cursor)
 
 
+async def _draw(request: Request, session: PlayerSession, kind: Any, ref: str,
+                body: PlayIn | None, draw: Callable[..., Awaitable[Body]]) -> MoneyJSONResponse:
+    """A lootbox open or a mini-game play by the session's player: ``draw`` is the
+    engagement call, ``kind`` the draw engine (its look-ups ride with the key's claim)."""
+    chosen = body or PlayIn()
+    return await write(request, session, payload=chosen.model_dump(exclude_unset=True),
+                       status=201, call=lambda conn, at: draw(
+                           conn, session=session, ref=ref, client_seed=chosen.client_seed,
+                           at=at),
+                       lookups=[*_session_lookups(session), *draw_lookups(
+                           kind, session.realm, session.brand_id, ref, engagement.me(session))])
+
+
 @router.post("/lootboxes/{lootbox_id}/open", status_code=201,
              summary="Open a lootbox (provably fair draw, reward credited)",
              responses={**PLAY, 404: {"description": "NO_LOOTBOX"},
                         409: {"description": "NOT_ACTIVE (paused), IDEMPOTENCY_IN_PROGRESS"}})
 async def open_lootbox(lootbox_id: str, request: Request, session: CurrentPlayer,
                        body: PlayIn | None = None) -> MoneyJSONResponse:
-    chosen = body or PlayIn()
-    return await write(request, session, payload=chosen.model_dump(exclude_unset=True),
-                       status=201, call=lambda conn, at: engagement.open_lootbox(
-                           conn, session=session, ref=lootbox_id,
-                           client_seed=chosen.client_seed, at=at),
-                       lookups=[*_session_lookups(session), *draw_lookups(
-                           LOOTBOX, session.realm, session.brand_id, lootbox_id,
-                           engagement.me(session))])
+    return await _draw(request, session, LOOTBOX, lootbox_id, body, engagement.open_lootbox)
 
 
 @router.get("/mini-games", summary="The mini-games with their prize tables, costs and limits")
@@ -169,14 +176,8 @@ async def list_mini_games(request: Request, session: CurrentPlayer,
                                              "IDEMPOTENCY_IN_PROGRESS"}})
 async def play_mini_game(mini_game_id: str, request: Request, session: CurrentPlayer,
                          body: PlayIn | None = None) -> MoneyJSONResponse:
-    chosen = body or PlayIn()
-    return await write(request, session, payload=chosen.model_dump(exclude_unset=True),
-                       status=201, call=lambda conn, at: engagement.play_mini_game(
-                           conn, session=session, ref=mini_game_id,
-                           client_seed=chosen.client_seed, at=at),
-                       lookups=[*_session_lookups(session), *draw_lookups(
-                           MINI_GAME, session.realm, session.brand_id, mini_game_id,
-                           engagement.me(session))])
+    return await _draw(request, session, MINI_GAME, mini_game_id, body,
+                       engagement.play_mini_game)
 
 
 # --- raffles ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,10 +23,6 @@ class InvalidCredentials(DomainError):
     status, code = 401, "INVALID_CREDENTIALS"
 
 
-def _age(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
 async def _check_jurisdiction(conn: AsyncConnection, realm: Realm, brand_id: UUID,
                               fields: dict[str, Any], at: datetime) -> None:
     found = await compliance.brand_rules(conn, realm, brand_id)
@@ -36,7 +32,7 @@ async def _check_jurisdiction(conn: AsyncConnection, realm: Realm, brand_id: UUI
             f"players from {fields['country_code']} may not register on this brand "
             f"({found.profile} profile)", code="COUNTRY_BLOCKED",
             rule="blocked_countries", profile=found.profile)
-    if _age(fields["date_of_birth"], at.date()) < rules["min_age"]:
+    if compliance.age(fields["date_of_birth"], at.date()) < rules["min_age"]:
         raise PlayerBlocked(f"players must be at least {rules['min_age']} "
                             f"({found.profile} profile)", code="PLAYER_UNDERAGE",
                             rule="min_age", profile=found.profile)

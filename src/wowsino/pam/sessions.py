@@ -24,6 +24,7 @@ from wowsino.kernel.admin import client_address
 from wowsino.kernel.auth import takes
 from wowsino.kernel.errors import AuthInvalid, AuthRequired, PlayerBlocked, TenantSuspended
 from wowsino.kernel.ids import new_id
+from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Actor, Mode, Realm
 
 IDLE = timedelta(hours=24)
@@ -215,8 +216,6 @@ async def list_sessions(conn: AsyncConnection, *, session: PlayerSession,
                         ) -> list[dict[str, Any]]:
     """The player's sessions, newest first, each saying whether it is the caller's and
     whether it is still live."""
-    from wowsino.kernel.pagination import NEWEST
-
     params: dict[str, Any] = {**session.realm.params, "player": session.player_id,
                               "limit": limit + 1, "at": at, "me": session.session_id}
     clauses = "" if after is None else " AND " + NEWEST.before(after, params)

@@ -111,7 +111,7 @@ def _judge(row: dict[str, Any], event: CallbackEvent) -> tuple[str, str | None]:
     ``ignored`` (it repeats what is known)."""
     unit = ASSETS[row["currency"]]
     if event.status == "completed":
-        if event.currency != unit.code or _minor(event, unit) != int(row["amount"]):
+        if event.amount_in(unit) != int(row["amount"]):
             return "flagged", "amount_mismatch"
         if row["status"] == "pending":
             return "applied", None
@@ -124,12 +124,6 @@ def _judge(row: dict[str, Any], event: CallbackEvent) -> tuple[str, str | None]:
         return "flagged", "failed_after_completed"
     return "ignored", None
 
-
-def _minor(event: CallbackEvent, unit: Asset) -> int | None:
-    try:
-        return to_minor(event.amount, unit)
-    except ValidationFailed:
-        return None
 
 
 async def settle(conn: AsyncConnection, *, realm: Realm, row_id: UUID, adapter: str,
@@ -144,7 +138,7 @@ async def settle(conn: AsyncConnection, *, realm: Realm, row_id: UUID, adapter: 
     if not await repository.insert_callback(conn, realm, {
             "adapter": adapter, "psp_transaction_id": event.transaction_id,
             "status": event.status, "target_type": "deposit", "target_id": row_id,
-            "amount": _minor(event, unit) if event.currency == unit.code else None,
+            "amount": event.amount_in(unit),
             "currency": event.currency[:16], "outcome": outcome, "flag": flag,
             "body": body, "at": at}):
         return "duplicate"

@@ -27,7 +27,7 @@ from wowsino.compliance import money as gate
 from wowsino.kernel import audit, ledger, outbox
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
-from wowsino.kernel.money import ASSETS, Asset, Rail, from_minor, to_minor
+from wowsino.kernel.money import ASSETS, Rail, from_minor, to_minor
 from wowsino.kernel.realm import SYSTEM, Actor, Realm
 from wowsino.players import service as players
 from wowsino.wallet import flows, psp_config, repository, views
@@ -177,8 +177,7 @@ def _judge(row: dict[str, Any], event: CallbackEvent) -> tuple[str, str | None]:
     """``(outcome, flag)`` of a verified payout callback for the withdrawal ``row``."""
     unit = ASSETS[row["currency"]]
     status = row["status"]
-    if event.status == "completed" and (event.currency != unit.code
-                                        or _minor(event, unit) != int(row["amount"])):
+    if event.status == "completed" and event.amount_in(unit) != int(row["amount"]):
         return "flagged", "amount_mismatch"
     if status == "approved":
         return "applied", None
@@ -191,12 +190,6 @@ def _judge(row: dict[str, Any], event: CallbackEvent) -> tuple[str, str | None]:
         return "flagged", "failed_after_completed"
     return "ignored", None
 
-
-def _minor(event: CallbackEvent, unit: Asset) -> int | None:
-    try:
-        return to_minor(event.amount, unit)
-    except ValidationFailed:
-        return None
 
 
 async def settle(conn: AsyncConnection, *, realm: Realm, row_id: UUID, adapter: str,
@@ -211,7 +204,7 @@ async def settle(conn: AsyncConnection, *, realm: Realm, row_id: UUID, adapter: 
     if not await repository.insert_callback(conn, realm, {
             "adapter": adapter, "psp_transaction_id": event.transaction_id,
             "status": event.status, "target_type": "withdrawal", "target_id": row_id,
-            "amount": _minor(event, unit) if event.currency == unit.code else None,
+            "amount": event.amount_in(unit),
             "currency": event.currency[:16], "outcome": outcome, "flag": flag,
             "body": body, "at": at}):
         return "duplicate"

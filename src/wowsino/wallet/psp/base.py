@@ -27,6 +27,9 @@ from typing import Any, Literal
 
 import httpx
 
+from wowsino.kernel.errors import ValidationFailed
+from wowsino.kernel.money import Asset, to_minor
+
 Settlement = Literal["completed", "failed"]
 Kind = Literal["payment", "payout"]
 
@@ -99,6 +102,16 @@ class CallbackEvent:
     amount: Decimal
     currency: str
     reason: str | None = None
+
+    def amount_in(self, unit: Asset) -> int | None:
+        """The callback's amount in minor units of ``unit``; None when it names another
+        currency or an amount ``unit`` cannot hold."""
+        if self.currency != unit.code:
+            return None
+        try:
+            return to_minor(self.amount, unit)
+        except ValidationFailed:
+            return None
 
 
 class PspAdapter(ABC):
