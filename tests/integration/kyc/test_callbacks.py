@@ -149,7 +149,8 @@ async def test_a_webhook_that_does_not_verify_or_route_is_refused_and_leaves_no_
                      400, "VALIDATION_ERROR")
     # signed, but not a decision the platform can read
     for fields in ({"decision": "maybe"}, {"decision": "rejected", "rejection": "later"},
-                   {"decided_at": "yesterday"}, {"decided_at": "2026-01-01T00:00:00"}):
+                   {"decided_at": "yesterday"}, {"decided_at": "2026-01-01T00:00:00"},
+                   {"decided_at": "0001-01-01T00:00:00+14:00"}):
         document = {"event_id": "evt-bad", "reference": reference, "decision": "approved",
                     "decided_at": datetime.now(UTC).isoformat(), **fields}
         bad = dumps(document).encode()

@@ -57,11 +57,11 @@ def parse_time(value: Any, field: str) -> datetime:
         raise CallbackInvalid(f"{field}: an ISO-8601 time is required")
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.tzinfo is None:
+            raise CallbackInvalid(f"{field}: the time needs its zone (Z or an offset)")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one UTC cannot hold
         raise CallbackInvalid(f"{field}: an ISO-8601 time is required") from None
-    if parsed.tzinfo is None:
-        raise CallbackInvalid(f"{field}: the time needs its zone (Z or an offset)")
-    return parsed.astimezone(UTC)
 
 
 class SandboxAdapter(KycAdapter):

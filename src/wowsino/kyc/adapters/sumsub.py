@@ -78,10 +78,9 @@ def vendor_time(value: Any) -> datetime:
                 continue
         try:
             parsed = datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is not None:
             return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        except (ValueError, OverflowError):  # not a time, or one UTC cannot hold
+            pass
     raise CallbackInvalid("createdAtMs: the time of the review is required")
 
 
