@@ -72,6 +72,8 @@ async def put_kyc_config(slug: str, body: KycConfigIn, request: Request,
 async def get_player_kyc(key: str, request: Request, principal: Read) -> MoneyJSONResponse:
     platform = platform_of(request)
     async with read_only(platform.engine) as conn:
+        # one snapshot: the state in force and the decisions that made it agree
+        await conn.execution_options(isolation_level="REPEATABLE READ")
         return MoneyJSONResponse(await sessions.overview(
             conn, principal.realm, principal.brand_id, key, platform.clock.now()))
 

@@ -92,7 +92,7 @@ async def test_a_retry_rejection_lets_the_player_verify_again(
     assert second["id"] != first["id"]
     await vendor.complete(second["verification_url"], "Smith")
     found = await until_decided(wl, "bob", 2)
-    assert (found["status"], found["level"], found["rejection"]) == ("approved", 1, None)
+    assert (found["status"], found["level"], found["rejection"]) == ("approved", 1, None), found
     assert [s["status"] for s in found["sessions"]] == ["approved", "rejected"]
 
 
