@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wowsino.games.adapters.base import Game
+from wowsino.games.adapters.base import Adapter, Game
 from wowsino.games.aggregator_config import BrandAggregator
 from wowsino.kernel.config import Settings
 from wowsino.kernel.errors import NotFound, ValidationFailed
@@ -18,6 +18,15 @@ from wowsino.kernel.pagination import decode_cursor, page
 from wowsino.kernel.realm import Realm
 
 CATEGORIES = ("slots", "table", "live", "sports", "other")
+
+
+def category(adapter: Adapter, settings: Settings, game_id: str | None) -> str:
+    """The category of one of the aggregator's games ("other" for a game it no longer
+    lists): what bonus wagering weighs a settled bet by."""
+    for game in adapter.games(settings):
+        if game.game_id == game_id:
+            return game.category
+    return "other"
 
 
 def games(settings: Settings, realm: Realm, brand: dict[str, BrandAggregator]) -> list[Game]:

@@ -36,7 +36,8 @@ async def claim(conn: AsyncConnection, realm: Realm, *, adapter: str, transactio
 
 
 _COLUMNS = (
-    "transaction_id, kind, player_id, round_id, game_id, currency, amount, cash, bonus, void, "
+    "transaction_id, kind, player_id, session_id, round_id, game_id, currency, amount, cash, "
+    "bonus, void, "
     "bonus_moves::text AS bonus_moves, status, entry_id, fingerprint, outcome::text AS outcome, "
     "created_at, settled_at, rolled_back_at"
 )

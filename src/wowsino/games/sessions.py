@@ -64,22 +64,32 @@ class GameSession:
         return None
 
 
-_FIND = text(
+_SELECT = (
     "SELECT s.tenant_id, s.mode, s.id, s.brand_id, s.player_id, s.adapter, s.game_id, "
     "s.currency, s.expires_at, t.service_mode, t.status AS tenant_status, "
     "coalesce(c.enabled, true) AS aggregator_enabled, c.secret AS brand_secret "
     "FROM game_sessions s JOIN tenants t ON t.id = s.tenant_id "
     "LEFT JOIN aggregator_configs c ON c.tenant_id = s.tenant_id AND c.mode = s.mode "
-    "AND c.brand_id = s.brand_id AND c.adapter = s.adapter WHERE s.token_hash = :hash"
+    "AND c.brand_id = s.brand_id AND c.adapter = s.adapter "
 )
+_FIND = text(_SELECT + "WHERE s.token_hash = :hash")
+_BY_ID = text(_SELECT + "WHERE s.tenant_id = :tenant_id AND s.mode = :mode AND s.id = :id")
 
 
 async def find(conn: AsyncConnection, token: str) -> GameSession | None:
     """The session of ``token``, expired or not, with its brand's use of its aggregator;
     None for a token nobody issued."""
     row = (await conn.execute(_FIND, {"hash": hash_token(token)})).mappings().first()
-    if row is None:
-        return None
+    return None if row is None else _session(row)
+
+
+async def by_id(conn: AsyncConnection, realm: Realm, session_id: UUID) -> GameSession:
+    """A session by its id (it exists: a transaction names it)."""
+    row = (await conn.execute(_BY_ID, {**realm.params, "id": session_id})).mappings().one()
+    return _session(row)
+
+
+def _session(row: Any) -> GameSession:
     return GameSession(Realm(row["tenant_id"], Mode(row["mode"])), row["id"], row["brand_id"],
                        row["player_id"], row["adapter"], row["game_id"], row["currency"],
                        row["expires_at"], row["service_mode"], row["tenant_status"],

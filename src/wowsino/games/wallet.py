@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wowsino.bonuses import stakes
 from wowsino.events.wagers import MAX_EVENT_MINOR
-from wowsino.games import gate, repository, sessions, settlement, split
+from wowsino.games import catalogue, gate, repository, sessions, settlement, split
 from wowsino.games.adapters.base import Adapter, Answer, Call, Code, Operation
 from wowsino.games.sessions import GameSession
 from wowsino.kernel import ledger, wire
@@ -81,10 +81,7 @@ class Context:
 
     @property
     def category(self) -> str:
-        for game in self.adapter.games(self.settings):
-            if game.game_id == self.session.game_id:
-                return game.category
-        return "other"
+        return catalogue.category(self.adapter, self.settings, self.session.game_id)
 
 
 def _amount(call: Call, currency: str) -> int:

@@ -51,6 +51,9 @@ class Settings:
     hub88_aggregator_secret: str | None = None
     hub88_games: tuple[str, ...] = ()
     hub88_games_url: str | None = None
+    # a game round whose last call is older than this, with bets no win or rollback
+    # settled, is settled as lost by the worker (games/sweeper.py)
+    game_round_idle_seconds: int = 3600
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -86,4 +89,5 @@ class Settings:
                               .split(",") if g.strip()),
             hub88_games_url=(os.environ.get("WOWSINO_HUB88_GAMES_URL") or "").rstrip("/")
             or None,
+            game_round_idle_seconds=_int("WOWSINO_GAME_ROUND_IDLE_SECONDS", 3600),
         )
