@@ -87,11 +87,18 @@ def migrate() -> None:
 
 
 async def _demo_keys(settings: Settings, engine: Any) -> dict[str, Any]:
-    """The demo tenants' keys: ``demo`` (plug-in) with ``white_label`` (``demo-wl``)."""
-    from wowsino.tenants.demo import ensure_demo_tenant, ensure_white_label_demo
+    """The demo tenants' keys: ``demo`` (plug-in) with ``white_label`` (``demo-wl``, its
+    games opening on the sandbox aggregator ``make run`` starts)."""
+    from wowsino.tenants.demo import (
+        ensure_demo_games,
+        ensure_demo_tenant,
+        ensure_white_label_demo,
+    )
 
     info = await ensure_demo_tenant(engine, settings.data_dir)
-    return {**info, "white_label": await ensure_white_label_demo(engine, settings.data_dir)}
+    white_label = await ensure_white_label_demo(engine, settings.data_dir)
+    await ensure_demo_games(engine, settings)
+    return {**info, "white_label": white_label}
 
 
 @app.command()
@@ -156,10 +163,21 @@ def serve(
             console.print(f"Test key     [bold green]{wl['test_key']}[/bold green]")
             console.print(f"Publishable  [bold green]{wl['publishable_key']}[/bold green]",
                           soft_wrap=True)
-        sandbox = _start_sandbox_psp(settings) if demo else None
-        if sandbox is not None:
-            console.print(f"Sandbox PSP  {settings.sandbox_psp_url}   (card succeeds, "
-                          "card_declined fails: docs/psp.md)", soft_wrap=True)
+        sandboxes = []
+        if demo:
+            psp = _start_sandbox("psp", settings.sandbox_psp_url)
+            if psp is not None:
+                sandboxes.append(psp)
+                console.print(f"Sandbox PSP  {settings.sandbox_psp_url}   (card succeeds, "
+                              "card_declined fails: docs/psp.md)", soft_wrap=True)
+            wallet = settings.public_url or f"http://{_local(bind_host)}:{bind_port}"
+            games = _start_sandbox("games", settings.sandbox_games_url,
+                                   "--wallet-url", wallet)
+            if games is not None:
+                sandboxes.append(games)
+                console.print(f"Games        {settings.sandbox_games_url}   (the sandbox "
+                              "aggregator: a launched game opens there; docs/games.md)",
+                              soft_wrap=True)
         console.rule()
         # uvicorn re-raises the signal that stopped it: make SIGTERM unwind like Ctrl-C
         # so the embedded database is stopped on the way out
@@ -174,26 +192,32 @@ def serve(
             uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
                         access_log=False)
         finally:
-            if sandbox is not None:
-                sandbox.terminate()
-                sandbox.wait(timeout=10)
+            for process in sandboxes:
+                process.terminate()
+            for process in sandboxes:
+                process.wait(timeout=10)
 
 
-def _start_sandbox_psp(settings: Settings) -> subprocess.Popen[bytes] | None:
-    """With the demo, the sandbox PSP runs beside the API at ``sandbox_psp_url`` (a local
-    address only; a port already taken means one runs, and it is left alone)."""
+def _local(host: str) -> str:
+    """The address this machine reaches a server bound to ``host`` at."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+
+
+def _start_sandbox(name: str, url: str, *args: str) -> subprocess.Popen[bytes] | None:
+    """With the demo, a sandbox (``psp``, ``games``) runs beside the API at ``url`` (a
+    local address only; a port already taken means one runs, and it is left alone)."""
     import socket
     from urllib.parse import urlsplit
 
-    where = urlsplit(settings.sandbox_psp_url)
+    where = urlsplit(url)
     if where.hostname not in ("127.0.0.1", "localhost") or where.port is None:
         return None
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", where.port)) == 0:
             return None
     return subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
-        [sys.executable, "-m", "wowsino.cli", "sandbox", "psp", "--port", str(where.port)],
-        stdout=subprocess.DEVNULL)
+        [sys.executable, "-m", "wowsino.cli", "sandbox", name, "--port", str(where.port),
+         *args], stdout=subprocess.DEVNULL)
 
 
 @app.command()
