@@ -22,7 +22,7 @@ from wowsino.games.adapters import ADAPTERS
 from wowsino.games.adapters.base import Adapter, Answer, Code, Operation, Refused
 from wowsino.games.sessions import GameSession
 from wowsino.kernel.config import Settings
-from wowsino.kernel.db import database_unavailable, read_only
+from wowsino.kernel.db import database_unavailable
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.writes import platform_of
 
@@ -47,7 +47,9 @@ async def named_session(engine: AsyncEngine, adapter: Adapter,
     only its brand's secret is used before the signature verifies."""
     if token is None:
         return None
-    async with read_only(engine) as conn:
+    async with engine.connect() as conn:
+        # one statement: autocommit, so no BEGIN before it nor ROLLBACK after it
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
         found = await sessions.find(conn, token)
     return found if found is not None and found.adapter == adapter.name else None
 

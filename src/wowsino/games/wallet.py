@@ -347,18 +347,25 @@ async def handle(engine: AsyncEngine, clock: Clock, settings: Settings, adapter:
         return Answer(Code.UNKNOWN, "internal error; safe to retry")
 
 
+async def _balance(engine: AsyncEngine, clock: Clock, session: GameSession) -> Answer:
+    ended = session.ended(clock.now())
+    if ended is not None:
+        return Answer(Code.TOKEN_EXPIRED, ended)
+    async with read_only(engine) as conn:
+        cash, bonus = await balance_of(conn, session)
+    return Answer(Code.OK, "ok", cash, bonus, session.currency, str(session.player_id))
+
+
 async def _handle(engine: AsyncEngine, clock: Clock, settings: Settings, adapter: Adapter,
                   call: Call, found: GameSession | None) -> Answer:
-    async with read_only(engine) as conn:
-        session = found if found is not None else await sessions.find(conn, call.token)
-        if session is None or session.adapter != adapter.name:
-            return Answer(Code.INVALID_TOKEN, "unknown game session token")
-        if call.operation == Operation.BALANCE:
-            ended = session.ended(clock.now())
-            if ended is not None:
-                return Answer(Code.TOKEN_EXPIRED, ended)
-            cash, bonus = await balance_of(conn, session)
-            return Answer(Code.OK, "ok", cash, bonus, session.currency, str(session.player_id))
+    session = found
+    if session is None:
+        async with read_only(engine) as conn:
+            session = await sessions.find(conn, call.token)
+    if session is None or session.adapter != adapter.name:
+        return Answer(Code.INVALID_TOKEN, "unknown game session token")
+    if call.operation == Operation.BALANCE:
+        return await _balance(engine, clock, session)
     if call.currency is not None and call.currency.upper() != session.currency:
         return Answer(Code.WRONG_CURRENCY, f"the game session plays {session.currency}",
                       user=str(session.player_id), field="currency")
