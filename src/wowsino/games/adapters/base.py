@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -131,6 +132,11 @@ class Game:
                 "aggregator": self.aggregator, "rtp": self.rtp}
 
 
+# the shape of every game session token the platform issues (games/sessions.py): a body
+# naming anything else is not looked up before its signature verifies
+TOKEN = re.compile(r"wgs_(live|test)_[0-9a-f]{48}")
+
+
 def sign(secret: str, raw: bytes) -> str:
     """The signature of a body: lowercase hex HMAC-SHA256 of the raw bytes."""
     return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
@@ -177,7 +183,7 @@ class Adapter(ABC):
             found = json_object(raw).get("token")
         except Refused:
             return None
-        return found if isinstance(found, str) and 0 < len(found) <= 128 else None
+        return found if isinstance(found, str) and TOKEN.fullmatch(found) else None
 
     def verify(self, headers: Any, raw: bytes, secret: str) -> bool:
         """Whether the signature header is the HMAC of the raw body: checked before the
