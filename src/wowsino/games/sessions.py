@@ -18,6 +18,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import gate
 from wowsino.games.adapters import ADAPTERS
 from wowsino.games.adapters.base import Game
 from wowsino.kernel import audit
@@ -47,6 +48,7 @@ class GameSession:
     expires_at: datetime
     service_mode: str
     tenant_status: str = "active"
+    created_at: datetime | None = None
 
     def expired(self, at: datetime) -> bool:
         return at >= self.expires_at
@@ -54,7 +56,8 @@ class GameSession:
 
 _FIND = text(
     "SELECT s.tenant_id, s.mode, s.id, s.brand_id, s.player_id, s.adapter, s.game_id, "
-    "s.currency, s.expires_at, t.service_mode, t.status AS tenant_status FROM game_sessions s "
+    "s.currency, s.expires_at, s.created_at, t.service_mode, t.status AS tenant_status "
+    "FROM game_sessions s "
     "JOIN tenants t ON t.id = s.tenant_id WHERE s.token_hash = :hash"
 )
 
@@ -66,7 +69,8 @@ async def find(conn: AsyncConnection, token: str) -> GameSession | None:
         return None
     return GameSession(Realm(row["tenant_id"], Mode(row["mode"])), row["id"], row["brand_id"],
                        row["player_id"], row["adapter"], row["game_id"], row["currency"],
-                       row["expires_at"], row["service_mode"], row["tenant_status"])
+                       row["expires_at"], row["service_mode"], row["tenant_status"],
+                       row["created_at"])
 
 
 _INSERT = text(
@@ -84,9 +88,9 @@ async def launch(conn: AsyncConnection, *, settings: Settings, realm: Realm, bra
                  player_id: UUID, game: Game, at: datetime) -> dict[str, Any]:
     """Open a session of ``game`` for the player, in the player's currency: ``{token,
     launch_url, expires_at, session_id, game}``. A player who may not play now is refused
-    by the play guard with 403 (``SELF_EXCLUDED``, ``TIMED_OUT``, ``PLAYER_BLOCKED``)
-    before anything is written."""
-    await guard.require_can_play(conn, realm, player_id, at)
+    by the compliance gate with 403 (``SELF_EXCLUDED``, ``TIMED_OUT``, ``PLAYER_BLOCKED``,
+    ``JURISDICTION_BLOCKED``, ``KYC_REQUIRED``) before anything is written."""
+    await guard.require_can_play(conn, realm, player_id, at, gate.Action.LAUNCH)
     player = (await conn.execute(_PLAYER, {**realm.params, "brand": brand_id,
                                            "id": player_id})).mappings().one()
     token = f"wgs_{realm.mode.value}_{secrets.token_hex(24)}"
