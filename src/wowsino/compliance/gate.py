@@ -65,11 +65,13 @@ class Action(StrEnum):
     TOURNAMENT_ENTRY = "tournament_entry"
     JOURNEY_ENTRY = "journey_entry"
     DRAW = "draw"  # a lootbox open, a mini-game play, a raffle entry
-    JACKPOT = "jackpot"
+    # a wager an operator reports to a pool: the player's state is the operator's, only
+    # the jurisdiction's yes or no to jackpots applies
+    JACKPOT_CONTRIBUTION = "jackpot_contribution"
 
 
 PLAY = frozenset({Action.BET, Action.LAUNCH, Action.BONUS_CLAIM, Action.TOURNAMENT_ENTRY,
-                  Action.JOURNEY_ENTRY, Action.DRAW, Action.JACKPOT})
+                  Action.JOURNEY_ENTRY, Action.DRAW})
 GRANTS = frozenset({Action.BONUS_GRANT, Action.REWARD_GRANT, Action.CAMPAIGN_GRANT})
 
 # The statuses each action allows: a withdrawal hold keeps the player's money in, not
@@ -79,6 +81,7 @@ STATUSES: dict[Action, frozenset[str]] = {
     Action.DEPOSIT: frozenset({"active", "withdrawal_hold"}),
     Action.WITHDRAWAL: frozenset({"active", "self_excluded"}),
     **{action: frozenset({"active"}) for action in GRANTS},
+    Action.JACKPOT_CONTRIBUTION: frozenset(),
 }
 # The profile's KYC level each action needs (a rule of the profile; 0: none).
 KYC_RULES: dict[Action, str] = {
@@ -152,6 +155,13 @@ class Refused(PlayerBlocked):
         """The refusal's audit row, in a transaction of its own."""
         if self.record is not None:
             await unit_of_work(engine, self.record)
+
+
+def allows_status(status: str, action: Action) -> bool:
+    """Whether a player in ``status`` may take ``action`` (the gate's first checks, for an
+    engine that has the player's row and nothing more)."""
+    return status in STATUSES[action] and (status != "self_excluded"
+                                           or action == Action.WITHDRAWAL)
 
 
 # --- the decision -------------------------------------------------------------------------
@@ -343,7 +353,7 @@ def _profile(facts: Facts) -> Decision | None:
         return _deposit_refusal(facts, "deposit_cap_monthly", limit, used,
                                 "this calendar month (UTC)",
                                 None if facts.amount > limit else following)
-    if action == Action.JACKPOT and not rules["jackpots_allowed"]:
+    if action == Action.JACKPOT_CONTRIBUTION and not rules["jackpots_allowed"]:
         return _refuse(facts, "JURISDICTION_BLOCKED", "jackpots_allowed",
                        "jackpots are not offered under this brand's profile")
     if action == Action.BONUS_GRANT and facts.terms is not None:
@@ -371,12 +381,17 @@ def _kyc(facts: Facts) -> Decision | None:
 
 CHECKS = (("status", _status), ("exclusion", _exclusion), ("limits", _limits),
           ("person", _person), ("profile", _profile), ("kyc", _kyc))
+# the actions that pass only some of the checks (every other passes them all)
+ONLY: dict[Action, frozenset[str]] = {Action.JACKPOT_CONTRIBUTION: frozenset({"profile"})}
 
 
 def evaluate(facts: Facts) -> Decision:
     """The gate's decision on ``facts``: the first check that refuses, in ``CHECKS``'s
     order, or allowed."""
-    for _, check in CHECKS:
+    only = ONLY.get(facts.action)
+    for name, check in CHECKS:
+        if only is not None and name not in only:
+            continue
         refused = check(facts)
         if refused is not None:
             return refused

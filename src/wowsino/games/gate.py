@@ -1,7 +1,7 @@
 """A bet asks the compliance gate (``compliance/gate.py``): may this player stake this
 now? This module gathers what the gate's bet checks read — the brand's rules, the UTC
 day's real stakes (settled wagers from the spine's daily stats, plus the cash of bets
-still open) and real wins, the start of the player's previous slot round, whether the
+still open) and real wins, the start of the player's previous slot round (one that took a stake), whether the
 player opened a newer game session, and when the player's login began — and names the
 gate's refusal in the wallet's language: ``PLAYER_BLOCKED`` for who the player is
 (status, self-exclusion, time-out, age, country, KYC, a game opened since) and
@@ -46,6 +46,7 @@ _PLAY = text(
     "    AND s.rail = 'real' AND s.currency = :currency AND s.day = :day), 0) AS won, "
     "(SELECT max(r.created_at) FROM game_rounds r WHERE r.tenant_id = :tenant_id "
     "  AND r.mode = :mode AND r.player_id = :player AND r.game_id = ANY (CAST(:slots AS text[])) "
+    "  AND r.cash_staked + r.bonus_staked > 0 "
     "  AND NOT (r.adapter = :adapter AND r.round_id = :round)) AS last_spin_at, "
     "EXISTS (SELECT FROM game_sessions g WHERE g.tenant_id = :tenant_id AND g.mode = :mode "
     "  AND g.player_id = :player AND g.created_at > :session_at AND g.id <> :session) "
