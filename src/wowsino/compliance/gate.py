@@ -44,7 +44,14 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wowsino.compliance import profiles
-from wowsino.compliance.service import BrandRules, Decision, age, brand_rules, terms_violation
+from wowsino.compliance.service import (
+    BrandRules,
+    Decision,
+    age,
+    brand_rules,
+    rules_of,
+    terms_violation,
+)
 from wowsino.kernel import audit
 from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.errors import PlayerBlocked
@@ -74,6 +81,12 @@ PLAY = frozenset({Action.BET, Action.LAUNCH, Action.BONUS_CLAIM, Action.TOURNAME
                   Action.JOURNEY_ENTRY, Action.DRAW})
 GRANTS = frozenset({Action.BONUS_GRANT, Action.REWARD_GRANT, Action.CAMPAIGN_GRANT})
 
+# how a refusal names what the player may not do
+WORDS: dict[Action, str] = {**{action: "play" for action in PLAY},
+                            Action.DEPOSIT: "deposit", Action.WITHDRAWAL: "withdrawal",
+                            **{action: "bonus or reward" for action in GRANTS},
+                            Action.JACKPOT_CONTRIBUTION: "jackpot contribution"}
+
 # The statuses each action allows: a withdrawal hold keeps the player's money in, not
 # the player out; a self-exclusion keeps the player out, not their money in.
 STATUSES: dict[Action, frozenset[str]] = {
@@ -89,6 +102,10 @@ KYC_RULES: dict[Action, str] = {
     **{action: "play_kyc_level" for action in (Action.BET, Action.LAUNCH)},
 }
 SLOTS = "slots"
+# the rules that are the player's own state or choice, not the jurisdiction's
+PLAYERS_OWN = frozenset({"tenant_status", "status", "self_exclusion", "timeout",
+                         "deposit_daily_limit", "deposit_weekly_limit", "deposit_monthly_limit",
+                         "wager_daily_limit", "loss_daily_limit", "session_minutes_limit"})
 
 # (limit, rolling window, how the refusal names the window)
 DEPOSIT_WINDOWS = (("deposit_daily_limit", timedelta(hours=24), "the last 24 hours"),
@@ -169,7 +186,8 @@ def allows_status(status: str, action: Action) -> bool:
 
 def _refuse(facts: Facts, code: str, rule: str, detail: str, **more: Any) -> Decision:
     return Decision(False, code=code, rule=rule, profile=facts.rules.profile,
-                    version=facts.rules.version, detail=detail, facts=more)
+                    version=facts.rules.version, detail=detail, facts=more,
+                    by_profile=rule not in PLAYERS_OWN)
 
 
 def _status(facts: Facts) -> Decision | None:
@@ -179,7 +197,7 @@ def _status(facts: Facts) -> Decision | None:
     status = player["status"]
     if status != "self_excluded" and status not in STATUSES[action]:
         return _refuse(facts, "PLAYER_BLOCKED", "status",
-                       f"the player's account is {status}: no {action.value}", status=status)
+                       f"the player's account is {status}: no {WORDS[action]}", status=status)
     return None
 
 
@@ -191,7 +209,7 @@ def _exclusion(facts: Facts) -> Decision | None:
     until = timeout_until(player["rg"], facts.at)
     if until is not None and action != Action.WITHDRAWAL:
         return _refuse(facts, "TIMED_OUT", "timeout",
-                       f"the player took a time-out: no {action.value} until it ends",
+                       f"the player took a time-out: no {WORDS[action]} until it ends",
                        until=until)
     return None
 
@@ -420,9 +438,7 @@ async def rules_for(conn: AsyncConnection, realm: Realm, player: Any) -> BrandRu
     """The rules of the player's brand (a row that carries its brand's profile, as
     ``pam.guard``'s does, needs no read)."""
     if "jp_profile" in player:
-        profile = player["jp_profile"] or "default"
-        return BrandRules(profile, player["jp_version"] or 0,
-                          profiles.effective(profile, player["jp_overrides"] or {}))
+        return rules_of(player)
     return await brand_rules(conn, realm, UUID(str(player["brand_id"])))
 
 

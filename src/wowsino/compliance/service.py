@@ -14,8 +14,9 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.compliance import profiles, repository
-from wowsino.kernel import audit
+from wowsino.kernel import audit, wire
 from wowsino.kernel.errors import NotFound
+from wowsino.kernel.jsonio import loads
 from wowsino.kernel.realm import Actor, Realm
 
 
@@ -28,11 +29,13 @@ class Decision:
     version: int | None = None
     detail: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)  # more of the refusal's details
+    by_profile: bool = True  # a rule of the jurisdiction (else the player's own state)
 
     def refusal(self) -> dict[str, Any]:
         """The 403 body of a refused decision."""
-        return {"error": f"refused by the {self.profile} profile, rule {self.rule}: "
-                         f"{self.detail}", "code": self.code,
+        error = (f"refused by the {self.profile} profile, rule {self.rule}: {self.detail}"
+                 if self.by_profile else str(self.detail))
+        return {"error": error, "code": self.code,
                 "details": {"rule": self.rule, "profile": self.profile,
                             "profile_version": self.version, "detail": self.detail,
                             **self.facts}}
@@ -119,10 +122,32 @@ class BrandRules:
     rules: dict[str, Any]
 
 
+_RULES = ("SELECT p.profile AS jp_profile, p.overrides AS jp_overrides, p.version AS jp_version "
+          "FROM brands b LEFT JOIN jurisdiction_profiles p ON p.tenant_id = b.tenant_id "
+          "AND p.brand_id = b.id AND p.mode = :mode "
+          "WHERE b.tenant_id = :tenant_id AND b.id = :brand_id")
+
+
+def rules_lookup(realm: Realm, brand_id: UUID) -> wire.Lookup:
+    """The read ``brand_rules`` makes, to be sent ahead of a write."""
+    return wire.Lookup(_RULES, {**realm.params, "brand_id": brand_id})
+
+
+def rules_of(row: dict[str, Any]) -> BrandRules:
+    """The rules in a row carrying ``jp_profile``, ``jp_overrides``, ``jp_version``."""
+    profile = row["jp_profile"] or "default"
+    overrides = row["jp_overrides"] or {}
+    if isinstance(overrides, str):
+        overrides = loads(overrides)
+    return BrandRules(profile, row["jp_version"] or 0, profiles.effective(profile, overrides))
+
+
 async def brand_rules(conn: AsyncConnection, realm: Realm, brand_id: UUID) -> BrandRules:
-    [row] = await repository.profiles(conn, realm, [brand_id])
-    profile = row["profile"] or "default"
-    return BrandRules(profile, row["version"] or 0, profiles.effective(profile, row["overrides"]))
+    """A brand's rules in force (one read, or none when the write prefetched it)."""
+    row = await wire.first(conn, rules_lookup(realm, brand_id))
+    if row is None:
+        raise NotFound("no such brand", code="NOT_FOUND")
+    return rules_of(row)
 
 
 def bonus_violation(rules: dict[str, Any], player: dict[str, Any], terms: dict[str, Any],

@@ -30,6 +30,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.compliance import gate
+from wowsino.compliance import service as compliance
 from wowsino.engines import lifecycle, rewards
 from wowsino.engines.jackpots import flows, repository, rounds, stripes, views
 from wowsino.kernel import audit, outbox, wire
@@ -178,7 +179,8 @@ def contribution_lookups(realm: Realm, brand_id: UUID, ref: str, user_ref: str
                          ) -> list[wire.Lookup]:
     """The reads ``contribute`` starts with (neither locks), sent with the write's claim."""
     pool = lifecycle.load_lookup(table=TABLE, realm=realm, ref=ref)
-    return [*([pool] if pool else []), player_repository.find_lookup(realm, brand_id, user_ref)]
+    return [*([pool] if pool else []), player_repository.find_lookup(realm, brand_id, user_ref),
+            compliance.rules_lookup(realm, brand_id)]
 
 
 async def contribute(
