@@ -37,8 +37,8 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 fairness_app = typer.Typer(help="Provably fair draws.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="Stand-ins for outside services (a PSP, a game aggregator), "
-                          "over HTTP.",
+sandbox_app = typer.Typer(help="Stand-ins for outside services (a PSP, a KYC vendor, a game "
+                          "aggregator), over HTTP.",
                           no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
@@ -156,10 +156,16 @@ def serve(
             console.print(f"Test key     [bold green]{wl['test_key']}[/bold green]")
             console.print(f"Publishable  [bold green]{wl['publishable_key']}[/bold green]",
                           soft_wrap=True)
-        sandbox = _start_sandbox_psp(settings) if demo else None
-        if sandbox is not None:
+        sandboxes = [started for started in (
+            _start_sandbox(settings.sandbox_psp_url, "psp") if demo else None,
+            _start_sandbox(settings.sandbox_kyc_url, "kyc") if demo else None)
+            if started is not None]
+        if demo:
             console.print(f"Sandbox PSP  {settings.sandbox_psp_url}   (card succeeds, "
                           "card_declined fails: docs/psp.md)", soft_wrap=True)
+            console.print(f"Sandbox KYC  {settings.sandbox_kyc_url}   (last name Reject: "
+                          "rejected, Retry: try again, else approved: docs/kyc.md)",
+                          soft_wrap=True)
         console.rule()
         # uvicorn re-raises the signal that stopped it: make SIGTERM unwind like Ctrl-C
         # so the embedded database is stopped on the way out
@@ -174,25 +180,26 @@ def serve(
             uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
                         access_log=False)
         finally:
-            if sandbox is not None:
+            for sandbox in sandboxes:
                 sandbox.terminate()
                 sandbox.wait(timeout=10)
 
 
-def _start_sandbox_psp(settings: Settings) -> subprocess.Popen[bytes] | None:
-    """With the demo, the sandbox PSP runs beside the API at ``sandbox_psp_url`` (a local
-    address only; a port already taken means one runs, and it is left alone)."""
+def _start_sandbox(url: str, command: str) -> subprocess.Popen[bytes] | None:
+    """With the demo, a sandbox (``wowsino sandbox <command>``) runs beside the API at
+    ``url`` (a local address only; a port already taken means one runs, and it is left
+    alone)."""
     import socket
     from urllib.parse import urlsplit
 
-    where = urlsplit(settings.sandbox_psp_url)
+    where = urlsplit(url)
     if where.hostname not in ("127.0.0.1", "localhost") or where.port is None:
         return None
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", where.port)) == 0:
             return None
     return subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
-        [sys.executable, "-m", "wowsino.cli", "sandbox", "psp", "--port", str(where.port)],
+        [sys.executable, "-m", "wowsino.cli", "sandbox", command, "--port", str(where.port)],
         stdout=subprocess.DEVNULL)
 
 
@@ -429,6 +436,32 @@ def sandbox_psp(
     run(host=host, port=port, options=Options(
         secret=secret or DEVELOPMENT_SANDBOX_PSP_SECRET, delay=delay, slow_delay=slow_delay,
         failure_rate=failure_rate, retries=retries, seed=seed))
+
+
+@sandbox_app.command("kyc")
+def sandbox_kyc(
+    port: Annotated[int, typer.Option(help="Port", envvar="WOWSINO_SANDBOX_KYC_PORT")] = 8030,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    secret: Annotated[str | None, typer.Option(
+        help="The shared secret (default: WOWSINO_SANDBOX_KYC_SECRET or the development one)",
+        envvar="WOWSINO_SANDBOX_KYC_SECRET", show_default=False)] = None,
+    delay: Annotated[float, typer.Option(
+        help="Seconds between a completed verification and its webhook",
+        envvar="WOWSINO_SANDBOX_KYC_DELAY")] = 0.5,
+    retries: Annotated[int, typer.Option(help="Webhook attempts after the first")] = 5,
+) -> None:
+    """Run the sandbox KYC vendor: verification pages whose outcome the applicant's last
+    name decides, and signed webhooks (docs/kyc.md)."""
+    from wowsino.kernel.config import DEVELOPMENT_SANDBOX_KYC_SECRET
+    from wowsino.sandbox.kyc import Options, run
+
+    if delay < 0 or retries < 0:
+        err.print("[red]--delay and --retries are not negative[/red]")
+        raise typer.Exit(2)
+    configure_logging(json_logs=False)
+    console.print(f"Sandbox KYC on http://{host}:{port} (webhook delay {delay} s)")
+    run(host=host, port=port, options=Options(
+        secret=secret or DEVELOPMENT_SANDBOX_KYC_SECRET, delay=delay, retries=retries))
 
 
 @sandbox_app.command("games")

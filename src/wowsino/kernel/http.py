@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -286,8 +287,13 @@ SECURITY = {
                             "description": "a game aggregator's signature over the raw "
                                            "body: lowercase hex HMAC-SHA256 with its "
                                            "secret (docs/games.md)"},
+    "kycSignature": {"type": "apiKey", "in": "header", "name": "X-Signature",
+                     "description": "a KYC vendor's signature over the raw body, as its "
+                                    "adapter defines it: the sandbox's X-Signature, "
+                                    "Sumsub's X-Payload-Digest (docs/kyc.md)"},
 }
 CALLBACK_PREFIX = "/v1/psp/"  # PSP callbacks are signed, with no key
+KYC_CALLBACK = re.compile(r"^/v1/kyc/[^/]+/callback$")  # KYC vendors' webhooks too
 AGGREGATOR_PREFIX = "/v1/aggregator/"  # game aggregators' calls are signed, with no key
 
 
@@ -333,6 +339,8 @@ def _tidy_operation(path: str, method: str, op: dict[str, Any],
             declared.setdefault("content", ERROR_CONTENT)
     if path.startswith(CALLBACK_PREFIX):
         op["security"] = [{"pspSignature": []}]
+    elif KYC_CALLBACK.match(path):
+        op["security"] = [{"kycSignature": []}]
     elif path.startswith(AGGREGATOR_PREFIX):
         op["security"] = [{"aggregatorSignature": []}]
     elif path.startswith("/v1/"):
