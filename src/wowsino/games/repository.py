@@ -36,7 +36,8 @@ async def claim(conn: AsyncConnection, realm: Realm, *, adapter: str, transactio
 
 
 _COLUMNS = (
-    "transaction_id, kind, player_id, round_id, game_id, currency, amount, cash, bonus, void, "
+    "transaction_id, kind, player_id, session_id, round_id, game_id, currency, amount, cash, "
+    "bonus, void, "
     "bonus_moves::text AS bonus_moves, status, entry_id, fingerprint, outcome::text AS outcome, "
     "created_at, settled_at, rolled_back_at"
 )
@@ -187,3 +188,31 @@ async def cash_balance(conn: AsyncConnection, realm: Realm, player_id: UUID,
         "AND asset = :currency"),
         {**realm.params, "player": str(player_id), "currency": currency})
     return int(value or 0)
+
+
+# --- a brand's aggregators ---------------------------------------------------------------
+
+_CONFIG_COLUMNS = "adapter, enabled, secret, launch_url, version, updated_at"
+
+
+async def aggregator_configs(conn: AsyncConnection, realm: Realm,
+                             brand_id: UUID) -> dict[str, dict[str, Any]]:
+    """The brand's configured aggregators, by adapter name."""
+    rows = await conn.execute(text(
+        f"SELECT {_CONFIG_COLUMNS} FROM aggregator_configs WHERE tenant_id = :tenant_id "
+        "AND mode = :mode AND brand_id = :brand"), {**realm.params, "brand": brand_id})
+    return {row.adapter: dict(row._mapping) for row in rows}
+
+
+async def put_aggregator_config(conn: AsyncConnection, realm: Realm, brand_id: UUID, *,
+                                adapter: str, enabled: bool, secret: str | None,
+                                launch_url: str | None, at: datetime) -> None:
+    await conn.execute(text(
+        "INSERT INTO aggregator_configs AS c (tenant_id, mode, brand_id, adapter, enabled, "
+        "secret, launch_url, updated_at) VALUES (:tenant_id, :mode, :brand, :adapter, "
+        ":enabled, :secret, :launch_url, :at) ON CONFLICT (tenant_id, mode, brand_id, adapter) "
+        "DO UPDATE SET enabled = excluded.enabled, secret = excluded.secret, "
+        "launch_url = excluded.launch_url, version = c.version + 1, "
+        "updated_at = excluded.updated_at"),
+        {**realm.params, "brand": brand_id, "adapter": adapter, "enabled": enabled,
+         "secret": secret, "launch_url": launch_url, "at": at})

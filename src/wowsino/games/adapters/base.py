@@ -166,7 +166,18 @@ class Adapter(ABC):
 
     @abstractmethod
     def secret(self, settings: Settings) -> str | None:
-        """The secret its calls are signed with (None: the aggregator is off)."""
+        """The platform's secret its calls are signed with (None: none; a brand may still
+        set its own, ``games/aggregator_config.py``)."""
+
+    def token_of(self, raw: bytes) -> str | None:
+        """The game session token a body names, read best-effort before its signature is
+        checked, only to choose the secret of the session's brand: nothing else of an
+        unverified body is read."""
+        try:
+            found = json_object(raw).get("token")
+        except Refused:
+            return None
+        return found if isinstance(found, str) and 0 < len(found) <= 128 else None
 
     def verify(self, headers: Any, raw: bytes, secret: str) -> bool:
         """Whether the signature header is the HMAC of the raw body: checked before the
@@ -189,11 +200,14 @@ class Adapter(ABC):
 
     @abstractmethod
     def games(self, settings: Settings) -> list[Game]:
-        """The games this aggregator offers (empty while it is off)."""
+        """The games this aggregator offers (a brand's catalogue lists them while the
+        aggregator is available to it)."""
 
     @abstractmethod
-    def launch_url(self, settings: Settings, game: Game, token: str) -> str:
-        """Where a launched game opens."""
+    def launch_url(self, settings: Settings, game: Game, token: str, *,
+                   base: str | None = None) -> str:
+        """Where a launched game opens (``base``: the brand's own address of the
+        aggregator's games, None: the platform's)."""
 
     @abstractmethod
     def request_schema(self, operation: Operation) -> dict[str, Any]:
