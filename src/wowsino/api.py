@@ -46,6 +46,9 @@ from wowsino.kernel.http import (
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.logs import configure_logging
 from wowsino.kernel.platform import Platform
+from wowsino.kyc.endpoints import callback_router as kyc_callback_router
+from wowsino.kyc.endpoints import player_router as player_kyc_router
+from wowsino.kyc.endpoints import router as kyc_vendor_router
 from wowsino.pam.endpoints import player_router as player_sessions_router
 from wowsino.pam.endpoints import router as auth_router
 from wowsino.pam.engagement_endpoints import router as player_engagement_router
@@ -181,7 +184,8 @@ def create_app(
                    bonuses_router, compliance_router, crm_router, vip_router,
                    journeys_router, tournaments_router, auth_router, player_sessions_router,
                    player_engagement_router, player_router, kyc_router, wallet_router,
-                   player_wallet_router, psp_callback_router, games_router, aggregator_router):
+                   player_wallet_router, psp_callback_router, games_router, aggregator_router,
+                   kyc_vendor_router, player_kyc_router, kyc_callback_router):
         v1.include_router(router)
     v1.include_router(platform_router)
     app.include_router(ops)

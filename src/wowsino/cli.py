@@ -37,8 +37,8 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 fairness_app = typer.Typer(help="Provably fair draws.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="Stand-ins for outside services (a PSP, a game aggregator), "
-                          "over HTTP.",
+sandbox_app = typer.Typer(help="Stand-ins for outside services (a PSP, a KYC vendor, a game "
+                          "aggregator), over HTTP.",
                           no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
@@ -170,6 +170,12 @@ def serve(
                 sandboxes.append(psp)
                 console.print(f"Sandbox PSP  {settings.sandbox_psp_url}   (card succeeds, "
                               "card_declined fails: docs/psp.md)", soft_wrap=True)
+            kyc = _start_sandbox("kyc", settings.sandbox_kyc_url)
+            if kyc is not None:
+                sandboxes.append(kyc)
+                console.print(f"Sandbox KYC  {settings.sandbox_kyc_url}   (last name Reject: "
+                              "rejected, Retry: try again, else approved: docs/kyc.md)",
+                              soft_wrap=True)
             wallet = settings.public_url or f"http://{_local(bind_host)}:{bind_port}"
             games = _start_sandbox("games", settings.sandbox_games_url,
                                    "--wallet-url", wallet)
@@ -204,8 +210,8 @@ def _local(host: str) -> str:
 
 
 def _start_sandbox(name: str, url: str, *args: str) -> subprocess.Popen[bytes] | None:
-    """With the demo, a sandbox (``psp``, ``games``) runs beside the API at ``url`` (a
-    local address only; a port already taken means one runs, and it is left alone)."""
+    """With the demo, a sandbox (``psp``, ``kyc``, ``games``) runs beside the API at ``url``
+    (a local address only; a port already taken means one runs, and it is left alone)."""
     import socket
     from urllib.parse import urlsplit
 
@@ -453,6 +459,32 @@ def sandbox_psp(
     run(host=host, port=port, options=Options(
         secret=secret or DEVELOPMENT_SANDBOX_PSP_SECRET, delay=delay, slow_delay=slow_delay,
         failure_rate=failure_rate, retries=retries, seed=seed))
+
+
+@sandbox_app.command("kyc")
+def sandbox_kyc(
+    port: Annotated[int, typer.Option(help="Port", envvar="WOWSINO_SANDBOX_KYC_PORT")] = 8030,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    secret: Annotated[str | None, typer.Option(
+        help="The shared secret (default: WOWSINO_SANDBOX_KYC_SECRET or the development one)",
+        envvar="WOWSINO_SANDBOX_KYC_SECRET", show_default=False)] = None,
+    delay: Annotated[float, typer.Option(
+        help="Seconds between a completed verification and its webhook",
+        envvar="WOWSINO_SANDBOX_KYC_DELAY")] = 0.5,
+    retries: Annotated[int, typer.Option(help="Webhook attempts after the first")] = 5,
+) -> None:
+    """Run the sandbox KYC vendor: verification pages whose outcome the applicant's last
+    name decides, and signed webhooks (docs/kyc.md)."""
+    from wowsino.kernel.config import DEVELOPMENT_SANDBOX_KYC_SECRET
+    from wowsino.sandbox.kyc import Options, run
+
+    if delay < 0 or retries < 0:
+        err.print("[red]--delay and --retries are not negative[/red]")
+        raise typer.Exit(2)
+    configure_logging(json_logs=False)
+    console.print(f"Sandbox KYC on http://{host}:{port} (webhook delay {delay} s)")
+    run(host=host, port=port, options=Options(
+        secret=secret or DEVELOPMENT_SANDBOX_KYC_SECRET, delay=delay, retries=retries))
 
 
 @sandbox_app.command("games")

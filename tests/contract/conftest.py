@@ -21,6 +21,8 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, _with_database
+from tests.integration.kyc_support import SECRET as KYC_SECRET
+from tests.integration.kyc_support import start_vendor, stop_vendor
 from tests.integration.wl_support import PASSWORD
 
 PRIZES = [{"segment_label": "coins", "weight": 9, "asset": "WINZ", "amount": 10},
@@ -199,7 +201,15 @@ async def _drop_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(server_url: str, template_db: str) -> Iterator[Served]:
+def kyc_vendor() -> Iterator[str]:
+    """The sandbox KYC vendor: a player's own verification reaches a vendor that answers."""
+    vendor = start_vendor()
+    yield vendor.url
+    stop_vendor(vendor)
+
+
+@pytest.fixture(scope="module")
+def served(server_url: str, template_db: str, kyc_vendor: str) -> Iterator[Served]:
     name = f"wz_contract_{os.getpid()}_{os.urandom(3).hex()}"
     asyncio.run(_create_database(server_url, template_db, name))
     port = _free_port()
@@ -210,7 +220,8 @@ def served(server_url: str, template_db: str) -> Iterator[Served]:
                "WOWSINO_ADMIN_TOKEN": ADMIN_TOKEN, "WOWSINO_DATA_DIR": root,
                # the fuzzer's own pace must not be what it measures
                "WOWSINO_RATE_LIMIT_BURST": "1000000", "WOWSINO_RATE_LIMIT_PER_SECOND": "1000000",
-               "WOWSINO_DB_POOL_SIZE": "4"}
+               "WOWSINO_DB_POOL_SIZE": "4", "WOWSINO_SANDBOX_KYC_URL": kyc_vendor,
+               "WOWSINO_SANDBOX_KYC_SECRET": KYC_SECRET}
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-c", "from wowsino.cli import app; app()", "serve",

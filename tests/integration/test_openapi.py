@@ -61,9 +61,10 @@ BODYLESS_WRITES = {
 # A login is never replayed from a stored answer: that answer is a new session token,
 # which is kept nowhere but in the player's hands; nor is a game launch (a new game session
 # token each time, docs/games.md). A PSP's callback is the PSP's own body, deduped on the
-# PSP's transaction id (docs/psp.md); an aggregator's call too, on the aggregator's
-# transaction id.
+# PSP's transaction id (docs/psp.md); a KYC vendor's webhook too, on the vendor's id of
+# its decision (docs/kyc.md); an aggregator's call too, on the aggregator's transaction id.
 NOT_IDEMPOTENT = {("post", "/v1/auth/login"), ("post", "/v1/psp/{adapter}/callback"),
+                  ("post", "/v1/kyc/{adapter}/callback"),
                   ("post", "/v1/games/{game_id}/launch"),
                   *((method.lower(), path) for method, path in SIGNED
                     if path.startswith("/v1/aggregator/"))}
@@ -264,7 +265,7 @@ async def test_credentials_are_documented(client: httpx.AsyncClient) -> None:
     doc = await _document(client)
     assert set(doc["components"]["securitySchemes"]) == {
         "apiKey", "adminToken", "publishableKey", "playerSession", "pspSignature",
-        "aggregatorSignature"}
+        "aggregatorSignature", "kycSignature"}
     for path, method, op in _operations(doc):
         route = (method.upper(), path)
         if route in SESSION:
@@ -273,6 +274,8 @@ async def test_credentials_are_documented(client: httpx.AsyncClient) -> None:
             assert op["security"] == [{"apiKey": []}, {"publishableKey": []}], (method, path)
         elif route in SIGNED and path.startswith("/v1/aggregator/"):
             assert op["security"] == [{"aggregatorSignature": []}], (method, path)
+        elif route in SIGNED and path.startswith("/v1/kyc/"):
+            assert op["security"] == [{"kycSignature": []}], (method, path)
         elif route in SIGNED:
             assert op["security"] == [{"pspSignature": []}], (method, path)
         elif path.startswith("/v1/"):

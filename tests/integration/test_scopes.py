@@ -12,17 +12,21 @@ place of ``webhooks:manage``) fails here. The routes are enumerated from the app
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_error, bearer, create_key, create_player
 from tests.integration.test_isolation import v1_routes
 from tests.integration.wl_support import WhiteLabel, make_white_label, player_session
+from tests.support.live_server import serving
 from wowsino.api import create_app
 from wowsino.kernel.auth import SCOPES
-from wowsino.kernel.config import Settings
+from wowsino.kernel.config import DEVELOPMENT_SANDBOX_KYC_SECRET, Settings
+from wowsino.sandbox.kyc import Options, SandboxKyc
 
 READ, USE, CONFIG = "engagement:read", "engagement:write", "config:write"
 HOOKS = "webhooks:manage"
@@ -172,6 +176,11 @@ WHITE_LABEL_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/brands/{slug}/psp"): CONFIG,
     ("PUT", "/v1/brands/{slug}/psp"): CONFIG,
     ("PATCH", "/v1/players/{key}/kyc"): "compliance:write",
+    # KYC vendors
+    ("GET", "/v1/brands/{slug}/kyc"): CONFIG,
+    ("PUT", "/v1/brands/{slug}/kyc"): CONFIG,
+    ("GET", "/v1/players/{key}/kyc"): "players:read",
+    ("POST", "/v1/players/{key}/kyc/start"): "compliance:write",
     ("GET", "/v1/players/{key}/transactions"): "players:read",
     ("GET", "/v1/deposits"): "players:read",
     ("GET", "/v1/deposits/{deposit_id}"): "players:read",
@@ -220,6 +229,7 @@ SESSION: set[tuple[str, str]] = {
     ("GET", "/v1/player/withdrawals"),
     ("GET", "/v1/player/transactions"),
     ("POST", "/v1/games/{game_id}/launch"),
+    ("POST", "/v1/player/kyc/start"),
 }
 
 # Every route a brand's publishable key (wpk_…, in a browser) reaches, written down by
@@ -246,13 +256,15 @@ PUBLIC: set[tuple[str, str]] = {
     ("GET", "/v1/games"),
 }
 
-# Routes that take neither a key nor a session: a PSP's callback, verified by its signature
-# with the secret of the brand its reference names (isolation:
-# tests/integration/wallet/test_callbacks.py); a game aggregator's calls, verified by their
+# Routes that take neither a key nor a session: a PSP's callback and a KYC vendor's
+# webhook, verified by their signature with the secret of the brand their reference names
+# (isolation: tests/integration/wallet/test_callbacks.py, tests/integration/kyc/
+# test_callbacks.py); a game aggregator's calls, verified by their
 # signature, then by the game session token they name (isolation: the signed probes of
 # tests/integration/test_white_label_isolation.py).
 SIGNED: set[tuple[str, str]] = {
     ("POST", "/v1/psp/{adapter}/callback"),
+    ("POST", "/v1/kyc/{adapter}/callback"),
     ("POST", "/v1/aggregator/sandbox/balance"),
     ("POST", "/v1/aggregator/sandbox/bet"),
     ("POST", "/v1/aggregator/sandbox/win"),
@@ -281,6 +293,19 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "deposit_id": "00000000-0000-4000-8000-00000000000f",
                "withdrawal_id": "00000000-0000-4000-8000-000000000010",
                "adapter": "sandbox", "game_id": "sandbox-slot"}
+
+
+@pytest.fixture
+async def kyc_vendor() -> AsyncIterator[str]:
+    """The sandbox KYC vendor, served in this process: a player's own verification
+    (``POST /v1/player/kyc/start``) reaches a vendor that answers."""
+    async with serving(SandboxKyc(Options(secret=DEVELOPMENT_SANDBOX_KYC_SECRET)).app()) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def settings(kyc_vendor: str) -> Settings:
+    return Settings(admin_token=ADMIN_TOKEN, db_pool_size=10, sandbox_kyc_url=kyc_vendor)
 
 
 def concrete(template: str) -> str:

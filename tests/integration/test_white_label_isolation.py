@@ -83,6 +83,14 @@ WL_CASES: dict[tuple[str, str], WlCase] = {
     ("GET", "/v1/brands/{slug}/psp"): WlCase(tenant_level=True),
     ("PUT", "/v1/brands/{slug}/psp"): WlCase(body={"adapter": "sandbox"}, tenant_level=True),
     ("PATCH", "/v1/players/{key}/kyc"): WlCase(body={"status": "rejected", "reason": "probe"}),
+    # KYC vendors: the brand's vendor, a player's KYC, a verification started by the
+    # operator or by the caller's own player (no vendor runs here: the session waits,
+    # pending)
+    ("GET", "/v1/brands/{slug}/kyc"): WlCase(tenant_level=True),
+    ("PUT", "/v1/brands/{slug}/kyc"): WlCase(body={"adapter": "sandbox"}, tenant_level=True),
+    ("GET", "/v1/players/{key}/kyc"): WlCase(),
+    ("POST", "/v1/players/{key}/kyc/start"): WlCase(body={}),
+    ("POST", "/v1/player/kyc/start"): WlCase(body={}, expect=frozenset({503})),
     ("GET", "/v1/players/{key}/transactions"): WlCase(),
     ("GET", "/v1/deposits"): WlCase(),
     ("GET", "/v1/deposits/{deposit_id}"): WlCase(),
@@ -116,6 +124,7 @@ def settings() -> Settings:
     # a PSP address where nothing answers; the Hub88-style aggregator on, so its calls
     # reach the wallet too
     return Settings(admin_token=ADMIN_TOKEN, sandbox_psp_url=f"http://127.0.0.1:{free_port()}",
+                    sandbox_kyc_url=f"http://127.0.0.1:{free_port()}",
                     hub88_aggregator_secret=HUB88_SECRET, hub88_games=("demo_fruits=slots",))
 
 
@@ -215,6 +224,16 @@ async def wallet_of(victim: WlVictim, client: httpx.AsyncClient) -> None:
         "adapter": "sandbox", "credentials": {"secret": "victim-secret"},
         "auto_approve_below": {"USD": "1.00"}})
     assert r.status_code == 200, r.text
+    r = await wl.put("/v1/brands/victim-site/kyc", {
+        "adapter": "sandbox", "credentials": {"secret": "victim-kyc-secret"}, "level": 2})
+    assert r.status_code == 200, r.text
+    # a level-2 verification of the victim's, waiting at no vendor
+    assert (await wl.put("/v1/brands/main/kyc", {"adapter": "sandbox", "level": 2})
+            ).status_code == 200
+    r = await client.post("/v1/player/kyc/start", headers=session, json={})
+    assert r.status_code == 503, r.text
+    victim.ids["kyc_session_id"] = (await wl.get("/v1/players/alice/kyc")
+                                    ).json()["kyc"]["sessions"][0]["id"]
 
 
 async def games_of(victim: WlVictim, client: httpx.AsyncClient) -> None:

@@ -86,10 +86,12 @@ def test_installed_wheel_serves_from_another_directory(wheel: Path, scratch: Pat
 
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
-    port, psp_port, games_port = _free_port(), _free_port(), _free_port()
+    port, psp_port, kyc_port, games_port = (_free_port(), _free_port(), _free_port(),
+                                            _free_port())
     serve_env = {k: v for k, v in os.environ.items() if not k.startswith("WOWSINO_")}
     serve_env.update({"WOWSINO_DATA_DIR": str(workdir / "data"), "PYTHONPATH": "",
                       "WOWSINO_SANDBOX_PSP_URL": f"http://127.0.0.1:{psp_port}",
+                      "WOWSINO_SANDBOX_KYC_URL": f"http://127.0.0.1:{kyc_port}",
                       "WOWSINO_SANDBOX_GAMES_URL": f"http://127.0.0.1:{games_port}"})
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
@@ -119,9 +121,9 @@ def test_installed_wheel_serves_from_another_directory(wheel: Path, scratch: Pat
         assert css.status_code == 200
         assert "wsk_test_" in output  # the demo key was printed
         assert "demo-wl" in output and "wpk_test_" in output  # and the white-label demo's
-        # the sandbox PSP runs beside the API for the white-label demo's deposits, and the
-        # sandbox aggregator for its games
-        for sandbox_port in (psp_port, games_port):
+        # the sandbox PSP, KYC vendor and aggregator run beside the API for the white-label
+        # demo's deposits, verifications and games
+        for sandbox_port in (psp_port, kyc_port, games_port):
             answer = None
             for _ in range(60):
                 try:

@@ -55,7 +55,8 @@ async def record_decision(
                               "decision_id": str(decision_id), "source": MANUAL})
     await outbox.emit(conn, realm=realm, type="kyc.decision", at=at, data={
         "document_id": str(decision_id), "user": players.player_ref(player),
-        "decision": status, "level": decided, "reason": reason, "source": MANUAL})
+        "decision": status, "level": decided, "reason": reason, "source": MANUAL,
+        "rejection": None, "kyc_session_id": None})
     return {"kyc": {"decision_id": str(decision_id), "user": players.player_ref(player),
                     "status": status, "level": decided, "reason": reason, "source": MANUAL,
                     "previous": {"status": player["kyc_status"],

@@ -160,15 +160,23 @@ async def mark_settled(conn: AsyncConnection, realm: Realm, adapter: str,
         {**realm.params, "adapter": adapter, "ids": transaction_ids, "at": at})
 
 
+# with the brand's jurisdiction profile, which the compliance gate reads for a bet
+_LOCK_PLAYER = text(
+    "SELECT p.id, p.brand_id, p.username, p.status, p.rg, p.self_excluded_until, p.currency, "
+    "p.date_of_birth, p.country_code, p.kyc_status, p.kyc_level, jp.profile AS jp_profile, "
+    "jp.overrides AS jp_overrides, jp.version AS jp_version FROM players p "
+    "LEFT JOIN jurisdiction_profiles jp ON jp.tenant_id = p.tenant_id AND jp.mode = p.mode "
+    "AND jp.brand_id = p.brand_id "
+    "WHERE p.tenant_id = :tenant_id AND p.mode = :mode AND p.id = :id FOR NO KEY UPDATE OF p"
+)
+
+
 async def lock_player(conn: AsyncConnection, realm: Realm, player_id: UUID) -> dict[str, Any]:
     """The player's row, locked: a player's game calls queue here (the global lock order:
     game rows, then the player row, then bonuses and balances). FOR NO KEY UPDATE: the
     call's own game rows already hold the row's key share (their foreign keys), which a
     FOR UPDATE would have to upgrade, deadlocking two calls that both hold it."""
-    row = (await conn.execute(text(
-        "SELECT id, username, status, rg, self_excluded_until, currency FROM players "
-        "WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id FOR NO KEY UPDATE"),
-        {**realm.params, "id": player_id})).mappings().one()
+    row = (await conn.execute(_LOCK_PLAYER, {**realm.params, "id": player_id})).mappings().one()
     return dict(row)
 
 

@@ -19,6 +19,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import gate
 from wowsino.games.adapters import ADAPTERS
 from wowsino.games.adapters.base import Game
 from wowsino.kernel import audit
@@ -51,6 +52,7 @@ class GameSession:
     # the brand's use of the session's aggregator (games/aggregator_config.py)
     aggregator_enabled: bool = True
     brand_secret: str | None = field(default=None, repr=False)
+    created_at: datetime | None = None
 
     def expired(self, at: datetime) -> bool:
         return at >= self.expires_at
@@ -66,7 +68,7 @@ class GameSession:
 
 _SELECT = (
     "SELECT s.tenant_id, s.mode, s.id, s.brand_id, s.player_id, s.adapter, s.game_id, "
-    "s.currency, s.expires_at, t.service_mode, t.status AS tenant_status, "
+    "s.currency, s.expires_at, s.created_at, t.service_mode, t.status AS tenant_status, "
     "coalesce(c.enabled, true) AS aggregator_enabled, c.secret AS brand_secret "
     "FROM game_sessions s JOIN tenants t ON t.id = s.tenant_id "
     "LEFT JOIN aggregator_configs c ON c.tenant_id = s.tenant_id AND c.mode = s.mode "
@@ -93,7 +95,7 @@ def _session(row: Any) -> GameSession:
     return GameSession(Realm(row["tenant_id"], Mode(row["mode"])), row["id"], row["brand_id"],
                        row["player_id"], row["adapter"], row["game_id"], row["currency"],
                        row["expires_at"], row["service_mode"], row["tenant_status"],
-                       row["aggregator_enabled"], row["brand_secret"])
+                       row["aggregator_enabled"], row["brand_secret"], row["created_at"])
 
 
 _INSERT = text(
@@ -113,9 +115,10 @@ async def launch(conn: AsyncConnection, *, settings: Settings, realm: Realm, bra
     """Open a session of ``game`` for the player, in the player's currency: ``{token,
     launch_url, expires_at, session_id, game}`` (``launch_base``: the brand's own address
     of the aggregator's games, None: the platform's). A player who may not play now is
-    refused by the play guard with 403 (``SELF_EXCLUDED``, ``TIMED_OUT``,
-    ``PLAYER_BLOCKED``) before anything is written."""
-    await guard.require_can_play(conn, realm, player_id, at)
+    refused by the compliance gate with 403 (``SELF_EXCLUDED``, ``TIMED_OUT``,
+    ``PLAYER_BLOCKED``, ``JURISDICTION_BLOCKED``, ``KYC_REQUIRED``) before anything is
+    written."""
+    await guard.require_can_play(conn, realm, player_id, at, gate.Action.LAUNCH)
     player = (await conn.execute(_PLAYER, {**realm.params, "brand": brand_id,
                                            "id": player_id})).mappings().one()
     token = f"wgs_{realm.mode.value}_{secrets.token_hex(24)}"

@@ -80,6 +80,10 @@ class Context:
         return self.call.transaction_id
 
     @property
+    def slot_games(self) -> list[str]:
+        return [g.game_id for g in self.adapter.games(self.settings) if g.category == gate.SLOTS]
+
+    @property
     def category(self) -> str:
         return catalogue.category(self.adapter, self.settings, self.session.game_id)
 
@@ -181,13 +185,12 @@ async def _bet(conn: AsyncConnection, ctx: Context) -> Answer:
     await stakes.hold(conn, ctx.realm, session.player_id)
     cash_balance, bonus_balance = await balance_of(conn, session)
     cash, bonus = split.bet_split(ctx.amount, cash_balance)
-    refusal = await gate.bet_refusal(conn, ctx.realm, player, currency=session.currency,
-                                     cash=cash, at=ctx.at, tenant_status=session.tenant_status)
-    if refusal is not None:
-        await gate.record_refusal(conn, ctx.realm, player_id=session.player_id, refusal=refusal,
-                                  aggregator=ctx.adapter.name,
-                                  transaction_id=ctx.transaction_id, at=ctx.at)
-        return await _refuse(conn, ctx, refusal.code, refusal.detail)
+    decision = await gate.decide_bet(
+        conn, session, player, round_id=call.round_id, category=ctx.category,
+        slots=ctx.slot_games, amount=ctx.amount, cash=cash, aggregator=ctx.adapter.name,
+        transaction_id=ctx.transaction_id, at=ctx.at)
+    if not decision.allowed:
+        return await _refuse(conn, ctx, gate.wallet_code(decision), gate.message(decision))
     if bonus > bonus_balance:
         return await _refuse(conn, ctx, Code.INSUFFICIENT_FUNDS,
                              "the stake is more than the playable balance")

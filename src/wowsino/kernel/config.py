@@ -14,6 +14,11 @@ DEFAULT_SANDBOX_PSP_URL = "http://127.0.0.1:8010"
 # unset: for development and tests only (docs/games.md); set your own anywhere else.
 DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET = "wowsino-sandbox-aggregator-development-secret"  # noqa: S105
 DEFAULT_SANDBOX_GAMES_URL = "http://127.0.0.1:8020"
+# The sandbox KYC vendor's shared secret when WOWSINO_SANDBOX_KYC_SECRET is unset: for
+# development and tests only (docs/kyc.md); set your own anywhere else.
+DEVELOPMENT_SANDBOX_KYC_SECRET = "wowsino-sandbox-kyc-development-secret"  # noqa: S105
+DEFAULT_SANDBOX_KYC_URL = "http://127.0.0.1:8030"
+DEFAULT_SUMSUB_URL = "https://api.sumsub.com"
 
 
 def _int(name: str, default: int) -> int:
@@ -51,6 +56,11 @@ class Settings:
     hub88_aggregator_secret: str | None = None
     hub88_games: tuple[str, ...] = ()
     hub88_games_url: str | None = None
+    # the sandbox KYC vendor (``wowsino sandbox kyc``): its address and the secret it signs
+    # with; the Sumsub-style adapter's API address
+    sandbox_kyc_url: str = DEFAULT_SANDBOX_KYC_URL
+    sandbox_kyc_secret: str = DEVELOPMENT_SANDBOX_KYC_SECRET
+    sumsub_url: str = DEFAULT_SUMSUB_URL
     # a game round whose last call is older than this, with bets no win or rollback
     # settled, is settled as lost by the worker (games/sweeper.py)
     game_round_idle_seconds: int = 3600
@@ -89,5 +99,10 @@ class Settings:
                               .split(",") if g.strip()),
             hub88_games_url=(os.environ.get("WOWSINO_HUB88_GAMES_URL") or "").rstrip("/")
             or None,
+            sandbox_kyc_url=(os.environ.get("WOWSINO_SANDBOX_KYC_URL")
+                             or DEFAULT_SANDBOX_KYC_URL).rstrip("/"),
+            sandbox_kyc_secret=(os.environ.get("WOWSINO_SANDBOX_KYC_SECRET")
+                                or DEVELOPMENT_SANDBOX_KYC_SECRET),
+            sumsub_url=(os.environ.get("WOWSINO_SUMSUB_URL") or DEFAULT_SUMSUB_URL).rstrip("/"),
             game_round_idle_seconds=_int("WOWSINO_GAME_ROUND_IDLE_SECONDS", 3600),
         )

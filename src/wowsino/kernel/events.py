@@ -239,15 +239,23 @@ _TYPES = (
          Field("amount_removed", "number", "The bonus money removed."))),
     EventType(
         "kyc.decision",
-        "A KYC decision was recorded: by an operator (`PATCH /v1/players/<key>/kyc`, "
-        "`source: manual`). It sets the player's `kyc_status` and `kyc_level`, which the "
-        "withdrawal gate reads.",
+        "A KYC decision changed the player's `kyc_status` and `kyc_level`, which the "
+        "withdrawal gate reads: an operator's (`PATCH /v1/players/<key>/kyc`, `source: "
+        "manual`) or a KYC vendor's signed webhook (`source`: the adapter, e.g. `sandbox`, "
+        "`sumsub`). A vendor's repeat or a decision older than the one in force is kept but "
+        "emits nothing (docs/kyc.md).",
         (Field("document_id", "string", "The decision's id."),
          _USER,
          Field("decision", "string", "`approved`, `rejected`, `pending` or `none`."),
          Field("level", "integer", "The KYC level now in force (0-3)."),
-         Field("reason", "string", "The reason given."),
-         Field("source", "string", "Who decided: `manual`."))),
+         Field("reason", "string", "The reason given (a vendor's rejection labels)."),
+         Field("source", "string", "Who decided: `manual`, or the vendor's adapter."),
+         Field("rejection", "string|null",
+               "A vendor's rejection: `retry` (the player may verify again) or `final`; "
+               "null otherwise."),
+         Field("kyc_session_id", "string|null",
+               "The verification session a vendor's decision is about; null for a manual "
+               "one."))),
     EventType(
         "vip.level_changed",
         "A player's VIP level changed: up by XP from real-money wagers, or up or down when the "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -46,6 +47,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> MoneyJSONResponse:
+        # a refusal that keeps a record of itself (the compliance gate's): written now that
+        # the request's own transaction has rolled back; the answer goes out regardless
+        record_after = getattr(exc, "record_after", None)
+        if record_after is not None:
+            try:
+                await record_after(request.app.state.platform.engine)
+            except Exception:
+                log.warning("refusal_record_failed", code=exc.code, exc_info=True)
         return error_response(request, exc.status, exc.body())
 
     @app.exception_handler(RequestValidationError)
@@ -278,8 +287,13 @@ SECURITY = {
                             "description": "a game aggregator's signature over the raw "
                                            "body: lowercase hex HMAC-SHA256 with its "
                                            "secret (docs/games.md)"},
+    "kycSignature": {"type": "apiKey", "in": "header", "name": "X-Signature",
+                     "description": "a KYC vendor's signature over the raw body, as its "
+                                    "adapter defines it: the sandbox's X-Signature, "
+                                    "Sumsub's X-Payload-Digest (docs/kyc.md)"},
 }
 CALLBACK_PREFIX = "/v1/psp/"  # PSP callbacks are signed, with no key
+KYC_CALLBACK = re.compile(r"^/v1/kyc/[^/]+/callback$")  # KYC vendors' webhooks too
 AGGREGATOR_PREFIX = "/v1/aggregator/"  # game aggregators' calls are signed, with no key
 
 
@@ -325,6 +339,8 @@ def _tidy_operation(path: str, method: str, op: dict[str, Any],
             declared.setdefault("content", ERROR_CONTENT)
     if path.startswith(CALLBACK_PREFIX):
         op["security"] = [{"pspSignature": []}]
+    elif KYC_CALLBACK.match(path):
+        op["security"] = [{"kycSignature": []}]
     elif path.startswith(AGGREGATOR_PREFIX):
         op["security"] = [{"aggregatorSignature": []}]
     elif path.startswith("/v1/"):

@@ -11,7 +11,7 @@ from alembic import op
 from wowsino.kernel.db import split_sql
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
