@@ -15,8 +15,11 @@ Prints the machine, then one line per figure:
     crm preview: <ms> ms at <n> players (<matched> match), all joins <ms> ms, count(*) <ms> ms
     crm run: <grants/s> grants/s (<n> players, <s> s), bare WINZ credits <n>/s, ratio <x>
     tournament leaderboard (100,000 players): top-100 p50/p99, own rank p50/p99, …
+    seamless wallet: <n> rounds/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
 
-See bench/README.md for the method and recorded results.
+``--only <phase>`` (repeatable) runs just those of the further phases (``--only games``:
+the seamless wallet), after the machine line. See bench/README.md for the method and
+recorded results.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ EXTRA_PHASES = {
     "wagers": "Wager events over HTTP: single and batches of 500, against pgbench",
     "crm": "CRM: a segment preview at 200,000 players, a campaign run's grants/s",
     "tournaments": "Tournament leaderboard reads at 100,000 participants",
+    "games": "Seamless wallet: bet+win rounds over HTTP at 32 clients, against pgbench",
 }
 
 
@@ -101,6 +105,9 @@ def run(args: argparse.Namespace, progress: Progress, say: Console) -> None:
         with step(progress, "Starting PostgreSQL"):
             server = stack.enter_context(bench_server())
         report(machine(server))
+        if args.only:
+            extra_phases(args.only, server, progress)
+            return
         with step(progress, f"Ledger: migrate, fund {args.players:,} players"):
             setup = asyncio.run(ledger.prepare(
                 server.fresh_database("bench_ledger"), server.workdir,
@@ -138,13 +145,18 @@ def run(args: argparse.Namespace, progress: Progress, say: Console) -> None:
         for line in lines:
             report(line)
 
-        for name, description in EXTRA_PHASES.items():
-            try:
-                module = importlib.import_module(f"bench.{name}")
-            except ModuleNotFoundError:
-                continue
-            with step(progress, description):
-                asyncio.run(module.run(server.fresh_database(f"bench_{name}")))  # prints its line
+        extra_phases(list(EXTRA_PHASES), server, progress)
+
+
+def extra_phases(names: list[str], server: Server, progress: Progress) -> None:
+    """The further phases, each on a fresh database of the server; each prints its line."""
+    for name in names:
+        try:
+            module = importlib.import_module(f"bench.{name}")
+        except ModuleNotFoundError:
+            continue
+        with step(progress, EXTRA_PHASES[name]):
+            asyncio.run(module.run(server.fresh_database(f"bench_{name}")))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-clients", type=int, default=32, help="concurrent HTTP clients")
     parser.add_argument("--api-rounds", type=int, default=4,
                         help="rounds adjustments (wrk) and pgbench alternate in")
+    parser.add_argument("--only", action="append", choices=sorted(EXTRA_PHASES),
+                        metavar="PHASE", help="run only this further phase (repeatable): "
+                        + ", ".join(EXTRA_PHASES))
     args = parser.parse_args(argv)
     console = Console()
     started = time.monotonic()

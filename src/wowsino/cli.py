@@ -87,11 +87,18 @@ def migrate() -> None:
 
 
 async def _demo_keys(settings: Settings, engine: Any) -> dict[str, Any]:
-    """The demo tenants' keys: ``demo`` (plug-in) with ``white_label`` (``demo-wl``)."""
-    from wowsino.tenants.demo import ensure_demo_tenant, ensure_white_label_demo
+    """The demo tenants' keys: ``demo`` (plug-in) with ``white_label`` (``demo-wl``, its
+    games opening on the sandbox aggregator ``make run`` starts)."""
+    from wowsino.tenants.demo import (
+        ensure_demo_games,
+        ensure_demo_tenant,
+        ensure_white_label_demo,
+    )
 
     info = await ensure_demo_tenant(engine, settings.data_dir)
-    return {**info, "white_label": await ensure_white_label_demo(engine, settings.data_dir)}
+    white_label = await ensure_white_label_demo(engine, settings.data_dir)
+    await ensure_demo_games(engine, settings)
+    return {**info, "white_label": white_label}
 
 
 @app.command()
@@ -156,16 +163,27 @@ def serve(
             console.print(f"Test key     [bold green]{wl['test_key']}[/bold green]")
             console.print(f"Publishable  [bold green]{wl['publishable_key']}[/bold green]",
                           soft_wrap=True)
-        sandboxes = [started for started in (
-            _start_sandbox(settings.sandbox_psp_url, "psp") if demo else None,
-            _start_sandbox(settings.sandbox_kyc_url, "kyc") if demo else None)
-            if started is not None]
+        sandboxes = []
         if demo:
-            console.print(f"Sandbox PSP  {settings.sandbox_psp_url}   (card succeeds, "
-                          "card_declined fails: docs/psp.md)", soft_wrap=True)
-            console.print(f"Sandbox KYC  {settings.sandbox_kyc_url}   (last name Reject: "
-                          "rejected, Retry: try again, else approved: docs/kyc.md)",
-                          soft_wrap=True)
+            psp = _start_sandbox("psp", settings.sandbox_psp_url)
+            if psp is not None:
+                sandboxes.append(psp)
+                console.print(f"Sandbox PSP  {settings.sandbox_psp_url}   (card succeeds, "
+                              "card_declined fails: docs/psp.md)", soft_wrap=True)
+            kyc = _start_sandbox("kyc", settings.sandbox_kyc_url)
+            if kyc is not None:
+                sandboxes.append(kyc)
+                console.print(f"Sandbox KYC  {settings.sandbox_kyc_url}   (last name Reject: "
+                              "rejected, Retry: try again, else approved: docs/kyc.md)",
+                              soft_wrap=True)
+            wallet = settings.public_url or f"http://{_local(bind_host)}:{bind_port}"
+            games = _start_sandbox("games", settings.sandbox_games_url,
+                                   "--wallet-url", wallet)
+            if games is not None:
+                sandboxes.append(games)
+                console.print(f"Games        {settings.sandbox_games_url}   (the sandbox "
+                              "aggregator: a launched game opens there; docs/games.md)",
+                              soft_wrap=True)
         console.rule()
         # uvicorn re-raises the signal that stopped it: make SIGTERM unwind like Ctrl-C
         # so the embedded database is stopped on the way out
@@ -180,15 +198,20 @@ def serve(
             uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
                         access_log=False)
         finally:
-            for sandbox in sandboxes:
-                sandbox.terminate()
-                sandbox.wait(timeout=10)
+            for process in sandboxes:
+                process.terminate()
+            for process in sandboxes:
+                process.wait(timeout=10)
 
 
-def _start_sandbox(url: str, command: str) -> subprocess.Popen[bytes] | None:
-    """With the demo, a sandbox (``wowsino sandbox <command>``) runs beside the API at
-    ``url`` (a local address only; a port already taken means one runs, and it is left
-    alone)."""
+def _local(host: str) -> str:
+    """The address this machine reaches a server bound to ``host`` at."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+
+
+def _start_sandbox(name: str, url: str, *args: str) -> subprocess.Popen[bytes] | None:
+    """With the demo, a sandbox (``psp``, ``kyc``, ``games``) runs beside the API at ``url``
+    (a local address only; a port already taken means one runs, and it is left alone)."""
     import socket
     from urllib.parse import urlsplit
 
@@ -199,8 +222,8 @@ def _start_sandbox(url: str, command: str) -> subprocess.Popen[bytes] | None:
         if probe.connect_ex(("127.0.0.1", where.port)) == 0:
             return None
     return subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
-        [sys.executable, "-m", "wowsino.cli", "sandbox", command, "--port", str(where.port)],
-        stdout=subprocess.DEVNULL)
+        [sys.executable, "-m", "wowsino.cli", "sandbox", name, "--port", str(where.port),
+         *args], stdout=subprocess.DEVNULL)
 
 
 @app.command()

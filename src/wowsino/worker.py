@@ -4,8 +4,8 @@ Jobs here: seal the ledger and audit hash chains, apply RG limits whose
 cooling-off has passed, draw raffles at ``draw_at``, close tournaments at ``ends_at``,
 expire bonuses, pay VIP cashback at each period's end, expire journey runs, start and run
 CRM campaigns, lift self-exclusions that have ended, forget old failed logins, send
-approved payouts a PSP has not taken, purge expired idempotency keys, flush usage meters;
-and webhook deliveries.
+approved payouts a PSP has not taken, settle game rounds left open as lost, purge expired
+idempotency keys, flush usage meters; and webhook deliveries.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from wowsino.crm import runs as campaign_runs
 from wowsino.engines.journeys import service as journeys
 from wowsino.engines.raffles import service as raffles
 from wowsino.engines.tournaments import closing as tournaments
+from wowsino.games import sweeper as game_rounds
 from wowsino.kernel import chain
 from wowsino.kernel.db import database_unavailable, unit_of_work
 from wowsino.kernel.logs import log_failure
@@ -98,6 +99,7 @@ JOBS: list[tuple[str, Job]] = [
     ("self_exclusions_ended", exclusion.run_due),
     ("login_failures_swept", lockout.sweep_due),
     ("payouts_sent", wallet.send_due),
+    ("game_rounds_swept", game_rounds.run_due),
 ]
 
 

@@ -74,7 +74,11 @@ from tests.support.events import check_all, stored_events
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 from wowsino.kernel.db import create_engine
-from wowsino.tenants.demo import ensure_demo_tenant, ensure_white_label_demo
+from wowsino.tenants.demo import (
+    ensure_demo_games,
+    ensure_demo_tenant,
+    ensure_white_label_demo,
+)
 
 CURL = "/usr/bin/curl"
 BASH = shutil.which("bash") or "/bin/bash"
@@ -102,16 +106,19 @@ def _free_port() -> int:
 @pytest.fixture
 def live(db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A server as ``make run`` starts it; the variables the examples use."""
+    settings = Settings(admin_token=ADMIN_TOKEN, db_pool_size=5, data_dir=tmp_path)
+
     async def demo() -> tuple[dict[str, Any], dict[str, Any]]:
         engine = create_engine(db_url, pool_size=1)
         try:
-            return (await ensure_demo_tenant(engine, tmp_path),
+            made = (await ensure_demo_tenant(engine, tmp_path),
                     await ensure_white_label_demo(engine, tmp_path))
+            await ensure_demo_games(engine, settings)
+            return made
         finally:
             await engine.dispose()
 
     keys, white_label = asyncio.run(demo())
-    settings = Settings(admin_token=ADMIN_TOKEN, db_pool_size=5, data_dir=tmp_path)
     app = create_app(settings, database_url=db_url, run_worker=True)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from tests.integration.support import adjust, body
+from tests.conftest import ADMIN
+from tests.integration.support import adjust, body, create_key
 from tests.integration.wl_support import WhiteLabel, login, make_white_label, register
 from wowsino.games.adapters.base import sign
 from wowsino.kernel.config import DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET
@@ -107,3 +108,15 @@ async def game_movements(engine: Any, tenant_id: str) -> dict[str, Decimal]:
             "WHERE e.tenant_id = CAST(:t AS uuid) AND e.kind LIKE 'game.%' "
             "AND a.owner_type = 'player' GROUP BY e.kind"), {"t": tenant_id})).all()
     return {kind: abs(Decimal(int(moved)).scaleb(-2)) for kind, moved in rows}
+
+
+async def another_brand(wl: WhiteLabel, slug: str) -> WhiteLabel:
+    """A second brand of the same tenant: its own player site and its own secret keys."""
+    r = await wl.client.post(f"/tenants/{wl.id}/brands", headers=ADMIN,
+                             json={"slug": slug, "name": slug.title()})
+    assert r.status_code == 201, r.text
+    made = r.json()["brand"]
+    keys = {mode: (await create_key(wl.client, wl, ["*"], brand=slug, mode=mode))["key"]
+            for mode in ("live", "test")}
+    return WhiteLabel(wl.id, wl.slug, keys["live"], keys["test"], made["id"], wl.client,
+                      made["publishable_keys"])

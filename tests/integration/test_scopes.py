@@ -190,6 +190,8 @@ WHITE_LABEL_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/withdrawals/{withdrawal_id}/reject"): "wallet:approve",
     # games
     ("GET", "/v1/games"): READ,
+    ("GET", "/v1/brands/{slug}/aggregators/{adapter}"): CONFIG,
+    ("PUT", "/v1/brands/{slug}/aggregators/{adapter}"): CONFIG,
 }
 
 # Routes that take a player session (wps_…) and never an API key.

@@ -109,6 +109,10 @@ WL_CASES: dict[tuple[str, str], WlCase] = {
     ("GET", "/v1/player/transactions"): WlCase(),
     # games: the catalogue, a launch of the caller's own, and the aggregators' calls
     ("GET", "/v1/games"): WlCase(),
+    ("GET", "/v1/brands/{slug}/aggregators/{adapter}"): WlCase(
+        tenant_level=True, path={"adapter": "sandbox"}),
+    ("PUT", "/v1/brands/{slug}/aggregators/{adapter}"): WlCase(
+        body={"enabled": True}, tenant_level=True, path={"adapter": "sandbox"}),
     ("POST", "/v1/games/{game_id}/launch"): WlCase(body={}, expect=frozenset({201}),
                                                    path={"game_id": "sandbox-slot"}),
     **{route: WlCase(expect=SIGNED_EXPECT) for route in AGGREGATOR_CALLS},
@@ -233,7 +237,12 @@ async def wallet_of(victim: WlVictim, client: httpx.AsyncClient) -> None:
 
 
 async def games_of(victim: WlVictim, client: httpx.AsyncClient) -> None:
-    """The victim at two games, each with an open bet the probes name."""
+    """The victim at two games, each with an open bet the probes name; its second brand's
+    own aggregator secret, which no answer may show."""
+    victim.ids["aggregator_secret"] = "victim-site-aggregator-secret"
+    r = await victim.wl.put("/v1/brands/victim-site/aggregators/sandbox", {
+        "secret": victim.ids["aggregator_secret"], "launch_url": "https://victim.example"})
+    assert r.status_code == 200, r.text
     assert (await adjust(victim.wl, "alice", "50.00")).status_code == 201
     session = {"Authorization": f"Bearer {victim.token}"}
     for game, path, bet in (

@@ -86,11 +86,13 @@ def test_installed_wheel_serves_from_another_directory(wheel: Path, scratch: Pat
 
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
-    port, psp_port, kyc_port = _free_port(), _free_port(), _free_port()
+    port, psp_port, kyc_port, games_port = (_free_port(), _free_port(), _free_port(),
+                                            _free_port())
     serve_env = {k: v for k, v in os.environ.items() if not k.startswith("WOWSINO_")}
     serve_env.update({"WOWSINO_DATA_DIR": str(workdir / "data"), "PYTHONPATH": "",
                       "WOWSINO_SANDBOX_PSP_URL": f"http://127.0.0.1:{psp_port}",
-                      "WOWSINO_SANDBOX_KYC_URL": f"http://127.0.0.1:{kyc_port}"})
+                      "WOWSINO_SANDBOX_KYC_URL": f"http://127.0.0.1:{kyc_port}",
+                      "WOWSINO_SANDBOX_GAMES_URL": f"http://127.0.0.1:{games_port}"})
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
         [str(venv / "bin" / "wowsino"), "serve", "--demo", "--port", str(port)],
@@ -119,16 +121,19 @@ def test_installed_wheel_serves_from_another_directory(wheel: Path, scratch: Pat
         assert css.status_code == 200
         assert "wsk_test_" in output  # the demo key was printed
         assert "demo-wl" in output and "wpk_test_" in output  # and the white-label demo's
-        # the sandbox PSP and KYC vendor run beside the API for the white-label demo
-        for sandbox_port in (psp_port, kyc_port):
-            sandbox = None
+        # the sandbox PSP, KYC vendor and aggregator run beside the API for the white-label
+        # demo's deposits, verifications and games
+        for sandbox_port in (psp_port, kyc_port, games_port):
+            answer = None
             for _ in range(60):
                 try:
-                    sandbox = httpx.get(f"http://127.0.0.1:{sandbox_port}/healthz", timeout=2)
+                    answer = httpx.get(f"http://127.0.0.1:{sandbox_port}/healthz", timeout=2)
                     break
                 except httpx.TransportError:
                     time.sleep(0.5)
-            assert sandbox is not None and sandbox.status_code == 200, output
+            assert answer is not None and answer.status_code == 200, output
+        assert f"http://127.0.0.1:{games_port}" in output
+        assert "sandbox-slot" in httpx.get(f"http://127.0.0.1:{games_port}/healthz").text
         # nothing was written into the source tree's data directory
         assert (workdir / "data" / "pgdata").is_dir()
     finally:

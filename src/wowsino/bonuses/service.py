@@ -114,7 +114,7 @@ async def set_template_status(conn: AsyncConnection, *, realm: Realm, ref: str, 
 
 async def show_template(conn: AsyncConnection, realm: Realm, ref: str) -> Body:
     row = await load_template(conn, realm, ref)
-    shown = views.template(row, await compliance.lint(conn, realm, row["terms"]))
+    shown = views.template(row, await compliance.lint(conn, realm, row["terms"], row["type"]))
     if row["type"] == "drops":
         shown["drops"] = await drops.state(conn, realm, row["id"])
     return {"template": shown}
@@ -220,7 +220,7 @@ async def grant(
     bonus_id = new_id()
     decision = await compliance.decide_bonus(conn, realm=realm, player=player,
                                              terms=template["terms"], actor=actor, at=at,
-                                             target_id=str(bonus_id))
+                                             target_id=str(bonus_id), kind=template["type"])
     if not decision.allowed:
         return 403, decision.refusal()
     kind, terms = template["type"], template["terms"]

@@ -18,7 +18,8 @@ router = APIRouter(prefix="/brands", tags=["compliance"], route_class=DecimalRou
 kyc_router = APIRouter(prefix="/players", tags=["compliance"], route_class=DecimalRoute)
 Config = Annotated[Principal, scoped("config:write")]
 Compliance = Annotated[Principal, white_label("compliance:write")]
-LIFTED_BY_NULL = ("max_wagering_multiple", "deposit_cap_monthly")
+LIFTED_BY_NULL = ("max_wagering_multiple", "deposit_cap_monthly", "slot_stake_cap",
+                  "slot_stake_cap_young_adult", "young_adult_max_age")
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "VALIDATION_ERROR"}, 404: {"description": "NOT_FOUND"}}
 
@@ -34,8 +35,8 @@ async def get_jurisdiction(slug: str, request: Request, principal: Config) -> Mo
             responses=ERRORS)
 async def put_jurisdiction(slug: str, body: JurisdictionIn, request: Request,
                            principal: Config) -> MoneyJSONResponse:
-    # null lifts the wagering and deposit caps; for the other rules it means "as the base
-    # profile"
+    # null lifts the wagering, deposit and stake caps; for the other rules it means "as the
+    # base profile"
     overrides = {k: v for k, v in body.overrides.model_dump(exclude_unset=True).items()
                  if v is not None or k in LIFTED_BY_NULL}
     return await write(request, principal, payload=body.model_dump(mode="json"), status=200,

@@ -23,9 +23,18 @@ class Overrides(Body):
     blocked_countries: list[str] | None = Field(default=None, max_length=250)
     vip_allowed: StrictBool | None = None
     withdrawal_kyc_level: StrictInt | None = Field(default=None, ge=1, le=3)
+    deposit_kyc_level: StrictInt | None = Field(default=None, ge=0, le=3)
+    play_kyc_level: StrictInt | None = Field(default=None, ge=0, le=3)
     deposit_cap_monthly: dict[str, Decimal] | None = Field(default=None, max_length=32)
+    bonus_on_bet_allowed: StrictBool | None = None
+    jackpots_allowed: StrictBool | None = None
+    parallel_sessions: StrictBool | None = None
+    slot_stake_cap: dict[str, Decimal] | None = Field(default=None, max_length=32)
+    slot_stake_cap_young_adult: dict[str, Decimal] | None = Field(default=None, max_length=32)
+    young_adult_max_age: StrictInt | None = Field(default=None, ge=18, le=30)
+    min_spin_interval_seconds: StrictInt | None = Field(default=None, ge=0, le=60)
 
-    @field_validator("deposit_cap_monthly")
+    @field_validator("deposit_cap_monthly", "slot_stake_cap", "slot_stake_cap_young_adult")
     @classmethod
     def _caps(cls, v: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
         """``{currency: amount}``, each amount positive in the currency's unit."""

@@ -14,8 +14,9 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.compliance import profiles, repository
-from wowsino.kernel import audit
+from wowsino.kernel import audit, wire
 from wowsino.kernel.errors import NotFound
+from wowsino.kernel.jsonio import loads
 from wowsino.kernel.realm import Actor, Realm
 
 
@@ -28,11 +29,13 @@ class Decision:
     version: int | None = None
     detail: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)  # more of the refusal's details
+    by_profile: bool = True  # a rule of the jurisdiction (else the player's own state)
 
     def refusal(self) -> dict[str, Any]:
         """The 403 body of a refused decision."""
-        return {"error": f"refused by the {self.profile} profile, rule {self.rule}: "
-                         f"{self.detail}", "code": self.code,
+        error = (f"refused by the {self.profile} profile, rule {self.rule}: {self.detail}"
+                 if self.by_profile else str(self.detail))
+        return {"error": error, "code": self.code,
                 "details": {"rule": self.rule, "profile": self.profile,
                             "profile_version": self.version, "detail": self.detail,
                             **self.facts}}
@@ -78,9 +81,17 @@ def age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def _terms_violation(rules: dict[str, Any], terms: dict[str, Any]) -> tuple[str, str] | None:
+# bonus types given in return for placing bets (a profile may refuse them)
+ON_A_BET = ("drops", "rakeback")
+
+
+def terms_violation(rules: dict[str, Any], terms: dict[str, Any],
+                    kind: str | None = None) -> tuple[str, str] | None:
+    """The ``(rule, detail)`` a bonus of type ``kind`` with ``terms`` breaks, or None."""
     if not rules["bonuses_allowed"]:
         return "bonuses_allowed", "bonuses are not allowed for this brand"
+    if kind in ON_A_BET and not rules["bonus_on_bet_allowed"]:
+        return "bonus_on_bet_allowed", f"a {kind} bonus (given for placing bets) is not allowed"
     cap = rules["max_wagering_multiple"]
     multiple = terms.get("wagering_multiple")
     if cap is not None and multiple is not None and Decimal(str(multiple)) > cap:
@@ -89,12 +100,13 @@ def _terms_violation(rules: dict[str, Any], terms: dict[str, Any]) -> tuple[str,
     return None
 
 
-async def lint(conn: AsyncConnection, realm: Realm, terms: dict[str, Any]) -> list[dict[str, Any]]:
+async def lint(conn: AsyncConnection, realm: Realm, terms: dict[str, Any],
+               kind: str | None = None) -> list[dict[str, Any]]:
     """Every brand of the realm whose profile the terms break: ``[{brand, rule, detail}]``."""
     found = []
     for row in await repository.profiles(conn, realm):
         rules = profiles.effective(row["profile"] or "default", row["overrides"])
-        broken = _terms_violation(rules, terms)
+        broken = terms_violation(rules, terms, kind)
         if broken is not None:
             found.append({"brand": row["slug"], "profile": row["profile"] or "default",
                           "rule": broken[0], "detail": broken[1]})
@@ -110,43 +122,64 @@ class BrandRules:
     rules: dict[str, Any]
 
 
+_RULES = ("SELECT p.profile AS jp_profile, p.overrides AS jp_overrides, p.version AS jp_version "
+          "FROM brands b LEFT JOIN jurisdiction_profiles p ON p.tenant_id = b.tenant_id "
+          "AND p.brand_id = b.id AND p.mode = :mode "
+          "WHERE b.tenant_id = :tenant_id AND b.id = :brand_id")
+
+
+def rules_lookup(realm: Realm, brand_id: UUID) -> wire.Lookup:
+    """The read ``brand_rules`` makes, to be sent ahead of a write."""
+    return wire.Lookup(_RULES, {**realm.params, "brand_id": brand_id})
+
+
+def rules_of(row: dict[str, Any]) -> BrandRules:
+    """The rules in a row carrying ``jp_profile``, ``jp_overrides``, ``jp_version``."""
+    profile = row["jp_profile"] or "default"
+    overrides = row["jp_overrides"] or {}
+    if isinstance(overrides, str):
+        overrides = loads(overrides)
+    return BrandRules(profile, row["jp_version"] or 0, profiles.effective(profile, overrides))
+
+
 async def brand_rules(conn: AsyncConnection, realm: Realm, brand_id: UUID) -> BrandRules:
-    [row] = await repository.profiles(conn, realm, [brand_id])
-    profile = row["profile"] or "default"
-    return BrandRules(profile, row["version"] or 0, profiles.effective(profile, row["overrides"]))
+    """A brand's rules in force (one read, or none when the write prefetched it)."""
+    row = await wire.first(conn, rules_lookup(realm, brand_id))
+    if row is None:
+        raise NotFound("no such brand", code="NOT_FOUND")
+    return rules_of(row)
 
 
 def bonus_violation(rules: dict[str, Any], player: dict[str, Any], terms: dict[str, Any],
-                    at: datetime) -> tuple[str, str] | None:
-    """The ``(rule, detail)`` a bonus with ``terms`` for ``player`` breaks, or None."""
-    broken = _terms_violation(rules, terms)
-    country = player.get("country_code")
-    born = player.get("date_of_birth")
-    if broken is None and country and country in rules["blocked_countries"]:
-        broken = ("blocked_countries", f"players from {country} may not receive bonuses")
-    if broken is None and born is not None and age(born, at.date()) < rules["min_age"]:
-        broken = ("min_age", f"the player is under {rules['min_age']}")
-    return broken
+                    at: datetime, kind: str | None = None) -> tuple[str, str] | None:
+    """The ``(rule, detail)`` a bonus with ``terms`` for ``player`` breaks, or None: the
+    compliance gate's decision on the grant, status and holds left to the caller."""
+    from wowsino.compliance import gate
+
+    decision = gate.evaluate(gate.Facts(
+        gate.Action.BONUS_GRANT, {**player, "status": "active", "rg": {}},
+        BrandRules("", 0, rules), at, terms={**terms, "type": kind}))
+    if decision.allowed:
+        return None
+    assert decision.rule is not None
+    assert decision.detail is not None
+    return decision.rule, decision.detail
 
 
 async def decide_bonus(
     conn: AsyncConnection, *, realm: Realm, player: dict[str, Any], terms: dict[str, Any],
-    actor: Actor, at: datetime, target_id: str,
+    actor: Actor, at: datetime, target_id: str, kind: str | None = None,
 ) -> Decision:
-    """May this bonus be granted to this player under their brand's profile? A refusal
-    is recorded in the audit log with its rule and profile version."""
+    """May this bonus be granted to this player? The compliance gate's decision
+    (``compliance/gate.py``); a refusal is recorded in the audit log with its rule and
+    profile version."""
+    from wowsino.compliance import gate
+
     found = await brand_rules(conn, realm, UUID(str(player["brand_id"])))
-    broken = bonus_violation(found.rules, player, terms, at)
-    if broken is None:
-        return Decision(True, profile=found.profile, version=found.version)
-    decision = Decision(False, code="PROMO_RULE_VIOLATION", rule=broken[0], profile=found.profile,
-                        version=found.version, detail=broken[1])
-    await audit.record(conn, realm=realm, actor=actor, action="compliance.refused",
-                       target_type="bonus_grant", target_id=target_id, at=at,
-                       after={"rule": decision.rule, "profile": found.profile,
-                              "profile_version": decision.version, "detail": decision.detail,
-                              "player_id": str(player["id"]), "action": "bonus_grant"})
-    return decision
+    facts = gate.Facts(gate.Action.BONUS_GRANT, player, found, at,
+                       terms={**terms, "type": kind})
+    return await gate.decide(conn, facts, realm=realm, actor=actor, target_type="bonus_grant",
+                             target_id=target_id)
 
 
 def rule_sql(rule: str, brand_id: str) -> tuple[str, dict[str, Any]]:

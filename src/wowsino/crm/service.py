@@ -245,6 +245,7 @@ def gate(player: Body, held: dict[UUID, str], so_far: dict[UUID, int], limit: in
         reason = "max_per_player_per_month"
     if reason is None and rules is not None and plan is not None and plan.template is not None \
             and at is not None and compliance.bonus_violation(
-                rules.rules, player, plan.template["terms"], at) is not None:
+                rules.rules, player, plan.template["terms"], at,
+                plan.template["type"]) is not None:
         reason = "jurisdiction"
     return reason

@@ -9,11 +9,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import gate
 from wowsino.kernel import ledger
 from wowsino.kernel.errors import PlayerBlocked
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Realm
-from wowsino.players.service import require_eligible
 
 RAILS = {"WINZ": (Rail.WINZ, ledger.WINZ_ISSUANCE), "XP": (Rail.XP, ledger.XP_ISSUANCE)}
 PLUG_IN = "plug_in"
@@ -34,15 +34,20 @@ def real_payout(service_mode: str, player_id: UUID, currency: str) -> ledger.Acc
     return ledger.Account.player(player_id, Rail.REAL, currency)
 
 
-def check_eligible(player: dict[str, Any]) -> None:
-    """The compliance gate for rewards and draws (403 ``PLAYER_BLOCKED``)."""
-    require_eligible(player)
+def check_eligible(player: dict[str, Any],
+                   action: gate.Action = gate.Action.REWARD_GRANT) -> None:
+    """The compliance gate's status check for a reward, a draw or an entry (403
+    ``PLAYER_BLOCKED``): only statuses the gate allows for ``action`` take part."""
+    if not gate.allows_status(player["status"], action):
+        raise PlayerBlocked(
+            f"player {player['username']!r} is {player['status']}: no {action.value}",
+            status=player["status"])
 
 
-def is_eligible(player: dict[str, Any]) -> bool:
+def is_eligible(player: dict[str, Any], action: gate.Action = gate.Action.REWARD_GRANT) -> bool:
     """Whether the compliance gate lets the player win (a draw choosing among players)."""
     try:
-        check_eligible(player)
+        check_eligible(player, action)
     except PlayerBlocked:
         return False
     return True

@@ -2,8 +2,11 @@
 adapter and operation, built from the registry (``games/adapters``).
 
 No API key and no player session: a call is authenticated by its signature, checked on
-the raw body before the body is even parsed (nothing is read, nothing recorded when it
-does not verify), and then by the game session token it names.
+the raw body before the body is parsed, and then by the game session token it names.
+The secret is the one of the brand whose game session the token names (its own, else
+the platform's: ``games/aggregator_config.py``), so that token is the one field read
+from a body before it verifies, only to find that brand; a call that does not verify
+is refused and nothing of it is recorded or acted on.
 """
 
 from __future__ import annotations
@@ -12,10 +15,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from wowsino.games import wallet
+from wowsino.games import sessions, wallet
 from wowsino.games.adapters import ADAPTERS
 from wowsino.games.adapters.base import Adapter, Answer, Code, Operation, Refused
+from wowsino.games.sessions import GameSession
+from wowsino.kernel.config import Settings
+from wowsino.kernel.db import database_unavailable
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.writes import platform_of
 
@@ -34,12 +41,41 @@ def answer(adapter: Adapter, result: Answer, echo: dict[str, Any]) -> MoneyJSONR
     return MoneyJSONResponse(body, status_code=status)
 
 
+async def named_session(engine: AsyncEngine, adapter: Adapter,
+                        token: str | None) -> GameSession | None:
+    """The game session of this aggregator that an unverified body's token names, if any:
+    only its brand's secret is used before the signature verifies."""
+    if token is None:
+        return None
+    async with engine.connect() as conn:
+        # one statement: autocommit, so no BEGIN before it nor ROLLBACK after it
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        found = await sessions.find(conn, token)
+    return found if found is not None and found.adapter == adapter.name else None
+
+
+def signing_secret(adapter: Adapter, settings: Settings,
+                   session: GameSession | None) -> str | None:
+    """The brand's own secret when the session's brand set one, else the platform's."""
+    if session is not None and session.brand_secret:
+        return session.brand_secret
+    return adapter.secret(settings)
+
+
 def endpoint(adapter: Adapter, operation: Operation
              ) -> Callable[[Request], Awaitable[MoneyJSONResponse]]:
     async def call(request: Request) -> MoneyJSONResponse:
         platform = platform_of(request)
         raw = await request.body()
-        secret = adapter.secret(platform.settings)
+        token = adapter.token_of(raw)
+        try:
+            session = await named_session(platform.engine, adapter, token)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            return answer(adapter, Answer(Code.UNAVAILABLE, "the wallet is unavailable; retry"),
+                          adapter.echo(raw))
+        secret = signing_secret(adapter, platform.settings, session)
         if secret is None or not adapter.verify(request.headers, raw, secret):
             return answer(adapter, Answer(Code.INVALID_SIGNATURE,
                                           "the signature does not verify"), adapter.echo(raw))
@@ -48,7 +84,8 @@ def endpoint(adapter: Adapter, operation: Operation
         except Refused as exc:
             return answer(adapter, exc.answer(), adapter.echo(raw))
         result = await wallet.handle(platform.engine, platform.clock, platform.settings,
-                                     adapter, parsed)
+                                     adapter, parsed,
+                                     session if parsed.token == token else None)
         return answer(adapter, result, parsed.echo)
 
     return call

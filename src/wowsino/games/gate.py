@@ -1,114 +1,109 @@
-"""Responsible gambling at bet time: may this player stake this now?
-
-Every check of a bet is here, in one function, so the compliance gate (``compliance/``)
-can take it over whole when it learns bets (stake caps per jurisdiction come then):
-
-- the tenant: a suspended tenant's players do not bet (rule ``tenant_suspended``);
-- the platform's play guard (``pam/guard.py``): only ``active`` and ``withdrawal_hold``
-  players play; ``self_excluded`` (rule ``self_excluded``), a time-out running
-  (``timeout_until``) and every other status (``player_status``) are refused;
-- the daily limits of the player's ``rg`` (UTC day, real money only, as the engagement
-  holds count them): the bet is refused when its cash part would take the day's real
-  stakes past ``wager_daily_limit``, or the day's real net loss (stakes less wins) past
-  ``loss_daily_limit``. The day counts settled wagers (the spine's daily stats) and the
-  cash of bets still open.
-
-A refusal is answered in the aggregator's protocol (``PLAYER_BLOCKED`` or
-``LIMIT_EXCEEDED``) and recorded as a ``compliance.refused`` audit row naming the rule.
+"""A bet asks the compliance gate (``compliance/gate.py``): may this player stake this
+now? This module gathers what the gate's bet checks read — the brand's rules, the UTC
+day's real stakes (settled wagers from the spine's daily stats, plus the cash of bets
+still open) and real wins, the start of the player's previous slot round (one that took a stake), whether the
+player opened a newer game session, and when the player's login began — and names the
+gate's refusal in the wallet's language: ``PLAYER_BLOCKED`` for who the player is
+(status, self-exclusion, time-out, age, country, KYC, a game opened since) and
+``LIMIT_EXCEEDED`` for what the bet is (a daily limit, the session limit, a stake cap,
+a spin too soon). The gate's own code leads the answer's message, and the refusal is
+recorded as a ``compliance.refused`` audit row naming the rule and profile version.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import gate
+from wowsino.compliance.service import BrandRules, Decision
 from wowsino.games.adapters.base import Code
-from wowsino.kernel import audit, wire
-from wowsino.kernel.money import ASSETS, from_minor
-from wowsino.kernel.realm import Actor, Realm
-from wowsino.pam import guard
+from wowsino.games.sessions import GameSession
+from wowsino.kernel import wire
+from wowsino.kernel.realm import Actor
 from wowsino.players import rg
 
+SLOTS = gate.SLOTS
 
-@dataclass(frozen=True)
-class Refusal:
-    code: Code  # PLAYER_BLOCKED or LIMIT_EXCEEDED
-    rule: str
-    detail: str
+# the gate's codes that are about the player rather than the bet
+ABOUT_THE_PLAYER = frozenset({"TENANT_SUSPENDED", "PLAYER_BLOCKED", "SELF_EXCLUDED",
+                              "TIMED_OUT", "JURISDICTION_BLOCKED", "KYC_REQUIRED",
+                              "PARALLEL_SESSION"})
 
-
-# the play guard's refusals (pam/guard.py) as the rules a refused bet's audit row names
-GUARD_RULES = {"SELF_EXCLUDED": "self_excluded", "TIMED_OUT": "timeout_until",
-               "PLAYER_BLOCKED": "player_status"}
-
-
-def status_refusal(player: dict[str, Any], at: datetime) -> Refusal | None:
-    """Why the player may not play at all now (status, self-exclusion, a time-out): the
-    platform's one play guard, or None."""
-    refused = guard.refusal(player, "play", at)
-    if refused is None:
-        return None
-    return Refusal(Code.PLAYER_BLOCKED, GUARD_RULES[refused.code], refused.message)
-
-
-_TODAY = text(
+_PLAY = text(
     "SELECT coalesce((SELECT sum(s.wagered) FROM player_stats_daily s "
     "  WHERE s.tenant_id = :tenant_id AND s.mode = :mode AND s.player_id = :player "
-    "    AND s.rail = 'real' AND s.currency = :currency AND s.day = :day), 0) AS wagered, "
+    "    AND s.rail = 'real' AND s.currency = :currency AND s.day = :day), 0) "
+    "+ coalesce((SELECT sum(t.cash) FROM game_transactions t "
+    "  WHERE t.tenant_id = :tenant_id AND t.mode = :mode AND t.player_id = :player "
+    "    AND t.kind = 'bet' AND t.status = 'accepted' AND t.settled_at IS NULL "
+    "    AND t.currency = :currency AND t.created_at >= :since), 0) AS wagered, "
     "coalesce((SELECT sum(s.won) FROM player_stats_daily s "
     "  WHERE s.tenant_id = :tenant_id AND s.mode = :mode AND s.player_id = :player "
     "    AND s.rail = 'real' AND s.currency = :currency AND s.day = :day), 0) AS won, "
-    "coalesce((SELECT sum(t.cash) FROM game_transactions t "
-    "  WHERE t.tenant_id = :tenant_id AND t.mode = :mode AND t.player_id = :player "
-    "    AND t.kind = 'bet' AND t.status = 'accepted' AND t.settled_at IS NULL "
-    "    AND t.currency = :currency AND t.created_at >= :since), 0) AS open_cash"
+    "(SELECT max(r.created_at) FROM game_rounds r WHERE r.tenant_id = :tenant_id "
+    "  AND r.mode = :mode AND r.player_id = :player AND r.game_id = ANY (CAST(:slots AS text[])) "
+    "  AND r.cash_staked + r.bonus_staked > 0 "
+    "  AND NOT (r.adapter = :adapter AND r.round_id = :round)) AS last_spin_at, "
+    "EXISTS (SELECT FROM game_sessions g WHERE g.tenant_id = :tenant_id AND g.mode = :mode "
+    "  AND g.player_id = :player AND g.created_at > :session_at AND g.id <> :session) "
+    "  AS newer_session, "
+    "(SELECT max(l.created_at) FROM player_sessions l WHERE l.tenant_id = :tenant_id "
+    "  AND l.mode = :mode AND l.player_id = :player AND l.revoked_at IS NULL "
+    "  AND l.idle_expires_at > :at AND l.absolute_expires_at > :at) AS login_at"
 )
 
 
-async def bet_refusal(conn: AsyncConnection, realm: Realm, player: dict[str, Any], *,
-                      currency: str, cash: int, at: datetime,
-                      tenant_status: str = "active") -> Refusal | None:
-    """Why a bet whose cash part is ``cash`` (minor units) is refused now, or None.
-    ``player``: the player's row (``id``, ``status``, ``rg``), locked by the caller."""
-    if tenant_status == "suspended":
-        return Refusal(Code.PLAYER_BLOCKED, "tenant_suspended", "this tenant is suspended")
-    refused = status_refusal(player, at)
-    if refused is not None:
-        return refused
+def _needs_play(player: dict[str, Any], rules: BrandRules, at: datetime) -> bool:
+    """Whether any check of the bet reads the player's play (else no statement)."""
     limits = rg.effective(player["rg"] or {}, at)["limits"]
-    wager_limit, loss_limit = limits.get("wager_daily_limit"), limits.get("loss_daily_limit")
-    if cash <= 0 or (wager_limit is None and loss_limit is None):
-        return None
+    return (any(limits.get(name) is not None for name in
+                ("wager_daily_limit", "loss_daily_limit", "session_minutes_limit"))
+            or bool(rules.rules.get("min_spin_interval_seconds"))
+            or not rules.rules["parallel_sessions"])
+
+
+async def _play(conn: AsyncConnection, session: GameSession, *, round_id: str,
+                slots: list[str], at: datetime) -> gate.Play:
     await wire.settle(conn)  # the spine's daily stats are deferred writes
     day = at.astimezone(UTC).date()
-    row = (await conn.execute(_TODAY, {
-        **realm.params, "player": player["id"], "currency": currency, "day": day,
-        "since": datetime.combine(day, time(0), tzinfo=UTC)})).mappings().one()
-    wagered = int(row["wagered"]) + int(row["open_cash"])
-    unit = ASSETS[currency]
-    if wager_limit is not None and wagered + cash > int(wager_limit):
-        return Refusal(Code.LIMIT_EXCEEDED, "wager_daily_limit",
-                       f"the stake would take today's wagers past the daily limit of "
-                       f"{from_minor(int(wager_limit), unit)} {currency}")
-    if loss_limit is not None and wagered - int(row["won"]) + cash > int(loss_limit):
-        return Refusal(Code.LIMIT_EXCEEDED, "loss_daily_limit",
-                       f"the stake could take today's net loss past the daily limit of "
-                       f"{from_minor(int(loss_limit), unit)} {currency}")
-    return None
+    row = (await conn.execute(_PLAY, {
+        **session.realm.params, "player": session.player_id, "currency": session.currency,
+        "day": day, "since": datetime.combine(day, time(0), tzinfo=UTC), "slots": slots,
+        "adapter": session.adapter, "round": round_id, "session": session.id,
+        "session_at": session.created_at or at, "at": at})).mappings().one()
+    return gate.Play(day_wagered=int(row["wagered"]), day_won=int(row["won"]),
+                     last_spin_at=row["last_spin_at"], newer_session=bool(row["newer_session"]),
+                     login_at=row["login_at"] or session.created_at)
 
 
-async def record_refusal(conn: AsyncConnection, realm: Realm, *, player_id: UUID,
-                         refusal: Refusal, aggregator: str, transaction_id: str,
-                         at: datetime) -> None:
-    """The ``compliance.refused`` audit row of a refused bet, on the player's timeline."""
-    await audit.record(conn, realm=realm, actor=Actor("system", f"aggregator:{aggregator}"),
-                       action="compliance.refused", target_type="player",
-                       target_id=str(player_id), at=at,
-                       after={"action": "bet", "rule": refusal.rule, "code": refusal.code.value,
-                              "detail": refusal.detail, "aggregator": aggregator,
-                              "transaction_id": transaction_id})
+async def decide_bet(conn: AsyncConnection, session: GameSession, player: dict[str, Any], *,
+                     round_id: str, category: str, slots: list[str], amount: int, cash: int,
+                     aggregator: str, transaction_id: str, at: datetime) -> Decision:
+    """The gate's decision on a bet of ``amount`` (``cash`` of it real money) in
+    ``round_id``. ``player``: the player's row, locked by the caller; ``slots``: the
+    aggregator's slot games. A refusal's audit row goes in the caller's transaction."""
+    realm = session.realm
+    rules = await gate.rules_for(conn, realm, player)
+    play = (await _play(conn, session, round_id=round_id, slots=slots, at=at)
+            if _needs_play(player, rules, at) else gate.Play())
+    facts = gate.Facts(gate.Action.BET, player, rules, at, tenant_status=session.tenant_status,
+                       amount=amount, currency=session.currency, category=category, cash=cash,
+                       play=play)
+    return await gate.decide(conn, facts, realm=realm,
+                             actor=Actor("system", f"aggregator:{aggregator}"),
+                             target_type="player", target_id=str(session.player_id),
+                             context={"aggregator": aggregator, "transaction_id": transaction_id})
+
+
+def wallet_code(decision: Decision) -> Code:
+    """A refused decision in the wallet's language."""
+    return Code.PLAYER_BLOCKED if decision.code in ABOUT_THE_PLAYER else Code.LIMIT_EXCEEDED
+
+
+def message(decision: Decision) -> str:
+    return f"{decision.code}: {decision.detail}"
+

@@ -36,7 +36,8 @@ async def claim(conn: AsyncConnection, realm: Realm, *, adapter: str, transactio
 
 
 _COLUMNS = (
-    "transaction_id, kind, player_id, round_id, game_id, currency, amount, cash, bonus, void, "
+    "transaction_id, kind, player_id, session_id, round_id, game_id, currency, amount, cash, "
+    "bonus, void, "
     "bonus_moves::text AS bonus_moves, status, entry_id, fingerprint, outcome::text AS outcome, "
     "created_at, settled_at, rolled_back_at"
 )
@@ -159,15 +160,23 @@ async def mark_settled(conn: AsyncConnection, realm: Realm, adapter: str,
         {**realm.params, "adapter": adapter, "ids": transaction_ids, "at": at})
 
 
+# with the brand's jurisdiction profile, which the compliance gate reads for a bet
+_LOCK_PLAYER = text(
+    "SELECT p.id, p.brand_id, p.username, p.status, p.rg, p.self_excluded_until, p.currency, "
+    "p.date_of_birth, p.country_code, p.kyc_status, p.kyc_level, jp.profile AS jp_profile, "
+    "jp.overrides AS jp_overrides, jp.version AS jp_version FROM players p "
+    "LEFT JOIN jurisdiction_profiles jp ON jp.tenant_id = p.tenant_id AND jp.mode = p.mode "
+    "AND jp.brand_id = p.brand_id "
+    "WHERE p.tenant_id = :tenant_id AND p.mode = :mode AND p.id = :id FOR NO KEY UPDATE OF p"
+)
+
+
 async def lock_player(conn: AsyncConnection, realm: Realm, player_id: UUID) -> dict[str, Any]:
     """The player's row, locked: a player's game calls queue here (the global lock order:
     game rows, then the player row, then bonuses and balances). FOR NO KEY UPDATE: the
     call's own game rows already hold the row's key share (their foreign keys), which a
     FOR UPDATE would have to upgrade, deadlocking two calls that both hold it."""
-    row = (await conn.execute(text(
-        "SELECT id, username, status, rg, self_excluded_until, currency FROM players "
-        "WHERE tenant_id = :tenant_id AND mode = :mode AND id = :id FOR NO KEY UPDATE"),
-        {**realm.params, "id": player_id})).mappings().one()
+    row = (await conn.execute(_LOCK_PLAYER, {**realm.params, "id": player_id})).mappings().one()
     return dict(row)
 
 
@@ -179,3 +188,31 @@ async def cash_balance(conn: AsyncConnection, realm: Realm, player_id: UUID,
         "AND asset = :currency"),
         {**realm.params, "player": str(player_id), "currency": currency})
     return int(value or 0)
+
+
+# --- a brand's aggregators ---------------------------------------------------------------
+
+_CONFIG_COLUMNS = "adapter, enabled, secret, launch_url, version, updated_at"
+
+
+async def aggregator_configs(conn: AsyncConnection, realm: Realm,
+                             brand_id: UUID) -> dict[str, dict[str, Any]]:
+    """The brand's configured aggregators, by adapter name."""
+    rows = await conn.execute(text(
+        f"SELECT {_CONFIG_COLUMNS} FROM aggregator_configs WHERE tenant_id = :tenant_id "
+        "AND mode = :mode AND brand_id = :brand"), {**realm.params, "brand": brand_id})
+    return {row.adapter: dict(row._mapping) for row in rows}
+
+
+async def put_aggregator_config(conn: AsyncConnection, realm: Realm, brand_id: UUID, *,
+                                adapter: str, enabled: bool, secret: str | None,
+                                launch_url: str | None, at: datetime) -> None:
+    await conn.execute(text(
+        "INSERT INTO aggregator_configs AS c (tenant_id, mode, brand_id, adapter, enabled, "
+        "secret, launch_url, updated_at) VALUES (:tenant_id, :mode, :brand, :adapter, "
+        ":enabled, :secret, :launch_url, :at) ON CONFLICT (tenant_id, mode, brand_id, adapter) "
+        "DO UPDATE SET enabled = excluded.enabled, secret = excluded.secret, "
+        "launch_url = excluded.launch_url, version = c.version + 1, "
+        "updated_at = excluded.updated_at"),
+        {**realm.params, "brand": brand_id, "adapter": adapter, "enabled": enabled,
+         "secret": secret, "launch_url": launch_url, "at": at})

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wowsino.bonuses import stakes
 from wowsino.events.wagers import MAX_EVENT_MINOR
-from wowsino.games import gate, repository, sessions, settlement, split
+from wowsino.games import catalogue, gate, repository, sessions, settlement, split
 from wowsino.games.adapters.base import Adapter, Answer, Call, Code, Operation
 from wowsino.games.sessions import GameSession
 from wowsino.kernel import ledger, wire
@@ -80,11 +80,12 @@ class Context:
         return self.call.transaction_id
 
     @property
+    def slot_games(self) -> list[str]:
+        return [g.game_id for g in self.adapter.games(self.settings) if g.category == gate.SLOTS]
+
+    @property
     def category(self) -> str:
-        for game in self.adapter.games(self.settings):
-            if game.game_id == self.session.game_id:
-                return game.category
-        return "other"
+        return catalogue.category(self.adapter, self.settings, self.session.game_id)
 
 
 def _amount(call: Call, currency: str) -> int:
@@ -170,8 +171,9 @@ async def _round(conn: AsyncConnection, ctx: Context, round_id: str) -> dict[str
 
 async def _bet(conn: AsyncConnection, ctx: Context) -> Answer:
     session, call = ctx.session, ctx.call
-    if session.expired(ctx.at):
-        return await _refuse(conn, ctx, Code.TOKEN_EXPIRED, "the game session has expired")
+    ended = session.ended(ctx.at)
+    if ended is not None:
+        return await _refuse(conn, ctx, Code.TOKEN_EXPIRED, ended)
     if call.game_id != session.game_id:
         return await _refuse(conn, ctx, Code.INVALID_GAME,
                              f"the game session is for {session.game_id}, not {call.game_id}")
@@ -183,13 +185,12 @@ async def _bet(conn: AsyncConnection, ctx: Context) -> Answer:
     await stakes.hold(conn, ctx.realm, session.player_id)
     cash_balance, bonus_balance = await balance_of(conn, session)
     cash, bonus = split.bet_split(ctx.amount, cash_balance)
-    refusal = await gate.bet_refusal(conn, ctx.realm, player, currency=session.currency,
-                                     cash=cash, at=ctx.at, tenant_status=session.tenant_status)
-    if refusal is not None:
-        await gate.record_refusal(conn, ctx.realm, player_id=session.player_id, refusal=refusal,
-                                  aggregator=ctx.adapter.name,
-                                  transaction_id=ctx.transaction_id, at=ctx.at)
-        return await _refuse(conn, ctx, refusal.code, refusal.detail)
+    decision = await gate.decide_bet(
+        conn, session, player, round_id=call.round_id, category=ctx.category,
+        slots=ctx.slot_games, amount=ctx.amount, cash=cash, aggregator=ctx.adapter.name,
+        transaction_id=ctx.transaction_id, at=ctx.at)
+    if not decision.allowed:
+        return await _refuse(conn, ctx, gate.wallet_code(decision), gate.message(decision))
     if bonus > bonus_balance:
         return await _refuse(conn, ctx, Code.INSUFFICIENT_FUNDS,
                              "the stake is more than the playable balance")
@@ -327,11 +328,12 @@ async def _replay(conn: AsyncConnection, ctx: Context, mine: bytes) -> Answer:
 
 
 async def handle(engine: AsyncEngine, clock: Clock, settings: Settings, adapter: Adapter,
-                 call: Call) -> Answer:
-    """Answer one authenticated, parsed call. Never raises for a refusal: every outcome
-    is an ``Answer`` (``UNAVAILABLE`` when the database is down)."""
+                 call: Call, session: GameSession | None = None) -> Answer:
+    """Answer one authenticated, parsed call (``session``: the game session of its token,
+    when the caller already found it). Never raises for a refusal: every outcome is an
+    ``Answer`` (``UNAVAILABLE`` when the database is down)."""
     try:
-        return await _handle(engine, clock, settings, adapter, call)
+        return await _handle(engine, clock, settings, adapter, call, session)
     except IdempotencyInProgress as exc:
         return Answer(Code.UNAVAILABLE, exc.message)
     except InsufficientFunds as exc:  # a balance moved by another writer meanwhile
@@ -348,17 +350,25 @@ async def handle(engine: AsyncEngine, clock: Clock, settings: Settings, adapter:
         return Answer(Code.UNKNOWN, "internal error; safe to retry")
 
 
-async def _handle(engine: AsyncEngine, clock: Clock, settings: Settings, adapter: Adapter,
-                  call: Call) -> Answer:
+async def _balance(engine: AsyncEngine, clock: Clock, session: GameSession) -> Answer:
+    ended = session.ended(clock.now())
+    if ended is not None:
+        return Answer(Code.TOKEN_EXPIRED, ended)
     async with read_only(engine) as conn:
-        session = await sessions.find(conn, call.token)
-        if session is None or session.adapter != adapter.name:
-            return Answer(Code.INVALID_TOKEN, "unknown game session token")
-        if call.operation == Operation.BALANCE:
-            if session.expired(clock.now()):
-                return Answer(Code.TOKEN_EXPIRED, "the game session has expired")
-            cash, bonus = await balance_of(conn, session)
-            return Answer(Code.OK, "ok", cash, bonus, session.currency, str(session.player_id))
+        cash, bonus = await balance_of(conn, session)
+    return Answer(Code.OK, "ok", cash, bonus, session.currency, str(session.player_id))
+
+
+async def _handle(engine: AsyncEngine, clock: Clock, settings: Settings, adapter: Adapter,
+                  call: Call, found: GameSession | None) -> Answer:
+    session = found
+    if session is None:
+        async with read_only(engine) as conn:
+            session = await sessions.find(conn, call.token)
+    if session is None or session.adapter != adapter.name:
+        return Answer(Code.INVALID_TOKEN, "unknown game session token")
+    if call.operation == Operation.BALANCE:
+        return await _balance(engine, clock, session)
     if call.currency is not None and call.currency.upper() != session.currency:
         return Answer(Code.WRONG_CURRENCY, f"the game session plays {session.currency}",
                       user=str(session.player_id), field="currency")

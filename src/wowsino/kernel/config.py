@@ -61,6 +61,9 @@ class Settings:
     sandbox_kyc_url: str = DEFAULT_SANDBOX_KYC_URL
     sandbox_kyc_secret: str = DEVELOPMENT_SANDBOX_KYC_SECRET
     sumsub_url: str = DEFAULT_SUMSUB_URL
+    # a game round whose last call is older than this, with bets no win or rollback
+    # settled, is settled as lost by the worker (games/sweeper.py)
+    game_round_idle_seconds: int = 3600
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,4 +104,5 @@ class Settings:
             sandbox_kyc_secret=(os.environ.get("WOWSINO_SANDBOX_KYC_SECRET")
                                 or DEVELOPMENT_SANDBOX_KYC_SECRET),
             sumsub_url=(os.environ.get("WOWSINO_SUMSUB_URL") or DEFAULT_SUMSUB_URL).rstrip("/"),
+            game_round_idle_seconds=_int("WOWSINO_GAME_ROUND_IDLE_SECONDS", 3600),
         )

@@ -47,6 +47,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> MoneyJSONResponse:
+        # a refusal that keeps a record of itself (the compliance gate's): written now that
+        # the request's own transaction has rolled back; the answer goes out regardless
+        record_after = getattr(exc, "record_after", None)
+        if record_after is not None:
+            try:
+                await record_after(request.app.state.platform.engine)
+            except Exception:
+                log.warning("refusal_record_failed", code=exc.code, exc_info=True)
         return error_response(request, exc.status, exc.body())
 
     @app.exception_handler(RequestValidationError)

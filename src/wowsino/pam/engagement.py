@@ -2,8 +2,9 @@
 
 Nothing here decides what an engine does: each function names the session's player to
 the engine's own service (the same one the operator's routes call) and, for a play,
-asks ``guard.require_can_play`` first. What is the player's own is checked here: a bonus
-of another player is not found, and no answer names another player by id.
+asks the compliance gate (``guard.require_can_play``) first. What is the player's own is
+checked here: a bonus of another player is not found, and no answer names another player
+by id.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.bonuses import repository as bonus_repository
 from wowsino.bonuses import service as bonuses
+from wowsino.compliance import gate
 from wowsino.engines.jackpots import repository as jackpot_repository
 from wowsino.engines.jackpots import views as jackpot_views
 from wowsino.engines.lootbox import service as lootbox
@@ -62,7 +64,8 @@ async def claim_bonus(conn: AsyncConnection, *, session: PlayerSession, promo_co
     ``NO_TEMPLATE`` for an unknown code, 409 ``NOT_CLAIMABLE`` for a type a player does
     not claim; the grant's own answers otherwise (403 ``PROMO_RULE_VIOLATION``, 409
     ``NOT_ACTIVE``, ``MAX_GRANTS``, ``NO_BASIS``)."""
-    await guard.require_can_play(conn, session.realm, session.player_id, at)
+    await guard.require_can_play(conn, session.realm, session.player_id, at,
+                                 gate.Action.BONUS_CLAIM)
     template = await bonus_repository.template(conn, session.realm, promo_code=promo_code)
     if template is None:
         raise NotFound("no bonus with this promo code", code="NO_TEMPLATE")
@@ -123,7 +126,8 @@ async def enter_raffle(conn: AsyncConnection, *, session: PlayerSession, ref: st
 
 async def join_tournament(conn: AsyncConnection, *, session: PlayerSession, ref: str,
                           at: datetime) -> tuple[int, Body]:
-    await guard.require_can_play(conn, session.realm, session.player_id, at)
+    await guard.require_can_play(conn, session.realm, session.player_id, at,
+                                 gate.Action.TOURNAMENT_ENTRY)
     return await tournaments.join(conn, realm=session.realm, brand_id=session.brand_id,
                                   ref=ref, user_ref=me(session), at=at)
 

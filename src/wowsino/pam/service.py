@@ -113,20 +113,29 @@ async def login(platform: Platform, *, realm: Realm, brand_id: UUID, username: s
     rehash = (await passwords.hash_password(password)
               if passwords.needs_rehash(account["password_hash"]) else None)
 
-    async def start(conn: AsyncConnection) -> sessions.NewSession:
+    async def start(conn: AsyncConnection) -> tuple[sessions.NewSession, int]:
         await lockout.succeeded(conn, realm=realm, brand_id=brand_id, username=username)
         if rehash is not None:
             await conn.execute(text(
                 "UPDATE player_credentials SET password_hash = :hash WHERE tenant_id = "
                 ":tenant_id AND mode = :mode AND player_id = :player"),
                 {**realm.params, "hash": rehash, "player": account["id"]})
-        return await sessions.create(conn, realm=realm, brand_id=brand_id,
-                                     player_id=account["id"], at=at, address=address,
-                                     user_agent=user_agent)
+        new = await sessions.create(conn, realm=realm, brand_id=brand_id,
+                                    player_id=account["id"], at=at, address=address,
+                                    user_agent=user_agent)
+        # a profile without parallel sessions (DE): the newest login is the only one
+        rules = await compliance.brand_rules(conn, realm, brand_id)
+        ended = 0
+        if not rules.rules["parallel_sessions"]:
+            ended = await sessions.revoke_all(conn, realm=realm, player_id=account["id"],
+                                              at=at, reason="parallel_sessions",
+                                              except_session=new.id)
+        return new, ended
 
-    session = await unit_of_work(platform.engine, start)
+    session, ended = await unit_of_work(platform.engine, start)
     return {**session.body(), "player": {"user_id": str(account["id"]),
-                                         "username": account["username"]}}
+                                         "username": account["username"]},
+            "ended_sessions": ended}
 
 
 async def logout(conn: AsyncConnection, *, session: sessions.PlayerSession,

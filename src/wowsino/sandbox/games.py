@@ -24,7 +24,10 @@ by the play's ``seed``: the same seed plays the same rounds.
 - ``GET /totals``: the totals of every play since the process started: ``bets`` (the
   stakes the wallet accepted), ``wins`` (the wins it accepted), ``rollbacks`` (the stakes
   of accepted bets rolled back), each counted once however often it was sent.
-- ``GET /games/<game_id>?token=…``: the launch page a player's browser opens.
+- ``GET /games/<game_id>?token=…``: the launch page a player's browser opens: the
+  playable balance and a button that plays one round (``POST /play``) at the stake given.
+- ``GET /balance?token=…``: the wallet's answer to a balance call for the token (the
+  launch page shows it).
 
 Every wallet call is ``POST <wallet_url>/v1/aggregator/sandbox/<operation>`` signed with
 ``X-Signature``: lowercase hex HMAC-SHA256 of the raw body with the shared secret.
@@ -185,6 +188,7 @@ class SandboxGames:
             Route("/play", self.play, methods=["POST"]),
             Route("/totals", self.show_totals, methods=["GET"]),
             Route("/games/{game_id}", self.page, methods=["GET"]),
+            Route("/balance", self.balance, methods=["GET"]),
             Route("/healthz", self.health, methods=["GET"]),
         ])
 
@@ -199,9 +203,39 @@ class SandboxGames:
         if game_id not in RTP:
             return MoneyJSONResponse({"error": "no such game", "code": "NO_GAME"}, 404)
         name = html.escape(game_id)
-        return HTMLResponse(f"<!doctype html><title>{name}</title><h1>{name}</h1>"
-                            f"<p>Return to player: {RTP[game_id]}%. This sandbox game plays "
-                            "through <code>POST /play</code>.</p>")
+        # the token stays in the address: the script reads it there, nothing echoes it
+        return HTMLResponse(PAGE.replace("{name}", name).replace("{rtp}", f"{RTP[game_id]:.2f}"))
+
+    async def balance(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        if not token:
+            return MoneyJSONResponse({"error": "token: the launched game's token",
+                                      "code": "VALIDATION_ERROR"}, 400)
+        async with httpx.AsyncClient(base_url=self.options.wallet_url, timeout=30,
+                                     transport=self.transport) as client:
+            status, answer = await self.send(client, "balance", {"token": token})
+        if "balance" in answer:  # as the wallet wrote it (18.00, not a float's 18)
+            answer["display"] = f"{answer['balance']} {answer.get('currency', '')}".strip()
+        return MoneyJSONResponse(answer, status)
+
+    async def send(self, client: httpx.AsyncClient, operation: str,
+                   body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """One signed wallet call, sent again when it gets no answer or a 5xx."""
+        raw = dumps(body).encode()
+        headers = {"Content-Type": "application/json",
+                   "X-Signature": sign(self.options.secret, raw)}
+        for attempt in range(ATTEMPTS):
+            try:
+                r = await client.post(f"/v1/aggregator/sandbox/{operation}", content=raw,
+                                      headers=headers)
+            except httpx.TransportError:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue
+            if r.status_code < 500 or attempt == ATTEMPTS - 1:
+                answer: dict[str, Any] = loads(r.content)
+                return r.status_code, answer
+        raise AssertionError("unreachable")
 
     async def play(self, request: Request) -> Response:
         try:
@@ -226,23 +260,10 @@ class Rounds:
         self.totals = Totals()
 
     async def send(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        raw = dumps(body).encode()
-        headers = {"Content-Type": "application/json",
-                   "X-Signature": sign(self.service.options.secret, raw)}
-        for attempt in range(ATTEMPTS):
-            try:
-                r = await self.client.post(f"/v1/aggregator/sandbox/{operation}", content=raw,
-                                           headers=headers)
-            except httpx.TransportError:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                continue
-            if r.status_code < 500 or attempt == ATTEMPTS - 1:
-                answer: dict[str, Any] = loads(r.content)
-                code = str(answer.get("code"))
-                self.totals.answers[code] = self.totals.answers.get(code, 0) + 1
-                return r.status_code, answer
-        raise AssertionError("unreachable")
+        status, answer = await self.service.send(self.client, operation, body)
+        code = str(answer.get("code"))
+        self.totals.answers[code] = self.totals.answers.get(code, 0) + 1
+        return status, answer
 
     async def twice(self, operation: str, body: dict[str, Any], again: bool
                     ) -> tuple[int, dict[str, Any]]:
@@ -311,6 +332,38 @@ class Rounds:
                                             "currency": self.play.currency})
         if status != 200:
             self.totals.ghost_bets_refused += 1
+
+
+PAGE = """<!doctype html>
+<meta charset="utf-8"><title>{name}</title>
+<h1>{name}</h1>
+<p>Return to player: {rtp}%. Balance: <b id="balance">…</b></p>
+<form id="spin"><label>Stake <input id="stake" value="1.00" size="6"></label>
+<button>Spin</button></form>
+<p id="outcome"></p>
+<script>
+const token = new URLSearchParams(location.search).get("token") || "";
+const game = location.pathname.split("/").pop();
+let currency = "";
+async function balance() {
+  const answer = await (await fetch("/balance?token=" + encodeURIComponent(token))).json();
+  if (answer.code !== "OK") { outcome.textContent = answer.code + ": " + answer.error; return; }
+  currency = answer.currency;
+  document.getElementById("balance").textContent = answer.display;
+}
+document.getElementById("spin").onsubmit = async (event) => {
+  event.preventDefault();
+  const stake = document.getElementById("stake").value;
+  const played = await (await fetch("/play", {method: "POST", body: JSON.stringify({
+    token, game_id: game, rounds: 1, stake, currency, retry_rate: 0, duplicate_win_rate: 0,
+    rollback_rate: 0, ghost_rollback_rate: 0})})).json();
+  outcome.textContent = played.stopped ? "refused: " + played.stopped
+    : (played.wins > 0 ? "won " + played.wins : "no win");
+  await balance();
+};
+balance();
+</script>
+"""
 
 
 def run(*, host: str, port: int, options: Options) -> None:

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wowsino.kernel.clock import SystemClock
+from wowsino.kernel.config import Settings
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import NotFound
-from wowsino.kernel.realm import ADMIN, Mode
+from wowsino.kernel.realm import ADMIN, Mode, Realm
 from wowsino.tenants import service
 
 DEMO_SLUG = "demo"
@@ -86,6 +87,27 @@ async def ensure_white_label_demo(engine: AsyncEngine, data_dir: Path) -> dict[s
                 "live_publishable_key": result["publishable_keys"]["live"]}
     _write_keys(keys_file, info)
     return info
+
+
+async def ensure_demo_games(engine: AsyncEngine, settings: Settings) -> None:
+    """Point the white-label demo brand's sandbox games at the sandbox aggregator ``make
+    run`` starts (``WOWSINO_SANDBOX_GAMES_URL``), in both modes, unless its operator has
+    configured them since."""
+    from wowsino.games import aggregator_config
+
+    async def configure(conn: Any) -> None:
+        found = await service.get_tenant(conn, WHITE_LABEL_SLUG)
+        for mode in Mode:
+            realm = Realm(found["id"], mode)
+            shown = await aggregator_config.show(conn, realm=realm, settings=settings,
+                                                 slug="main", adapter_name="sandbox")
+            if not shown["aggregator"]["configured"]:
+                await aggregator_config.put(
+                    conn, realm=realm, settings=settings, slug="main", adapter_name="sandbox",
+                    enabled=True, secret=aggregator_config.KEEP,
+                    launch_url=settings.sandbox_games_url, actor=ADMIN, at=SystemClock().now())
+
+    await unit_of_work(engine, configure)
 
 
 def _write_keys(keys_file: Path, info: dict[str, Any]) -> None:

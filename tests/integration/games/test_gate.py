@@ -39,7 +39,7 @@ async def test_a_self_excluded_player_cannot_bet_but_is_paid_a_pending_win(
                              {"status": "self_excluded", "reason": "asked to stop"})
     assert r.status_code == 200, r.text
     refused(await table.bet("5.00", tx="b2", round_id="r2"), "PLAYER_BLOCKED")
-    assert await refusals(engine) == [(table.player_id, "self_excluded")]
+    assert await refusals(engine) == [(table.player_id, "self_exclusion")]
     assert (await table.win("8.00", round_id="r1")).status_code == 200
     assert (await table.balances())["real"] == Decimal("103.00")
     # a replay of the refused bet is the same refusal, and writes no second audit row
@@ -53,7 +53,7 @@ async def test_a_held_player_cannot_bet(client: httpx.AsyncClient, engine: Any) 
                              {"status": "fraud_hold", "reason": "review"})
     assert r.status_code == 200, r.text
     refused(await table.bet("1.00"), "PLAYER_BLOCKED")
-    assert await refusals(engine) == [(table.player_id, "player_status")]
+    assert await refusals(engine) == [(table.player_id, "status")]
 
 
 async def test_a_suspended_tenants_players_cannot_bet_but_are_paid(
@@ -64,7 +64,7 @@ async def test_a_suspended_tenants_players_cannot_bet_but_are_paid(
     r = await client.patch(f"/tenants/{table.wl.id}", headers=ADMIN, json={"status": "suspended"})
     assert r.status_code == 200, r.text
     refused(await table.bet("1.00", tx="b2"), "PLAYER_BLOCKED")
-    assert await refusals(engine) == [(table.player_id, "tenant_suspended")]
+    assert await refusals(engine) == [(table.player_id, "tenant_status")]
     assert (await table.win("6.00", round_id="r1")).status_code == 200
 
 
@@ -76,7 +76,7 @@ async def test_a_time_out_refuses_bets_and_launches_until_it_ends(
     r = await table.wl.post(f"/v1/players/{table.username}/rg", {"timeout_until": iso(until)})
     assert r.status_code in (200, 201), r.text
     refused(await table.bet("1.00", tx="b1"), "PLAYER_BLOCKED")
-    assert await refusals(engine) == [(table.player_id, "timeout_until")]
+    assert await refusals(engine) == [(table.player_id, "timeout")]
     r = await client.post("/v1/games/sandbox-slot/launch", headers=table.session, json={})
     assert_error(r, 403, "TIMED_OUT")
     clock.advance(timedelta(hours=2, seconds=1))

@@ -21,6 +21,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import gate
 from wowsino.engines import lifecycle, prizes, rewards
 from wowsino.engines.draws.games import WINZ, PrizeGame, load, public_table
 from wowsino.fairness import service as fairness
@@ -87,7 +88,7 @@ async def draw(
     lifecycle.require_active(entity, game.noun)
     # The player's row lock orders this player's draws, so the daily count is exact.
     player = await players.get(conn, realm, brand_id, user_ref, for_update=True)
-    rewards.check_eligible(player)
+    rewards.check_eligible(player, gate.Action.DRAW)
     left = await _plays_left_today(conn, game, realm, entity, player["id"], at)
     result_id = new_id()
     ledger_ref = {"ref_type": game.result_ref, "ref_id": str(result_id)}

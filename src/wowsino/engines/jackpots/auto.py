@@ -21,6 +21,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import profiles
 from wowsino.engines.jackpots import flows, service, stripes
 from wowsino.events.wagers import Context, Effects, Wager, read
 from wowsino.kernel import ledger, wire
@@ -29,11 +30,20 @@ from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import Realm
 
-# The pools taking automatic contributions in the batch's currencies, as JSON objects.
+# The brands whose jurisdiction profile refuses jackpots (compliance: ``jackpots_allowed``):
+# their players' wagers feed no pool.
+_REFUSING = (
+    "(SELECT coalesce(json_agg(jp.brand_id), '[]') FROM jurisdiction_profiles jp "
+    "WHERE jp.tenant_id = :tenant_id AND jp.mode = :mode AND NOT coalesce("
+    "(jp.overrides ->> 'jackpots_allowed')::boolean, jp.profile = ANY (ARRAY[{allowing}])))"
+).format(allowing=", ".join(f"'{name}'" for name in profiles.allowing("jackpots_allowed")))
+# The pools taking automatic contributions in the batch's currencies, as JSON objects,
+# each with the brands that take no part.
 READS = (
     "(SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'currency', currency, "
     "'contribution_pct', contribution_pct, 'stripes', stripes, 'round', round, "
-    "'round_seed', round_seed, 'trigger_at', trigger_at) ORDER BY id), '[]')::text "
+    "'round_seed', round_seed, 'trigger_at', trigger_at, 'refusing', " + _REFUSING + ") "
+    "ORDER BY id), '[]')::text "
     "FROM jackpots WHERE tenant_id = :tenant_id AND mode = :mode AND status = 'active' "
     "AND contribution_pct IS NOT NULL AND currency = ANY (CAST(:currencies AS text[])))"
 )
@@ -71,8 +81,9 @@ async def apply(conn: AsyncConnection, realm: Realm, wagers: list[Wager], ctx: C
     effects: Effects = {}
     for pool in pools:
         pool = {**pool, "id": UUID(pool["id"])}
+        refusing = {UUID(b) for b in pool.get("refusing", [])}
         taken = [(w, share(w.amount, Decimal(pool["contribution_pct"]))) for w in wagers
-                 if w.currency == pool["currency"]]
+                 if w.currency == pool["currency"] and w.brand_id not in refusing]
         # one order for every transaction: concurrent batches cannot deadlock on the key
         taken = sorted(((w, amount) for w, amount in taken if amount > 0),
                        key=lambda t: t[0].source_wager_id)

@@ -29,13 +29,15 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import gate
+from wowsino.compliance import service as compliance
 from wowsino.engines import lifecycle, rewards
 from wowsino.engines.jackpots import flows, repository, rounds, stripes, views
 from wowsino.kernel import audit, outbox, wire
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
 from wowsino.kernel.money import ASSETS, Asset, Rail, asset, from_minor, to_minor
-from wowsino.kernel.realm import Actor, Realm
+from wowsino.kernel.realm import SYSTEM, Actor, Realm
 from wowsino.players import repository as player_repository
 from wowsino.players import service as players
 
@@ -177,7 +179,8 @@ def contribution_lookups(realm: Realm, brand_id: UUID, ref: str, user_ref: str
                          ) -> list[wire.Lookup]:
     """The reads ``contribute`` starts with (neither locks), sent with the write's claim."""
     pool = lifecycle.load_lookup(table=TABLE, realm=realm, ref=ref)
-    return [*([pool] if pool else []), player_repository.find_lookup(realm, brand_id, user_ref)]
+    return [*([pool] if pool else []), player_repository.find_lookup(realm, brand_id, user_ref),
+            compliance.rules_lookup(realm, brand_id)]
 
 
 async def contribute(
@@ -195,6 +198,13 @@ async def contribute(
     minor = to_minor(amount, ASSETS[jackpot["currency"]], field="amount")
     player = await players.get(conn, realm, brand_id, user_ref)
     _check_winnable(player, jackpot, service_mode)
+    decision = await gate.decide(
+        conn, gate.Facts(gate.Action.JACKPOT_CONTRIBUTION, player,
+                         await gate.rules_for(conn, realm, player), at),
+        realm=realm, actor=SYSTEM, target_type="jackpot", target_id=str(jackpot["id"]),
+        context={"source_wager_id": source_wager_id})
+    if not decision.allowed:
+        return 403, decision.refusal()
     row = {"id": new_id(), "jackpot_id": jackpot["id"], "round": jackpot["round"],
            "player_id": player["id"], "brand_id": player["brand_id"],
            "source_wager_id": source_wager_id, "requested": minor, "amount": minor}

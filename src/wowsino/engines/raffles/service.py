@@ -18,6 +18,7 @@ from uuid import UUID
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import gate
 from wowsino.engines import lifecycle, rewards
 from wowsino.engines.raffles import repository, schemas, tickets
 from wowsino.kernel import audit, fairness, outbox
@@ -212,7 +213,7 @@ async def enter(
     # locked before the balance: the global lock order (entries of one raffle already
     # serialise on its row, and a player's entries on the WINZ balance, so this costs nothing)
     player = await players.get(conn, realm, brand_id, user_ref, for_update=True)
-    rewards.check_eligible(player)
+    rewards.check_eligible(player, gate.Action.DRAW)
     held = await repository.player_tickets(conn, realm, raffle["id"], player["id"])
     _check_limits(raffle, held, tickets_wanted)
     entry_id, cost = new_id(), raffle["ticket_cost_winz"] * tickets_wanted
@@ -297,7 +298,7 @@ async def _pick(
     if not ranges:
         raise Conflict("this raffle has no tickets", code="NO_TICKETS")
     holders = await repository.ticket_holders(conn, realm, raffle["id"])
-    excluded = {pid for pid, row in holders.items() if not rewards.is_eligible(row)}
+    excluded = {pid for pid, row in holders.items() if not rewards.is_eligible(row, gate.Action.DRAW)}
     if all(r.player_id in excluded for r in ranges):
         raise Conflict("no ticket is held by a player who may win", code="NO_TICKETS",
                        blocked_holders=len(excluded))

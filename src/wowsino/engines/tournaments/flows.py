@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import gate
 from wowsino.engines import awards, rewards
 from wowsino.kernel import ledger, wire
 from wowsino.kernel.errors import DomainError
@@ -43,7 +44,7 @@ async def pay(
     reason, detail)`` with status ``paid`` or ``skipped`` (a player the compliance gate
     blocks, a currency the player's wallet does not hold, a bonus the bonus engine
     refuses). Nothing is paid twice: the caller holds the tournament's lock."""
-    if not rewards.is_eligible(player):
+    if not rewards.is_eligible(player, gate.Action.TOURNAMENT_ENTRY):
         return _skipped("player_blocked")
     ref_id = f"{tournament_id}:{rank}"
     metadata = {"tournament_id": tournament_id, "rank": rank}

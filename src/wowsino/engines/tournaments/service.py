@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.compliance import engagement
+from wowsino.compliance import engagement, gate
 from wowsino.engines import lifecycle, rewards
 from wowsino.engines.tournaments import closing, config, leaderboard, repository, scores, views
 from wowsino.events.service import source_id_reused
@@ -127,7 +127,7 @@ async def join(conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str,
     tournament = await repository.load(conn, realm, ref)
     require_running(tournament, at)
     player = await players.get(conn, realm, brand_id, user_ref)
-    rewards.check_eligible(player)
+    rewards.check_eligible(player, gate.Action.TOURNAMENT_ENTRY)
     answer = {"tournament_id": str(tournament["id"]), "user": players.player_ref(player)}
     if await repository.entry(conn, realm, tournament["id"], player["id"]) is not None:
         return 200, {**answer, "joined": True, "already_joined": True}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -131,6 +132,11 @@ class Game:
                 "aggregator": self.aggregator, "rtp": self.rtp}
 
 
+# the shape of every game session token the platform issues (games/sessions.py): a body
+# naming anything else is not looked up before its signature verifies
+TOKEN = re.compile(r"wgs_(live|test)_[0-9a-f]{48}")
+
+
 def sign(secret: str, raw: bytes) -> str:
     """The signature of a body: lowercase hex HMAC-SHA256 of the raw bytes."""
     return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
@@ -166,7 +172,18 @@ class Adapter(ABC):
 
     @abstractmethod
     def secret(self, settings: Settings) -> str | None:
-        """The secret its calls are signed with (None: the aggregator is off)."""
+        """The platform's secret its calls are signed with (None: none; a brand may still
+        set its own, ``games/aggregator_config.py``)."""
+
+    def token_of(self, raw: bytes) -> str | None:
+        """The game session token a body names, read best-effort before its signature is
+        checked, only to choose the secret of the session's brand: nothing else of an
+        unverified body is read."""
+        try:
+            found = json_object(raw).get("token")
+        except Refused:
+            return None
+        return found if isinstance(found, str) and TOKEN.fullmatch(found) else None
 
     def verify(self, headers: Any, raw: bytes, secret: str) -> bool:
         """Whether the signature header is the HMAC of the raw body: checked before the
@@ -189,11 +206,14 @@ class Adapter(ABC):
 
     @abstractmethod
     def games(self, settings: Settings) -> list[Game]:
-        """The games this aggregator offers (empty while it is off)."""
+        """The games this aggregator offers (a brand's catalogue lists them while the
+        aggregator is available to it)."""
 
     @abstractmethod
-    def launch_url(self, settings: Settings, game: Game, token: str) -> str:
-        """Where a launched game opens."""
+    def launch_url(self, settings: Settings, game: Game, token: str, *,
+                   base: str | None = None) -> str:
+        """Where a launched game opens (``base``: the brand's own address of the
+        aggregator's games, None: the platform's)."""
 
     @abstractmethod
     def request_schema(self, operation: Operation) -> dict[str, Any]:

@@ -20,7 +20,8 @@ authenticate also gets a 4xx, and our ``{error, code}``.
 
 Where this differs from Hub88's own service: it signs with RSA-SHA256 in
 ``X-Hub88-Signature``; the platform's contract for every aggregator is an HMAC-SHA256
-in ``X-Signature`` with a shared secret (``WOWSINO_HUB88_AGGREGATOR_SECRET``), which is
+in ``X-Signature`` with a shared secret (the brand's own, ``PUT
+/v1/brands/<slug>/aggregators/hub88``, else ``WOWSINO_HUB88_AGGREGATOR_SECRET``), which is
 what this adapter checks (docs/games.md).
 """
 
@@ -168,16 +169,15 @@ class Hub88Adapter(Adapter):
         return status, body
 
     def games(self, settings: Settings) -> list[Game]:
-        if self.secret(settings) is None:
-            return []
         found = []
         for entry in settings.hub88_games:
             code, _, category = entry.partition("=")
             found.append(Game(code, code, category or "slots", self.name))
         return found
 
-    def launch_url(self, settings: Settings, game: Game, token: str) -> str:
-        base = settings.hub88_games_url or "https://hub88.invalid/launch"
+    def launch_url(self, settings: Settings, game: Game, token: str, *,
+                   base: str | None = None) -> str:
+        base = base or settings.hub88_games_url or "https://hub88.invalid/launch"
         return f"{base}?game_code={game.game_id}&token={token}"
 
     def request_schema(self, operation: Operation) -> dict[str, Any]:

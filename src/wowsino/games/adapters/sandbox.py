@@ -2,7 +2,8 @@
 ``wowsino sandbox games`` (``wowsino.sandbox.games``, docs/games.md).
 
 ``POST /v1/aggregator/sandbox/{balance,bet,win,rollback}``, signed: ``X-Signature`` is the
-lowercase hex HMAC-SHA256 of the raw body with ``WOWSINO_SANDBOX_AGGREGATOR_SECRET``.
+lowercase hex HMAC-SHA256 of the raw body with the brand's secret (``PUT
+/v1/brands/<slug>/aggregators/sandbox``), else ``WOWSINO_SANDBOX_AGGREGATOR_SECRET``.
 Amounts are decimal numbers in the currency's unit. Bodies::
 
     balance   {token, game_id?, currency?}
@@ -154,8 +155,9 @@ class SandboxAdapter(Adapter):
     def games(self, settings: Settings) -> list[Game]:
         return list(GAMES)
 
-    def launch_url(self, settings: Settings, game: Game, token: str) -> str:
-        return f"{settings.sandbox_games_url}/games/{game.game_id}?token={token}"
+    def launch_url(self, settings: Settings, game: Game, token: str, *,
+                   base: str | None = None) -> str:
+        return f"{base or settings.sandbox_games_url}/games/{game.game_id}?token={token}"
 
     def request_schema(self, operation: Operation) -> dict[str, Any]:
         return MODELS[operation].model_json_schema()
