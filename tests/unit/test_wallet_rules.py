@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from wowsino.compliance.money import _rolling
+from wowsino.compliance.gate import _rolling
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.realm import Mode, Realm
 from wowsino.wallet import references
