@@ -187,6 +187,7 @@ WHITE_LABEL_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/withdrawals"): "players:read",
     ("GET", "/v1/withdrawals/{withdrawal_id}"): "players:read",
     ("POST", "/v1/withdrawals/{withdrawal_id}/approve"): "wallet:approve",
+    ("POST", "/v1/players/{key}/withdrawals"): "wallet:approve",
     ("POST", "/v1/withdrawals/{withdrawal_id}/reject"): "wallet:approve",
     # games
     ("GET", "/v1/games"): READ,

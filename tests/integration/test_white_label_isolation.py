@@ -92,6 +92,8 @@ WL_CASES: dict[tuple[str, str], WlCase] = {
     ("POST", "/v1/players/{key}/kyc/start"): WlCase(body={}),
     ("POST", "/v1/player/kyc/start"): WlCase(body={}, expect=frozenset({503})),
     ("GET", "/v1/players/{key}/transactions"): WlCase(),
+    ("POST", "/v1/players/{key}/withdrawals"): WlCase(
+        body={"amount": "5", "currency": "USD", "reason": "probe"}),
     ("GET", "/v1/deposits"): WlCase(),
     ("GET", "/v1/deposits/{deposit_id}"): WlCase(),
     ("GET", "/v1/withdrawals"): WlCase(),

@@ -334,8 +334,9 @@ _TYPES = (
          Field("reason", "string", "The PSP's reason (`card_declined`, …)."))),
     EventType(
         "withdrawal.requested",
-        "A player asked for a withdrawal: the amount left their real balance for "
-        "`withdrawals_in_flight`, and their active bonuses were forfeited.",
+        "A withdrawal was asked for (by the player, or by an operator on their behalf): "
+        "the amount left their real balance for `withdrawals_in_flight`, and their active "
+        "bonuses were forfeited.",
         (Field("withdrawal_id", "string", "The withdrawal."),
          _USER,
          Field("amount", "number", "The amount reserved."),
@@ -343,7 +344,10 @@ _TYPES = (
          Field("auto_approved", "boolean",
                "Whether it was approved at once, below the brand's threshold."),
          Field("forfeited_bonuses", "array",
-               "One `{bonus_id, type, currency, amount_removed}` per bonus forfeited."))),
+               "One `{bonus_id, type, currency, amount_removed}` per bonus forfeited."),
+         Field("requested_by", "string",
+               "`player`, or `operator` when an operator paid the balance out on the "
+               "player's behalf (approved at once)."))),
     EventType(
         "withdrawal.completed",
         "A withdrawal was paid out: the PSP's payout callback said so.",

@@ -26,8 +26,8 @@ from wowsino.wallet import (
     views,
     withdrawals,
 )
-from wowsino.wallet.http import write_then
-from wowsino.wallet.schemas import ApproveIn, PspConfigIn, RejectIn
+from wowsino.wallet.http import callback_base, write_then
+from wowsino.wallet.schemas import ApproveIn, OperatorWithdrawalIn, PspConfigIn, RejectIn
 
 router = APIRouter(tags=["wallet"], route_class=DecimalRoute)
 # the PSP's body is read raw, whatever its media type: its signature covers the bytes
@@ -138,6 +138,33 @@ async def get_withdrawal(withdrawal_id: str, request: Request,
     async with read_only(platform_of(request).engine) as conn:
         return MoneyJSONResponse(await withdrawals.get(conn, principal.realm,
                                                        principal.brand_id, withdrawal_id))
+
+
+@router.post(
+    "/players/{key}/withdrawals", status_code=201,
+    summary="Pay a player's real money out on their behalf (e.g. a self-excluded player's "
+            "balance): approved at once, through the compliance gate",
+    responses={**ERRORS,
+               402: {"description": "INSUFFICIENT_FUNDS: more than the player's real balance"},
+               403: {"description": "KYC_REQUIRED, PLAYER_BLOCKED (the gate; recorded), "
+                                    "SCOPE_DENIED"},
+               409: {"description": "PSP_NOT_CONFIGURED, IDEMPOTENCY_IN_PROGRESS"}})
+async def operator_withdrawal(key: str, body: OperatorWithdrawalIn, request: Request,
+                              principal: Approve) -> MoneyJSONResponse:
+    platform = platform_of(request)
+    base = callback_base(request)
+
+    async def call(conn: AsyncConnection, at: datetime) -> tuple[int, dict[str, Any]]:
+        player = await players.get(conn, principal.realm, principal.brand_id, key)
+        return await withdrawals.request(
+            conn, realm=principal.realm, brand_id=principal.brand_id, player_id=player["id"],
+            amount=body.amount, currency=body.currency, method=body.method,
+            callback_base=base, actor=principal.actor, settings=platform.settings, at=at,
+            approved_by=principal.actor, reason=body.reason)
+
+    return await write_then(request, principal, payload=body.model_dump(mode="json"),
+                            call=call, then=lambda result: service.after_withdrawal(
+                                platform, principal.realm, result))
 
 
 @router.post("/withdrawals/{withdrawal_id}/approve", responses=STATE_ERRORS,

@@ -41,6 +41,14 @@ class WithdrawalIn(Body):
     idempotency_key: str | None = Field(default=None, max_length=255)
 
 
+class OperatorWithdrawalIn(WithdrawalIn):
+    """A payout an operator asks for on the player's behalf (e.g. the balance of a
+    self-excluded player, who can no longer sign in): approved at once, ``reason``
+    recorded."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class ApproveIn(Body):
     reason: str | None = Field(default=None, min_length=1, max_length=500)
     idempotency_key: str | None = Field(default=None, max_length=255)

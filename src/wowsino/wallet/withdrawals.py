@@ -36,6 +36,7 @@ from wowsino.wallet.psp.base import CallbackEvent
 
 Body = dict[str, Any]
 AUTO_APPROVER = "system:auto_approval"
+AUTO_REASON = "below the brand's auto-approval threshold"
 DEFAULT_METHOD = "card"
 
 
@@ -47,9 +48,12 @@ def state_conflict(row: dict[str, Any], action: str) -> Conflict:
 async def request(
     conn: AsyncConnection, *, realm: Realm, brand_id: UUID, player_id: UUID, amount: Any,
     currency: str, method: str | None, callback_base: str, actor: Actor, settings: Any,
-    at: datetime,
+    at: datetime, approved_by: Actor | None = None, reason: str | None = None,
 ) -> tuple[int, Body]:
     """Reserve ``amount`` of the player's real money for a payout.
+
+    ``approved_by``: an operator who asks for the payout on the player's behalf (e.g. to
+    return a self-excluded player's balance) approves it at once, with ``reason``.
 
     The gate first (403 ``KYC_REQUIRED``, ``SELF_EXCLUDED``, ``PLAYER_BLOCKED``, recorded);
     then every active bonus is forfeited (bonus money is never withdrawable) and the amount
@@ -78,20 +82,28 @@ async def request(
     entry = await flows.reserve_withdrawal(conn, realm=realm, withdrawal_id=withdrawal_id,
                                            player_id=player["id"], currency=unit.code,
                                            amount=minor, at=at)
-    auto = brand.auto_approves(unit.code, minor)
+    auto = approved_by is None and brand.auto_approves(unit.code, minor)
+    reviewer, review_reason = ((approved_by.label, reason) if approved_by is not None
+                               else (AUTO_APPROVER, AUTO_REASON) if auto else (None, None))
     await repository.insert(conn, realm, "withdrawal", {
         "id": withdrawal_id, "brand_id": player["brand_id"], "player_id": player["id"],
         "currency": unit.code, "amount": minor, "method": chosen,
-        "adapter": brand.adapter.name, "status": "approved" if auto else "pending",
-        "auto_approved": auto, "reviewed_by": AUTO_APPROVER if auto else None,
-        "review_reason": "below the brand's auto-approval threshold" if auto else None,
-        "reviewed_at": at if auto else None, "callback_base": callback_base,
+        "adapter": brand.adapter.name, "status": "pending" if reviewer is None else "approved",
+        "auto_approved": auto, "reviewed_by": reviewer, "review_reason": review_reason,
+        "reviewed_at": None if reviewer is None else at, "callback_base": callback_base,
         "forfeited_bonuses": forfeited, "request_entry_id": entry.id, "created_at": at,
         "updated_at": at})
     row = await _row(conn, realm, withdrawal_id)
     await outbox.emit(conn, realm=realm, type="withdrawal.requested", at=at, data={
-        **_event_data(row), "auto_approved": auto, "forfeited_bonuses": forfeited})
-    if auto:
+        **_event_data(row), "auto_approved": auto, "forfeited_bonuses": forfeited,
+        "requested_by": "player" if approved_by is None else "operator"})
+    if approved_by is not None:
+        await audit.record(conn, realm=realm, actor=approved_by, action="withdrawal.approved",
+                           target_type="withdrawal", target_id=str(withdrawal_id), at=at,
+                           before={"status": "pending"},
+                           after={"status": "approved", "reason": reason,
+                                  "requested_by": "operator"})
+    elif auto:
         await audit.record(conn, realm=realm, actor=SYSTEM, action="withdrawal.approved",
                            target_type="withdrawal", target_id=str(withdrawal_id), at=at,
                            before={"status": "pending"},

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.integration.bonus_support import grant, template
-from tests.integration.support import assert_error, assert_validation, body
+from tests.integration.support import assert_error, assert_validation, body, outbox
 from tests.integration.wallet_support import (
     Player,
     bonus_balance,
@@ -235,3 +235,62 @@ async def test_a_first_deposit_earns_the_deposit_match_through_the_spine(
     assert ("deposit", "real", Decimal("80.00"), Decimal("80.00")) in kinds
     assert ("bonus", "bonus", Decimal("50.00"), Decimal("50.00")) in kinds
     assert await ledger_problems(engine, wl) == []
+
+
+async def test_an_operator_pays_out_a_self_excluded_players_balance_through_the_gate(
+    wl: WhiteLabel, served: int, engine: Any,
+) -> None:
+    dana = await new_player(wl, "dana", funds="40.00")
+    r = await wl.patch("/v1/players/dana/status", {"status": "self_excluded",
+                                                   "reason": "asked to close for a year"})
+    assert r.status_code == 200, r.text
+    assert_error(await dana.post("/v1/player/withdrawals", {"amount": "5", "currency": "USD"}),
+                 403, "SELF_EXCLUDED")
+    # the reason is required; bad amounts change nothing
+    assert_validation(await wl.post("/v1/players/dana/withdrawals",
+                                    {"amount": "40.00", "currency": "USD"}), "reason")
+    for amount in ("0", "-1", "1.001", "1e30"):
+        assert_validation(await wl.post("/v1/players/dana/withdrawals", {
+            "amount": amount, "currency": "USD", "reason": "return"}), "amount")
+    assert_error(await wl.post("/v1/players/dana/withdrawals", {
+        "amount": "40.01", "currency": "USD", "reason": "return"}), 402, "INSUFFICIENT_FUNDS")
+    assert_error(await wl.post("/v1/players/nobody/withdrawals", {
+        "amount": "1", "currency": "USD", "reason": "return"}), 404, "NO_PLAYER")
+    payload = {"amount": "40.00", "currency": "USD", "reason": "self-excluded: balance returned",
+               "idempotency_key": "return-dana"}
+    r = await wl.post("/v1/players/dana/withdrawals", payload)
+    assert r.status_code == 201, r.text
+    made = body(r)["withdrawal"]
+    assert made["status"] == "approved" and made["auto_approved"] is False
+    assert made["review"]["reason"] == "self-excluded: balance returned"
+    assert made["review"]["by"].startswith("api_key:") and made["review"]["automatic"] is False
+    replay = await wl.post("/v1/players/dana/withdrawals", payload)
+    assert replay.status_code == 200 and body(replay)["withdrawal"]["id"] == made["id"]
+    assert body(replay)["deduped"] is True
+    done = await until_settled(wl, "withdrawal", made["id"], waiting=("pending", "approved"))
+    assert done["withdrawal"]["status"] == "completed"
+    assert await real_balance(wl, "dana") == Decimal("0.00")
+    events = await outbox(engine, wl.id, "test", "withdrawal.requested")
+    assert [(e["withdrawal_id"], e["requested_by"]) for e in events] == [
+        (made["id"], "operator")]
+    approved = (await wl.get("/v1/audit", params={"action": "withdrawal.approved"})).json()
+    [row] = approved["data"]
+    assert row["actor"]["type"] == "api_key" and row["after"]["requested_by"] == "operator"
+    assert await ledger_problems(engine, wl) == []
+
+
+async def test_an_operator_withdrawal_still_answers_to_the_gate(
+    wl: WhiteLabel, served: int,
+) -> None:
+    await new_player(wl, "erin", kyc=False, funds="10.00")
+    payload = {"amount": "10.00", "currency": "USD", "reason": "account closing"}
+    assert_error(await wl.post("/v1/players/erin/withdrawals", payload), 403, "KYC_REQUIRED")
+    await new_player(wl, "finn", funds="10.00")
+    r = await wl.patch("/v1/players/finn/status", {"status": "fraud_hold", "reason": "check"})
+    assert r.status_code == 200, r.text
+    assert_error(await wl.post("/v1/players/finn/withdrawals", payload), 403, "PLAYER_BLOCKED")
+    refused = (await wl.get("/v1/audit", params={"action": "compliance.refused"})).json()
+    assert sorted(row["after"]["code"] for row in refused["data"]) == [
+        "KYC_REQUIRED", "PLAYER_BLOCKED"]
+    for name in ("erin", "finn"):
+        assert await real_balance(wl, name) == Decimal("10.00")
