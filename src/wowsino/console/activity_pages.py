@@ -1,4 +1,5 @@
-"""Console pages for what happened in a realm: the audit log and webhook deliveries."""
+"""Console pages for what happened in a realm: the dashboard, the audit log and webhook
+deliveries."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 
+from wowsino.console import charts, dashboard
 from wowsino.console.auth import checked_form, require_session
 from wowsino.console.player_pages import realm_of
 from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
@@ -33,6 +35,27 @@ def _since(raw: str | None) -> datetime | None:
         return utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
     except ValueError:
         raise ValidationFailed("since: a date such as 2026-01-31", field="since") from None
+
+
+@router.get("/tenants/{ref}/{mode}/dashboard")
+async def show_dashboard(ref: str, mode: str, request: Request, period: str | None = None,
+                         currency: str | None = None) -> Response:
+    require_session(request)
+    platform = platform_of(request)
+    async with read_only(platform.engine) as conn:
+        tenant, realm = await realm_of(conn, ref, mode)
+        board = await dashboard.build(conn, realm, service_mode=tenant["service_mode"],
+                                      period=period, currency=currency,
+                                      today=platform.clock.now().date())
+    units = {"money": board.currency.code, "winz": "WINZ", "count": ""}
+    shown = [{"series": s, "unit": units[s.kind],
+              "chart": charts.bar_chart(s.title, board.days,
+                                        [float(board.amount(s, v)) for v in s.values],
+                                        units[s.kind])}
+             for s in board.series]
+    return render(request, "dashboard.html", tenant=tenant, mode=realm.mode.value,
+                  section="dashboard", board=board, shown=shown,
+                  periods=list(dashboard.PERIODS))
 
 
 @router.get("/tenants/{ref}/{mode}/audit")

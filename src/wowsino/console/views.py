@@ -24,6 +24,7 @@ from wowsino.console.auth import (
 )
 from wowsino.kernel.errors import DomainError, NotFound
 from wowsino.kernel.jsonio import dumps
+from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode
 
@@ -54,6 +55,13 @@ def money(value: Any, code: str = "") -> str:
         return "—"
     text = f"{Decimal(value):,}" if isinstance(value, Decimal | int | str) else str(value)
     return f"{text} {code}".strip()
+
+
+def minor(value: Any, code: str) -> str:
+    """An amount in minor units of the asset ``code``, at its scale with the code."""
+    if value is None:
+        return "—"
+    return money(from_minor(int(value), ASSETS[code]), code)
 
 
 def when(value: Any) -> str:
@@ -93,7 +101,7 @@ def signed(value: Any) -> str:
     return "positive" if number > 0 else "negative" if number < 0 else "zero"
 
 
-templates.env.filters.update(money=money, when=when, compact_json=compact_json,
+templates.env.filters.update(money=money, minor=minor, when=when, compact_json=compact_json,
                              short_id=short_id, signed=signed,
                              actor=actor)
 
