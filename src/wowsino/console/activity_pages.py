@@ -4,8 +4,11 @@ deliveries."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.console import charts, dashboard
 from wowsino.console.auth import checked_form, require_session
@@ -15,8 +18,9 @@ from wowsino.kernel import audit
 from wowsino.kernel.bodies import utc
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
+from wowsino.kernel.money import ASSETS, Asset
 from wowsino.kernel.pagination import BY_ID
-from wowsino.kernel.realm import ADMIN
+from wowsino.kernel.realm import ADMIN, Realm
 from wowsino.webhooks import service as webhooks
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -35,6 +39,31 @@ def _since(raw: str | None) -> datetime | None:
         return utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
     except ValueError:
         raise ValidationFailed("since: a date such as 2026-01-31", field="since") from None
+
+
+# the tables of audited targets that have a currency: their money fields are in it
+CURRENCY_TABLES = {"player": "players", "bonus_template": "bonus_templates",
+                   "bonus": "bonuses", "jackpot": "jackpots", "tournament": "tournaments",
+                   "deposit": "deposits", "withdrawal": "withdrawals"}
+
+
+async def _target_currencies(conn: AsyncConnection, realm: Realm,
+                             rows: list[dict[str, Any]]) -> dict[str, Asset]:
+    """The currency of each target the rows are about, in one statement."""
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        if row["target"]["type"] in CURRENCY_TABLES:
+            wanted.setdefault(row["target"]["type"], set()).add(row["target"]["id"])
+    if not wanted:
+        return {}
+    params: dict[str, Any] = dict(realm.params)
+    parts = []
+    for i, (kind, ids) in enumerate(sorted(wanted.items())):
+        params[f"ids{i}"] = sorted(ids)
+        parts.append(f"SELECT id::text, currency FROM {CURRENCY_TABLES[kind]} "
+                     f"WHERE tenant_id = :tenant_id AND mode = :mode AND id::text = ANY(:ids{i})")
+    found = await conn.execute(text(" UNION ALL ".join(parts)), params)
+    return {row[0]: ASSETS[row[1]] for row in found if row[1] in ASSETS}
 
 
 @router.get("/tenants/{ref}/{mode}/dashboard")
@@ -71,12 +100,13 @@ async def show_audit(
             conn, realm, actor=actor or None, action=action or None, target=target or None,
             since=_since(since), before_id=after[0] if after else None,
             limit=AUDIT_PAGE + 1)
-    result = BY_ID.page(rows, AUDIT_PAGE)
+        result = BY_ID.page(rows, AUDIT_PAGE)
+        currencies = await _target_currencies(conn, realm, result["data"])
     filters = {"actor": actor or "", "action": action or "", "target": target or "",
                "since": since or ""}
     return render(request, "audit.html", tenant=tenant, mode=realm.mode.value, section="audit",
                   rows=result["data"], next_cursor=result["next_cursor"], filters=filters,
-                  paged=bool(cursor))
+                  paged=bool(cursor), currencies=currencies)
 
 
 @router.get("/tenants/{ref}/{mode}/webhooks")

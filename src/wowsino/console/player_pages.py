@@ -12,7 +12,7 @@ from wowsino.console.auth import require_session
 from wowsino.console.views import ConsoleRoute, parse_mode, platform_of, render
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound, ValidationFailed
-from wowsino.kernel.money import ASSETS, Asset
+from wowsino.kernel.money import ASSETS
 from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
 from wowsino.players import history, repository, rg, service
@@ -42,26 +42,6 @@ def _brand(brands: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
         if brand["slug"] == slug:
             return brand
     raise NotFound(f"no brand {slug!r} in this tenant")
-
-
-def _readable_rg(state: Any, currency: Asset) -> Any:
-    """An audited RG state with money limits in the currency's unit (stored in minor units)."""
-    if not isinstance(state, dict):
-        return state
-    limits = {name: rg.display(name, value, currency)
-              for name, value in (state.get("limits") or {}).items()}
-    pending = {name: {**item, "value": rg.display(name, item.get("value"), currency)}
-               for name, item in (state.get("pending") or {}).items()}
-    return {"limits": limits, **({"pending": pending} if pending else {})}
-
-
-def _readable(items: list[dict[str, Any]], currency: Asset) -> list[dict[str, Any]]:
-    for item in items:
-        if item["source"] == "audit" and item["type"].startswith("player.rg_"):
-            detail = item["detail"]
-            item["detail"] = {**detail, "before": _readable_rg(detail.get("before"), currency),
-                              "after": _readable_rg(detail.get("after"), currency)}
-    return items
 
 
 @router.get("/tenants/{ref}/{mode}/players")
@@ -106,10 +86,9 @@ async def show_player(
                                            cursor=ledger_cursor)
         timeline = await history.timeline(conn, realm, row["id"], limit=HISTORY_SIZE,
                                           cursor=timeline_cursor)
-    _readable(timeline["data"], ASSETS[dossier["currency"]])
     limits = [(name, dossier["rg"][name]) for name in rg.LIMITS]
     return render(request, "player.html", tenant=tenant, mode=realm.mode.value,
                   section="players", brand=chosen, player=dossier, limits=limits,
                   money_limits=rg.MONEY_LIMITS, pending=dossier["rg"]["pending"],
                   ledger=ledger, timeline=timeline, ledger_cursor=ledger_cursor,
-                  timeline_cursor=timeline_cursor)
+                  timeline_cursor=timeline_cursor, currency=ASSETS[dossier["currency"]])

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
+from wowsino.console import sentences
 from wowsino.console.auth import (
     CsrfRefused,
     SignInRequired,
@@ -23,7 +24,6 @@ from wowsino.console.auth import (
     resolve_session,
 )
 from wowsino.kernel.errors import DomainError, NotFound
-from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode
@@ -77,13 +77,6 @@ def when(value: Any) -> str:
     return str(value)
 
 
-def compact_json(value: Any, limit: int = 160) -> str:
-    if value is None:
-        return ""
-    text = dumps(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def short_id(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 13 else f"{text[:8]}…{text[-4:]}"
@@ -101,9 +94,14 @@ def signed(value: Any) -> str:
     return "positive" if number > 0 else "negative" if number < 0 else "zero"
 
 
-templates.env.filters.update(money=money, minor=minor, when=when, compact_json=compact_json,
-                             short_id=short_id, signed=signed,
-                             actor=actor)
+def describe(action: str, before: Any, after: Any,
+             currency: Any = None) -> sentences.Description:
+    """An audit row as a sentence and its changes (``sentences.describe``)."""
+    return sentences.describe(action, before, after, currency=currency)
+
+
+templates.env.filters.update(money=money, minor=minor, when=when, describe=describe,
+                             short_id=short_id, signed=signed, actor=actor)
 
 
 def platform_of(request: Request) -> Platform:
