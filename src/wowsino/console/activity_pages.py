@@ -47,7 +47,7 @@ CURRENCY_TABLES = {"player": "players", "bonus_template": "bonus_templates",
                    "deposit": "deposits", "withdrawal": "withdrawals"}
 
 
-async def _target_currencies(conn: AsyncConnection, realm: Realm,
+async def target_currencies(conn: AsyncConnection, realm: Realm,
                              rows: list[dict[str, Any]]) -> dict[str, Asset]:
     """The currency of each target the rows are about, in one statement."""
     wanted: dict[str, set[str]] = {}
@@ -101,7 +101,7 @@ async def show_audit(
             since=_since(since), before_id=after[0] if after else None,
             limit=AUDIT_PAGE + 1)
         result = BY_ID.page(rows, AUDIT_PAGE)
-        currencies = await _target_currencies(conn, realm, result["data"])
+        currencies = await target_currencies(conn, realm, result["data"])
     filters = {"actor": actor or "", "action": action or "", "target": target or "",
                "since": since or ""}
     return render(request, "audit.html", tenant=tenant, mode=realm.mode.value, section="audit",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from wowsino.console import activity_pages, player_pages, tenant_pages
+from wowsino.console import activity_pages, player_pages, queue_pages, tenant_pages
 from wowsino.console.auth import (
     checked_form,
     clear_session_cookie,
@@ -84,7 +84,7 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-for pages in (tenant_pages, player_pages, activity_pages):
+for pages in (tenant_pages, player_pages, activity_pages, queue_pages):
     router.include_router(pages.router)
 
 

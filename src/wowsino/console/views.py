@@ -38,6 +38,9 @@ NOTICES = {
     "tenant-active": "The tenant is active again.",
     "brand-created": "The brand was added.",
     "redelivered": "The delivery was queued again; the worker sends it now.",
+    "withdrawal-approved": "The withdrawal was approved: its payout was sent to the PSP.",
+    "withdrawal-rejected": "The withdrawal was rejected: its amount is back in the player's "
+                           "balance.",
 }
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",

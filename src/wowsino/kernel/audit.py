@@ -108,11 +108,12 @@ async def verify_contents(conn: AsyncConnection, realm: Realm) -> list[str]:
 async def search(
     conn: AsyncConnection, realm: Realm, *, actor: str | None = None, action: str | None = None,
     target: str | None = None, since: datetime | None = None, before_id: int | None = None,
-    limit: int, brand_id: UUID | None = None,
+    limit: int, brand_id: UUID | None = None, alerts: tuple[list[str], list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Audit rows of ``realm``, newest first, up to ``limit``; the filters match an actor or
     target as ``type:id`` or bare id, an exact action, and rows at or after ``since``.
-    With ``brand_id``, rows about another brand's players are left out."""
+    With ``brand_id``, rows about another brand's players are left out. ``alerts``:
+    ``(actions, codes)``, rows of any of the actions or refusals with any of the codes."""
     clauses = ["tenant_id = :tenant_id", "mode = :mode"]
     params: dict[str, Any] = {**realm.params, "limit": limit}
     if brand_id is not None:
@@ -130,6 +131,10 @@ async def search(
     if since:
         clauses.append("created_at >= :since")
         params["since"] = since
+    if alerts is not None:
+        clauses.append("(action = ANY(:alert_actions) OR (action = 'compliance.refused' "
+                       "AND after->>'code' = ANY(:alert_codes)))")
+        params["alert_actions"], params["alert_codes"] = alerts
     if before_id is not None:
         clauses.append("id < :before_id")
         params["before_id"] = before_id
