@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 CHROMIUM := /usr/bin/chromium
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml uv.lock | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench install clean chromium wrk
+.PHONY: run test lint typecheck bench install clean chromium wrk axe
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,16 @@ chromium:
 	@test -x $(CHROMIUM) || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else echo "note: $(CHROMIUM) is missing (install Debian's chromium); browser tests will not run"; fi; }
 
-test: $(STAMP) chromium
+# axe-core (from the npm registry, pinned by its lock file) checks the console's pages
+# for accessibility inside the browser.
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser/axe --no-audit --no-fund --silent && touch $@; \
+	  else echo "note: npm is missing (install Debian's npm); the accessibility tests will not run"; fi
+
+axe: $(AXE)
+
+test: $(STAMP) chromium axe
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python tests/run_suite.py -n 2 --dist loadfile
@@ -45,4 +54,4 @@ bench: $(STAMP) wrk
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .wowsino .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .wowsino .pytest_cache .mypy_cache .ruff_cache .artifacts tests/browser/axe/node_modules
