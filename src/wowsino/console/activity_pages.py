@@ -6,7 +6,8 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 
-from wowsino.console.auth import checked_form, require_session
+from wowsino.console.auth import checked_form, principal_of
+from wowsino.console.permissions import permission
 from wowsino.console.player_pages import realm_of
 from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
 from wowsino.kernel import audit
@@ -14,7 +15,6 @@ from wowsino.kernel.bodies import utc
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.pagination import BY_ID
-from wowsino.kernel.realm import ADMIN
 from wowsino.webhooks import service as webhooks
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -36,18 +36,23 @@ def _since(raw: str | None) -> datetime | None:
 
 
 @router.get("/tenants/{ref}/{mode}/audit")
+@permission("audit.view")
 async def show_audit(
     ref: str, mode: str, request: Request, actor: str | None = None, action: str | None = None,
     target: str | None = None, since: str | None = None, cursor: str | None = None,
 ) -> Response:
-    require_session(request)
+    principal = principal_of(request)
+    for name, value in (("actor", actor), ("action", action), ("target", target),
+                        ("since", since)):
+        if value and len(value) > 200:
+            raise ValidationFailed(f"{name}: at most 200 characters", field=name)
     after = BY_ID.decode(cursor)
     async with read_only(platform_of(request).engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
         rows = await audit.search(
             conn, realm, actor=actor or None, action=action or None, target=target or None,
             since=_since(since), before_id=after[0] if after else None,
-            limit=AUDIT_PAGE + 1)
+            limit=AUDIT_PAGE + 1, brand_ids=list(principal.brand_ids) or None)
     result = BY_ID.page(rows, AUDIT_PAGE)
     filters = {"actor": actor or "", "action": action or "", "target": target or "",
                "since": since or ""}
@@ -57,8 +62,8 @@ async def show_audit(
 
 
 @router.get("/tenants/{ref}/{mode}/webhooks")
+@permission("webhooks.view")
 async def list_webhooks(ref: str, mode: str, request: Request) -> Response:
-    require_session(request)
     async with read_only(platform_of(request).engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
         subscriptions = await webhooks.list_all(conn, realm)
@@ -73,11 +78,11 @@ async def list_webhooks(ref: str, mode: str, request: Request) -> Response:
 
 
 @router.get("/tenants/{ref}/{mode}/webhooks/{webhook_id}")
+@permission("webhooks.view")
 async def show_webhook(
     ref: str, mode: str, webhook_id: str, request: Request, status: str | None = None,
     cursor: str | None = None,
 ) -> Response:
-    require_session(request)
     if status and status not in DELIVERY_STATUSES:
         raise ValidationFailed(f"status: one of {', '.join(DELIVERY_STATUSES)}", field="status")
     async with read_only(platform_of(request).engine) as conn:
@@ -92,13 +97,14 @@ async def show_webhook(
 
 
 @router.post("/tenants/{ref}/{mode}/webhook-deliveries/{delivery_id}/redeliver")
+@permission("webhooks.redeliver")
 async def redeliver(ref: str, mode: str, delivery_id: str, request: Request) -> Response:
     _, form = await checked_form(request)
-    p = platform_of(request)
+    p, actor = platform_of(request), principal_of(request).actor
     async with read_only(p.engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
     delivery = await unit_of_work(p.engine, lambda conn: webhooks.redeliver(
-        conn, realm=realm, delivery_ref=delivery_id, actor=ADMIN, at=p.clock.now()))
+        conn, realm=realm, delivery_ref=delivery_id, actor=actor, at=p.clock.now()))
     back = f"/admin/tenants/{tenant['slug']}/{realm.mode.value}/webhooks"
     if form.get("back") == "log":
         back += f"/{delivery['webhook_id']}"

@@ -18,10 +18,14 @@ from fastapi.templating import Jinja2Templates
 
 from wowsino.console.auth import (
     CsrfRefused,
+    EnrolmentRequired,
+    SecondFactorRequired,
     SignInRequired,
+    authorise,
     current_session,
     resolve_session,
 )
+from wowsino.console.permissions import Permission, route_permission
 from wowsino.kernel.errors import DomainError, NotFound
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.platform import Platform
@@ -37,6 +41,16 @@ NOTICES = {
     "tenant-active": "The tenant is active again.",
     "brand-created": "The brand was added.",
     "redelivered": "The delivery was queued again; the worker sends it now.",
+    "joined": "Your password is set. Sign in with your email and password.",
+    "password-changed": "Your password was changed. Your other sessions were ended.",
+    "session-revoked": "The session was ended.",
+    "two-factor-off": "Two-factor sign-in is off.",
+    "two-factor-required": "Your tenant requires two-factor sign-in: set it up to continue.",
+    "two-factor-suggested": "Protect your account: set up two-factor sign-in.",
+    "operator-updated": "The operator's access was changed.",
+    "operator-disabled": "The operator was disabled and their sessions were ended.",
+    "operator-enabled": "The operator can sign in again.",
+    "policy-updated": "The sign-in rule was saved.",
 }
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -115,6 +129,7 @@ def render(
 ) -> HTMLResponse:
     """Render ``name`` with the session, its CSRF token and the optional notice."""
     session = current_session(request)
+    principal = session.principal if session is not None and session.stage == "active" else None
     notice = NOTICES.get(request.query_params.get("notice", ""))
     mode = context.get("mode")
     if mode is not None and context.get("tenant") is not None and context.get("section"):
@@ -122,7 +137,8 @@ def render(
         context.setdefault("switch_url",
                            f"/admin/tenants/{context['tenant']['slug']}/{other}/{context['section']}")
     response = templates.TemplateResponse(
-        request, name, {"session": session, "csrf": session.csrf_token if session else "",
+        request, name, {"session": session if principal else None, "principal": principal,
+                        "csrf": session.csrf_token if session else "",
                         "notice": notice, **context},
         status_code=status_code,
     )
@@ -140,7 +156,15 @@ def _error_page(request: Request, status: int, title: str, message: str) -> HTML
 
 
 class ConsoleRoute(APIRoute):
-    """Console routes: refusals become pages, and every answer carries the security headers."""
+    """Console routes: each names its permission (``@permission``), checked before the page
+    runs; refusals become pages, and every answer carries the security headers."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        found = route_permission(endpoint)
+        if found is None:
+            raise TypeError(f"console route {path} names no permission (@permission)")
+        self.permission: Permission = found
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
@@ -149,10 +173,16 @@ class ConsoleRoute(APIRoute):
             response: Response
             try:
                 await resolve_session(request)
+                authorise(request, self.permission)
                 response = await original(request)
             except SignInRequired:
                 target = request.url.path if request.method == "GET" else "/admin/"
                 response = RedirectResponse(f"/admin/sign-in?next={quote(target)}",
+                                            status_code=303)
+            except SecondFactorRequired:
+                response = RedirectResponse("/admin/sign-in/code", status_code=303)
+            except EnrolmentRequired:
+                response = RedirectResponse("/admin/account/two-factor?notice=two-factor-required",
                                             status_code=303)
             except CsrfRefused:
                 response = _error_page(request, 403, "Form refused",
