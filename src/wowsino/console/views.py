@@ -176,8 +176,11 @@ class ConsoleRoute(APIRoute):
                 authorise(request, self.permission)
                 response = await original(request)
             except SignInRequired:
-                target = request.url.path if request.method == "GET" else "/admin/"
-                response = RedirectResponse(f"/admin/sign-in?next={quote(target)}",
+                target = "/admin/"
+                if request.method == "GET":
+                    query = request.url.query
+                    target = request.url.path + (f"?{query}" if query else "")
+                response = RedirectResponse(f"/admin/sign-in?next={quote(target, safe='/')}",
                                             status_code=303)
             except SecondFactorRequired:
                 response = RedirectResponse("/admin/sign-in/code", status_code=303)
