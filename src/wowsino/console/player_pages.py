@@ -78,6 +78,9 @@ async def list_players(
     status: str | None = None, cursor: str | None = None,
 ) -> Response:
     p, principal = platform_of(request), principal_of(request)
+    for name, value, limit in (("query", query, 200), ("brand", brand, 64)):
+        if value and len(value) > limit:
+            raise ValidationFailed(f"{name}: at most {limit} characters", field=name)
     if status and status not in STATUSES:
         raise ValidationFailed(f"status: one of {', '.join(STATUSES)}", field="status")
     async with read_only(p.engine) as conn:

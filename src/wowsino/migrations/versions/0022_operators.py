@@ -42,7 +42,7 @@ CREATE TABLE operators (
     status text NOT NULL CHECK (status IN ('invited', 'active', 'disabled')),
     password_hash text,
     password_changed_at timestamptz,
-    invitation_hash bytea UNIQUE,
+    invitation_hash bytea,
     invitation_expires_at timestamptz,
     totp_secret text,
     totp_pending_secret text,
@@ -56,10 +56,13 @@ CREATE TABLE operators (
     last_sign_in_at timestamptz,
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, email_key),
+    UNIQUE (tenant_id, invitation_hash),
     CHECK (status = 'invited' OR password_hash IS NOT NULL)
 );
--- sign-in looks an operator up by email before the tenant is known
+-- sign-in and an invitation link find an operator before the tenant is known
 CREATE INDEX operators_by_email ON operators (email_key);
+CREATE INDEX operators_by_invitation ON operators (invitation_hash)
+    WHERE invitation_hash IS NOT NULL;
 
 -- A tenant's console rules, set by its owners: whether two-factor sign-in is required.
 CREATE TABLE operator_policies (
