@@ -15,7 +15,7 @@ from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import DomainError, NotFound
 from wowsino.kernel.ids import parse_uuid
 from wowsino.operators import service as operators
-from wowsino.operators import twofactor
+from wowsino.operators import signin, twofactor
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -167,7 +167,7 @@ async def revoke_session(session_id: str, request: Request) -> Response:
         ended = await sessions.revoke(conn, tenant_id=tenant_id, operator_id=operator_id,
                                       public_id=public_id, at=at)
         if ended:
-            await operators.record_session_end(conn, tenant_id=tenant_id,
+            await signin.record_session_end(conn, tenant_id=tenant_id,
                                                operator_id=operator_id, action="revoked",
                                                session_id=public_id, at=at)
         return ended

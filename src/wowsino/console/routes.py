@@ -43,6 +43,7 @@ from wowsino.kernel.admin import AdminLockedOut, client_address
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.operators import service as operators
+from wowsino.operators import signin
 
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -129,7 +130,7 @@ async def _operator_sign_in(request: Request, email: str, password: str, tenant:
                             next_path: str) -> Response:
     platform = platform_of(request)
     address, at = client_address(request), platform.clock.now()
-    outcome = await unit_of_work(platform.engine, lambda conn: operators.authenticate(
+    outcome = await unit_of_work(platform.engine, lambda conn: signin.authenticate(
         conn, email=email, password=password, tenant_slug=tenant or None, at=at))
     operator = outcome.operator
     if operator is None:
@@ -176,7 +177,7 @@ async def _open_operator_session(request: Request, operator: dict[str, Any],
                                     tenant_id=operator["tenant_id"],
                                     operator_id=operator["id"], client_address=address,
                                     user_agent=agent)
-        await operators.signed_in(conn, operator, at, address)
+        await signin.signed_in(conn, operator, at, address)
 
     await unit_of_work(platform.engine, work)
 
@@ -197,7 +198,7 @@ async def second_factor(request: Request) -> Response:
     address, at = client_address(request), platform.clock.now()
     code = form.get("code", limit=64)
     tenant_id, operator_id = principal.operator_key()
-    outcome = await unit_of_work(platform.engine, lambda conn: operators.second_factor(
+    outcome = await unit_of_work(platform.engine, lambda conn: signin.second_factor(
         conn, tenant_id=tenant_id, operator_id=operator_id, code=code, at=at))
     if outcome.operator is None:
         platform.admin_throttle.failed(address, at.timestamp())
@@ -230,7 +231,7 @@ async def sign_out(request: Request) -> Response:
     async def work(conn: Any) -> None:
         await sessions.end_session(conn, session.session_id, at)
         if principal.operator_id is not None and principal.tenant_id is not None:
-            await operators.record_session_end(
+            await signin.record_session_end(
                 conn, tenant_id=principal.tenant_id, operator_id=principal.operator_id,
                 action="signed_out", session_id=session.public_id, at=at)
 

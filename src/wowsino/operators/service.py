@@ -1,9 +1,8 @@
-"""Operator accounts: invitations, sign-in with lockout, two-factor sign-in, roles.
+"""Operator accounts: invitations, roles and brands, the operator's own password and
+two-factor set-up, the tenant's sign-in rule (signing in is ``signin``).
 
 Every change is audited in the tenant's live audit log with the actor who made it (an
-operator as ``operator:<id>``, the platform admin as ``admin:platform``). Sign-in
-outcomes are returned, never raised, so the failure count they update is committed by
-the caller's unit of work.
+operator as ``operator:<id>``, the platform admin as ``admin:platform``).
 """
 
 from __future__ import annotations
@@ -33,12 +32,9 @@ ROLE_NAMES = {
     "marketing": "Marketing", "analyst": "Analyst (read-only)",
 }
 INVITATION_LIFETIME = timedelta(hours=72)
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 MAX_EMAIL = 254
 MAX_NAME = 100
 MAX_BRANDS = 100
-MAX_ACCOUNTS_PER_EMAIL = 10  # tenants one email may sign in to without naming the tenant
 
 
 def actor_of(operator: dict[str, Any]) -> Actor:
@@ -67,14 +63,14 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(b"wowsino invitation:" + token.encode()).digest()
 
 
-def _realm(tenant_id: UUID) -> Realm:
+def tenant_realm(tenant_id: UUID) -> Realm:
     return Realm(tenant_id, Mode.LIVE)
 
 
-async def _audit(conn: AsyncConnection, tenant_id: UUID, actor: Actor, action: str,
+async def audit_operator(conn: AsyncConnection, tenant_id: UUID, actor: Actor, action: str,
                  operator_id: UUID, at: datetime, *, before: Any = None,
                  after: Any = None) -> None:
-    await audit.record(conn, realm=_realm(tenant_id), actor=actor, action=action,
+    await audit.record(conn, realm=tenant_realm(tenant_id), actor=actor, action=action,
                        target_type="operator", target_id=str(operator_id), at=at,
                        before=before, after=after)
 
@@ -126,7 +122,7 @@ async def invite(
                        code="OPERATOR_EXISTS", field="email") from None
     after = {"email": email, "role": role, "brand_ids": sorted(str(b) for b in brand_ids),
              "status": "invited", "invitation_expires_at": expires_at}
-    await _audit(conn, tenant_id, actor, "operator.invited", operator_id, at, after=after)
+    await audit_operator(conn, tenant_id, actor, "operator.invited", operator_id, at, after=after)
     return Invitation(operator_id, email, token, expires_at)
 
 
@@ -139,7 +135,7 @@ async def renew_invitation(conn: AsyncConnection, *, tenant_id: UUID, operator_i
     token, expires_at = secrets.token_urlsafe(32), at + INVITATION_LIFETIME
     await repository.update(conn, tenant_id, operator_id, at, invitation_hash=token_hash(token),
                             invitation_expires_at=expires_at)
-    await _audit(conn, tenant_id, actor, "operator.invitation_renewed", operator_id, at,
+    await audit_operator(conn, tenant_id, actor, "operator.invitation_renewed", operator_id, at,
                  after={"invitation_expires_at": expires_at})
     return Invitation(operator_id, operator["email"], token, expires_at)
 
@@ -168,113 +164,9 @@ async def accept_invitation(conn: AsyncConnection, *, token: str, password: str,
         conn, operator["tenant_id"], operator["id"], at, status="active",
         password_hash=await hash_password(password), password_changed_at=at,
         invitation_hash=None, invitation_expires_at=None, display_name=display_name or None)
-    await _audit(conn, operator["tenant_id"], actor_of(operator), "operator.joined",
+    await audit_operator(conn, operator["tenant_id"], actor_of(operator), "operator.joined",
                  operator["id"], at, after={**public(operator), "status": "active"})
     return {**operator, "status": "active"}
-
-
-# -- sign-in -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """The outcome of an email and password: the operator, or why not."""
-
-    operator: dict[str, Any] | None = None
-    locked_seconds: int = 0  # > 0: every matching account is locked for this long
-    ambiguous: bool = False  # the password fits accounts with several tenants
-
-
-def _locked_seconds(operator: dict[str, Any], now: datetime) -> int:
-    until = operator["locked_until"]
-    return 0 if until is None or until <= now else max(1, int((until - now).total_seconds()))
-
-
-async def count_failure(conn: AsyncConnection, operator: dict[str, Any], at: datetime) -> int:
-    """One more failed sign-in; the fifth in a row locks the account for 15 minutes.
-    Returns the seconds of lockout it started (0: none)."""
-    failures = operator["failed_sign_ins"] + 1
-    if failures >= MAX_FAILURES:
-        await repository.update(conn, operator["tenant_id"], operator["id"], at,
-                                failed_sign_ins=0, locked_until=at + LOCKOUT)
-        await _audit(conn, operator["tenant_id"], actor_of(operator), "operator.locked",
-                     operator["id"], at, after={"locked_until": at + LOCKOUT})
-        return int(LOCKOUT.total_seconds())
-    await repository.update(conn, operator["tenant_id"], operator["id"], at,
-                            failed_sign_ins=failures)
-    return 0
-
-
-async def authenticate(conn: AsyncConnection, *, email: str, password: str,
-                       tenant_slug: str | None, at: datetime) -> SignIn:
-    """Check an email and password (in the named tenant, or the one account the email
-    has). Unknown email, wrong password, invited and disabled accounts all answer the
-    same empty outcome, after the same work."""
-    try:
-        _, key = normalise_email(email)
-    except ValidationFailed:
-        key = ""
-    candidates = [] if not key or len(password) > MAX_LENGTH else await repository.by_email(
-        conn, key, tenant_slug or None, limit=MAX_ACCOUNTS_PER_EMAIL)
-    usable = [o for o in candidates if o["status"] == "active"]
-    open_ = [o for o in usable if not _locked_seconds(o, at)]
-    if usable and not open_:
-        return SignIn(locked_seconds=min(_locked_seconds(o, at) for o in usable))
-    matches = [o for o in open_ if await verify_password(o["password_hash"], password)]
-    if not open_:
-        await verify_password(None, password)  # as long as a real check
-    if len(matches) > 1:
-        return SignIn(ambiguous=True)
-    if not matches:
-        locked = [await count_failure(conn, o, at) for o in open_]
-        return SignIn(locked_seconds=max(locked, default=0))
-    operator = matches[0]
-    if operator["failed_sign_ins"]:
-        await repository.update(conn, operator["tenant_id"], operator["id"], at,
-                                failed_sign_ins=0)
-    return SignIn(operator={**operator, "failed_sign_ins": 0})
-
-
-async def second_factor(conn: AsyncConnection, *, tenant_id: UUID, operator_id: UUID,
-                        code: str, at: datetime) -> SignIn:
-    """Check a code from the authenticator app, or a recovery code (used up by this).
-    A wrong code counts as a failed sign-in."""
-    operator = await get(conn, tenant_id, operator_id, lock=True)
-    if operator["status"] != "active" or not operator["totp_secret"]:
-        return SignIn()
-    locked = _locked_seconds(operator, at)
-    if locked:
-        return SignIn(locked_seconds=locked)
-    code = code.strip()[:32]
-    step = twofactor.matching_step(operator["totp_secret"], code, at, operator["totp_last_step"])
-    if step is not None:
-        await repository.update(conn, tenant_id, operator_id, at, totp_last_step=step,
-                                failed_sign_ins=0)
-        return SignIn(operator=operator)
-    if twofactor.looks_like_recovery_code(code) and await repository.use_recovery_code(
-            conn, tenant_id, operator_id, twofactor.recovery_hash(code), at):
-        await repository.update(conn, tenant_id, operator_id, at, failed_sign_ins=0)
-        await _audit(conn, tenant_id, actor_of(operator), "operator.recovery_code_used",
-                     operator_id, at,
-                     after={"recovery_codes_left": operator["recovery_codes_left"] - 1})
-        return SignIn(operator=operator)
-    return SignIn(locked_seconds=await count_failure(conn, operator, at))
-
-
-async def signed_in(conn: AsyncConnection, operator: dict[str, Any], at: datetime,
-                    client_address: str) -> None:
-    await repository.update(conn, operator["tenant_id"], operator["id"], at, last_sign_in_at=at)
-    await _audit(conn, operator["tenant_id"], actor_of(operator), "operator.signed_in",
-                 operator["id"], at, after={"client_address": client_address})
-
-
-async def record_session_end(conn: AsyncConnection, *, tenant_id: UUID, operator_id: UUID,
-                             action: str, session_id: UUID, at: datetime) -> None:
-    """Audit an operator ending one of their console sessions (``signed_out``,
-    ``revoked``)."""
-    await audit.record(conn, realm=_realm(tenant_id), actor=Actor("operator", str(operator_id)),
-                       action=f"operator.session_{action}", target_type="console_session",
-                       target_id=str(session_id), at=at)
 
 
 # -- the operator's own account ----------------------------------------------------------
@@ -292,7 +184,7 @@ async def change_password(conn: AsyncConnection, *, operator: dict[str, Any], cu
                           field="new password")
     await repository.update(conn, stored["tenant_id"], stored["id"], at,
                             password_hash=await hash_password(new), password_changed_at=at)
-    await _audit(conn, stored["tenant_id"], actor_of(stored), "operator.password_changed",
+    await audit_operator(conn, stored["tenant_id"], actor_of(stored), "operator.password_changed",
                  stored["id"], at)
 
 
@@ -325,7 +217,7 @@ async def confirm_two_factor(conn: AsyncConnection, *, operator: dict[str, Any],
     await repository.update(conn, stored["tenant_id"], stored["id"], at, totp_secret=secret,
                             totp_pending_secret=None, totp_last_step=step,
                             recovery_codes=[twofactor.recovery_hash(c) for c in codes])
-    await _audit(conn, stored["tenant_id"], actor_of(stored), "operator.two_factor_enabled",
+    await audit_operator(conn, stored["tenant_id"], actor_of(stored), "operator.two_factor_enabled",
                  stored["id"], at, after={"recovery_codes": len(codes)})
     return codes
 
@@ -342,7 +234,7 @@ async def turn_off_two_factor(conn: AsyncConnection, *, operator: dict[str, Any]
         raise ValidationFailed("password: that is not your password", field="password")
     await repository.update(conn, stored["tenant_id"], stored["id"], at, totp_secret=None,
                             totp_pending_secret=None, totp_last_step=None, recovery_codes=[])
-    await _audit(conn, stored["tenant_id"], actor_of(stored), "operator.two_factor_disabled",
+    await audit_operator(conn, stored["tenant_id"], actor_of(stored), "operator.two_factor_disabled",
                  stored["id"], at)
 
 
@@ -391,7 +283,7 @@ async def update_access(conn: AsyncConnection, *, actor_operator: dict[str, Any]
     await repository.update(conn, tenant_id, operator_id, at, role=role,
                             brand_ids=list(brand_ids))
     after = {**public(target), "role": role, "brand_ids": sorted(str(b) for b in brand_ids)}
-    await _audit(conn, tenant_id, actor_of(actor_operator), "operator.updated", operator_id, at,
+    await audit_operator(conn, tenant_id, actor_of(actor_operator), "operator.updated", operator_id, at,
                  before=public(target), after=after)
     return {**target, "role": role, "brand_ids": list(brand_ids)}
 
@@ -409,7 +301,7 @@ async def set_status(conn: AsyncConnection, *, actor_operator: dict[str, Any],
     await _keep_an_owner(conn, target, target["role"], status)
     await repository.update(conn, tenant_id, operator_id, at, status=status,
                             failed_sign_ins=0, locked_until=None)
-    await _audit(conn, tenant_id, actor_of(actor_operator),
+    await audit_operator(conn, tenant_id, actor_of(actor_operator),
                  "operator.disabled" if status == "disabled" else "operator.enabled",
                  operator_id, at, before=public(target), after={**public(target),
                                                                 "status": status})
@@ -424,7 +316,7 @@ async def set_policy(conn: AsyncConnection, *, tenant_id: UUID, require_2fa: boo
                      actor: Actor, at: datetime) -> None:
     before = await repository.policy(conn, tenant_id)
     await repository.set_policy(conn, tenant_id, require_2fa, at)
-    await audit.record(conn, realm=_realm(tenant_id), actor=actor,
+    await audit.record(conn, realm=tenant_realm(tenant_id), actor=actor,
                        action="console_policy.updated", target_type="tenant",
                        target_id=str(tenant_id), at=at,
                        before={"require_2fa": before["require_2fa"]},
