@@ -188,7 +188,7 @@ async def setting_up(app: Any, client: httpx.AsyncClient, tenant: Tenant,
     assert session_id is not None
     values: dict[str, Any] = {
         "ref": tenant.slug, "mode": "test", "key_id": test_key["id"],
-        "delivery_id": delivery["id"], "operator_id": str(support),
+        "delivery_id": delivery["id"], "webhook_id": hook["id"], "operator_id": str(support),
         "invited_id": str(invited_id), "session_id": session_id.group(1),
         "enrolment_code": lambda: pyotp.TOTP(enrolment_secret).at(clock.now()),
         "second_factor_code": lambda: pyotp.TOTP(second_secret).at(clock.now()),

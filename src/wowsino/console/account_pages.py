@@ -8,9 +8,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 
 from wowsino.console import sessions
-from wowsino.console.auth import checked_form, principal_of, require_session
+from wowsino.console.auth import MAX_FORM_BYTES, checked_form, principal_of, require_session
 from wowsino.console.permissions import permission
-from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
+from wowsino.console.views import ConsoleRoute, platform_of, render, safe_next, see_other
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import DomainError, NotFound
 from wowsino.kernel.ids import parse_uuid
@@ -24,12 +24,6 @@ async def _me(request: Request) -> dict[str, Any]:
     tenant_id, operator_id = principal_of(request).operator_key()
     async with read_only(platform_of(request).engine) as conn:
         return await operators.get(conn, tenant_id, operator_id)
-
-
-def _next(raw: str | None) -> str:
-    if raw and raw.startswith("/admin/") and not raw.startswith("//") and "\\" not in raw:
-        return raw[:2000]
-    return ""
 
 
 async def _account_page(request: Request, *, status: int = 200,
@@ -89,7 +83,7 @@ async def _two_factor_page(request: Request, *, status: int = 200, error: str | 
 @router.get("/account/two-factor")
 @permission("account")
 async def show_two_factor(request: Request, next: str | None = None) -> Response:
-    return await _two_factor_page(request, next_path=_next(next))
+    return await _two_factor_page(request, next_path=safe_next(next))
 
 
 @router.post("/account/two-factor/setup")
@@ -103,7 +97,7 @@ async def start_two_factor(request: Request) -> Response:
             conn, operator=me, at=at))
     except DomainError as exc:
         return await _two_factor_page(request, status=exc.status, error=exc.message)
-    next_path = _next(form.get("next", limit=4000))
+    next_path = safe_next(form.get("next", limit=MAX_FORM_BYTES))
     return see_other("/admin/account/two-factor"
                      + (f"?next={quote(next_path)}" if next_path else ""))
 
@@ -114,7 +108,7 @@ async def confirm_two_factor(request: Request) -> Response:
     _, form = await checked_form(request)
     platform = platform_of(request)
     me, at = await _me(request), platform.clock.now()
-    next_path = _next(form.get("next", limit=4000))
+    next_path = safe_next(form.get("next", limit=MAX_FORM_BYTES))
     code = form.get("code", limit=64)
     try:
         codes = await unit_of_work(platform.engine, lambda conn: operators.confirm_two_factor(

@@ -145,6 +145,15 @@ def render(
     return response
 
 
+def safe_next(raw: str | None) -> str:
+    """Only a console path may follow sign-in or a set-up (no open redirect); "" for the
+    default."""
+    if (raw and len(raw) <= 2000 and raw.startswith("/admin/") and not raw.startswith("//")
+            and "\\" not in raw):
+        return raw
+    return ""
+
+
 def see_other(path: str, notice: str | None = None) -> RedirectResponse:
     """A 303 to ``path`` after a POST, optionally with a notice."""
     target = f"{path}?notice={notice}" if notice else path
