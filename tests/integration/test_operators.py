@@ -22,6 +22,7 @@ from tests.integration.console_support import (
     signed_in_operator,
 )
 from tests.integration.test_console import sign_in as admin_sign_in
+from wowsino.verify import verify_audit
 
 LINK = re.compile(r'id="invitation-link">(https?://[^<]+)<')
 
@@ -56,7 +57,7 @@ async def accept(client: httpx.AsyncClient, path: str, password: str = PASSWORD)
 
 
 async def test_the_platform_admin_invites_an_owner_who_sets_a_password_and_signs_in(
-    client: httpx.AsyncClient, tenant: Tenant
+    app: Any, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     path = await invite_owner(client, tenant, "Olive@Example.com")
     page = await client.get(path)
@@ -73,6 +74,9 @@ async def test_the_platform_admin_invites_an_owner_who_sets_a_password_and_signs
     assert invited[0]["actor"] == {"type": "admin", "id": "platform"}
     assert joined[0]["actor"]["type"] == "operator"
     assert joined[0]["actor"]["id"] == joined[0]["target"]["id"]
+    problems, summary = await verify_audit(app.state.platform.engine)
+    assert not problems, problems  # rows with an operator as actor seal and verify
+    assert "realm" in summary
 
 
 async def test_an_invitation_works_once(client: httpx.AsyncClient, tenant: Tenant) -> None:
