@@ -418,3 +418,30 @@ async def test_another_tenants_operator_sees_nothing_of_this_tenant(
         assert r.status_code == 404, path
         assert "Acme" not in r.text
     assert (await client.get("/admin/tenants/globex")).status_code == 200
+
+
+async def test_the_audit_page_names_the_operator_who_acted(
+    app: Any, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    csrf = await signed_in_operator(app, client, tenant.id, "admin", email="ada@example.com")
+    r = await client.post(f"/admin/tenants/{tenant.slug}/brands",
+                          data={"csrf": csrf, "slug": "second", "name": "Second"})
+    assert r.status_code == 303
+    page = await client.get(f"/admin/tenants/{tenant.slug}/live/audit",
+                            params={"action": "brand.created"})
+    row = re.search(r"<tr>\s*<td><code>\d+</code>.*?</tr>", page.text, re.S)
+    assert row is not None and "ada@example.com" in row.group(0)
+
+
+async def test_the_demo_tenant_gets_an_owner_who_can_sign_in(
+    app: Any, client: httpx.AsyncClient, engine: Any, tmp_path: Any
+) -> None:
+    from wowsino.operators.demo import ensure_demo_owner
+    from wowsino.tenants.demo import ensure_demo_tenant
+
+    await ensure_demo_tenant(engine, tmp_path)
+    owner = await ensure_demo_owner(engine, tmp_path, "demo")
+    assert owner is not None
+    assert await ensure_demo_owner(engine, tmp_path, "demo") == owner  # kept, not renewed
+    await operator_sign_in(client, owner["email"], owner["password"])
+    assert (await client.get("/admin/tenants/demo/test/players")).status_code == 200

@@ -15,6 +15,7 @@ from wowsino.kernel.bodies import utc
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.pagination import BY_ID
+from wowsino.operators import service as operators
 from wowsino.webhooks import service as webhooks
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -53,12 +54,14 @@ async def show_audit(
             conn, realm, actor=actor or None, action=action or None, target=target or None,
             since=_since(since), before_id=after[0] if after else None,
             limit=AUDIT_PAGE + 1, brand_ids=list(principal.brand_ids) or None)
+        names = {str(o["id"]): o["email"]
+                 for o in await operators.list_operators(conn, realm.tenant_id)}
     result = BY_ID.page(rows, AUDIT_PAGE)
     filters = {"actor": actor or "", "action": action or "", "target": target or "",
                "since": since or ""}
     return render(request, "audit.html", tenant=tenant, mode=realm.mode.value, section="audit",
                   rows=result["data"], next_cursor=result["next_cursor"], filters=filters,
-                  paged=bool(cursor))
+                  paged=bool(cursor), operator_emails=names)
 
 
 @router.get("/tenants/{ref}/{mode}/webhooks")
