@@ -81,6 +81,8 @@ CASES: dict[str, Case] = {
     "/admin/tenants/{ref}/operators/{operator_id}/status": Case({"status": "disabled"}),
     "/admin/tenants/{ref}/operators/{operator_id}/invitation": Case(
         params={"operator_id": "invited_id"}),
+    "/admin/tenants/{ref}/operators/{operator_id}/two-factor/reset": Case(
+        params={"operator_id": "two_factor_id"}),
     "/admin/tenants/{ref}/{mode}/webhook-deliveries/{delivery_id}/redeliver": Case(),
 }
 
@@ -136,8 +138,9 @@ async def database_digest(engine: Any) -> dict[str, tuple[int, str]]:
     return digest
 
 
-async def two_factor_operator(app: Any, tenant: Tenant, email: str, clock: Any) -> str:
-    """An operator with two-factor sign-in on; returns the shared secret."""
+async def two_factor_operator(app: Any, tenant: Tenant, email: str,
+                              clock: Any) -> tuple[UUID, str]:
+    """An operator with two-factor sign-in on: their id and the shared secret."""
     operator_id = await add_operator(app, tenant.id, email, "support")
     platform = app.state.platform
 
@@ -149,7 +152,7 @@ async def two_factor_operator(app: Any, tenant: Tenant, email: str, clock: Any) 
         return secret
 
     secret: str = await unit_of_work(platform.engine, work)
-    return secret
+    return operator_id, secret
 
 
 Signer = Callable[[httpx.AsyncClient], Awaitable[tuple[str, str]]]
@@ -162,8 +165,10 @@ async def setting_up(app: Any, client: httpx.AsyncClient, tenant: Tenant,
     await add_operator(app, tenant.id, "changer@example.com", "support")
     enroller = await add_operator(app, tenant.id, "enroller@example.com", "support")
     support = await add_operator(app, tenant.id, "sam@example.com", "support")
-    second_secret = await two_factor_operator(app, tenant, "pending@example.com", clock)
-    two_factor_secret = await two_factor_operator(app, tenant, "twofactor@example.com", clock)
+    _, second_secret = await two_factor_operator(app, tenant, "pending@example.com", clock)
+    lost, _ = await two_factor_operator(app, tenant, "lost@example.com", clock)
+    _, two_factor_secret = await two_factor_operator(app, tenant, "twofactor@example.com",
+                                                     clock)
     platform = app.state.platform
 
     async def pending_setup(conn: Any) -> tuple[str, UUID]:
@@ -189,7 +194,7 @@ async def setting_up(app: Any, client: httpx.AsyncClient, tenant: Tenant,
     values: dict[str, Any] = {
         "ref": tenant.slug, "mode": "test", "key_id": test_key["id"],
         "delivery_id": delivery["id"], "webhook_id": hook["id"], "operator_id": str(support),
-        "invited_id": str(invited_id), "session_id": session_id.group(1),
+        "invited_id": str(invited_id), "two_factor_id": str(lost), "session_id": session_id.group(1),
         "enrolment_code": lambda: pyotp.TOTP(enrolment_secret).at(clock.now()),
         "second_factor_code": lambda: pyotp.TOTP(second_secret).at(clock.now()),
     }

@@ -445,3 +445,29 @@ async def test_the_demo_tenant_gets_an_owner_who_can_sign_in(
     assert await ensure_demo_owner(engine, tmp_path, "demo") == owner  # kept, not renewed
     await operator_sign_in(client, owner["email"], owner["password"])
     assert (await client.get("/admin/tenants/demo/test/players")).status_code == 200
+
+
+async def test_an_owner_resets_the_two_factor_sign_in_of_an_operator_who_lost_their_device(
+    app: Any, client: httpx.AsyncClient, tenant: Tenant, clock: Any
+) -> None:
+    csrf = await signed_in_operator(app, client, tenant.id, "owner")
+    async with other_client(app) as sams:
+        sam_csrf = await signed_in_operator(app, sams, tenant.id, "support",
+                                            email="sam@example.com")
+        await enrol(sams, sam_csrf, clock)
+        people = await client.get(f"/admin/tenants/{tenant.slug}/operators")
+        sam = re.search(r'/operators/([0-9a-f-]{36})">sam@', people.text)
+        assert sam is not None
+        r = await client.post(
+            f"/admin/tenants/{tenant.slug}/operators/{sam.group(1)}/two-factor/reset",
+            data={"csrf": csrf})
+        assert r.status_code == 303
+        assert (await sams.get("/admin/account")).status_code == 303  # sessions ended
+    async with other_client(app) as again:
+        await operator_sign_in(again, "sam@example.com")  # the password alone, again
+    again_reset = await client.post(
+        f"/admin/tenants/{tenant.slug}/operators/{sam.group(1)}/two-factor/reset",
+        data={"csrf": csrf})
+    assert again_reset.status_code == 409
+    rows = await audit_rows(client, tenant, "operator.two_factor_reset")
+    assert len(rows) == 1 and rows[0]["target"]["id"] == sam.group(1)

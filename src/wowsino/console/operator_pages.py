@@ -205,6 +205,29 @@ async def renew_invitation(ref: str, operator_id: str, request: Request) -> Resp
     return response
 
 
+@router.post("/tenants/{ref}/operators/{operator_id}/two-factor/reset")
+@permission("operators.manage")
+async def reset_two_factor(ref: str, operator_id: str, request: Request) -> Response:
+    await checked_form(request)
+    p, target = platform_of(request), _target(operator_id)
+    at = p.clock.now()
+    async with read_only(p.engine) as conn:
+        tenant = await tenants.get_tenant(conn, ref)
+
+    async def work(conn: Any) -> None:
+        await operators.reset_two_factor(conn, actor_operator=await _acting_operator(
+            request, conn), operator_id=target, at=at)
+        await sessions.end_operator_sessions(conn, tenant_id=tenant["id"], operator_id=target,
+                                             at=at, reason="revoked")
+
+    try:
+        await unit_of_work(p.engine, work)
+    except DomainError as exc:
+        return await _operator_page(request, ref, operator_id, status=exc.status,
+                                    error=exc.message)
+    return see_other(f"/admin/tenants/{tenant['slug']}/operators/{target}", "two-factor-reset")
+
+
 @router.post("/tenants/{ref}/console-policy")
 @permission("console_policy.manage")
 async def change_policy(ref: str, request: Request) -> Response:

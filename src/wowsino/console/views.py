@@ -51,6 +51,8 @@ NOTICES = {
     "operator-disabled": "The operator was disabled and their sessions were ended.",
     "operator-enabled": "The operator can sign in again.",
     "policy-updated": "The sign-in rule was saved.",
+    "two-factor-reset": "Two-factor sign-in was turned off for the operator and their "
+                        "sessions ended; they set it up again after signing in.",
 }
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",

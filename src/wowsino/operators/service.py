@@ -308,6 +308,22 @@ async def set_status(conn: AsyncConnection, *, actor_operator: dict[str, Any],
     return {**target, "status": status}
 
 
+async def reset_two_factor(conn: AsyncConnection, *, actor_operator: dict[str, Any],
+                           operator_id: UUID, at: datetime) -> dict[str, Any]:
+    """Turn off another operator's two-factor sign-in (a lost device and no recovery code
+    left): they sign in with their password and set it up again."""
+    tenant_id = actor_operator["tenant_id"]
+    target = await get(conn, tenant_id, operator_id, lock=True)
+    _may_manage(actor_operator, target, target["role"])
+    if not target["totp_secret"]:
+        raise Conflict("two-factor sign-in is not on for this operator", code="TWO_FACTOR_OFF")
+    await repository.update(conn, tenant_id, operator_id, at, totp_secret=None,
+                            totp_pending_secret=None, totp_last_step=None, recovery_codes=[])
+    await audit_operator(conn, tenant_id, actor_of(actor_operator), "operator.two_factor_reset",
+                         operator_id, at)
+    return target
+
+
 async def policy(conn: AsyncConnection, tenant_id: UUID) -> dict[str, Any]:
     return await repository.policy(conn, tenant_id)
 
