@@ -89,6 +89,7 @@ def migrate() -> None:
 async def _demo_keys(settings: Settings, engine: Any) -> dict[str, Any]:
     """The demo tenants' keys: ``demo`` (plug-in) with ``white_label`` (``demo-wl``, its
     games opening on the sandbox aggregator ``make run`` starts)."""
+    from wowsino.operators.demo import ensure_demo_owner
     from wowsino.tenants.demo import (
         ensure_demo_games,
         ensure_demo_tenant,
@@ -98,7 +99,8 @@ async def _demo_keys(settings: Settings, engine: Any) -> dict[str, Any]:
     info = await ensure_demo_tenant(engine, settings.data_dir)
     white_label = await ensure_white_label_demo(engine, settings.data_dir)
     await ensure_demo_games(engine, settings)
-    return {**info, "white_label": white_label}
+    owner = await ensure_demo_owner(engine, settings.data_dir, info["tenant"])
+    return {**info, "white_label": white_label, "owner": owner}
 
 
 @app.command()
@@ -158,6 +160,10 @@ def serve(
             console.print(f"Test key     [bold green]{demo_info['test_key']}[/bold green]")
             console.print(f"Try:         curl -H 'Authorization: Bearer {demo_info['test_key']}' "
                           f"{base}/v1/me", soft_wrap=True)
+            if demo_info.get("owner"):
+                owner = demo_info["owner"]
+                console.print(f"Demo owner   {owner['email']} / [bold green]{owner['password']}"
+                              "[/bold green]   (console sign-in)", soft_wrap=True)
             wl = demo_info["white_label"]
             console.print(f"White-label  {wl['tenant']} (white_label), brand {wl['brand']}")
             console.print(f"Test key     [bold green]{wl['test_key']}[/bold green]")

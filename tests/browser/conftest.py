@@ -8,6 +8,7 @@ Without /usr/bin/chromium these tests skip locally and fail in CI (``CI=true``);
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -25,6 +26,7 @@ from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
+OWNER_PASSWORD = "a long owner password"
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -66,6 +68,29 @@ class LiveServer:
     def api(self, key: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10,
                             headers={"Authorization": f"Bearer {key}"})
+
+    def invite_owner(self, slug: str, email: str) -> str:
+        """The platform admin invites the tenant's owner over HTTP; the invitation link."""
+        with httpx.Client(base_url=self.url, timeout=10) as admin:
+            assert admin.post("/admin/sign-in", data={"token": ADMIN_TOKEN}).status_code == 303
+            page = admin.get(f"/admin/tenants/{slug}")
+            csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+            assert csrf is not None
+            r = admin.post(f"/admin/tenants/{slug}/owner",
+                           data={"csrf": csrf.group(1), "email": email})
+            assert r.status_code == 303, r.text
+            link = re.search(r'id="invitation-link">([^<]+)<', admin.get(r.headers["location"]).text)
+            assert link is not None
+            return link.group(1)
+
+    def make_owner(self, slug: str, email: str = "owner@example.com",
+                   password: str = OWNER_PASSWORD) -> str:
+        """An owner of the tenant who has set ``password``; returns the email."""
+        link = self.invite_owner(slug, email)
+        with httpx.Client(timeout=10) as invitee:
+            r = invitee.post(link, data={"password": password, "confirm": password})
+            assert r.status_code == 303, r.text
+        return email
 
 
 @pytest.fixture

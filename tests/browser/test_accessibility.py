@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import CHROMIUM_ARGS, LiveServer
-from tests.browser.test_console import make_tenant, sign_in
+from tests.browser.test_console import OWNER_PASSWORD, make_tenant, sign_in
 from wowsino.api import create_app
+from wowsino.console.permissions import PLATFORM, route_permission
 from wowsino.kernel.config import Settings
 
 pytestmark = pytest.mark.browser
@@ -68,11 +70,18 @@ def addresses(values: dict[str, str]) -> dict[str, str]:
 def test_every_console_page_is_swept() -> None:
     pages = addresses(SEEDED)
     assert "/admin/tenants" in pages and "/admin/tenants/{ref}/{mode}/dashboard" in pages
+    holders = page_holders()
+    for template in pages:  # each page is reached by the owner, the admin or anyone
+        assert holders[template] & {"owner", PLATFORM, "anyone"} or template in FLOWS, template
+
+
+# pages the sweep reaches along a flow rather than by their address
+FLOWS = {"/admin/sign-in/code"}
 
 
 # the values the seeded platform below gives each path parameter
 SEEDED = {"ref": "casino", "mode": "test", "brand": "main", "player": "alice",
-          "webhook_id": ""}
+          "webhook_id": "", "token": "", "operator_id": ""}
 
 
 def seed(server: LiveServer) -> dict[str, str]:
@@ -129,32 +138,106 @@ def violations(page: Page) -> list[str]:
             for v in found if v["impact"] in BLOCKING]
 
 
+class Sweep:
+    """Checks the page shown at each width: axe, sideways scrolling, a screenshot."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        self.seen: set[str] = set()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def check(self, template: str, url: str | None = None) -> None:
+        for device, width in WIDTHS.items():
+            self.page.set_viewport_size({"width": width, "height": 900})
+            if url is not None:
+                response = self.page.goto(url)
+                assert response is not None and response.status == 200, (url, response)
+            label = f"{self.page.url} ({device})"
+            self.problems += [f"{label}: {v}" for v in violations(self.page)]
+            overflow = self.page.evaluate("document.documentElement.scrollWidth - "
+                                          "document.documentElement.clientWidth")
+            if device == "phone" and overflow > 1:
+                self.problems.append(f"{label}: scrolls {overflow} px sideways")
+            name = re.sub(r"[^a-z0-9]+", "-", template.lower()).strip("-") or "root"
+            self.page.screenshot(path=str(ARTIFACTS / f"{name}-{device}.png"), full_page=True)
+        self.seen.add(template)
+
+
 def test_every_page_is_accessible_and_fits_a_phone(
     axe_context: Any, live_server: LiveServer,
 ) -> None:
+    import pyotp
+    from playwright.sync_api import expect
+
     values = seed(live_server)
     pages = addresses(values)
+    holders = page_holders()
     page = axe_context.pages[0] if axe_context.pages else axe_context.new_page()
-    page.goto(live_server.url + "/admin/sign-in")
-    problems = violations(page)  # the sign-in page, before any session
-    sign_in(page, live_server)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    swept = 0
+    sweep = Sweep(page)
+    url = live_server.url
+    sweep.check("/admin/sign-in", url + "/admin/sign-in")
+    # an owner joins through an invitation, turns on two-factor sign-in, signs in with a code
+    link = live_server.invite_owner("casino", "olive@example.com")
+    sweep.check("/admin/invitations/{token}", link)
+    page.get_by_label("Password", exact=True).fill(OWNER_PASSWORD)
+    page.get_by_label("Password again").fill(OWNER_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    page.get_by_label("Email").fill("olive@example.com")
+    page.get_by_label("Password", exact=True).fill(OWNER_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("button", name="Set up two-factor sign-in").click()
+    expect(page.locator(".qr svg")).to_be_visible()
+    sweep.check("/admin/account/two-factor (set-up)")
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("The 6-digit code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    sweep.check("/admin/account/two-factor (recovery codes)")
+    page.get_by_role("link", name="Continue").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Email").fill("olive@example.com")
+    page.get_by_label("Password", exact=True).fill(OWNER_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    sweep.check("/admin/sign-in/code")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(url + "/admin/tenants/casino")
+    values["operator_id"] = operator_id_of(page, url)
+    pages = addresses(values)
     for template, path in sorted(pages.items()):
-        if template == "/admin/sign-in":
-            continue
-        for device, width in WIDTHS.items():
-            page.set_viewport_size({"width": width, "height": 900})
-            response = page.goto(live_server.url + path)
-            assert response is not None
-            assert response.status == 200, (path, response.status)
-            problems += [f"{path} ({device}): {v}" for v in violations(page)]
-            overflow = page.evaluate("document.documentElement.scrollWidth - "
-                                     "document.documentElement.clientWidth")
-            if device == "phone" and overflow > 1:
-                problems.append(f"{path}: scrolls {overflow} px sideways at {width} px")
-            name = re.sub(r"[^a-z0-9]+", "-", template.lower()).strip("-") or "root"
-            page.screenshot(path=str(ARTIFACTS / f"{name}-{device}.png"), full_page=True)
-            swept += 1
-    assert problems == [], "\n".join(problems)
-    assert swept == 2 * (len(pages) - 1)
+        if template not in sweep.seen and "owner" in holders[template]:
+            sweep.check(template, url + path)
+    # the platform admin's own pages
+    axe_context.clear_cookies()
+    sign_in(page, live_server)
+    for template, path in sorted(pages.items()):
+        if template not in sweep.seen and PLATFORM in holders[template]:
+            sweep.check(template, url + path)
+    assert sweep.problems == [], "\n".join(sweep.problems)
+    assert set(pages) <= sweep.seen, sorted(set(pages) - sweep.seen)
+
+
+def operator_id_of(page: Page, url: str) -> str:
+    """The id of an operator of the tenant, read off the operators page."""
+    page.goto(url + "/admin/tenants/casino/operators")
+    found = re.search(r"/admin/tenants/casino/operators/([0-9a-f-]{36})", page.content())
+    assert found is not None
+    return found.group(1)
+
+
+def page_holders() -> dict[str, frozenset[str]]:
+    """Who may open each page template (``public`` and the like: anyone)."""
+    from fastapi.routing import iter_route_contexts
+
+    app = create_app(Settings(admin_token="x"),
+                     database_url="postgresql://nobody@127.0.0.1:1/none")
+    found = {}
+    for route in iter_route_contexts(app.routes):
+        path = getattr(route, "path_format", "")
+        if path.startswith("/admin") and "GET" in (getattr(route, "methods", None) or ()):
+            permission = route_permission(route.endpoint)
+            assert permission is not None, path
+            found[path] = permission.holders or frozenset({"anyone"})
+    return found

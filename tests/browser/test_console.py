@@ -1,5 +1,6 @@
-"""The operator console in a real browser: sign-in, tenants, keys, suspension, players,
-webhook redelivery, sign-out, and CSRF refusal."""
+"""The operator console in a real browser: sign-in (the platform admin and operators,
+with an invitation and two-factor sign-in), tenants, keys, suspension, players, webhook
+redelivery, sign-out, and CSRF refusal."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import OWNER_PASSWORD, LiveServer
 from tests.conftest import ADMIN_TOKEN
 from tests.support.receiver import receiver
 
@@ -24,9 +25,22 @@ SCREENSHOT = Path(tempfile.gettempdir()) / "console-player.png"
 
 
 def sign_in(page: Page, server: LiveServer, path: str = "/admin/tenants") -> None:
+    """Sign in as the platform admin."""
     page.goto(server.url + path)
     page.get_by_label("Admin token").fill(ADMIN_TOKEN)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Use admin token").click()
+    expect(page).to_have_url(re.compile(re.escape(server.url + path) + r"$"))
+
+
+def sign_in_operator(page: Page, server: LiveServer, email: str, path: str,
+                     password: str = OWNER_PASSWORD) -> None:
+    """Sign in as an operator without two-factor sign-in (skipping its set-up)."""
+    page.goto(server.url + path)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
+    page.get_by_role("link", name="Not now").click()
     expect(page).to_have_url(re.compile(re.escape(server.url + path) + r"$"))
 
 
@@ -54,13 +68,13 @@ def test_sign_in_refuses_a_wrong_token_and_admits_the_admin_token(
     expect(page).to_have_url(re.compile(r"/admin/sign-in\?next=/admin/tenants$"))
     page.get_by_label("Admin token").fill("not-the-token")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Use admin token").click()
     assert answer.value.status == 401
     expect(page.get_by_role("alert")).to_contain_text("not the admin token")
     assert page.context.cookies() == []
 
     page.get_by_label("Admin token").fill(ADMIN_TOKEN)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Use admin token").click()
     expect(page).to_have_url(live_server.url + "/admin/tenants")
     expect(page.get_by_role("heading", name="Tenants")).to_be_visible()
     [cookie] = page.context.cookies()
@@ -84,19 +98,24 @@ def test_creating_a_tenant_shows_its_two_keys_once(page: Page, live_server: Live
     assert me["tenant"]["slug"] == "acme" and me["tenant"]["key_mode"] == "test"
 
     page.get_by_role("link", name="Go to Acme Casino").click()
+    expect(page.get_by_role("heading", name="Owners")).to_be_visible()
+    assert live_key not in page.content() and test_key not in page.content()
+
+    page.get_by_role("button", name="Sign out").click()
+    owner = live_server.make_owner("acme")
+    sign_in_operator(page, live_server, owner, "/admin/tenants/acme")
     expect(page.get_by_role("heading", name="API keys")).to_be_visible()
     content = page.content()
     assert live_key not in content and test_key not in content
     assert f"{test_key[:9]}…{test_key[-4:]}" in content  # the hint, never the secret
-    page.reload()
-    assert test_key not in page.content()
 
 
 def test_a_key_created_in_the_console_works_until_it_is_revoked(
     page: Page, live_server: LiveServer
 ) -> None:
     make_tenant(live_server, "acme")
-    sign_in(page, live_server, "/admin/tenants/acme")
+    owner = live_server.make_owner("acme")
+    sign_in_operator(page, live_server, owner, "/admin/tenants/acme")
     page.get_by_label("Key name").fill("reporting")
     page.get_by_label("players:read").check()
     page.get_by_role("button", name="Create key").click()
@@ -125,15 +144,19 @@ def test_suspending_a_tenant_refuses_its_keys_and_is_audited(
         r = api.get("/v1/me")
     assert r.status_code == 403 and r.json()["code"] == "TENANT_SUSPENDED"
 
-    page.goto(live_server.url + "/admin/tenants/acme/live/audit?action=tenant.updated")
-    row = page.get_by_role("row", name=re.compile("tenant.updated"))
-    expect(row).to_contain_text("admin")
-    expect(row).to_contain_text("suspended")
-
-    page.goto(live_server.url + "/admin/tenants/acme")
     page.get_by_role("button", name="Reactivate tenant").click()
+    expect(page.get_by_role("status")).to_contain_text("active again")
     with live_server.api(created["keys"]["live"]) as api:
         assert api.get("/v1/me").status_code == 200
+
+    page.get_by_role("button", name="Sign out").click()
+    owner = live_server.make_owner("acme")
+    sign_in_operator(page, live_server, owner,
+                     "/admin/tenants/acme/live/audit?action=tenant.updated")
+    rows = page.get_by_role("row", name=re.compile("tenant.updated"))
+    expect(rows).to_have_count(2)
+    expect(rows.last).to_contain_text("admin")
+    expect(rows.last).to_contain_text("suspended")
 
 
 def test_player_page_shows_balances_ledger_and_timeline(
@@ -156,7 +179,8 @@ def test_player_page_shows_balances_ledger_and_timeline(
         assert api.post("/v1/players/alice/rg", json={
             "deposit_daily_limit": "500"}).status_code == 200  # a loosening: pending 24 h
 
-    sign_in(page, live_server, "/admin/tenants/acme/test/players")
+    owner = live_server.make_owner("acme")
+    sign_in_operator(page, live_server, owner, "/admin/tenants/acme/test/players")
     expect(page.locator(".testbanner")).to_contain_text("Test mode")
     expect(page.get_by_role("row", name=re.compile("bob"))).to_be_visible()
     page.get_by_role("searchbox").fill("ali")
@@ -202,7 +226,8 @@ def test_a_webhook_delivery_can_be_redelivered(page: Page, live_server: LiveServ
             "status": "suspended", "reason": "checks"}).status_code == 200
         wait_until(lambda: len(rx.requests) == 1)
 
-        sign_in(page, live_server, "/admin/tenants/acme/test/webhooks")
+        owner = live_server.make_owner("acme")
+        sign_in_operator(page, live_server, owner, "/admin/tenants/acme/test/webhooks")
         row = page.get_by_role("row", name=re.compile("player.status_changed"))
         expect(row).to_contain_text("succeeded")
         row.get_by_role("button", name="Redeliver").click()
@@ -212,7 +237,7 @@ def test_a_webhook_delivery_can_be_redelivered(page: Page, live_server: LiveServ
     assert first.headers["webhook-id"] == second.headers["webhook-id"]  # receivers dedupe
     page.goto(live_server.url + "/admin/tenants/acme/test/audit")
     expect(page.get_by_role("row", name=re.compile("webhook_delivery.redelivered"))).to_contain_text(
-        "admin")
+        "operator")
 
 
 def test_sign_out_ends_the_session(page: Page, live_server: LiveServer) -> None:
@@ -242,3 +267,52 @@ def test_a_forged_post_without_the_csrf_token_is_refused(
         assert api.get("/v1/me").status_code == 200  # nothing was suspended
     page.reload()
     expect(page.get_by_role("button", name="Suspend tenant")).to_be_visible()
+
+
+def test_an_invited_owner_joins_turns_on_two_factor_and_signs_in_with_a_code(
+    page: Page, live_server: LiveServer
+) -> None:
+    import pyotp
+
+    make_tenant(live_server, "acme")
+    sign_in(page, live_server, "/admin/tenants/acme")
+    page.get_by_label("Owner's email").fill("olive@example.com")
+    page.get_by_role("button", name="Invite owner").click()
+    link = page.locator("#invitation-link").inner_text()
+    assert "/admin/invitations/" in link
+    page.reload()
+    expect(page.locator("#invitation-link")).to_have_count(0)  # shown once
+    page.get_by_role("button", name="Sign out").click()
+
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Join Acme")).to_be_visible()
+    page.get_by_label("Password", exact=True).fill(OWNER_PASSWORD)
+    page.get_by_label("Password again").fill(OWNER_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password is set")
+
+    page.get_by_label("Email").fill("olive@example.com")
+    page.get_by_label("Password", exact=True).fill(OWNER_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("two-factor sign-in")
+    page.get_by_role("button", name="Set up two-factor sign-in").click()
+    expect(page.locator(".qr svg")).to_be_visible()
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("The 6-digit code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    page.get_by_role("link", name="Continue").click()
+    expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Email").fill("olive@example.com")
+    page.get_by_label("Password", exact=True).fill(OWNER_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    # the next step's code: within the accepted drift, and after the one set-up used
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(live_server.url + "/admin/tenants/acme")
+    page.goto(live_server.url + "/admin/tenants")
+    expect(page.get_by_role("heading", name="Refused")).to_be_visible()
+

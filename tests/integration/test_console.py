@@ -1,5 +1,5 @@
 """The console over ASGI: who may see it, what a refusal looks like, and that its
-writes go through the domain services with the admin as the audited actor."""
+writes go through the domain services with whoever made them as the audited actor."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, Tenant
+from tests.integration.console_support import signed_in_operator
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
 
@@ -55,10 +56,24 @@ async def test_the_session_expires_after_twelve_hours_of_the_platform_clock(
     client: httpx.AsyncClient, clock: Any
 ) -> None:
     await sign_in(client)
-    clock.advance(timedelta(hours=11, minutes=59))
-    assert (await client.get("/admin/tenants")).status_code == 200
+    for _ in range(35):  # in use every 20 minutes: never idle
+        clock.advance(timedelta(minutes=20))
+        assert (await client.get("/admin/tenants")).status_code == 200
+    clock.advance(timedelta(minutes=19))
+    assert (await client.get("/admin/tenants")).status_code == 200  # 11 h 59 min
     clock.advance(timedelta(minutes=1))
     assert (await client.get("/admin/tenants")).status_code == 303
+
+
+async def test_the_session_ends_after_thirty_minutes_without_a_request(
+    client: httpx.AsyncClient, clock: Any
+) -> None:
+    await sign_in(client)
+    clock.advance(timedelta(minutes=29, seconds=59))
+    assert (await client.get("/admin/tenants")).status_code == 200
+    clock.advance(timedelta(minutes=30))
+    r = await client.get("/admin/tenants")
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/sign-in")
 
 
 async def test_without_an_admin_token_nobody_can_sign_in(db_url: str, clock: Any) -> None:
@@ -103,6 +118,21 @@ async def test_console_writes_are_audited_as_the_platform_admin(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     csrf = await sign_in(client)
+    r = await client.post(f"/admin/tenants/{tenant.slug}/status",
+                          data={"csrf": csrf, "status": "suspended"})
+    assert r.status_code == 303
+    await client.post(f"/admin/tenants/{tenant.slug}/status", data={"csrf": csrf,
+                                                                    "status": "active"})
+    audit = await tenant.get("/v1/audit", params={"action": "tenant.updated"}, mode="live")
+    rows = audit.json()["data"]
+    assert [row["actor"] for row in rows] == [{"type": "admin", "id": "platform"}] * 2
+    assert rows[1]["after"]["status"] == "suspended"
+
+
+async def test_console_writes_are_audited_as_the_operator_who_made_them(
+    app: Any, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    csrf = await signed_in_operator(app, client, tenant.id, "admin")
     r = await client.post(f"/admin/tenants/{tenant.slug}/api-keys", data={
         "csrf": csrf, "name": "reports", "mode": "test", "brand": "main",
         "scope": ["players:read", "audit:read"]})
@@ -112,8 +142,11 @@ async def test_console_writes_are_audited_as_the_platform_admin(
     audit = await client.get("/v1/audit", params={"action": "api_key.created"},
                              headers={"Authorization": f"Bearer {key.group(1)}"})
     rows = audit.json()["data"]
-    assert rows[0]["actor"] == {"type": "admin", "id": "platform"}
+    assert rows[0]["actor"]["type"] == "operator"
     assert rows[0]["after"]["scopes"] == ["audit:read", "players:read"]
+    invited = await tenant.get("/v1/audit", params={"action": "operator.invited"}, mode="live")
+    [invitation] = invited.json()["data"]
+    assert rows[0]["actor"]["id"] == invitation["target"]["id"]
 
 
 @pytest.mark.parametrize(("form", "status", "message"), [
@@ -135,9 +168,9 @@ async def test_a_refused_tenant_form_is_shown_again_with_the_reason(
 
 
 async def test_unknown_tenants_modes_and_players_are_404_pages(
-    client: httpx.AsyncClient, tenant: Tenant
+    app: Any, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    await sign_in(client)
+    await signed_in_operator(app, client, tenant.id, "owner")
     for path in ("/admin/tenants/nobody", "/admin/tenants/acme/staging/players",
                  "/admin/tenants/acme/test/players/main/nobody",
                  "/admin/tenants/acme/test/players?brand=other",
@@ -150,11 +183,11 @@ async def test_unknown_tenants_modes_and_players_are_404_pages(
 
 
 async def test_test_mode_data_never_shows_in_live(
-    client: httpx.AsyncClient, tenant: Tenant
+    app: Any, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     r = await tenant.post("/v1/players", {"username": "only-in-test", "email": "t@x.io"})
     assert r.status_code == 201
-    await sign_in(client)
+    await signed_in_operator(app, client, tenant.id, "support")
     test_page = await client.get("/admin/tenants/acme/test/players")
     live_page = await client.get("/admin/tenants/acme/live/players")
     assert "only-in-test" in test_page.text and "testbanner" in test_page.text

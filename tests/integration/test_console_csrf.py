@@ -6,59 +6,114 @@ The routes are enumerated from the app, so a new console POST route without a ca
 fails ``test_every_console_post_route_has_a_csrf_case`` until it gets one. Each case
 also proves its form is otherwise valid: posted with the right token, it changes the
 database, so a route that forgot the check cannot pass by failing for another reason.
+Each case names who posts it (the platform admin, an owner, an operator in the middle
+of signing in with two factors...), since every route has its own permission.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
+import pyotp
 from sqlalchemy import text
 
 from tests.conftest import ADMIN, ADMIN_TOKEN, Tenant
+from tests.integration.console_support import (
+    PASSWORD,
+    add_operator,
+    csrf_of,
+    operator_sign_in,
+    other_client,
+)
 from tests.integration.test_console import sign_in
+from tests.integration.wallet_support import new_player
+from tests.integration.wl_support import make_white_label
 from wowsino.api import create_app
 from wowsino.kernel.config import Settings
+from wowsino.kernel.db import unit_of_work
+from wowsino.operators import service as operators
 
-# Posted before a session exists (the admin token is the proof); throttled instead.
-NO_SESSION_ROUTES = {"/admin/sign-in"}
+# Posted before a session exists: the admin token, the password or the invitation's
+# one-time token is the proof; sign-in is throttled instead.
+NO_SESSION_ROUTES = {"/admin/sign-in", "/admin/invitations/{token}"}
+NEW_PASSWORD = "a different password entirely"
 
 
 @dataclass
 class Case:
-    """A valid form for the route (``csrf`` is added or left out by the test)."""
+    """A valid form for the route (``csrf`` is added or left out by the test), posted by
+    ``signer``. A form value ``{name}`` is the fixture ``name`` (called when callable)."""
 
     form: dict[str, str] = field(default_factory=dict)
     succeeds_with: int = 303
+    signer: str = "owner"
+    params: dict[str, str] = field(default_factory=dict)  # path parameter -> fixture
 
 
 CASES: dict[str, Case] = {
     "/admin/sign-out": Case(),
+    "/admin/sign-in/code": Case({"code": "{second_factor_code}"}, signer="pending"),
+    "/admin/account/password": Case({"current_password": PASSWORD,
+                                     "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+                                    signer="changer"),
+    "/admin/account/two-factor/setup": Case(),
+    "/admin/account/two-factor/confirm": Case({"code": "{enrolment_code}"}, signer="enroller",
+                                              succeeds_with=200),
+    "/admin/account/two-factor/disable": Case({"password": PASSWORD}, signer="two_factor"),
+    "/admin/account/sessions/{session_id}/revoke": Case(),
     "/admin/tenants": Case({"slug": "newco", "name": "Newco", "service_mode": "plug_in",
-                            "brand_slug": "main", "brand_name": "Main"}, succeeds_with=201),
-    "/admin/tenants/{ref}/status": Case({"status": "suspended"}),
+                            "brand_slug": "main", "brand_name": "Main"}, succeeds_with=201,
+                           signer="platform"),
+    "/admin/tenants/{ref}/status": Case({"status": "suspended"}, signer="platform"),
+    "/admin/tenants/{ref}/owner": Case({"email": "second-owner@example.com"},
+                                       signer="platform"),
     "/admin/tenants/{ref}/brands": Case({"slug": "second", "name": "Second"}),
     "/admin/tenants/{ref}/api-keys": Case({"mode": "test", "brand": "main", "name": "probe",
                                            "scope": "players:read"}, succeeds_with=201),
     "/admin/tenants/{ref}/api-keys/{key_id}/revoke": Case(),
+    "/admin/tenants/{ref}/console-policy": Case({"require_2fa": "off"}),
+    "/admin/tenants/{ref}/operators": Case({"email": "new@example.com", "role": "support"}),
+    "/admin/tenants/{ref}/operators/{operator_id}": Case({"role": "analyst"}),
+    "/admin/tenants/{ref}/operators/{operator_id}/status": Case({"status": "disabled"}),
+    "/admin/tenants/{ref}/operators/{operator_id}/invitation": Case(
+        params={"operator_id": "invited_id"}),
+    "/admin/tenants/{ref}/operators/{operator_id}/two-factor/reset": Case(
+        params={"operator_id": "two_factor_id"}),
     "/admin/tenants/{ref}/{mode}/webhook-deliveries/{delivery_id}/redeliver": Case(),
+    "/admin/tenants/{ref}/{mode}/queues/withdrawals/{withdrawal_id}/approve": Case(
+        {"reason": "documents match"}, signer="wl_owner",
+        params={"ref": "wl_ref", "withdrawal_id": "approve_id"}),
+    "/admin/tenants/{ref}/{mode}/queues/withdrawals/{withdrawal_id}/reject": Case(
+        {"reason": "card not in the player's name"}, signer="wl_owner",
+        params={"ref": "wl_ref", "withdrawal_id": "reject_id"}),
 }
 
 
 def console_post_routes(app: Any) -> set[str]:
     """Every path template the app serves ``POST`` on under ``/admin``."""
+    return {path for path, methods, _ in console_routes(app) if "POST" in methods}
+
+
+def console_routes(app: Any) -> list[tuple[str, set[str], Any]]:
+    """``(path, methods, endpoint)`` of every route the app serves under ``/admin``."""
     try:  # FastAPI versions that keep included routers nested
         from fastapi.routing import iter_route_contexts
 
         routes: Any = list(iter_route_contexts(app.routes))
     except ImportError:  # pragma: no cover - flat route lists
         routes = app.routes
-    found = set()
+    found = []
     for route in routes:
         path = getattr(route, "path", "") or ""
-        if path.startswith("/admin") and "POST" in (getattr(route, "methods", None) or ()):
-            found.add(path)
+        methods = set(getattr(route, "methods", None) or ())
+        if path.startswith("/admin") and methods:
+            found.append((path, methods, getattr(route, "endpoint", None)))
     return found
 
 
@@ -74,66 +129,171 @@ def test_every_console_post_route_has_a_csrf_case() -> None:
 
 
 async def database_digest(engine: Any) -> dict[str, tuple[int, str]]:
-    """Row count and a digest of every row of every table."""
+    """Row count and a digest of every row of every table (but the sessions' last
+    activity, which every signed-in request moves)."""
     async with engine.connect() as conn:
         tables = (await conn.execute(text(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = "
             "current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"))).scalars()
         digest = {}
         for table in list(tables):
+            row_text = ("(x.id_hash, x.ended_at, x.end_reason, x.stage)::text"
+                        if table == "console_sessions" else "x::text")
             row = (await conn.execute(text(
-                f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) "
-                f'FROM "{table}" x'))).one()
+                f"SELECT count(*), md5(coalesce(string_agg({row_text}, '|' "
+                f"ORDER BY {row_text}), '')) FROM \"{table}\" x"))).one()
             digest[table] = (int(row[0]), str(row[1]))
     return digest
 
 
-async def fixtures(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
-    """A value for every path parameter of the console's POST routes."""
+async def two_factor_operator(app: Any, tenant: Tenant, email: str,
+                              clock: Any) -> tuple[UUID, str]:
+    """An operator with two-factor sign-in on: their id and the shared secret."""
+    operator_id = await add_operator(app, tenant.id, email, "support")
+    platform = app.state.platform
+
+    async def work(conn: Any) -> str:
+        me = await operators.get(conn, UUID(tenant.id), operator_id)
+        secret = await operators.start_two_factor(conn, operator=me, at=clock.now())
+        code = pyotp.TOTP(secret).at(clock.now())
+        await operators.confirm_two_factor(conn, operator=me, code=code, at=clock.now())
+        return secret
+
+    secret: str = await unit_of_work(platform.engine, work)
+    return operator_id, secret
+
+
+Signer = Callable[[httpx.AsyncClient], Awaitable[tuple[str, str]]]
+
+
+async def setting_up(app: Any, client: httpx.AsyncClient, tenant: Tenant,
+                     clock: Any) -> tuple[dict[str, Any], dict[str, Signer]]:
+    """A value for every path parameter and form placeholder, and who signs in."""
+    await add_operator(app, tenant.id, "owner@example.com", "owner")
+    await add_operator(app, tenant.id, "changer@example.com", "support")
+    enroller = await add_operator(app, tenant.id, "enroller@example.com", "support")
+    support = await add_operator(app, tenant.id, "sam@example.com", "support")
+    _, second_secret = await two_factor_operator(app, tenant, "pending@example.com", clock)
+    lost, _ = await two_factor_operator(app, tenant, "lost@example.com", clock)
+    _, two_factor_secret = await two_factor_operator(app, tenant, "twofactor@example.com",
+                                                     clock)
+    platform = app.state.platform
+
+    async def pending_setup(conn: Any) -> tuple[str, UUID]:
+        me = await operators.get(conn, UUID(tenant.id), enroller)
+        secret = await operators.start_two_factor(conn, operator=me, at=clock.now())
+        invited = await operators.invite(conn, tenant_id=UUID(tenant.id),
+                                         email="invited@example.com", role="analyst",
+                                         actor=operators.actor_of(me), actor_role="owner",
+                                         at=clock.now())
+        return secret, invited.operator_id
+
+    enrolment_secret, invited_id = await unit_of_work(platform.engine, pending_setup)
     keys = (await client.get(f"/tenants/{tenant.id}/api-keys", headers=ADMIN)).json()["data"]
     hook = (await tenant.post("/v1/webhooks", {"url": "https://hooks.example.com/csrf",
                                                "events": ["*"]})).json()["webhook"]
     delivery = (await tenant.post(f"/v1/webhooks/{hook['id']}/ping", {})).json()["delivery"]
     test_key = next(k for k in keys if k["mode"] == "test")
-    return {"ref": tenant.slug, "mode": "test", "key_id": test_key["id"],
-            "delivery_id": delivery["id"]}
+    async with other_client(app) as elsewhere:
+        await operator_sign_in(elsewhere, "owner@example.com")
+        page = await elsewhere.get("/admin/account/sessions")
+    session_id = re.search(r"/admin/account/sessions/([0-9a-f-]{36})/revoke", page.text)
+    assert session_id is not None
+    # a white-label tenant, its owner, and two withdrawals awaiting a decision
+    wl = await make_white_label(client, "casino")
+    await add_operator(app, wl.id, "wl-owner@example.com", "owner")
+    pending_ids = []
+    for name in ("wendy", "walt"):
+        player = await new_player(wl, name, funds="50.00")
+        r = await player.post("/v1/player/withdrawals", {"amount": "10.00", "currency": "USD"})
+        assert r.status_code == 201, r.text
+        pending_ids.append(r.json()["withdrawal"]["id"])
+    values: dict[str, Any] = {
+        "wl_ref": wl.slug, "approve_id": pending_ids[0], "reject_id": pending_ids[1],
+        "withdrawal_id": pending_ids[0],
+        "ref": tenant.slug, "mode": "test", "key_id": test_key["id"],
+        "delivery_id": delivery["id"], "webhook_id": hook["id"], "operator_id": str(support),
+        "invited_id": str(invited_id), "two_factor_id": str(lost), "session_id": session_id.group(1),
+        "enrolment_code": lambda: pyotp.TOTP(enrolment_secret).at(clock.now()),
+        "second_factor_code": lambda: pyotp.TOTP(second_secret).at(clock.now()),
+    }
+
+    async def platform_admin(c: httpx.AsyncClient) -> tuple[str, str]:
+        return await sign_in(c), "/admin/tenants"
+
+    def operator(email: str) -> Signer:
+        async def signer(c: httpx.AsyncClient) -> tuple[str, str]:
+            return await operator_sign_in(c, email), "/admin/account"
+        return signer
+
+    async def with_password_only(c: httpx.AsyncClient, email: str) -> str:
+        clock.advance(timedelta(seconds=31))  # a fresh code for each sign-in
+        r = await c.post("/admin/sign-in", data={"email": email, "password": PASSWORD})
+        assert r.headers["location"] == "/admin/sign-in/code", r.text
+        return csrf_of(await c.get("/admin/sign-in/code"))
+
+    async def pending(c: httpx.AsyncClient) -> tuple[str, str]:
+        return await with_password_only(c, "pending@example.com"), "/admin/sign-in/code"
+
+    async def two_factor(c: httpx.AsyncClient) -> tuple[str, str]:
+        csrf = await with_password_only(c, "twofactor@example.com")
+        r = await c.post("/admin/sign-in/code", data={
+            "csrf": csrf, "code": pyotp.TOTP(two_factor_secret).at(clock.now())})
+        assert r.status_code == 303, r.text
+        return csrf_of(await c.get("/admin/account")), "/admin/account"
+
+    signers: dict[str, Signer] = {
+        "platform": platform_admin, "owner": operator("owner@example.com"),
+        "changer": operator("changer@example.com"), "enroller": operator("enroller@example.com"),
+        "pending": pending, "two_factor": two_factor,
+        "wl_owner": operator("wl-owner@example.com")}
+    return values, signers
 
 
-def concrete(template: str, values: dict[str, str]) -> str:
+def concrete(template: str, values: dict[str, Any], case: Case) -> str:
     path = template
-    for name, value in values.items():
-        path = path.replace(f"{{{name}}}", value)
+    for name in [n for n in values if not callable(values[n])]:
+        path = path.replace(f"{{{name}}}", str(values[case.params.get(name, name)]))
     assert "{" not in path, f"no fixture for a parameter of {template}"
     return path
 
 
+def filled(form: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, value in form.items():
+        if value.startswith("{") and value.endswith("}"):
+            found = values[value[1:-1]]
+            value = found() if callable(found) else str(found)
+        out[name] = value
+    return out
+
+
 async def test_every_console_post_route_refuses_a_form_without_its_csrf_token(
-    app: Any, client: httpx.AsyncClient, tenant: Tenant, engine: Any
+    app: Any, client: httpx.AsyncClient, tenant: Tenant, engine: Any, clock: Any
 ) -> None:
-    values = await fixtures(client, tenant)
-    other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                              base_url="http://wowsino.test")
-    async with other:
+    values, signers = await setting_up(app, client, tenant, clock)
+    async with other_client(app) as other:
         foreign_token = await sign_in(other)
         problems: list[str] = []
         for template in sorted(console_post_routes(app) - NO_SESSION_ROUTES):
             case = CASES[template]
-            path = concrete(template, values)
-            csrf = await sign_in(client)
+            path = concrete(template, values, case)
+            client.cookies.clear()
+            csrf, probe = await signers[case.signer](client)
             before = await database_digest(engine)
             for label, extra in (("no token", {}), ("a wrong token", {"csrf": "0" * 64}),
                                  ("another session's token", {"csrf": foreign_token}),
                                  ("an empty token", {"csrf": ""})):
-                r = await client.post(path, data={**case.form, **extra})
+                r = await client.post(path, data={**filled(case.form, values), **extra})
                 if r.status_code != 403 or "security token" not in r.text:
                     problems.append(f"POST {path} with {label} answered {r.status_code}")
                 if await database_digest(engine) != before:
                     problems.append(f"POST {path} with {label} changed the database")
                     before = await database_digest(engine)
-            if (await client.get("/admin/tenants")).status_code != 200:
+            if (await client.get(probe)).status_code != 200:
                 problems.append(f"POST {path} without a token ended the session")
             # the same form with the session's token is accepted and changes something
-            r = await client.post(path, data={**case.form, "csrf": csrf})
+            r = await client.post(path, data={**filled(case.form, values), "csrf": csrf})
             if r.status_code != case.succeeds_with:
                 problems.append(f"POST {path} with its token answered {r.status_code}, not "
                                 f"{case.succeeds_with}: the case's form is not valid")

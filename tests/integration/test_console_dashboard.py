@@ -13,8 +13,8 @@ import httpx
 
 from tests.conftest import Tenant
 from tests.integration.bonus_support import bet, grant, template
+from tests.integration.console_support import signed_in_operator
 from tests.integration.support import adjust, create_player
-from tests.integration.test_console import sign_in
 from tests.integration.test_jackpots import make_jackpot
 from wowsino.console.charts import bar_chart
 
@@ -60,7 +60,7 @@ def columns(page: str) -> list[str]:
 
 
 async def test_the_dashboard_shows_what_the_engines_recorded_day_by_day(
-    client: httpx.AsyncClient, tenant: Tenant, clock: Any,
+    client: httpx.AsyncClient, tenant: Tenant, clock: Any, app: Any,
 ) -> None:
     yesterday = clock.now().date()
     for name in ("alice", "bob"):
@@ -79,7 +79,7 @@ async def test_the_dashboard_shows_what_the_engines_recorded_day_by_day(
     # the live realm stays out of the test realm's figures
     await create_player(tenant, "dave", mode="live")
 
-    await sign_in(client)
+    await signed_in_operator(app, client, tenant.id, "owner")
     r = await client.get("/admin/tenants/acme/test/dashboard", params={"period": "7d"})
     assert r.status_code == 200, r.text
     page = r.text

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from html import unescape
+from typing import Any
 
 import httpx
 
 from tests.conftest import Tenant
 from tests.integration.bonus_support import template
+from tests.integration.console_support import signed_in_operator
 from tests.integration.support import adjust, create_player
-from tests.integration.test_console import sign_in
 from tests.integration.test_jackpots import make_jackpot
 from wowsino.console.sentences import describe
 from wowsino.kernel.money import ASSETS
@@ -27,7 +28,7 @@ def visible(page: str) -> str:
 
 
 async def test_the_audit_log_speaks_in_sentences_and_currency_units(
-    client: httpx.AsyncClient, tenant: Tenant,
+    client: httpx.AsyncClient, tenant: Tenant, app: Any,
 ) -> None:
     await make_jackpot(tenant, name="Mega", seed_usd=1000, must_drop_at=5000)
     await create_player(tenant, "alice", currency="EUR")
@@ -36,7 +37,7 @@ async def test_the_audit_log_speaks_in_sentences_and_currency_units(
     assert (await adjust(tenant, "alice", "12.34", asset="EUR")).status_code == 201
     await template(tenant, name="Match", type="deposit_match", amount=None, amount_pct=50,
                    max_amount="75.00", wagering_multiple=20)
-    await sign_in(client)
+    await signed_in_operator(app, client, tenant.id, "owner")
     r = await client.get("/admin/tenants/acme/test/audit")
     assert r.status_code == 200, r.text
     text = visible(r.text)

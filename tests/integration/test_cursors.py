@@ -12,13 +12,14 @@ import base64
 import inspect
 import re
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, Tenant
+from tests.integration.console_support import signed_in_operator
 from tests.integration.support import assert_validation
-from tests.integration.test_console import sign_in
 from tests.integration.test_isolation import build_victim, build_wl_victim
 from tests.integration.test_scopes import WHITE_LABEL_SCOPE
 from wowsino.api import create_app
@@ -159,10 +160,10 @@ async def test_every_player_list_refuses_a_forged_cursor(client: httpx.AsyncClie
 
 
 async def test_every_console_list_refuses_a_forged_cursor(
-    tenant: Tenant, client: httpx.AsyncClient,
+    app: Any, tenant: Tenant, client: httpx.AsyncClient,
 ) -> None:
     victim = await build_victim(tenant)
-    await sign_in(client)
+    await signed_in_operator(app, client, tenant.id, "owner")
     ids = {**victim.ids, "ref": tenant.slug, "mode": "test", "brand": "main",
            "player": "alice"}
     routes = paginated_routes("/admin/")

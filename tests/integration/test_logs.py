@@ -180,7 +180,27 @@ async def test_no_key_admin_token_or_password_ever_reaches_the_logs(
             r = await c.post("/admin/sign-in", data={"token": PRODUCTION_TOKEN})
             assert r.status_code == 303
             secrets.append(c.cookies["wowsino_console"])
-            await c.get("/admin/tenants")
+            page = await c.get(f"/admin/tenants/{tenant_id}")
+            csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+            assert csrf is not None
+            r = await c.post(f"/admin/tenants/{tenant_id}/owner",
+                             data={"csrf": csrf.group(1), "email": "owner@example.com"})
+            link = re.search(r'/admin/invitations/([^<"]+)',
+                             (await c.get(r.headers["location"])).text)
+            assert link is not None
+            operator_password = "an operator's own secret password"
+            secrets += [link.group(1), operator_password]
+            r = await c.post(f"/admin/invitations/{link.group(1)}", data={
+                "password": operator_password, "confirm": operator_password})
+            assert r.status_code == 303
+            c.cookies.clear()
+            r = await c.post("/admin/sign-in", data={"email": "owner@example.com",
+                                                     "password": operator_password})
+            assert r.status_code == 303
+            secrets.append(c.cookies["wowsino_console"])
+            await c.get("/admin/account")
+            await c.post("/admin/sign-in", data={"email": "owner@example.com",
+                                                 "password": operator_password + "!"})
             await c.post(f"/tenants/{tenant_id}/api-keys/not-a-uuid/revoke", headers=admin)
             await c.get("/v1/boom", headers=bearer(live))
             assert (await c.get("/v1/failing-statement")).status_code == 500

@@ -3,12 +3,14 @@ field, never a 500."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
 from tests.conftest import Tenant
+from tests.integration.console_support import signed_in_operator
 from tests.integration.support import assert_validation, create_player
-from tests.integration.test_console import sign_in
 
 OVERFLOWING = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00",
                "9999-12-31T23:00:00-01:00"]
@@ -41,10 +43,10 @@ async def test_a_raffle_draw_at_beyond_the_calendar_is_refused(tenant: Tenant,
 
 @pytest.mark.parametrize("moment", OVERFLOWING)
 async def test_an_audit_since_beyond_the_calendar_is_refused(
-    tenant: Tenant, client: httpx.AsyncClient, moment: str,
+    app: Any, tenant: Tenant, client: httpx.AsyncClient, moment: str,
 ) -> None:
     assert_validation(await tenant.get("/v1/audit", params={"since": moment}), "since")
-    await sign_in(client)
+    await signed_in_operator(app, client, tenant.id, "compliance")
     r = await client.get(f"/admin/tenants/{tenant.slug}/test/audit", params={"since": moment})
     assert r.status_code == 400
 

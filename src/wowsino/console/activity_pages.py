@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.console import charts, dashboard
-from wowsino.console.auth import checked_form, require_session
+from wowsino.console.auth import checked_form, principal_of
+from wowsino.console.permissions import permission
 from wowsino.console.player_pages import realm_of
 from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
 from wowsino.kernel import audit
@@ -20,7 +21,8 @@ from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.money import ASSETS, Asset
 from wowsino.kernel.pagination import BY_ID
-from wowsino.kernel.realm import ADMIN, Realm
+from wowsino.kernel.realm import Realm
+from wowsino.operators import service as operators
 from wowsino.webhooks import service as webhooks
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -67,9 +69,9 @@ async def target_currencies(conn: AsyncConnection, realm: Realm,
 
 
 @router.get("/tenants/{ref}/{mode}/dashboard")
+@permission("dashboard.view")
 async def show_dashboard(ref: str, mode: str, request: Request, period: str | None = None,
                          currency: str | None = None) -> Response:
-    require_session(request)
     platform = platform_of(request)
     async with read_only(platform.engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
@@ -88,30 +90,37 @@ async def show_dashboard(ref: str, mode: str, request: Request, period: str | No
 
 
 @router.get("/tenants/{ref}/{mode}/audit")
+@permission("audit.view")
 async def show_audit(
     ref: str, mode: str, request: Request, actor: str | None = None, action: str | None = None,
     target: str | None = None, since: str | None = None, cursor: str | None = None,
 ) -> Response:
-    require_session(request)
+    principal = principal_of(request)
+    for name, value in (("actor", actor), ("action", action), ("target", target),
+                        ("since", since)):
+        if value and len(value) > 200:
+            raise ValidationFailed(f"{name}: at most 200 characters", field=name)
     after = BY_ID.decode(cursor)
     async with read_only(platform_of(request).engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
         rows = await audit.search(
             conn, realm, actor=actor or None, action=action or None, target=target or None,
             since=_since(since), before_id=after[0] if after else None,
-            limit=AUDIT_PAGE + 1)
+            limit=AUDIT_PAGE + 1, brand_ids=list(principal.brand_ids) or None)
+        names = {str(o["id"]): o["email"]
+                 for o in await operators.list_operators(conn, realm.tenant_id)}
         result = BY_ID.page(rows, AUDIT_PAGE)
         currencies = await target_currencies(conn, realm, result["data"])
     filters = {"actor": actor or "", "action": action or "", "target": target or "",
                "since": since or ""}
     return render(request, "audit.html", tenant=tenant, mode=realm.mode.value, section="audit",
                   rows=result["data"], next_cursor=result["next_cursor"], filters=filters,
-                  paged=bool(cursor), currencies=currencies)
+                  paged=bool(cursor), operator_emails=names, currencies=currencies)
 
 
 @router.get("/tenants/{ref}/{mode}/webhooks")
+@permission("webhooks.view")
 async def list_webhooks(ref: str, mode: str, request: Request) -> Response:
-    require_session(request)
     async with read_only(platform_of(request).engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
         subscriptions = await webhooks.list_all(conn, realm)
@@ -126,11 +135,11 @@ async def list_webhooks(ref: str, mode: str, request: Request) -> Response:
 
 
 @router.get("/tenants/{ref}/{mode}/webhooks/{webhook_id}")
+@permission("webhooks.view")
 async def show_webhook(
     ref: str, mode: str, webhook_id: str, request: Request, status: str | None = None,
     cursor: str | None = None,
 ) -> Response:
-    require_session(request)
     if status and status not in DELIVERY_STATUSES:
         raise ValidationFailed(f"status: one of {', '.join(DELIVERY_STATUSES)}", field="status")
     async with read_only(platform_of(request).engine) as conn:
@@ -145,13 +154,14 @@ async def show_webhook(
 
 
 @router.post("/tenants/{ref}/{mode}/webhook-deliveries/{delivery_id}/redeliver")
+@permission("webhooks.redeliver")
 async def redeliver(ref: str, mode: str, delivery_id: str, request: Request) -> Response:
     _, form = await checked_form(request)
-    p = platform_of(request)
+    p, actor = platform_of(request), principal_of(request).actor
     async with read_only(p.engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
     delivery = await unit_of_work(p.engine, lambda conn: webhooks.redeliver(
-        conn, realm=realm, delivery_ref=delivery_id, actor=ADMIN, at=p.clock.now()))
+        conn, realm=realm, delivery_ref=delivery_id, actor=actor, at=p.clock.now()))
     back = f"/admin/tenants/{tenant['slug']}/{realm.mode.value}/webhooks"
     if form.get("back") == "log":
         back += f"/{delivery['webhook_id']}"

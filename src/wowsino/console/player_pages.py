@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.console.auth import require_session
+from wowsino.console.auth import Principal, principal_of
+from wowsino.console.permissions import permission
 from wowsino.console.views import ConsoleRoute, parse_mode, platform_of, render
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound, ValidationFailed
@@ -33,6 +34,12 @@ async def realm_of(conn: AsyncConnection, tenant_ref: str,
     return tenant, Realm(UUID(str(tenant["id"])), mode)
 
 
+def visible_brands(principal: Principal, brands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The brands whose players ``principal`` sees (an operator limited to some brands
+    sees only those)."""
+    return [b for b in brands if principal.sees_brand(b["id"])]
+
+
 def _brand(brands: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
     if not brands:
         raise NotFound("this tenant has no brand")
@@ -45,17 +52,20 @@ def _brand(brands: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
 
 
 @router.get("/tenants/{ref}/{mode}/players")
+@permission("players.view")
 async def list_players(
     ref: str, mode: str, request: Request, brand: str | None = None, query: str | None = None,
     status: str | None = None, cursor: str | None = None,
 ) -> Response:
-    require_session(request)
-    p = platform_of(request)
+    p, principal = platform_of(request), principal_of(request)
+    for name, value, limit in (("query", query, 200), ("brand", brand, 64)):
+        if value and len(value) > limit:
+            raise ValidationFailed(f"{name}: at most {limit} characters", field=name)
     if status and status not in STATUSES:
         raise ValidationFailed(f"status: one of {', '.join(STATUSES)}", field="status")
     async with read_only(p.engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
-        brands = await tenants.list_brands(conn, realm.tenant_id)
+        brands = visible_brands(principal, await tenants.list_brands(conn, realm.tenant_id))
         chosen = _brand(brands, brand)
         rows = await repository.search(
             conn, realm, chosen["id"], query=query or None, status=status or None, tag=None,
@@ -70,16 +80,17 @@ async def list_players(
 
 
 @router.get("/tenants/{ref}/{mode}/players/{brand}/{player}")
+@permission("players.view")
 async def show_player(
     ref: str, mode: str, brand: str, player: str, request: Request,
     ledger_cursor: str | None = None, timeline_cursor: str | None = None,
 ) -> Response:
-    require_session(request)
-    p = platform_of(request)
+    p, principal = platform_of(request), principal_of(request)
     now = p.clock.now()
     async with read_only(p.engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
-        chosen = _brand(await tenants.list_brands(conn, realm.tenant_id), brand)
+        chosen = _brand(visible_brands(principal, await tenants.list_brands(
+            conn, realm.tenant_id)), brand)
         row = await service.get(conn, realm, chosen["id"], player)
         dossier = await service.dossier(conn, realm, row, now)
         ledger = await history.ledger_view(conn, realm, row["id"], limit=HISTORY_SIZE,

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
 from wowsino.console.activity_pages import target_currencies
-from wowsino.console.auth import Form, checked_form, require_session
+from wowsino.console.auth import Form, checked_form, principal_of
+from wowsino.console.permissions import permission
 from wowsino.console.player_pages import realm_of
 from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
 from wowsino.kernel import audit
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import NotFound, ValidationFailed
-from wowsino.kernel.realm import ADMIN, Realm
+from wowsino.kernel.realm import Realm
 from wowsino.tenants import service as tenants
 from wowsino.wallet import gateway, repository, views, withdrawals
 
@@ -41,8 +42,8 @@ async def _white_label(request: Request, ref: str, mode: str) -> tuple[dict[str,
 
 
 @router.get("/tenants/{ref}/{mode}/queues")
+@permission("queues.view")
 async def show_queues(ref: str, mode: str, request: Request) -> Response:
-    require_session(request)
     tenant, realm = await _white_label(request, ref, mode)
     async with read_only(platform_of(request).engine) as conn:
         brands = {b["id"]: b for b in await tenants.list_brands(conn, realm.tenant_id)}
@@ -99,16 +100,16 @@ async def _decide(request: Request, ref: str, mode: str, withdrawal_id: str,
         row = await repository.row(conn, realm, "withdrawal", _uuid(withdrawal_id))
     if row is None:
         raise NotFound(f"no withdrawal {withdrawal_id[:64]!r}", code="NO_WITHDRAWAL")
-    at = platform.clock.now()
+    at, actor = platform.clock.now(), principal_of(request).actor
     if decision == "approve":
         await unit_of_work(platform.engine, lambda conn: withdrawals.approve(
             conn, realm=realm, brand_id=row["brand_id"], ref=withdrawal_id, reason=reason,
-            actor=ADMIN, at=at))
+            actor=actor, at=at))
         await gateway.send_payout(platform, realm, row["id"])
     else:
         await unit_of_work(platform.engine, lambda conn: withdrawals.reject(
             conn, realm=realm, brand_id=row["brand_id"], ref=withdrawal_id,
-            reason=reason or "", actor=ADMIN, at=at))
+            reason=reason or "", actor=actor, at=at))
     return see_other(f"/admin/tenants/{tenant['slug']}/{realm.mode.value}/queues",
                      f"withdrawal-{decision}d")
 
@@ -121,10 +122,12 @@ def _uuid(raw: str) -> UUID:
 
 
 @router.post("/tenants/{ref}/{mode}/queues/withdrawals/{withdrawal_id}/approve")
+@permission("withdrawals.decide")
 async def approve(ref: str, mode: str, withdrawal_id: str, request: Request) -> Response:
     return await _decide(request, ref, mode, withdrawal_id, "approve")
 
 
 @router.post("/tenants/{ref}/{mode}/queues/withdrawals/{withdrawal_id}/reject")
+@permission("withdrawals.decide")
 async def reject(ref: str, mode: str, withdrawal_id: str, request: Request) -> Response:
     return await _decide(request, ref, mode, withdrawal_id, "reject")

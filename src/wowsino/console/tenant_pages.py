@@ -6,13 +6,21 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from wowsino.console.auth import checked_form, require_session
+from wowsino.console.auth import (
+    checked_form,
+    forget_shown_once,
+    principal_of,
+    show_once,
+)
+from wowsino.console.operator_pages import shown_invitation
+from wowsino.console.permissions import permission
 from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
 from wowsino.kernel.auth import SCOPES
-from wowsino.kernel.db import read_only
+from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import DomainError, NotFound, ValidationFailed
 from wowsino.kernel.ids import parse_uuid
 from wowsino.kernel.realm import ADMIN, Mode
+from wowsino.operators import service as operators
 from wowsino.tenants import service
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -32,17 +40,21 @@ async def _tenants_page(request: Request, *, status: int = 200, error: str | Non
 
 
 @router.get("/tenants")
+@permission("tenants.view")
 async def list_tenants(request: Request) -> Response:
-    require_session(request)
     return await _tenants_page(request)
 
 
 @router.post("/tenants")
+@permission("tenants.create")
 async def create_tenant(request: Request) -> Response:
     _, form = await checked_form(request)
     p = platform_of(request)
     fields = {name: form.get(name) for name in TENANT_FIELDS}
     try:
+        for name, value in fields.items():
+            if len(value) > 200:
+                raise ValidationFailed(f"{name}: at most 200 characters", field=name)
         if not fields["name"] or not fields["brand_name"]:
             raise ValidationFailed("name: the tenant and its brand need a name", field="name")
         created = await p.change_tenancy(lambda conn: service.create_tenant(
@@ -57,25 +69,58 @@ async def create_tenant(request: Request) -> Response:
 async def _tenant_page(request: Request, ref: str, *, status: int = 200,
                        error: str | None = None,
                        created_key: service.CreatedKey | None = None) -> Response:
+    principal = principal_of(request)
+    owners: list[dict[str, object]] = []
+    link = None
     async with read_only(platform_of(request).engine) as conn:
         tenant = await service.get_tenant(conn, ref)
-        brands = await service.list_brands(conn, tenant["id"])
-        keys = await service.list_keys(conn, tenant["id"])
-    return render(request, "tenant.html", status_code=status, tenant=tenant, brands=brands,
-                  keys=keys, error=error, created_key=created_key, scope_choices=SCOPE_CHOICES,
-                  modes=[m.value for m in Mode])
+        brands = [b for b in await service.list_brands(conn, tenant["id"])
+                  if principal.sees_brand(b["id"])]
+        keys = (await service.list_keys(conn, tenant["id"])
+                if principal.may("keys.manage") else [])
+        if principal.may("tenants.invite_owner"):
+            owners = [o for o in await operators.list_operators(conn, tenant["id"])
+                      if o["role"] == "owner"]
+            for owner in owners:
+                link = link or await shown_invitation(conn, request, owner["id"])
+    response = render(request, "tenant.html", status_code=status, tenant=tenant, brands=brands,
+                      keys=keys, error=error, created_key=created_key,
+                      scope_choices=SCOPE_CHOICES, modes=[m.value for m in Mode],
+                      owners=owners, invitation_link=link)
+    return forget_shown_once(request, response)
 
 
 @router.get("/tenants/{ref}")
+@permission("tenant.view")
 async def show_tenant(ref: str, request: Request) -> Response:
-    require_session(request)
     return await _tenant_page(request, ref)
 
 
+@router.post("/tenants/{ref}/owner")
+@permission("tenants.invite_owner")
+async def invite_owner(ref: str, request: Request) -> Response:
+    _, form = await checked_form(request)
+    p = platform_of(request)
+    email = form.get("email", limit=400)
+    async with read_only(p.engine) as conn:
+        tenant = await service.get_tenant(conn, ref)
+    try:
+        at = p.clock.now()
+        invitation = await unit_of_work(p.engine, lambda conn: operators.invite(
+            conn, tenant_id=tenant["id"], email=email, role="owner", actor=ADMIN,
+            actor_role=None, at=at))
+    except DomainError as exc:
+        return await _tenant_page(request, ref, status=exc.status, error=exc.message)
+    response = see_other(f"/admin/tenants/{tenant['slug']}")
+    show_once(response, request, f"{invitation.operator_id}.{invitation.token}")
+    return response
+
+
 @router.post("/tenants/{ref}/status")
+@permission("tenants.suspend")
 async def change_tenant_status(ref: str, request: Request) -> Response:
     _, form = await checked_form(request)
-    status = form.get("status")
+    status = form.get("status", limit=20)
     if status not in ("active", "suspended"):
         raise ValidationFailed("status: active or suspended", field="status")
     p = platform_of(request)
@@ -88,51 +133,54 @@ async def change_tenant_status(ref: str, request: Request) -> Response:
 
 
 @router.post("/tenants/{ref}/brands")
+@permission("brands.manage")
 async def create_brand(ref: str, request: Request) -> Response:
     _, form = await checked_form(request)
-    p = platform_of(request)
+    p, actor = platform_of(request), principal_of(request).actor
     async with read_only(p.engine) as conn:
         tenant = await service.get_tenant(conn, ref)
-    slug, name = form.get("slug"), form.get("name")
     try:
+        slug, name = form.get("slug", limit=64), form.get("name", limit=200)
         if not name:
             raise ValidationFailed("name: a brand needs a name", field="name")
         await p.change_tenancy(lambda conn: service.create_brand(
-            conn, tenant_id=tenant["id"], slug=slug, name=name, actor=ADMIN, at=p.clock.now()))
+            conn, tenant_id=tenant["id"], slug=slug, name=name, actor=actor, at=p.clock.now()))
     except DomainError as exc:
         return await _tenant_page(request, ref, status=exc.status, error=exc.message)
     return see_other(f"/admin/tenants/{tenant['slug']}", "brand-created")
 
 
 @router.post("/tenants/{ref}/api-keys")
+@permission("keys.manage")
 async def create_key(ref: str, request: Request) -> Response:
     _, form = await checked_form(request)
-    p = platform_of(request)
+    p, actor = platform_of(request), principal_of(request).actor
     async with read_only(p.engine) as conn:
         tenant = await service.get_tenant(conn, ref)
     try:
-        mode = Mode(form.get("mode"))
+        mode = Mode(form.get("mode", limit=10))
     except ValueError:
         return await _tenant_page(request, ref, status=400, error="mode: live or test")
-    name = form.get("name") or f"{mode.value} key"
     try:
+        name = form.get("name", limit=200) or f"{mode.value} key"
         created = await p.change_tenancy(lambda conn: service.create_key(
-            conn, tenant_id=tenant["id"], brand=form.get("brand"), mode=mode,
-            scopes=form.all("scope") or ["*"], name=name, actor=ADMIN, at=p.clock.now()))
+            conn, tenant_id=tenant["id"], brand=form.get("brand", limit=64), mode=mode,
+            scopes=form.all("scope")[:100] or ["*"], name=name, actor=actor, at=p.clock.now()))
     except DomainError as exc:
         return await _tenant_page(request, ref, status=exc.status, error=exc.message)
     return await _tenant_page(request, ref, status=201, created_key=created)
 
 
 @router.post("/tenants/{ref}/api-keys/{key_id}/revoke")
+@permission("keys.manage")
 async def revoke_key(ref: str, key_id: str, request: Request) -> Response:
     await checked_form(request)
-    p = platform_of(request)
+    p, actor = platform_of(request), principal_of(request).actor
     async with read_only(p.engine) as conn:
         tenant = await service.get_tenant(conn, ref)
     kid: UUID | None = parse_uuid(key_id)
     if kid is None:
         raise NotFound("no such API key")
     await p.change_tenancy(lambda conn: service.revoke_key(
-        conn, tenant_id=tenant["id"], key_id=kid, actor=ADMIN, at=p.clock.now()))
+        conn, tenant_id=tenant["id"], key_id=kid, actor=actor, at=p.clock.now()))
     return see_other(f"/admin/tenants/{tenant['slug']}", "key-revoked")

@@ -19,10 +19,14 @@ from fastapi.templating import Jinja2Templates
 from wowsino.console import sentences
 from wowsino.console.auth import (
     CsrfRefused,
+    EnrolmentRequired,
+    SecondFactorRequired,
     SignInRequired,
+    authorise,
     current_session,
     resolve_session,
 )
+from wowsino.console.permissions import Permission, route_permission
 from wowsino.kernel.errors import DomainError, NotFound
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.platform import Platform
@@ -41,6 +45,18 @@ NOTICES = {
     "withdrawal-approved": "The withdrawal was approved: its payout was sent to the PSP.",
     "withdrawal-rejected": "The withdrawal was rejected: its amount is back in the player's "
                            "balance.",
+    "joined": "Your password is set. Sign in with your email and password.",
+    "password-changed": "Your password was changed. Your other sessions were ended.",
+    "session-revoked": "The session was ended.",
+    "two-factor-off": "Two-factor sign-in is off.",
+    "two-factor-required": "Your tenant requires two-factor sign-in: set it up to continue.",
+    "two-factor-suggested": "Protect your account: set up two-factor sign-in.",
+    "operator-updated": "The operator's access was changed.",
+    "operator-disabled": "The operator was disabled and their sessions were ended.",
+    "operator-enabled": "The operator can sign in again.",
+    "policy-updated": "The sign-in rule was saved.",
+    "two-factor-reset": "Two-factor sign-in was turned off for the operator and their "
+                        "sessions ended; they set it up again after signing in.",
 }
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -124,6 +140,7 @@ def render(
 ) -> HTMLResponse:
     """Render ``name`` with the session, its CSRF token and the optional notice."""
     session = current_session(request)
+    principal = session.principal if session is not None and session.stage == "active" else None
     notice = NOTICES.get(request.query_params.get("notice", ""))
     mode = context.get("mode")
     if mode is not None and context.get("tenant") is not None and context.get("section"):
@@ -131,11 +148,21 @@ def render(
         context.setdefault("switch_url",
                            f"/admin/tenants/{context['tenant']['slug']}/{other}/{context['section']}")
     response = templates.TemplateResponse(
-        request, name, {"session": session, "csrf": session.csrf_token if session else "",
+        request, name, {"session": session if principal else None, "principal": principal,
+                        "csrf": session.csrf_token if session else "",
                         "notice": notice, **context},
         status_code=status_code,
     )
     return response
+
+
+def safe_next(raw: str | None) -> str:
+    """Only a console path may follow sign-in or a set-up (no open redirect); "" for the
+    default."""
+    if (raw and len(raw) <= 2000 and raw.startswith("/admin/") and not raw.startswith("//")
+            and "\\" not in raw):
+        return raw
+    return ""
 
 
 def see_other(path: str, notice: str | None = None) -> RedirectResponse:
@@ -149,7 +176,15 @@ def _error_page(request: Request, status: int, title: str, message: str) -> HTML
 
 
 class ConsoleRoute(APIRoute):
-    """Console routes: refusals become pages, and every answer carries the security headers."""
+    """Console routes: each names its permission (``@permission``), checked before the page
+    runs; refusals become pages, and every answer carries the security headers."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        found = route_permission(endpoint)
+        if found is None:
+            raise TypeError(f"console route {path} names no permission (@permission)")
+        self.permission: Permission = found
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
@@ -158,10 +193,19 @@ class ConsoleRoute(APIRoute):
             response: Response
             try:
                 await resolve_session(request)
+                authorise(request, self.permission)
                 response = await original(request)
             except SignInRequired:
-                target = request.url.path if request.method == "GET" else "/admin/"
-                response = RedirectResponse(f"/admin/sign-in?next={quote(target)}",
+                target = "/admin/"
+                if request.method == "GET":
+                    query = request.url.query
+                    target = request.url.path + (f"?{query}" if query else "")
+                response = RedirectResponse(f"/admin/sign-in?next={quote(target, safe='/')}",
+                                            status_code=303)
+            except SecondFactorRequired:
+                response = RedirectResponse("/admin/sign-in/code", status_code=303)
+            except EnrolmentRequired:
+                response = RedirectResponse("/admin/account/two-factor?notice=two-factor-required",
                                             status_code=303)
             except CsrfRefused:
                 response = _error_page(request, 403, "Form refused",

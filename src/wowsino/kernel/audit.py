@@ -8,6 +8,7 @@ the tenant-wide ones). The tag is derived from the row, outside its hashed conte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -108,17 +109,22 @@ async def verify_contents(conn: AsyncConnection, realm: Realm) -> list[str]:
 async def search(
     conn: AsyncConnection, realm: Realm, *, actor: str | None = None, action: str | None = None,
     target: str | None = None, since: datetime | None = None, before_id: int | None = None,
-    limit: int, brand_id: UUID | None = None, alerts: tuple[list[str], list[str]] | None = None,
+    limit: int, brand_id: UUID | None = None, brand_ids: Sequence[UUID] | None = None,
+    alerts: tuple[list[str], list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Audit rows of ``realm``, newest first, up to ``limit``; the filters match an actor or
     target as ``type:id`` or bare id, an exact action, and rows at or after ``since``.
-    With ``brand_id``, rows about another brand's players are left out. ``alerts``:
-    ``(actions, codes)``, rows of any of the actions or refusals with any of the codes."""
+    With ``brand_id`` (or ``brand_ids``), rows about another brand's players are left out.
+    ``alerts``: ``(actions, codes)``, rows of any of the actions or refusals with any of
+    the codes."""
     clauses = ["tenant_id = :tenant_id", "mode = :mode"]
     params: dict[str, Any] = {**realm.params, "limit": limit}
     if brand_id is not None:
         clauses.append("(brand_id IS NULL OR brand_id = :brand_id)")
         params["brand_id"] = brand_id
+    if brand_ids is not None:
+        clauses.append("(brand_id IS NULL OR brand_id = ANY(:brand_ids))")
+        params["brand_ids"] = list(brand_ids)
     if actor:
         clauses.append("(actor_type || ':' || actor_id = :actor OR actor_id = :actor)")
         params["actor"] = actor

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import Tenant
+from tests.integration.console_support import other_client, signed_in_operator
 from tests.integration.support import assert_error, body
-from tests.integration.test_console import sign_in
 from tests.integration.wallet_support import (
     ledger_problems,
     new_player,
@@ -25,7 +25,7 @@ QUEUES = "/admin/tenants/casino/test/queues"
 
 
 async def test_withdrawals_are_decided_from_the_queue(
-    wl: WhiteLabel, served: int, client: httpx.AsyncClient, engine: Any,
+    wl: WhiteLabel, served: int, client: httpx.AsyncClient, engine: Any, app: Any,
 ) -> None:
     alice = await new_player(wl, "alice", funds="100.00")
     asked = []
@@ -39,7 +39,8 @@ async def test_withdrawals_are_decided_from_the_queue(
                                                           "method": "card"}),
                  403, "DEPOSIT_LIMIT")
 
-    csrf = await sign_in(client)
+    csrf = await signed_in_operator(app, client, wl.id, "compliance",
+                                    email="carla@example.com")
     page = await client.get(QUEUES)
     assert page.status_code == 200, page.text
     for withdrawal_id in asked:
@@ -79,14 +80,22 @@ async def test_withdrawals_are_decided_from_the_queue(
     assert "No withdrawal is waiting for a decision." in page.text
     audit = body(await wl.get("/v1/audit", params={"action": "withdrawal.rejected"}))["data"]
     assert [(a["actor"]["type"], a["after"]["reason"]) for a in audit] == [
-        ("admin", "card not in the player's name")]
+        ("operator", "card not in the player's name")]
+    # a support operator sees the queues but cannot decide
+    other = other_client(app)
+    async with other:
+        support_csrf = await signed_in_operator(app, other, wl.id, "support")
+        assert (await other.get(QUEUES)).status_code == 200
+        r = await other.post(f"{QUEUES}/withdrawals/{second}/approve",
+                             data={"csrf": support_csrf})
+        assert r.status_code == 403
     assert await ledger_problems(engine, wl) == []
 
 
 async def test_a_plug_in_tenant_has_no_queues(
-    client: httpx.AsyncClient, tenant: Tenant,
+    client: httpx.AsyncClient, tenant: Tenant, app: Any,
 ) -> None:
-    await sign_in(client)
+    await signed_in_operator(app, client, tenant.id, "owner")
     r = await client.get("/admin/tenants/acme/test/queues")
     assert r.status_code == 404 and "white-label" in r.text
     r = await client.get("/admin/tenants/acme/test/players")

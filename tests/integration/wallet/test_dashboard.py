@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
+from tests.integration.console_support import signed_in_operator
 from tests.integration.support import body
-from tests.integration.test_console import sign_in
 from tests.integration.test_console_dashboard import columns, daily
 from tests.integration.wallet_support import new_player, until_settled
 from tests.integration.wl_support import WhiteLabel
@@ -16,7 +16,7 @@ from wowsino.kernel.clock import ManualClock
 
 
 async def test_deposits_and_withdrawals_count_once_completed(
-    wl: WhiteLabel, served: int, client: httpx.AsyncClient, clock: ManualClock,
+    wl: WhiteLabel, served: int, client: httpx.AsyncClient, clock: ManualClock, app: Any,
 ) -> None:
     alice = await new_player(wl, "alice")
     for amount, method in (("50.00", "card"), ("7.00", "card_declined"),
@@ -34,7 +34,7 @@ async def test_deposits_and_withdrawals_count_once_completed(
     r = await alice.post("/v1/player/withdrawals", {"amount": "5.00", "currency": "USD"})
     assert body(r)["withdrawal"]["status"] == "pending"
 
-    await sign_in(client)
+    await signed_in_operator(app, client, wl.id, "analyst")
     r = await client.get("/admin/tenants/casino/test/dashboard", params={"period": "7d"})
     assert r.status_code == 200, r.text
     headers = columns(r.text)
