@@ -18,7 +18,7 @@ from tests.conftest import Tenant
 from tests.integration.support import body
 from tests.support.live_server import free_port
 from wowsino.kernel.jsonio import dumps
-from wowsino.kyc.adapters.sandbox import sign
+from wowsino.kernel.vendors import sign
 
 SECRET = "kyc-tests-vendor-secret"
 

@@ -24,7 +24,7 @@ from wowsino.kernel import ledger
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Mode, Realm
-from wowsino.wallet.psp.sandbox import sign
+from wowsino.kernel.vendors import sign
 
 SECRET = "wallet-tests-psp-secret"
 

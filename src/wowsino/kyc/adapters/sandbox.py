@@ -13,8 +13,6 @@ decision, ``decided_at`` (ISO-8601) is the vendor's time of it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -22,33 +20,27 @@ from typing import Any
 import httpx
 
 from wowsino.kernel.jsonio import dumps
-from wowsino.kyc.adapters.base import (
+from wowsino.kernel.vendors import (
+    SIGNATURE_HEADER,
     Account,
     CallbackInvalid,
+    VendorRefused,
+    VendorUnavailable,
+    read_json_object,
+    sign,
+    signature_holds,
+    text_field,
+)
+from wowsino.kyc.adapters.base import (
     Created,
     KycAdapter,
     Rejection,
     SessionRequest,
     VendorDecision,
-    VendorRefused,
-    VendorUnavailable,
-    read_json_object,
-    text_field,
 )
 
-SIGNATURE_HEADER = "x-signature"
 DECISIONS = ("approved", "rejected")
 REJECTIONS = ("retry", "final")
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature of ``body``: lowercase hex HMAC-SHA256 with the shared secret."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_holds(secret: str, body: bytes, signature: str | None) -> bool:
-    return signature is not None and hmac.compare_digest(sign(secret, body),
-                                                         signature.strip().lower())
 
 
 def parse_time(value: Any, field: str) -> datetime:
