@@ -11,7 +11,9 @@ the sandbox rule, the game aggregators (``games``).
   account, whose secret verifies the signature over the raw bytes before anything of
   the body is believed (400 ``VALIDATION_ERROR``, 401 ``SIGNATURE_INVALID``, 404);
 - the sandbox vendors' signature: ``X-Signature``, the lowercase hex HMAC-SHA256 of
-  the raw body with the shared secret.
+  the raw body with the shared secret, and a signed request to one (``post_signed``).
+
+The write that precedes a call to a vendor is ``kernel.writes.write_then``.
 """
 
 from __future__ import annotations
@@ -19,19 +21,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+import httpx
 import simplejson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel import audit
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import AuthInvalid, NotFound, ValidationFailed
+from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Actor, Mode, Realm
 
@@ -125,6 +131,32 @@ def signature_holds(secret: str, body: bytes, signature: str | None) -> bool:
                                                          signature.strip().lower())
 
 
+async def post_signed(http: httpx.AsyncClient, account: Account, path: str,
+                      payload: dict[str, Any], *, vendor: str) -> Any:
+    """POST ``payload`` to a sandbox vendor, signed with the account's ``secret``; its JSON
+    answer (``vendor`` names it in the errors). Raises ``VendorUnavailable`` when it did
+    not answer, answered 5xx, 408, 429 or 409 (the reference is known with other
+    content: whether it took effect is unknown, so never a refusal) or no JSON, and
+    ``VendorRefused`` with its ``error`` for another 4xx."""
+    body = dumps(payload).encode()
+    headers = {"Content-Type": "application/json",
+               "X-Signature": sign(account.credentials["secret"], body)}
+    try:
+        response = await http.post(f"{account.url}{path}", content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise VendorUnavailable(f"{vendor} did not answer: {type(exc).__name__}") from None
+    if response.status_code >= 500 or response.status_code in (408, 409, 429):
+        raise VendorUnavailable(f"{vendor} answered {response.status_code}")
+    try:
+        answer = response.json()
+    except ValueError:
+        raise VendorUnavailable(f"{vendor} answered no JSON") from None
+    if response.status_code >= 400:
+        reason = answer.get("error") if isinstance(answer, dict) else None
+        raise VendorRefused(str(reason or f"refused with {response.status_code}"))
+    return answer
+
+
 def read_json_object(body: bytes, *, decimal: bool = False) -> dict[str, Any]:
     """A callback body as a JSON object (numbers as ``Decimal`` when ``decimal``), or
     ``CallbackInvalid``."""
@@ -146,6 +178,31 @@ def text_field(document: Mapping[str, Any], name: str, *, limit: int = 255) -> s
 
 
 # --- a brand's vendor ------------------------------------------------------------------
+
+
+CREDENTIAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class ConfigIn(BaseModel):
+    """A brand's choice of vendor (``PUT /v1/brands/<slug>/psp``, ``.../kyc``): every
+    failure is a 400 naming the field. Subclasses add the vendor's own settings and
+    ``idempotency_key``."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    adapter: str = Field(min_length=1, max_length=64)
+    credentials: dict[str, str] | None = Field(default=None, max_length=16)
+
+    @field_validator("credentials")
+    @classmethod
+    def _credentials(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for name, value in (v or {}).items():
+            if not CREDENTIAL_NAME.match(name):
+                raise ValueError(f"{name[:64]!r} is not a credential name (a-z, 0-9, _)")
+            if not 1 <= len(value) <= 4096:
+                raise ValueError(f"{name}: 1 to 4096 characters")
+        return v
+
 
 
 async def brand(conn: AsyncConnection, realm: Realm, slug: str) -> dict[str, Any]:

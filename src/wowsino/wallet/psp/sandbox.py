@@ -15,15 +15,13 @@ from typing import Any
 
 import httpx
 
-from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.vendors import (
     SIGNATURE_HEADER,
     Account,
     CallbackInvalid,
-    VendorRefused,
     VendorUnavailable,
+    post_signed,
     read_json_object,
-    sign,
     signature_holds,
 )
 from wowsino.wallet.psp.base import (
@@ -54,24 +52,7 @@ class SandboxAdapter(PspAdapter):
 
     async def _create(self, http: httpx.AsyncClient, account: Account, path: str,
                       payload: dict[str, Any]) -> Created:
-        body = dumps(payload).encode()
-        headers = {"Content-Type": "application/json",
-                   "X-Signature": sign(account.credentials["secret"], body)}
-        try:
-            response = await http.post(f"{account.url}{path}", content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise VendorUnavailable(f"the sandbox PSP did not answer: {type(exc).__name__}") from None
-        # 409: the reference is known with other content; whether a payout left is then
-        # unknown, so it is never taken for a refusal
-        if response.status_code >= 500 or response.status_code in (408, 409, 429):
-            raise VendorUnavailable(f"the sandbox PSP answered {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            raise VendorUnavailable("the sandbox PSP answered no JSON") from None
-        if response.status_code >= 400:
-            reason = answer.get("error") if isinstance(answer, dict) else None
-            raise VendorRefused(str(reason or f"refused with {response.status_code}"))
+        answer = await post_signed(http, account, path, payload, vendor="the sandbox PSP")
         if not isinstance(answer, dict) or not isinstance(answer.get("transaction_id"), str):
             raise VendorUnavailable("the sandbox PSP answered without a transaction id")
         redirect = answer.get("redirect_url")
