@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import ADMIN_TOKEN, _with_database
 from tests.integration.kyc_support import SECRET as KYC_SECRET
-from tests.integration.kyc_support import start_vendor, stop_vendor
+from tests.integration.kyc_support import start_vendor
 from tests.integration.wl_support import PASSWORD
 
 PRIZES = [{"segment_label": "coins", "weight": 9, "asset": "WINZ", "amount": 10},
@@ -205,7 +205,7 @@ def kyc_vendor() -> Iterator[str]:
     """The sandbox KYC vendor: a player's own verification reaches a vendor that answers."""
     vendor = start_vendor()
     yield vendor.url
-    stop_vendor(vendor)
+    vendor.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from sqlalchemy import text
 from tests.conftest import ADMIN
 from tests.integration.support import adjust, body, create_key
 from tests.integration.wl_support import WhiteLabel, login, make_white_label, register
-from wowsino.games.adapters.base import sign
 from wowsino.kernel.config import DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET
 from wowsino.kernel.jsonio import dumps
+from wowsino.kernel.vendors import sign
 
 SECRET = DEVELOPMENT_SANDBOX_AGGREGATOR_SECRET
 _ids = itertools.count(1)

@@ -4,9 +4,6 @@ webhooks written by hand, and small helpers."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,21 +12,15 @@ from typing import Any
 import httpx
 
 from tests.conftest import Tenant
+from tests.integration.sandbox_support import Sandbox, signed_body, start
 from tests.integration.support import body
-from tests.support.live_server import free_port
-from wowsino.kernel.jsonio import dumps
-from wowsino.kyc.adapters.sandbox import sign
 
 SECRET = "kyc-tests-vendor-secret"
 
 
 @dataclass
-class Vendor:
+class Vendor(Sandbox):
     """The sandbox KYC vendor process."""
-
-    url: str
-    secret: str
-    process: subprocess.Popen[bytes]
 
     async def complete(self, verification_url: str, last_name: str,
                        first_name: str = "Alex") -> dict[str, Any]:
@@ -41,61 +32,24 @@ class Vendor:
         answer: dict[str, Any] = r.json()
         return answer
 
-    async def signed_post(self, path: str, payload: dict[str, Any] | None = None
-                          ) -> httpx.Response:
-        raw = dumps(payload).encode() if payload is not None else b""
-        async with httpx.AsyncClient(timeout=20) as http:
-            return await http.post(f"{self.url}{path}", content=raw,
-                                   headers={"X-Signature": sign(self.secret, raw)})
-
     async def session(self, session_id: str) -> dict[str, Any]:
-        async with httpx.AsyncClient() as http:
-            r = await http.get(f"{self.url}/sessions/{session_id}")
-        assert r.status_code == 200, r.text
-        found: dict[str, Any] = r.json()
-        return found
+        return await self.shown(f"/sessions/{session_id}")
 
 
 def start_vendor(*args: str, secret: str = SECRET) -> Vendor:
     """``wowsino sandbox kyc`` on a free port (``args``: more CLI options)."""
-    port = free_port()
-    env = {**os.environ, "WOWSINO_SANDBOX_KYC_SECRET": secret}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wowsino.cli", "sandbox", "kyc", "--port", str(port), *args],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the sandbox KYC vendor exited: {process.stderr.read()!r}"
-                               if process.stderr else "the sandbox KYC vendor exited")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Vendor(url, secret, process)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the sandbox KYC vendor did not start")
-
-
-def stop_vendor(vendor: Vendor) -> None:
-    vendor.process.terminate()
-    try:
-        vendor.process.wait(10)
-    except subprocess.TimeoutExpired:
-        vendor.process.kill()
+    return start(Vendor, "kyc", *args, secret=secret,
+                 secret_variable="WOWSINO_SANDBOX_KYC_SECRET", name="the sandbox KYC vendor")
 
 
 def webhook(secret: str, *, reference: str, event_id: str, decision: str,
             decided_at: datetime, rejection: str | None = None,
             reason: str | None = None) -> tuple[bytes, dict[str, str]]:
     """A sandbox vendor's webhook body and its headers, signed with ``secret``."""
-    raw = dumps({"event_id": event_id, "session_id": "sbx_kyc_by_hand", "reference": reference,
-                 "decision": decision, "rejection": rejection, "reason": reason, "level": 1,
-                 "decided_at": decided_at.isoformat(), "sent_at": decided_at.isoformat()}
-                ).encode()
-    return raw, {"Content-Type": "application/json", "X-Signature": sign(secret, raw)}
+    return signed_body(secret, {
+        "event_id": event_id, "session_id": "sbx_kyc_by_hand", "reference": reference,
+        "decision": decision, "rejection": rejection, "reason": reason, "level": 1,
+        "decided_at": decided_at.isoformat(), "sent_at": decided_at.isoformat()})
 
 
 async def kyc_of(tenant: Tenant, username: str, mode: str = "test") -> dict[str, Any]:

@@ -21,7 +21,7 @@ from tests.integration.wl_support import (
     player_session,
     register,
 )
-from wowsino.compliance import engagement
+from wowsino.compliance import engagement, gate
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import Conflict, PlayerBlocked
 from wowsino.kernel.realm import Actor, Mode, Realm
@@ -293,7 +293,7 @@ async def test_the_guard_names_each_refusal(client: httpx.AsyncClient, engine: A
                          ("active", None)):
         r = await wl.patch("/v1/players/alice/status", {"status": status, "reason": "check"})
         assert r.status_code == 200, r.text
-        for action in ("play", "deposit"):
+        for action in (gate.Action.DRAW, gate.Action.DEPOSIT):
             async with read_only(engine) as conn:
                 try:
                     await guard.require_can(conn, realm, player_id, clock.now(), action)

@@ -4,9 +4,6 @@ their sessions, and small helpers."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,40 +14,28 @@ import httpx
 from sqlalchemy import text
 
 from tests.conftest import Tenant
+from tests.integration.sandbox_support import Sandbox, signed_body, start
 from tests.integration.support import adjust, body
 from tests.integration.wl_support import WhiteLabel, login, register
-from tests.support.live_server import free_port
 from wowsino.kernel import ledger
-from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Mode, Realm
-from wowsino.wallet.psp.sandbox import sign
 
 SECRET = "wallet-tests-psp-secret"
 
 
 @dataclass
-class Psp:
+class Psp(Sandbox):
     """The sandbox PSP process."""
 
-    url: str
-    secret: str
-    process: subprocess.Popen[bytes]
-
     async def transaction(self, transaction_id: str) -> dict[str, Any]:
-        async with httpx.AsyncClient() as http:
-            r = await http.get(f"{self.url}/transactions/{transaction_id}")
-        assert r.status_code == 200, r.text
-        found: dict[str, Any] = r.json()
-        return found
+        return await self.shown(f"/transactions/{transaction_id}")
 
     async def notify(self, transaction_id: str, status: str,
                      reason: str | None = None) -> dict[str, Any]:
         """Have the PSP send a callback with ``status`` now (a late failure, a repeat)."""
-        raw = dumps({"status": status, "reason": reason}).encode()
-        async with httpx.AsyncClient(timeout=20) as http:
-            r = await http.post(f"{self.url}/transactions/{transaction_id}/notify",
-                                content=raw, headers={"X-Signature": sign(self.secret, raw)})
+        r = await self.signed_post(f"/transactions/{transaction_id}/notify",
+                                   {"status": status, "reason": reason})
         assert r.status_code == 200, r.text
         answer: dict[str, Any] = r.json()
         return answer
@@ -58,33 +43,8 @@ class Psp:
 
 def start_psp(*args: str, secret: str = SECRET) -> Psp:
     """``wowsino sandbox psp`` on a free port (``args``: more CLI options)."""
-    port = free_port()
-    env = {**os.environ, "WOWSINO_SANDBOX_PSP_SECRET": secret}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wowsino.cli", "sandbox", "psp", "--port", str(port), *args],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the sandbox PSP exited: {process.stderr.read()!r}"
-                               if process.stderr else "the sandbox PSP exited")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Psp(url, secret, process)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the sandbox PSP did not start")
-
-
-def stop_psp(psp: Psp) -> None:
-    psp.process.terminate()
-    try:
-        psp.process.wait(10)
-    except subprocess.TimeoutExpired:
-        psp.process.kill()
+    return start(Psp, "psp", *args, secret=secret, secret_variable="WOWSINO_SANDBOX_PSP_SECRET",
+                 name="the sandbox PSP")
 
 
 @dataclass
@@ -168,8 +128,7 @@ async def callbacks_until(tenant: Tenant, target: str, row_id: str, count: int,
 
 def signed(secret: str, **fields: Any) -> tuple[bytes, dict[str, str]]:
     """A sandbox callback body and its headers, signed with ``secret``."""
-    raw = dumps(fields).encode()
-    return raw, {"Content-Type": "application/json", "X-Signature": sign(secret, raw)}
+    return signed_body(secret, fields)
 
 
 async def system_balance(engine: Any, tenant: Tenant, name: str, mode: str = "test") -> int:

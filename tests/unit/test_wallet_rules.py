@@ -14,9 +14,9 @@ import pytest
 from wowsino.compliance.gate import _rolling
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.realm import Mode, Realm
+from wowsino.kernel.vendors import Account, CallbackInvalid, sign
 from wowsino.wallet import references
-from wowsino.wallet.psp.base import Account, CallbackInvalid
-from wowsino.wallet.psp.sandbox import SandboxAdapter, sign
+from wowsino.wallet.psp.sandbox import SandboxAdapter
 
 REALM = Realm(uuid.uuid4(), Mode.TEST)
 ACCOUNT = Account("http://psp.invalid", {"secret": "s3cret"})

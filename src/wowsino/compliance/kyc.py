@@ -1,6 +1,6 @@
 """KYC decisions: an operator's manual decision (``PATCH /v1/players/<key>/kyc``) sets
 the player's ``kyc_status`` and ``kyc_level``, is kept in ``kyc_decisions``, audited, and
-emitted as ``kyc.decision``. The withdrawal gate (``compliance.money``) reads the result.
+emitted as ``kyc.decision``. The withdrawal gate (``compliance.gate``) reads the result.
 """
 
 from __future__ import annotations

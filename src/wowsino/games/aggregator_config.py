@@ -29,11 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.games import repository
 from wowsino.games.adapters import ADAPTERS
 from wowsino.games.adapters.base import Adapter
-from wowsino.kernel import audit
+from wowsino.kernel import audit, vendors
 from wowsino.kernel.config import Settings
 from wowsino.kernel.errors import NotFound, ValidationFailed
-from wowsino.kernel.realm import Actor, Mode, Realm
-from wowsino.wallet.repository import brand as brand_by_slug
+from wowsino.kernel.realm import Actor, Realm
 
 SECRET = re.compile(r"^[!-~]{16,256}$")  # 16 to 256 visible ASCII characters
 
@@ -66,8 +65,7 @@ class BrandAggregator:
         """Whether the brand's catalogue offers the aggregator's games."""
         if not self.enabled or self.signing_secret(settings) is None:
             return False
-        return not (self.adapter.name == "sandbox" and settings.production
-                    and realm.mode == Mode.LIVE)
+        return not vendors.sandbox_in_live(self.adapter.name, realm, settings)
 
     def view(self, brand: str, settings: Settings, realm: Realm) -> dict[str, Any]:
         """What the API shows: never the secret, only whether the brand set one."""
@@ -88,13 +86,6 @@ async def for_brand(conn: AsyncConnection, realm: Realm,
     rows = await repository.aggregator_configs(conn, realm, brand_id)
     return {name: _from_row(rows[name]) if name in rows else BrandAggregator(adapter)
             for name, adapter in ADAPTERS.items()}
-
-
-async def _brand(conn: AsyncConnection, realm: Realm, slug: str) -> dict[str, Any]:
-    found = await brand_by_slug(conn, realm, slug)
-    if found is None:
-        raise NotFound(f"no brand {slug!r}", code="NOT_FOUND")
-    return found
 
 
 def _adapter(name: str) -> Adapter:
@@ -135,7 +126,7 @@ async def show(conn: AsyncConnection, *, realm: Realm, settings: Settings, slug:
                adapter_name: str) -> dict[str, Any]:
     """The brand's use of one aggregator, never its secret."""
     adapter = _adapter(adapter_name)
-    found = await _brand(conn, realm, slug)
+    found = await vendors.brand(conn, realm, slug)
     current = (await for_brand(conn, realm, found["id"]))[adapter.name]
     return {"aggregator": current.view(found["slug"], settings, realm)}
 
@@ -151,7 +142,7 @@ async def put(conn: AsyncConnection, *, realm: Realm, settings: Settings, slug: 
     one, None removes it (the platform's signs again), a string replaces it from the
     next call on. Audited without the secret (its ``version`` shows a rotation)."""
     adapter = _adapter(adapter_name)
-    found = await _brand(conn, realm, slug)
+    found = await vendors.brand(conn, realm, slug)
     before = (await for_brand(conn, realm, found["id"]))[adapter.name]
     chosen = before.secret if secret is KEEP else secret
     await repository.put_aggregator_config(

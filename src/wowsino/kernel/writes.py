@@ -20,6 +20,7 @@ from wowsino.kernel.wire import Lookup
 Body = dict[str, Any]
 Call = Callable[[AsyncConnection, datetime], Awaitable[Body]]
 AnsweringCall = Callable[[AsyncConnection, datetime], Awaitable[tuple[int, Body]]]
+Then = Callable[[WriteResult], Awaitable[Body]]
 
 
 def platform_of(request: Request) -> Platform:
@@ -102,3 +103,30 @@ async def write_answer(
         return await call(conn, clock.now())
 
     return await idempotent(request, principal, payload=payload, effect=effect, lookups=lookups)
+
+
+async def write_then(request: Request, caller: Caller, *, payload: dict[str, Any],
+                     call: AnsweringCall, then: Then) -> MoneyJSONResponse:
+    """An idempotent write, then ``then(result)`` outside its transaction (a call to an
+    outside vendor once the write is committed), on the first call and on every replay
+    alike (a replay finishes what a crash interrupted): the answer is what ``then``
+    returns, with the write's status."""
+    platform = platform_of(request)
+    endpoint, keyed_request = keyed(request, caller, payload)
+
+    async def effect(conn: AsyncConnection) -> tuple[int, Body]:
+        return await call(conn, platform.clock.now())
+
+    result = await platform.writes.run(realm=caller.realm, endpoint=endpoint,
+                                       key=keyed_request.key, request=keyed_request.content,
+                                       effect=effect)
+    body = await then(result) if 200 <= result.status < 300 else result.body
+    return MoneyJSONResponse(body, status_code=result.status,
+                             headers={"Idempotency-Key": result.key})
+
+
+def callback_base(request: Request) -> str:
+    """This API's public address, where outside vendors call back: ``WOWSINO_PUBLIC_URL``,
+    else the request's own."""
+    configured: str | None = platform_of(request).settings.public_url
+    return configured or str(request.base_url).rstrip("/")

@@ -14,11 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.kernel.auth import Caller, Principal, white_label
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.writes import platform_of, write
+from wowsino.kernel.writes import callback_base, platform_of, write, write_then
 from wowsino.kyc import callbacks, config, sessions
 from wowsino.kyc.schemas import KycConfigIn, StartIn
 from wowsino.pam.sessions import CurrentPlayer
-from wowsino.wallet.http import callback_base, write_then
 
 router = APIRouter(tags=["kyc"], route_class=DecimalRoute)
 player_router = APIRouter(prefix="/player", tags=["kyc"], route_class=DecimalRoute)

@@ -132,11 +132,3 @@ async def decisions_of(conn: AsyncConnection, realm: Realm, player_id: UUID, lim
              "AND player_id = :player_id ORDER BY created_at DESC, id DESC LIMIT :limit"),
         {**realm.params, "player_id": player_id, "limit": limit})
     return [dict(r._mapping) for r in rows]
-
-
-async def brand(conn: AsyncConnection, realm: Realm, slug: str) -> dict[str, Any] | None:
-    """A brand of the realm's tenant by slug."""
-    found = (await conn.execute(
-        text("SELECT id, slug FROM brands WHERE tenant_id = :tenant_id AND slug = :slug"),
-        {**realm.params, "slug": slug})).first()
-    return None if found is None else dict(found._mapping)

@@ -30,14 +30,10 @@ from wowsino.kernel.idempotency import WriteResult
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Actor, Realm
+from wowsino.kernel.vendors import Account, VendorRefused, VendorUnavailable
+from wowsino.kernel.vendors import account_for as vendor_account
 from wowsino.kyc import adapters, config, references, repository, views
-from wowsino.kyc.adapters.base import (
-    Account,
-    KycAdapter,
-    SessionRequest,
-    VendorRefused,
-    VendorUnavailable,
-)
+from wowsino.kyc.adapters.base import KycAdapter, SessionRequest
 from wowsino.players import service as players
 
 log = structlog.get_logger("wowsino.kyc")
@@ -90,10 +86,9 @@ async def account_for(conn: AsyncConnection, platform: Platform, realm: Realm,
                    row: dict[str, Any]) -> tuple[KycAdapter, Account]:
     """The adapter a session was made with, and the brand's account for it (the brand's
     credentials while it still uses that adapter, else the adapter's defaults)."""
-    adapter = adapters.adapter(row["adapter"])
     brand = await config.for_brand(conn, realm, row["brand_id"])
-    credentials = brand.credentials if brand.adapter.name == adapter.name else {}
-    return adapter, adapter.account(credentials, platform.settings)
+    return vendor_account(adapters.adapter(row["adapter"]), brand.adapter, brand.credentials,
+                          platform.settings)
 
 
 async def ask_vendor(platform: Platform, realm: Realm, session_id: UUID) -> None:

@@ -19,7 +19,7 @@ transaction has rolled back.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,9 +29,6 @@ from wowsino.kernel import wire
 from wowsino.kernel.errors import NotFound
 from wowsino.kernel.realm import Actor, Realm
 from wowsino.kernel.wire import Lookup
-
-# the guard's short names, as the routes use them
-ACTIONS: dict[str, gate.Action] = {"play": gate.Action.DRAW, "deposit": gate.Action.DEPOSIT}
 
 # read without a lock, in the action's own transaction: a time-out committed before the
 # action starts refuses it (locking the player here would take it before the engine's
@@ -58,14 +55,13 @@ def timeout_until(state: dict[str, Any] | None, at: datetime) -> datetime | None
 
 
 async def require_can(conn: AsyncConnection, realm: Realm, player_id: UUID, at: datetime,
-                      action: gate.Action | Literal["play", "deposit"]) -> None:
+                      action: gate.Action) -> None:
     """403 (the gate's ``Refused``) unless the player may take ``action`` at ``at``; 404
     ``NO_PLAYER`` for an unknown player."""
     player = await wire.first(conn, lookup(realm, player_id))
     if player is None:
         raise NotFound("no such player", code="NO_PLAYER")
-    chosen = ACTIONS[action] if isinstance(action, str) and action in ACTIONS else action
-    facts = gate.Facts(gate.Action(chosen), player, await gate.rules_for(conn, realm, player),
+    facts = gate.Facts(action, player, await gate.rules_for(conn, realm, player),
                        at, currency=player["currency"])
     gate.require(facts, realm=realm, actor=Actor("player", str(player_id)))
 
@@ -79,5 +75,5 @@ async def require_can_play(conn: AsyncConnection, realm: Realm, player_id: UUID,
 
 async def require_can_deposit(conn: AsyncConnection, realm: Realm, player_id: UUID,
                               at: datetime) -> None:
-    """``require_can(..., "deposit")``: before a deposit the player starts."""
+    """``require_can(..., gate.Action.DEPOSIT)``: before a deposit the player starts."""
     await require_can(conn, realm, player_id, at, gate.Action.DEPOSIT)

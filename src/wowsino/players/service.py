@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.compliance import gate
 from wowsino.events import triggers
 from wowsino.events.wagers import Context
 from wowsino.kernel import audit, ledger, outbox
@@ -55,8 +56,9 @@ async def hold(conn: AsyncConnection, realm: Realm, player_id: UUID) -> None:
 
 
 def require_eligible(player: dict[str, Any]) -> None:
-    """Refuse rewards and draws to a player who is not ``active`` (403 ``PLAYER_BLOCKED``)."""
-    if player["status"] != "active":
+    """The compliance gate's status check for a bonus grant (403 ``PLAYER_BLOCKED``): only
+    the statuses the gate allows for one take part (``active``)."""
+    if not gate.allows_status(player["status"], gate.Action.BONUS_GRANT):
         raise PlayerBlocked(
             f"player {player['username']!r} is {player['status']}: no rewards or draws",
             status=player["status"],

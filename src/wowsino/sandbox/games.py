@@ -50,9 +50,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from wowsino.games.adapters.base import sign
 from wowsino.kernel.fairness import ByteStream, uniform_int, weighted_pick
 from wowsino.kernel.jsonio import MoneyJSONResponse, dumps, loads
+from wowsino.kernel.vendors import sign
 
 log = structlog.get_logger("wowsino.sandbox.games")
 

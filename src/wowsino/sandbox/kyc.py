@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import simplejson
 import structlog
 from starlette.applications import Starlette
@@ -39,7 +38,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from wowsino.kernel.jsonio import dumps
-from wowsino.kyc.adapters.sandbox import sign, signature_holds
+from wowsino.sandbox.signed import call_back, error, read_signed
 
 log = structlog.get_logger("wowsino.sandbox.kyc")
 
@@ -103,32 +102,18 @@ class SandboxKyc:
             Route("/healthz", self.health, methods=["GET"]),
         ])
 
-    async def _signed(self, request: Request) -> dict[str, Any] | Response:
-        raw = await request.body()
-        if not signature_holds(self.options.secret, raw, request.headers.get("x-signature")):
-            return _error(401, "the request's signature does not verify")
-        if not raw:
-            return {}
-        try:
-            document = simplejson.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return _error(400, "the body is not JSON")
-        if not isinstance(document, dict):
-            return _error(400, "the body is not a JSON object")
-        return document
-
     async def create(self, request: Request) -> Response:
-        document = await self._signed(request)
+        document = await read_signed(request, self.options.secret, empty=True)
         if isinstance(document, Response):
             return document
         problem = _check(document)
         if problem is not None:
-            return _error(400, problem)
+            return error(400, problem)
         known = self.by_reference.get(document["reference"])
         if known is not None:
             existing = self.sessions[known]
             if existing.content() != (document["level"], document["callback_url"]):
-                return _error(409, "this reference was used with other content")
+                return error(409, "this reference was used with other content")
             return JSONResponse(self._answer(existing, request), status_code=200)
         session = Session(
             id=f"sbx_kyc_{secrets.token_hex(10)}", reference=document["reference"],
@@ -165,15 +150,15 @@ class SandboxKyc:
         """Complete the verification with the applicant's name; the webhook follows."""
         session = self._session(request)
         if session is None:
-            return _error(404, "no such verification")
+            return error(404, "no such verification")
         wants_json = "json" in request.headers.get("content-type", "")
         applicant = await _applicant(request, wants_json)
         if applicant is None:
-            return _error(400, "last_name: the applicant's last name is required")
+            return error(400, "last_name: the applicant's last name is required")
         if now() >= session.expires_at:
-            return _error(410, "this verification page has expired")
+            return error(410, "this verification page has expired")
         if session.status in ("submitted", "approved") or session.rejection == "final":
-            return _error(409, f"this verification is already {session.status}")
+            return error(409, f"this verification is already {session.status}")
         decision, rejection, reason = OUTCOMES.get(applicant["last_name"].strip().lower(),
                                                    ("approved", None, "identity_verified"))
         session.status, session.applicant = "submitted", applicant
@@ -209,67 +194,54 @@ class SandboxKyc:
     async def call_back(self, session: Session, body: bytes) -> int:
         """POST one signed webhook, retried with backoff until a 2xx; its last status
         (0: never answered)."""
-        headers = {"Content-Type": "application/json",
-                   "X-Signature": sign(self.options.secret, body)}
-        answered = 0
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
-            for attempt in range(self.options.retries + 1):
-                try:
-                    answered = (await http.post(session.callback_url, content=body,
-                                                headers=headers)).status_code
-                except httpx.HTTPError as exc:
-                    log.warning("webhook not delivered", session=session.id,
-                                error=type(exc).__name__)
-                    answered = 0
-                if 200 <= answered < 300:
-                    session.webhooks_sent += 1
-                    return answered
-                if 400 <= answered < 500 and answered not in (404, 409, 429):
-                    return answered  # refused as such: sending it again changes nothing
-                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+        answered = await call_back(session.callback_url, body, secret=self.options.secret,
+                                   retries=self.options.retries, log=log, what="webhook",
+                                   session=session.id)
+        if 200 <= answered < 300:
+            session.webhooks_sent += 1
         return answered
 
     async def notify(self, request: Request) -> Response:
-        document = await self._signed(request)
+        document = await read_signed(request, self.options.secret, empty=True)
         if isinstance(document, Response):
             return document
         session = self._session(request)
         if session is None:
-            return _error(404, "no such session")
+            return error(404, "no such session")
         decision, rejection = document.get("decision"), document.get("rejection")
         if decision not in ("approved", "rejected"):
-            return _error(400, "decision: approved or rejected")
+            return error(400, "decision: approved or rejected")
         if (rejection not in ("retry", "final")) if decision == "rejected" else rejection:
-            return _error(400, "rejection: retry or final for a rejection, none otherwise")
+            return error(400, "rejection: retry or final for a rejection, none otherwise")
         reason = document.get("reason")
         if reason is not None and not isinstance(reason, str):
-            return _error(400, "reason: a string")
+            return error(400, "reason: a string")
         decided_at = now()
         if document.get("decided_at") is not None:
             try:
                 decided_at = datetime.fromisoformat(str(document["decided_at"]))
             except ValueError:
-                return _error(400, "decided_at: an ISO-8601 time")
+                return error(400, "decided_at: an ISO-8601 time")
             if decided_at.tzinfo is None:
-                return _error(400, "decided_at: the time needs its zone")
+                return error(400, "decided_at: the time needs its zone")
         answered = await self.decide(session, decision, rejection, reason, decided_at)
         return JSONResponse({"session_id": session.id, "decision": decision,
                              "callback_status": answered})
 
     async def resend(self, request: Request) -> Response:
-        document = await self._signed(request)
+        document = await read_signed(request, self.options.secret, empty=True)
         if isinstance(document, Response):
             return document
         session = self._session(request)
         if session is None or session.last_webhook is None:
-            return _error(404, "no webhook to send again")
+            return error(404, "no webhook to send again")
         answered = await self.call_back(session, session.last_webhook)
         return JSONResponse({"session_id": session.id, "callback_status": answered})
 
     async def show(self, request: Request) -> Response:
         session = self._session(request)
         if session is None:
-            return _error(404, "no such session")
+            return error(404, "no such session")
         shown = {k: v for k, v in asdict(session).items() if k != "last_webhook"}
         shown["expires_at"] = stamp(session.expires_at)
         return JSONResponse(shown)
@@ -292,10 +264,6 @@ async def _applicant(request: Request, wants_json: bool) -> dict[str, str] | Non
     if not isinstance(last, str) or not last.strip() or not isinstance(first, str):
         return None
     return {"first_name": first[:100], "last_name": last[:100]}
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def _check(document: dict[str, Any]) -> str | None:

@@ -28,8 +28,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-import simplejson
 import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,7 +35,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from wowsino.kernel.jsonio import dumps
-from wowsino.wallet.psp.sandbox import METHODS, sign, signature_holds
+from wowsino.sandbox.signed import call_back, error, read_signed
+from wowsino.wallet.psp.sandbox import METHODS
 
 log = structlog.get_logger("wowsino.sandbox.psp")
 
@@ -90,18 +89,6 @@ class SandboxPsp:
             Route("/healthz", self.health, methods=["GET"]),
         ])
 
-    async def _signed(self, request: Request) -> tuple[bytes, dict[str, Any]] | Response:
-        raw = await request.body()
-        if not signature_holds(self.options.secret, raw, request.headers.get("x-signature")):
-            return _error(401, "the request's signature does not verify")
-        try:
-            document = simplejson.loads(raw, use_decimal=True)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return _error(400, "the body is not JSON")
-        if not isinstance(document, dict):
-            return _error(400, "the body is not a JSON object")
-        return raw, document
-
     async def create_payment(self, request: Request) -> Response:
         return await self._create(request, "payment")
 
@@ -109,19 +96,18 @@ class SandboxPsp:
         return await self._create(request, "payout")
 
     async def _create(self, request: Request, kind: str) -> Response:
-        signed = await self._signed(request)
-        if isinstance(signed, Response):
-            return signed
-        _, document = signed
+        document = await read_signed(request, self.options.secret, decimal=True)
+        if isinstance(document, Response):
+            return document
         problem = _check(document)
         if problem is not None:
-            return _error(400, problem)
+            return error(400, problem)
         reference = document["reference"]
         known = self.by_reference.get((kind, reference))
         if known is not None:
             existing = self.transactions[known]
             if existing.content() != _content(kind, document):
-                return _error(409, "this reference was used with other content")
+                return error(409, "this reference was used with other content")
             return JSONResponse(self._answer(existing, request), status_code=200)
         prefix = "pay" if kind == "payment" else "out"
         transaction = Transaction(
@@ -170,39 +156,25 @@ class SandboxPsp:
                       "type": transaction.kind, "status": status,
                       "amount": transaction.amount, "currency": transaction.currency,
                       "reason": reason, "sent_at": datetime.now(UTC).isoformat()}).encode()
-        headers = {"Content-Type": "application/json",
-                   "X-Signature": sign(self.options.secret, body)}
-        answered = 0
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
-            for attempt in range(self.options.retries + 1):
-                try:
-                    answered = (await http.post(transaction.callback_url, content=body,
-                                                headers=headers)).status_code
-                except httpx.HTTPError as exc:
-                    log.warning("callback not delivered", transaction=transaction.id,
-                                error=type(exc).__name__)
-                    answered = 0
-                if 200 <= answered < 300:
-                    transaction.callbacks_sent += 1
-                    return answered
-                if 400 <= answered < 500 and answered not in (404, 409, 429):
-                    return answered  # refused as such: sending it again changes nothing
-                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+        answered = await call_back(transaction.callback_url, body, secret=self.options.secret,
+                                   retries=self.options.retries, log=log, what="callback",
+                                   transaction=transaction.id)
+        if 200 <= answered < 300:
+            transaction.callbacks_sent += 1
         return answered
 
     async def notify(self, request: Request) -> Response:
-        signed = await self._signed(request)
-        if isinstance(signed, Response):
-            return signed
-        _, document = signed
+        document = await read_signed(request, self.options.secret, decimal=True)
+        if isinstance(document, Response):
+            return document
         transaction = self.transactions.get(request.path_params["transaction_id"])
         if transaction is None:
-            return _error(404, "no such transaction")
+            return error(404, "no such transaction")
         status, reason = document.get("status"), document.get("reason")
         if status not in ("completed", "failed", "pending"):
-            return _error(400, "status: completed, failed or pending")
+            return error(400, "status: completed, failed or pending")
         if reason is not None and not isinstance(reason, str):
-            return _error(400, "reason: a string")
+            return error(400, "reason: a string")
         transaction.status, transaction.reason = status, reason
         answered = await self.call_back(transaction, status, reason)
         return JSONResponse({"transaction_id": transaction.id, "status": status,
@@ -211,7 +183,7 @@ class SandboxPsp:
     async def show(self, request: Request) -> Response:
         transaction = self.transactions.get(request.path_params["transaction_id"])
         if transaction is None:
-            return _error(404, "no such transaction")
+            return error(404, "no such transaction")
         return JSONResponse(asdict(transaction))
 
     async def page(self, request: Request) -> Response:
@@ -224,10 +196,6 @@ class SandboxPsp:
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "transactions": len(self.transactions)})
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def _content(kind: str, document: dict[str, Any]) -> tuple[str, str, str, str, str]:

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wowsino.kernel.db import read_only, unit_of_work
-from wowsino.kernel.errors import AuthInvalid, NotFound, ValidationFailed
+from wowsino.kernel import vendors
+from wowsino.kernel.db import unit_of_work
+from wowsino.kernel.errors import NotFound, ValidationFailed
 from wowsino.kernel.platform import Platform
 from wowsino.wallet import deposits, psp, references, repository, withdrawals
 from wowsino.wallet.gateway import account_for
-from wowsino.wallet.psp.base import CallbackInvalid
 
 KIND = {"deposit": "payment", "withdrawal": "payout"}
 
@@ -37,29 +37,13 @@ async def receive(platform: Platform, adapter_name: str, body: bytes,
     Raises 404 for an unknown adapter or reference, 401 ``SIGNATURE_INVALID`` for a
     signature that does not hold, 400 for a body the adapter cannot read."""
     adapter = psp.adapter(adapter_name)
-    try:
-        raw = adapter.reference_of(body, headers)
-    except CallbackInvalid as exc:
-        raise ValidationFailed(str(exc), field="body") from None
-    if raw is None:
-        raise ValidationFailed("reference: the callback names no reference", field="reference")
-    reference = references.decode(raw)
-    if reference is None:
-        raise _unknown()
-    realm, target = reference.realm, reference.target
-    async with read_only(platform.engine) as conn:
-        row = await repository.row(conn, realm, target, reference.id)
-        if row is None or row["adapter"] != adapter.name:
-            raise _unknown()
-        _, account = await account_for(conn, platform, realm, row)
-    if not adapter.verify(body, headers, account):
-        raise AuthInvalid("the callback's signature does not verify", code="SIGNATURE_INVALID")
-    try:
-        event = adapter.parse(body, headers)
-    except CallbackInvalid as exc:
-        raise ValidationFailed(str(exc), field="body") from None
+    raw, reference, event = await vendors.verified(
+        platform, adapter, body, headers, word="callback", decode=references.decode,
+        unknown=_unknown, account_for=account_for,
+        load=lambda conn, found: repository.row(conn, found.realm, found.target, found.id))
     if event is None:  # the PSP's news of a payment still under way: nothing settles
         return adapter.acknowledge("ignored")
+    realm, target = reference.realm, reference.target
     if event.reference != raw or event.kind != KIND[target]:
         raise ValidationFailed(f"type: a {event.kind} callback for a {target}", field="type")
     text_body = body.decode("utf-8", errors="replace")

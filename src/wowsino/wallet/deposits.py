@@ -21,7 +21,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.compliance import money as gate
+from wowsino.compliance import gate
 from wowsino.events import service as spine
 from wowsino.events.schemas import DepositIn
 from wowsino.kernel import audit, outbox
@@ -70,11 +70,13 @@ async def request(
         raise ValidationFailed(f"method: {brand.adapter.name} takes "
                                f"{sorted(brand.adapter.methods)}", field="method")
     deposit_id = new_id()
+    # the gate counts the player's pending and completed deposits against their limits
     history = await repository.deposits_since(conn, realm, player["id"], unit.code,
-                                              at - gate.HISTORY)
-    decision = await gate.decide_deposit(conn, realm=realm, player=player, currency=unit.code,
-                                         amount=minor, history=history, actor=actor, at=at,
-                                         target_id=str(deposit_id))
+                                              at - gate.DEPOSIT_HISTORY)
+    facts = gate.Facts(gate.Action.DEPOSIT, player, await gate.rules_for(conn, realm, player),
+                       at, amount=minor, currency=unit.code, deposits=history)
+    decision = await gate.decide(conn, facts, realm=realm, actor=actor,
+                                 target_id=str(deposit_id))
     if not decision.allowed:
         return 403, decision.refusal()
     await repository.insert(conn, realm, "deposit", {

@@ -14,7 +14,7 @@ from wowsino.kernel.auth import Principal, white_label
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
-from wowsino.kernel.writes import platform_of, write
+from wowsino.kernel.writes import callback_base, platform_of, write, write_then
 from wowsino.players import service as players
 from wowsino.wallet import (
     callbacks,
@@ -26,7 +26,6 @@ from wowsino.wallet import (
     views,
     withdrawals,
 )
-from wowsino.wallet.http import callback_base, write_then
 from wowsino.wallet.schemas import ApproveIn, OperatorWithdrawalIn, PspConfigIn, RejectIn
 
 router = APIRouter(tags=["wallet"], route_class=DecimalRoute)

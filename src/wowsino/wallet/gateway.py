@@ -30,15 +30,10 @@ from wowsino.kernel.errors import ServiceUnavailable
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
+from wowsino.kernel.vendors import Account, VendorRefused, VendorUnavailable
+from wowsino.kernel.vendors import account_for as vendor_account
 from wowsino.wallet import deposits, psp, psp_config, references, repository, withdrawals
-from wowsino.wallet.psp.base import (
-    Account,
-    PaymentRequest,
-    PayoutRequest,
-    PspAdapter,
-    PspRefused,
-    PspUnavailable,
-)
+from wowsino.wallet.psp.base import PaymentRequest, PayoutRequest, PspAdapter
 
 log = structlog.get_logger("wowsino.wallet")
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -58,10 +53,9 @@ async def account_for(conn: AsyncConnection, platform: Platform, realm: Realm,
                    row: dict[str, Any]) -> tuple[PspAdapter, Account]:
     """The adapter a row was made with, and the brand's account for it (the brand's
     stored credentials when it still uses that adapter, else the adapter's defaults)."""
-    adapter = psp.adapter(row["adapter"])
     brand = await psp_config.for_brand(conn, realm, row["brand_id"])
-    credentials = brand.credentials if brand.adapter.name == adapter.name else {}
-    return adapter, adapter.account(credentials, platform.settings)
+    return vendor_account(psp.adapter(row["adapter"]), brand.adapter, brand.credentials,
+                          platform.settings)
 
 
 async def start_deposit(platform: Platform, realm: Realm, deposit_id: Any) -> None:
@@ -81,12 +75,12 @@ async def start_deposit(platform: Platform, realm: Realm, deposit_id: Any) -> No
     try:
         async with client() as http:
             created = await adapter.create_payment(http, account, payment)
-    except PspRefused as refused:
+    except VendorRefused as refused:
         at, reason = platform.clock.now(), refused.reason[:255]
         await unit_of_work(platform.engine, lambda conn: deposits.fail_unstarted(
             conn, realm=realm, deposit_id=row["id"], reason=reason, at=at))
         return
-    except PspUnavailable as exc:
+    except VendorUnavailable as exc:
         log.warning("PSP did not start a deposit", adapter=adapter.name, error=str(exc))
         raise ServiceUnavailable("the payment provider did not answer; the deposit is pending: "
                                  "send the request again with the same idempotency key") from None
@@ -112,12 +106,12 @@ async def send_payout(platform: Platform, realm: Realm, withdrawal_id: Any) -> b
     try:
         async with client() as http:
             created = await adapter.create_payout(http, account, payout)
-    except PspRefused as refused:
+    except VendorRefused as refused:
         at, reason = platform.clock.now(), refused.reason[:255]
         await unit_of_work(platform.engine, lambda conn: withdrawals.fail_unsent(
             conn, realm=realm, withdrawal_id=row["id"], reason=reason, at=at))
         return True
-    except PspUnavailable as exc:
+    except VendorUnavailable as exc:
         log.warning("PSP did not take a payout; it is sent again later", adapter=adapter.name,
                     error=str(exc))
         return False

@@ -13,10 +13,9 @@ from wowsino.kernel.db import read_only
 from wowsino.kernel.idempotency import WriteResult
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
-from wowsino.kernel.writes import platform_of
+from wowsino.kernel.writes import callback_base, platform_of, write_then
 from wowsino.pam.sessions import CurrentPlayer
 from wowsino.wallet import deposits, history, repository, service, views, withdrawals
-from wowsino.wallet.http import callback_base, write_then
 from wowsino.wallet.schemas import DepositIn, WithdrawalIn
 
 router = APIRouter(prefix="/player", tags=["player wallet"], route_class=DecimalRoute)

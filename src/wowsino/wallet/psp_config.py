@@ -14,10 +14,10 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel import audit
-from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
+from wowsino.kernel import vendors
+from wowsino.kernel.errors import Conflict, ValidationFailed
 from wowsino.kernel.money import ASSETS, from_minor, to_minor
-from wowsino.kernel.realm import Actor, Mode, Realm
+from wowsino.kernel.realm import Actor, Realm
 from wowsino.wallet import psp, repository
 from wowsino.wallet.psp.base import PspAdapter
 
@@ -46,16 +46,9 @@ async def for_brand(conn: AsyncConnection, realm: Realm, brand_id: UUID) -> Bran
 
 def require_usable(brand: BrandPsp, realm: Realm, settings: Any) -> None:
     """The sandbox never takes live money in production (409 ``PSP_NOT_CONFIGURED``)."""
-    if brand.adapter.name == psp.DEFAULT and realm.mode is Mode.LIVE and settings.production:
+    if vendors.sandbox_in_live(brand.adapter.name, realm, settings):
         raise Conflict("this brand has no payment provider for live money: choose one with "
                        "PUT /v1/brands/<slug>/psp", code="PSP_NOT_CONFIGURED")
-
-
-async def _brand(conn: AsyncConnection, realm: Realm, slug: str) -> dict[str, Any]:
-    found = await repository.brand(conn, realm, slug)
-    if found is None:
-        raise NotFound(f"no brand {slug!r}", code="NOT_FOUND")
-    return found
 
 
 def _thresholds(raw: dict[str, Any]) -> dict[str, int]:
@@ -70,20 +63,15 @@ def _thresholds(raw: dict[str, Any]) -> dict[str, int]:
 
 
 def _view(slug: str, row: dict[str, Any] | None) -> dict[str, Any]:
-    if row is None:
-        return {"brand": slug, "adapter": psp.DEFAULT, "configured": False,
-                "credentials_set": [], "auto_approve_below": {}, "version": 0,
-                "updated_at": None}
-    thresholds = {code: from_minor(int(minor), ASSETS[code])
-                  for code, minor in sorted(row["auto_approve_below"].items())}
-    return {"brand": slug, "adapter": row["adapter"], "configured": True,
-            "credentials_set": sorted(row["credentials"]), "auto_approve_below": thresholds,
-            "version": row["version"], "updated_at": row["updated_at"]}
+    thresholds = {} if row is None else {
+        code: from_minor(int(minor), ASSETS[code])
+        for code, minor in sorted(row["auto_approve_below"].items())}
+    return vendors.view(slug, row, psp.DEFAULT, {"auto_approve_below": thresholds})
 
 
 async def show(conn: AsyncConnection, realm: Realm, slug: str) -> dict[str, Any]:
     """The brand's adapter and which credentials are set, never their values."""
-    found = await _brand(conn, realm, slug)
+    found = await vendors.brand(conn, realm, slug)
     return {"psp": _view(found["slug"], await repository.psp_config(conn, realm, found["id"]))}
 
 
@@ -92,35 +80,17 @@ async def put(conn: AsyncConnection, *, realm: Realm, slug: str, adapter_name: s
               actor: Actor, at: datetime) -> dict[str, Any]:
     """Choose the brand's adapter. ``credentials`` replace the stored ones; omitted, the
     stored ones stay when the adapter is the same. Audited without the secrets."""
-    found = await _brand(conn, realm, slug)
-    chosen = psp.ADAPTERS.get(adapter_name)
-    if chosen is None:
-        raise ValidationFailed(f"adapter: unknown PSP adapter {adapter_name!r}; one of "
-                               f"{sorted(psp.ADAPTERS)}", field="adapter")
+    found = await vendors.brand(conn, realm, slug)
+    chosen = vendors.choose(psp.ADAPTERS, adapter_name, "PSP")
     before = await repository.psp_config(conn, realm, found["id"])
-    if credentials is None:
-        kept = before is not None and before["adapter"] == chosen.name
-        credentials = dict(before["credentials"]) if kept and before else {}
-    unknown = sorted(set(credentials) - set(chosen.credential_names))
-    if unknown:
-        raise ValidationFailed(f"credentials: {chosen.name} takes no {unknown[0]!r}; it takes "
-                               f"{list(chosen.credential_names)}", field="credentials")
-    missing = [name for name in chosen.required_credentials if not credentials.get(name)]
-    if missing:
-        raise ValidationFailed(f"credentials: {chosen.name} needs {missing[0]!r}",
-                               field="credentials")
+    stored = vendors.credentials(chosen, credentials, before)
     thresholds = _thresholds(auto_approve_below or {})
     await repository.put_psp_config(conn, realm, found["id"], adapter=chosen.name,
-                                    credentials=credentials, auto_approve_below=thresholds,
-                                    at=at)
+                                    credentials=stored, auto_approve_below=thresholds, at=at)
     after = await repository.psp_config(conn, realm, found["id"])
-    await audit.record(conn, realm=realm, actor=actor, action="psp.configured",
-                       target_type="brand", target_id=str(found["id"]),
-                       before=_audited(_view(slug, before)), after=_audited(_view(slug, after)),
-                       at=at)
+    await vendors.record_configured(
+        conn, realm=realm, actor=actor, action="psp.configured", brand_id=found["id"],
+        before=_view(slug, before), after=_view(slug, after),
+        audited=("adapter", "credentials_set", "auto_approve_below"), at=at)
     return {"psp": _view(found["slug"], after)}
-
-
-def _audited(view: dict[str, Any]) -> dict[str, Any]:
-    return {k: view[k] for k in ("adapter", "credentials_set", "auto_approve_below")}
 

@@ -210,11 +210,3 @@ async def transactions(conn: AsyncConnection, realm: Realm, player_id: UUID, *,
              f"{after_clause} ORDER BY {TRANSACTIONS.order('p')} LIMIT :limit"),
         params)
     return [dict(r._mapping) for r in rows]
-
-
-async def brand(conn: AsyncConnection, realm: Realm, slug: str) -> dict[str, Any] | None:
-    """A brand of the realm's tenant by slug."""
-    found = (await conn.execute(
-        text("SELECT id, slug FROM brands WHERE tenant_id = :tenant_id AND slug = :slug"),
-        {**realm.params, "slug": slug})).first()
-    return None if found is None else dict(found._mapping)

@@ -5,14 +5,14 @@ Amounts arrive as exact decimals; the services check them against the currency.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from wowsino.kernel.vendors import ConfigIn
 
 MoneyIn = Decimal
 Method = str
-CREDENTIAL_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 
 
 class Body(BaseModel):
@@ -59,22 +59,10 @@ class RejectIn(Body):
     idempotency_key: str | None = Field(default=None, max_length=255)
 
 
-class PspConfigIn(Body):
+class PspConfigIn(ConfigIn):
     """``credentials`` replace the stored ones (omit them to keep them while the adapter
     stays the same); ``auto_approve_below``: ``{currency: amount}``, a withdrawal below it
     is approved without an operator."""
 
-    adapter: str = Field(min_length=1, max_length=64)
-    credentials: dict[str, str] | None = Field(default=None, max_length=16)
     auto_approve_below: dict[str, MoneyIn] | None = Field(default=None, max_length=32)
     idempotency_key: str | None = Field(default=None, max_length=255)
-
-    @field_validator("credentials")
-    @classmethod
-    def _credentials(cls, v: dict[str, str] | None) -> dict[str, str] | None:
-        for name, value in (v or {}).items():
-            if not re.match(CREDENTIAL_NAME, name):
-                raise ValueError(f"{name[:64]!r} is not a credential name (a-z, 0-9, _)")
-            if not 1 <= len(value) <= 4096:
-                raise ValueError(f"{name}: 1 to 4096 characters")
-        return v

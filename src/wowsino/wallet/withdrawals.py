@@ -23,7 +23,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.bonuses import service as bonuses
-from wowsino.compliance import money as gate
+from wowsino.compliance import gate
 from wowsino.kernel import audit, ledger, outbox
 from wowsino.kernel.errors import Conflict, NotFound, ValidationFailed
 from wowsino.kernel.ids import new_id, parse_uuid
@@ -70,8 +70,10 @@ async def request(
         raise ValidationFailed(f"method: {brand.adapter.name} pays out by "
                                f"{sorted(brand.adapter.payout_methods)}", field="method")
     withdrawal_id = new_id()
-    decision = await gate.decide_withdrawal(conn, realm=realm, player=player, actor=actor,
-                                            at=at, target_id=str(withdrawal_id))
+    facts = gate.Facts(gate.Action.WITHDRAWAL, player,
+                       await gate.rules_for(conn, realm, player), at)
+    decision = await gate.decide(conn, facts, realm=realm, actor=actor,
+                                 target_id=str(withdrawal_id))
     if not decision.allowed:
         return 403, decision.refusal()
     # the lock order: the bonus rows (engine rows), then the player's row, then balances

@@ -35,9 +35,9 @@ from tests.integration.bonus_support import (
     template,
 )
 from tests.integration.games_support import game_movements, launch
-from tests.integration.kyc_support import Vendor, start_vendor, stop_vendor, until_decided
+from tests.integration.kyc_support import Vendor, start_vendor, until_decided
 from tests.integration.support import adjust, assert_error, body
-from tests.integration.wallet_support import Psp, start_psp, stop_psp, until_settled
+from tests.integration.wallet_support import Psp, start_psp, until_settled
 from tests.integration.wl_support import login, make_white_label, register
 from tests.support.events import check_all, stored_events
 from tests.support.live_server import free_port, serving
@@ -52,14 +52,14 @@ ROUNDS = 1000
 def psp() -> Iterator[Psp]:
     found = start_psp("--delay", "0.05", "--retries", "3")
     yield found
-    stop_psp(found)
+    found.stop()
 
 
 @pytest.fixture(scope="module")
 def vendor() -> Iterator[Vendor]:
     found = start_vendor("--delay", "0.05", "--retries", "3")
     yield found
-    stop_vendor(found)
+    found.stop()
 
 
 @pytest.fixture

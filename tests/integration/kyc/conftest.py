@@ -4,18 +4,19 @@ vendor's decisions carry the vendor's own (real) time, which orders them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
-from tests.integration.kyc_support import Vendor, start_vendor, stop_vendor
-from tests.integration.wl_support import WhiteLabel, make_white_label
-from tests.support.live_server import free_port, serving
+from tests.integration.kyc_support import Vendor, start_vendor
+from tests.integration.sandbox_support import app_port, served, wl
+from tests.support.live_server import free_port
 from wowsino.kernel.clock import SystemClock
 from wowsino.kernel.config import Settings
+
+__all__ = ["app_port", "served", "wl"]  # the fixtures the vendors' tests share
 
 
 @pytest.fixture(scope="module")
@@ -23,17 +24,12 @@ def vendor() -> Iterator[Vendor]:
     """One sandbox KYC vendor for the module: webhooks 50 ms after a verification."""
     found = start_vendor("--delay", "0.05", "--retries", "3")
     yield found
-    stop_vendor(found)
+    found.stop()
 
 
 @pytest.fixture
 def clock() -> Any:
     return SystemClock()
-
-
-@pytest.fixture
-def app_port() -> int:
-    return free_port()
 
 
 @pytest.fixture
@@ -43,15 +39,3 @@ def settings(vendor: Vendor, app_port: int) -> Settings:
                     sandbox_kyc_secret=vendor.secret,
                     sandbox_psp_url=f"http://127.0.0.1:{free_port()}",
                     public_url=f"http://127.0.0.1:{app_port}", rate_limit_burst=100_000)
-
-
-@pytest.fixture
-async def served(app: Any, app_port: int) -> AsyncIterator[int]:
-    """The app on its real port too: the vendor's webhooks reach it there."""
-    async with serving(app, port=app_port) as port:
-        yield port
-
-
-@pytest.fixture
-async def wl(client: httpx.AsyncClient) -> WhiteLabel:
-    return await make_white_label(client, "casino")

@@ -18,7 +18,7 @@ from tests.integration.wallet_support import new_player
 from tests.integration.wl_support import WhiteLabel, make_white_label
 from tests.support.events import stored_events
 from wowsino.kernel.jsonio import dumps
-from wowsino.kyc.adapters.sandbox import sign
+from wowsino.kernel.vendors import sign
 
 CALLBACK = "/v1/kyc/sandbox/callback"
 

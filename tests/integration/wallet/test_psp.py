@@ -19,7 +19,6 @@ from tests.integration.wallet_support import (
     new_player,
     real_balance,
     start_psp,
-    stop_psp,
     system_balance,
     until_settled,
 )
@@ -224,4 +223,4 @@ async def test_the_sandbox_fails_card_payments_at_its_failure_rate(
             "failed", "random_failure")
         assert await real_balance(wl, "alice") == Decimal("0")
     finally:
-        stop_psp(failing)
+        failing.stop()

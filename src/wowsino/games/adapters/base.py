@@ -10,7 +10,6 @@ and nothing else; adding an aggregator is one module registered in
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from abc import ABC, abstractmethod
@@ -21,6 +20,7 @@ from typing import Any, ClassVar
 
 from wowsino.kernel.config import Settings
 from wowsino.kernel.jsonio import loads
+from wowsino.kernel.vendors import sign
 
 
 class Operation(StrEnum):
@@ -135,11 +135,6 @@ class Game:
 # the shape of every game session token the platform issues (games/sessions.py): a body
 # naming anything else is not looked up before its signature verifies
 TOKEN = re.compile(r"wgs_(live|test)_[0-9a-f]{48}")
-
-
-def sign(secret: str, raw: bytes) -> str:
-    """The signature of a body: lowercase hex HMAC-SHA256 of the raw bytes."""
-    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
 def json_object(raw: bytes) -> dict[str, Any]:

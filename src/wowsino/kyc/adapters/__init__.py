@@ -6,12 +6,12 @@ one line here (docs/kyc.md has the checklist).
 
 from __future__ import annotations
 
-from wowsino.kernel.errors import NotFound
+from wowsino.kernel import vendors
 from wowsino.kyc.adapters.base import KycAdapter
 from wowsino.kyc.adapters.sandbox import SandboxAdapter
 from wowsino.kyc.adapters.sumsub import SumsubAdapter
 
-DEFAULT = "sandbox"  # a white-label brand's KYC vendor until it chooses one
+DEFAULT = vendors.SANDBOX  # a white-label brand's KYC vendor until it chooses one
 
 ADAPTERS: dict[str, KycAdapter] = {adapter.name: adapter
                                    for adapter in (SandboxAdapter(), SumsubAdapter())}
@@ -19,7 +19,4 @@ ADAPTERS: dict[str, KycAdapter] = {adapter.name: adapter
 
 def adapter(name: str) -> KycAdapter:
     """The registered adapter ``name``, or 404 ``NOT_FOUND``."""
-    found = ADAPTERS.get(name)
-    if found is None:
-        raise NotFound(f"no KYC adapter {name[:64]!r}", code="NOT_FOUND")
-    return found
+    return vendors.registered(ADAPTERS, name, "KYC")

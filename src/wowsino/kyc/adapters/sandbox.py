@@ -13,42 +13,32 @@ decision, ``decided_at`` (ISO-8601) is the vendor's time of it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from wowsino.kernel.jsonio import dumps
-from wowsino.kyc.adapters.base import (
+from wowsino.kernel.vendors import (
+    SIGNATURE_HEADER,
     Account,
     CallbackInvalid,
+    VendorUnavailable,
+    post_signed,
+    read_json_object,
+    signature_holds,
+    text_field,
+)
+from wowsino.kyc.adapters.base import (
     Created,
     KycAdapter,
     Rejection,
     SessionRequest,
     VendorDecision,
-    VendorRefused,
-    VendorUnavailable,
-    read_json_object,
-    text_field,
 )
 
-SIGNATURE_HEADER = "x-signature"
 DECISIONS = ("approved", "rejected")
 REJECTIONS = ("retry", "final")
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature of ``body``: lowercase hex HMAC-SHA256 with the shared secret."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_holds(secret: str, body: bytes, signature: str | None) -> bool:
-    return signature is not None and hmac.compare_digest(sign(secret, body),
-                                                         signature.strip().lower())
 
 
 def parse_time(value: Any, field: str) -> datetime:
@@ -74,25 +64,10 @@ class SandboxAdapter(KycAdapter):
 
     async def create_session(self, http: httpx.AsyncClient, account: Account,
                              request: SessionRequest) -> Created:
-        body = dumps({"reference": request.reference, "level": request.level,
-                      "callback_url": request.callback_url,
-                      "ttl_seconds": request.ttl_seconds}).encode()
-        headers = {"Content-Type": "application/json",
-                   "X-Signature": sign(account.credentials["secret"], body)}
-        try:
-            response = await http.post(f"{account.url}/sessions", content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise VendorUnavailable(
-                f"the sandbox KYC vendor did not answer: {type(exc).__name__}") from None
-        if response.status_code >= 500 or response.status_code in (408, 409, 429):
-            raise VendorUnavailable(f"the sandbox KYC vendor answered {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            raise VendorUnavailable("the sandbox KYC vendor answered no JSON") from None
-        if response.status_code >= 400:
-            reason = answer.get("error") if isinstance(answer, dict) else None
-            raise VendorRefused(str(reason or f"refused with {response.status_code}"))
+        answer = await post_signed(http, account, "/sessions", {
+            "reference": request.reference, "level": request.level,
+            "callback_url": request.callback_url, "ttl_seconds": request.ttl_seconds},
+            vendor="the sandbox KYC vendor")
         url = answer.get("verification_url") if isinstance(answer, dict) else None
         if not isinstance(url, str) or not url:
             raise VendorUnavailable("the sandbox KYC vendor answered without a page")

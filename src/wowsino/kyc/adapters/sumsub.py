@@ -33,18 +33,20 @@ from typing import Any
 
 import httpx
 
-from wowsino.kyc.adapters.base import (
+from wowsino.kernel.vendors import (
     Account,
     CallbackInvalid,
+    VendorRefused,
+    VendorUnavailable,
+    read_json_object,
+    text_field,
+)
+from wowsino.kyc.adapters.base import (
     Created,
     KycAdapter,
     Rejection,
     SessionRequest,
     VendorDecision,
-    VendorRefused,
-    VendorUnavailable,
-    read_json_object,
-    text_field,
 )
 
 LINK_PATH = "/resources/sdkIntegrations/levels/-/websdkLink"

@@ -6,18 +6,15 @@ line here (docs/psp.md has the checklist).
 
 from __future__ import annotations
 
-from wowsino.kernel.errors import NotFound
+from wowsino.kernel import vendors
 from wowsino.wallet.psp.base import PspAdapter
 from wowsino.wallet.psp.sandbox import SandboxAdapter
 
-DEFAULT = "sandbox"  # a white-label brand's adapter until it chooses one
+DEFAULT = vendors.SANDBOX  # a white-label brand's adapter until it chooses one
 
 ADAPTERS: dict[str, PspAdapter] = {adapter.name: adapter for adapter in (SandboxAdapter(),)}
 
 
 def adapter(name: str) -> PspAdapter:
     """The registered adapter ``name``, or 404 ``NOT_FOUND``."""
-    found = ADAPTERS.get(name)
-    if found is None:
-        raise NotFound(f"no PSP adapter {name[:64]!r}", code="NOT_FOUND")
-    return found
+    return vendors.registered(ADAPTERS, name, "PSP")

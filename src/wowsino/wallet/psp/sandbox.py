@@ -9,45 +9,35 @@ platform's ``WOWSINO_SANDBOX_PSP_URL``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
-import simplejson
 
-from wowsino.kernel.jsonio import dumps
-from wowsino.wallet.psp.base import (
+from wowsino.kernel.vendors import (
+    SIGNATURE_HEADER,
     Account,
-    CallbackEvent,
     CallbackInvalid,
+    VendorUnavailable,
+    post_signed,
+    read_json_object,
+    signature_holds,
+)
+from wowsino.wallet.psp.base import (
+    CallbackEvent,
     Created,
     PaymentRequest,
     PayoutRequest,
     PspAdapter,
-    PspRefused,
-    PspUnavailable,
     Settlement,
 )
 
-SIGNATURE_HEADER = "x-signature"
 # the sandbox's statuses, as the wallet reads them (``pending`` settles nothing)
 STATUSES: dict[str, Settlement | None] = {"completed": "completed", "failed": "failed",
                                           "pending": None}
 KINDS = {"payment": "payment", "payout": "payout"}
 METHODS = frozenset({"card", "card_declined", "card_slow", "card_twice"})
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature of ``body``: lowercase hex HMAC-SHA256 with the shared secret."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_holds(secret: str, body: bytes, signature: str | None) -> bool:
-    return signature is not None and hmac.compare_digest(sign(secret, body),
-                                                         signature.strip().lower())
 
 
 class SandboxAdapter(PspAdapter):
@@ -62,26 +52,9 @@ class SandboxAdapter(PspAdapter):
 
     async def _create(self, http: httpx.AsyncClient, account: Account, path: str,
                       payload: dict[str, Any]) -> Created:
-        body = dumps(payload).encode()
-        headers = {"Content-Type": "application/json",
-                   "X-Signature": sign(account.credentials["secret"], body)}
-        try:
-            response = await http.post(f"{account.url}{path}", content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise PspUnavailable(f"the sandbox PSP did not answer: {type(exc).__name__}") from None
-        # 409: the reference is known with other content; whether a payout left is then
-        # unknown, so it is never taken for a refusal
-        if response.status_code >= 500 or response.status_code in (408, 409, 429):
-            raise PspUnavailable(f"the sandbox PSP answered {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            raise PspUnavailable("the sandbox PSP answered no JSON") from None
-        if response.status_code >= 400:
-            reason = answer.get("error") if isinstance(answer, dict) else None
-            raise PspRefused(str(reason or f"refused with {response.status_code}"))
+        answer = await post_signed(http, account, path, payload, vendor="the sandbox PSP")
         if not isinstance(answer, dict) or not isinstance(answer.get("transaction_id"), str):
-            raise PspUnavailable("the sandbox PSP answered without a transaction id")
+            raise VendorUnavailable("the sandbox PSP answered without a transaction id")
         redirect = answer.get("redirect_url")
         return Created(answer["transaction_id"], redirect if isinstance(redirect, str) else None)
 
@@ -99,17 +72,8 @@ class SandboxAdapter(PspAdapter):
             "currency": request.currency, "method": request.method,
             "callback_url": request.callback_url})
 
-    def _document(self, body: bytes) -> dict[str, Any]:
-        try:
-            document = simplejson.loads(body, use_decimal=True)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise CallbackInvalid("body: not JSON") from None
-        if not isinstance(document, dict):
-            raise CallbackInvalid("body: not a JSON object")
-        return document
-
     def reference_of(self, body: bytes, headers: Mapping[str, str]) -> str | None:
-        reference = self._document(body).get("reference")
+        reference = read_json_object(body, decimal=True).get("reference")
         return reference if isinstance(reference, str) else None
 
     def verify(self, body: bytes, headers: Mapping[str, str], account: Account) -> bool:
@@ -117,7 +81,7 @@ class SandboxAdapter(PspAdapter):
                                headers.get(SIGNATURE_HEADER))
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> CallbackEvent | None:
-        document = self._document(body)
+        document = read_json_object(body, decimal=True)
         texts = {}
         for name in ("reference", "transaction_id", "type", "status", "currency"):
             value = document.get(name)
