@@ -68,8 +68,9 @@ async def run(url: str, *, entries: int = 10_000) -> str:
         await migrate(engine)
         realm, player = Realm(new_id(), Mode.LIVE), new_id()
         await _build(engine, realm, player, entries)
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:
             await conn.exec_driver_sql("ANALYZE")
+        async with engine.connect() as conn:
             deep_cursor, walk_started, pages, cursor = None, time.perf_counter(), 0, None
             while True:
                 page = await explain.explain(conn, realm, player, Rail.WINZ, winz, limit=PAGE,
