@@ -4,12 +4,15 @@ dossier shows, across pages; a source paid twice shows in ``duplicates``."""
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
+
+import httpx
 
 from tests.conftest import Tenant
 from tests.integration.bonus_support import grant, template
@@ -21,6 +24,7 @@ from tests.integration.support import (
     body,
     create_player,
 )
+from tests.integration.test_console import sign_in
 from wowsino.kernel import fairness, ledger
 from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.db import unit_of_work
@@ -265,3 +269,19 @@ async def test_a_deep_balance_chains_over_every_page(tenant: Tenant, engine: Any
     assert pages[0]["duplicates"] == [] and all(p["duplicates"] is None for p in pages[1:])
     check_running(entries, shown)
     assert [e["source"]["wager_id"] for e in entries[:2]] == ["w-1999", "w-1998"]
+
+
+async def test_the_console_links_each_draw_to_the_verifier(tenant: Tenant,
+                                                           client: httpx.AsyncClient) -> None:
+    await create_player(tenant, "alice")
+    assert (await adjust(tenant, "alice", 100, rail="winz", asset="WINZ")).status_code == 201
+    box = body(await tenant.post("/v1/lootbox", {"name": "Chest", "prize_table": PRIZES,
+                                                 "cost_winz": 20}))["lootbox"]
+    opened = body(await tenant.post(f"/v1/lootbox/{box['id']}/open", {"user_id": "alice"}))
+    await sign_in(client)
+    page = await client.get("/admin/tenants/acme/test/players/main/alice")
+    assert page.status_code == 200, page.text
+    shown = html.escape(opened["verify_url"], quote=True)
+    # the prize and the cost of the open: one link each, the adjustment none
+    assert page.text.count(f'href="{shown}"') == 2
+    assert page.text.count("Verify the draw") == 2

@@ -233,3 +233,55 @@ def _detail(ref_type: str, detail: dict[str, Any]) -> dict[str, Any]:
             client_seed=detail["client_seed"], table=detail["prize_table"],
             index=int(detail["index"]), prize_table_hash=detail["prize_table_hash"])
     return shown
+
+
+_PROOFS = text("""
+SELECT 'lootbox_open' AS ref_type, CAST(o.id AS text) AS ref_id, jsonb_build_object(
+           'game', 'weighted', 'entity_id', o.lootbox_id, 'index', o.segment_index,
+           'segment_label', o.segment_label, 'server_seed', o.server_seed,
+           'server_seed_hash', o.server_seed_hash, 'client_seed', o.client_seed,
+           'prize_table_hash', o.prize_table_hash, 'prize_table', v.prize_table) AS detail
+  FROM lootbox_opens o
+  JOIN prize_table_versions v ON v.tenant_id = o.tenant_id AND v.mode = o.mode
+       AND v.hash = o.prize_table_hash
+ WHERE o.tenant_id = :tenant_id AND o.mode = :mode AND o.id = ANY (CAST(:opens AS uuid[]))
+UNION ALL
+SELECT 'mini_game_play', CAST(o.id AS text), jsonb_build_object(
+           'game', 'weighted', 'entity_id', o.mini_game_id, 'index', o.segment_index,
+           'segment_label', o.segment_label, 'server_seed', o.server_seed,
+           'server_seed_hash', o.server_seed_hash, 'client_seed', o.client_seed,
+           'prize_table_hash', o.prize_table_hash, 'prize_table', v.prize_table)
+  FROM mini_game_plays o
+  JOIN prize_table_versions v ON v.tenant_id = o.tenant_id AND v.mode = o.mode
+       AND v.hash = o.prize_table_hash
+ WHERE o.tenant_id = :tenant_id AND o.mode = :mode AND o.id = ANY (CAST(:plays AS uuid[]))
+UNION ALL
+SELECT 'raffle_draw', CAST(r.id AS text), jsonb_build_object(
+           'game', 'raffle', 'entity_id', r.raffle_id, 'index', r.winning_ticket_idx,
+           'tickets', r.total_tickets, 'skipped', r.skipped_ticket_idxs,
+           'server_seed', r.server_seed, 'server_seed_hash', r.server_seed_hash,
+           'client_seed', r.client_seed)
+  FROM raffle_draws r
+ WHERE r.tenant_id = :tenant_id AND r.mode = :mode AND r.id = ANY (CAST(:draws AS uuid[]))
+""")
+_DRAW_REFS = {"lootbox_open": "opens", "mini_game_play": "plays", "raffle_draw": "draws"}
+
+
+async def verify_links(conn: AsyncConnection, realm: Realm,
+                       refs: list[tuple[str | None, str | None]]) -> dict[tuple[str, str], str]:
+    """The verifier link of every draw among ``refs`` (ledger references), in one query:
+    ``{(ref_type, ref_id): verify_url}``."""
+    wanted: dict[str, list[str]] = {name: [] for name in _DRAW_REFS.values()}
+    for ref_type, ref_id in refs:
+        if ref_type in _DRAW_REFS and ref_id:
+            try:
+                wanted[_DRAW_REFS[ref_type]].append(str(UUID(ref_id)))
+            except ValueError:
+                continue
+    if not any(wanted.values()):
+        return {}
+    links_by_ref: dict[tuple[str, str], str] = {}
+    for row in await conn.execute(_PROOFS, {**realm.params, **wanted}):
+        detail = loads(row.detail) if isinstance(row.detail, str) else row.detail
+        links_by_ref[(row.ref_type, row.ref_id)] = _detail(row.ref_type, detail)["verify_url"]
+    return links_by_ref
