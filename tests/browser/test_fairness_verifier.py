@@ -20,7 +20,7 @@ from wowsino.kernel import fairness
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(tempfile.gettempdir()) / "fairness-verify.png"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fairness.md"
-TABLE = [{"segment_label": "ten", "weight": 5, "asset": "WINZ", "amount": 10},
+TABLE = [{"segment_label": "dix « ✨ »", "weight": 5, "asset": "WINZ", "amount": 10},
          {"segment_label": "hundred", "weight": 2, "asset": "WINZ", "amount": 100},
          {"segment_label": "xp", "weight": 1, "asset": "XP", "amount": 25}]
 VERIFIED = re.compile(r"^✓ Verified")
@@ -145,6 +145,18 @@ def test_the_published_test_vectors_verify(page: Page, live_server: LiveServer) 
         expect(verdict(page)).to_have_text(VERIFIED)
         if "rejected" in draw.get("note", ""):
             expect(page.locator("#steps")).to_contain_text("rejected, read the next 4 bytes")
+
+    # a raffle that skipped a blocked holder's ticket: the stream's first draw is the
+    # skipped ticket, the next one wins; the skipped tickets out of order fail
+    stream = fairness.ByteStream(v["server_seed"], "abc")
+    first, second, third = (fairness.uniform_int(stream, 1000) for _ in range(3))
+    fill("raffle", "abc", third, **{"Total tickets": "1000", "Skipped tickets": f"{first},{second}"})
+    expect(verdict(page)).to_have_text(VERIFIED)
+    expect(page.locator("#steps")).to_contain_text("Skipped tickets")
+    fill("raffle", "abc", third, **{"Total tickets": "1000", "Skipped tickets": f"{second},{first}"})
+    expect(verdict(page)).to_have_text(FAILED)
+    expect(verdict(page)).to_contain_text("Skipped tickets")
+    labelled(page, "Skipped tickets").fill("")
 
     # the byte stream's first 32 bytes are shown as the first HMAC block
     stream = v["stream_first_32_bytes"]

@@ -84,6 +84,7 @@ class ByteStream {
 
 // uniform_int(n): a big-endian u32 u, kept when u < 2^32 − (2^32 mod n), as u mod n.
 async function uniformInt(stream, n, reads) {
+  if (!Number.isInteger(n) || n < 1 || n > U32) throw new Error(`uniform_int needs 1 ≤ n ≤ 2^32, not ${n}`);
   const limit = U32 - (U32 % n);
   for (;;) {
     const bytes = await stream.read(4);
@@ -142,7 +143,10 @@ async function verify(form) {
         throw new InputError("ticket_list", "The ticket list is not JSON.");
       }
       if (!Array.isArray(ranges)) throw new InputError("ticket_list", "The ticket list is a JSON array.");
-      const listed = ranges.reduce((sum, r) => sum + Number(r.tickets), 0);
+      const listed = ranges.reduce((sum, r) => sum + Number(r && r.tickets), 0);
+      if (!Number.isInteger(listed) || listed < 1 || listed > U32) {
+        throw new InputError("ticket_list", "The ticket list's ranges must hold from 1 to 2^32 tickets in all.");
+      }
       if (tickets !== null && tickets !== listed) {
         steps.push({ title: "Ticket count: the list's tickets are the total given", ok: false,
           lines: [["in the list", String(listed)], ["given", String(tickets)]] });
@@ -156,21 +160,19 @@ async function verify(form) {
     result = drawn[drawn.length - 1];
     steps.push(streamStep(stream));
     steps.push(uniformStep(reads, tickets));
-    const lines = [["winning ticket", `${result} of ${tickets} (numbered from 0)`]];
     if (skipped.length) {
-      const same = skipped.every((t, i) => t === drawn[i]);
-      lines.unshift(["skipped (drawn)", drawn.slice(0, -1).join(", ")],
-        ["skipped (published)", skipped.join(", ")]);
       steps.push({ title: "Skipped tickets: the stream's first draws are the published skipped tickets",
-        ok: same, lines: lines.slice(0, 2) });
+        ok: skipped.every((t, i) => t === drawn[i]),
+        lines: [["drawn", drawn.slice(0, -1).join(", ")], ["published", skipped.join(", ")]] });
     }
+    const lines = [["winning ticket", `${result} of ${tickets} (numbered from 0)`]];
     if (ranges) {
       const holder = ranges.find((r) => Number(r.first_ticket_idx) <= result
         && result < Number(r.first_ticket_idx) + Number(r.tickets));
       lines.push(["holder", holder ? String(holder.holder_id) : "(no range holds it)"]);
     }
     resultLabel = `ticket ${result}`;
-    steps.push({ title: "Result: the winning ticket", ok: null, lines: lines.slice(-2) });
+    steps.push({ title: "Result: the winning ticket", ok: null, lines });
   } else {
     let weights = field(form, "weights").trim() === "" ? null
       : integers("weights", field(form, "weights"), { max: 1e9 });
@@ -194,7 +196,13 @@ async function verify(form) {
         lines: [["canonical JSON", canonical(hashed)], ["computed", tableHash],
           ["published", publishedTableHash || "(not given: not checked)"]],
       });
-      const fromTable = table.map((s) => Number(s.weight));
+      const fromTable = table.map((s, i) => {
+        const weight = s && typeof s === "object" ? s.weight : undefined;
+        if (!Number.isInteger(weight) || weight < 0 || weight > 1e9) {
+          throw new InputError("prize_table", `Segment ${i}: the weight is a whole number from 0 to 1000000000.`);
+        }
+        return weight;
+      });
       if (weights !== null && weights.join(",") !== fromTable.join(",")) {
         steps.push({ title: "Weights: the table's weights are the weights given", ok: false,
           lines: [["table", fromTable.join(", ")], ["given", weights.join(", ")]] });
