@@ -15,7 +15,7 @@ from uuid import UUID
 import httpx
 
 from tests.conftest import Tenant
-from tests.integration.bonus_support import grant, template
+from tests.integration.bonus_support import bet, grant, template
 from tests.integration.support import (
     adjust,
     assert_error,
@@ -25,6 +25,7 @@ from tests.integration.support import (
     create_player,
 )
 from tests.integration.test_console import sign_in
+from tests.integration.vip_support import programme
 from wowsino.kernel import fairness, ledger
 from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.db import unit_of_work
@@ -285,3 +286,35 @@ async def test_the_console_links_each_draw_to_the_verifier(tenant: Tenant,
     # the prize and the cost of the open: one link each, the adjustment none
     assert page.text.count(f'href="{shown}"') == 2
     assert page.text.count("Verify the draw") == 2
+
+
+async def test_wagers_explain_the_xp_and_bonus_balances(tenant: Tenant) -> None:
+    await create_player(tenant, "alice")
+    r = await tenant.put("/v1/vip", programme())
+    assert r.status_code == 200, r.text
+    await template(tenant, name="Play money", promo_code="PLAY", wagering_multiple=20)
+    granted = await grant(tenant, "PLAY")
+    await bet(tenant, "cash-1", "3.00")  # real play: 30 XP
+    await bet(tenant, "bonus-1", "4.00", funding="bonus", win_amount="1.50")
+    await bet(tenant, "cash-2", "2.00")  # 20 XP more
+    await bet(tenant, "cash-3", "1.00")  # 10 XP, then voided
+    r = await tenant.post("/v1/events/wager-rollback", {"source_wager_id": "cash-3"})
+    assert r.status_code in (200, 201), r.text
+
+    shown = await balances(tenant, "alice")
+    xp = await explain(tenant, "alice", "xp", "XP")
+    check_running(xp["data"], shown["xp"]["XP"])
+    voided, *earned = xp["data"]
+    assert voided["amount"] == -10 and voided["kind"] == "vip.xp_reversal"
+    assert voided["source"]["wager_id"] == "cash-3"  # the voided wager, not a duplicate
+    assert [(e["amount"], e["source"]["type"], e["source"]["wager_id"]) for e in earned] \
+        == [(10, "wager", "cash-3"), (20, "wager", "cash-2"), (30, "wager", "cash-1")]
+    assert xp["consistent"] and xp["duplicates"] == []
+
+    bonus = await explain(tenant, "alice", "bonus", "USD")
+    check_running(bonus["data"], shown["bonus"]["USD"])
+    played, credited = bonus["data"]
+    assert played["kind"] == "bonus.play" and played["amount"] == Decimal("-2.50")
+    assert played["source"]["wager_id"] == "bonus-1"
+    assert credited["kind"] == "bonus.grant"
+    assert credited["source"]["bonus_id"] == granted["bonus"]["id"]
