@@ -1,5 +1,6 @@
 """The public verifier page (``/fairness/verify``) in a real browser: real draws made
-through the API (a lootbox open, a mini-game play, a raffle draw) verify from their
+through the API (a lootbox open, a mini-game play, a raffle draw, a mystery jackpot's
+drop point) verify from their
 ``verify_url``; a tampered field fails; the test vectors of docs/fairness.md verify;
 every control is labelled, the page works from the keyboard and fits 390 px."""
 
@@ -59,9 +60,21 @@ def real_draws(server: LiveServer) -> dict[str, dict[str, Any]]:
         drawn = api.post(f"/v1/raffles/{raffle['id']}/draw", json={}).json()
         tickets = api.get(f"/v1/raffles/{raffle['id']}/tickets").json()
         explained = api.get("/v1/players/alice/balances/winz/WINZ/explain").json()
+        pool = api.post("/v1/jackpots", json={"name": "Mystery", "currency": "USD",
+                                              "seed_usd": 10, "must_drop_at": 12,
+                                              "mystery": True}).json()["jackpot"]
+        dropped = None
+        for i in range(9):  # 8 × 0.25 covers the whole range (10, 12]
+            answer = api.post(f"/v1/jackpots/{pool['id']}/contribute", json={
+                "user_id": "alice", "source_wager_id": f"w{i}", "amount": 0.25}).json()
+            if answer["dropped"] is not None:
+                dropped = answer["dropped"]
+                break
+        assert dropped is not None and dropped["trigger_reason"] == "mystery"
     sources = [e["source"] for e in explained["data"] if "verify_url" in e["source"]]
     assert {s["verify_url"] for s in sources} >= {opened["verify_url"], drawn["verify_url"]}
-    return {"lootbox": opened, "mini_game": played, "raffle": {**drawn, **tickets}}
+    return {"lootbox": opened, "mini_game": played, "raffle": {**drawn, **tickets},
+            "mystery": dropped["mystery"]}
 
 
 def verdict(page: Page) -> Any:
@@ -107,6 +120,15 @@ def test_real_draws_verify_from_their_links_and_a_tampered_field_fails(
     page.get_by_role("button", name="Verify").click()
     expect(verdict(page)).to_have_text(FAILED)
     expect(verdict(page)).to_contain_text("Published result")
+
+    # a mystery drop point one cent off fails
+    mystery = draws["mystery"]
+    page.goto(live_server.url + mystery["verify_url"])
+    expect(verdict(page)).to_have_text(VERIFIED)
+    expect(verdict(page)).to_contain_text(f"drop point {round(mystery['drop_point'] * 100)}")
+    labelled(page, "Published result").fill(str(round(mystery["drop_point"] * 100) + 1))
+    page.get_by_role("button", name="Verify").click()
+    expect(verdict(page)).to_have_text(FAILED)
 
     # the raffle's published ticket list is its client seed, and names the holder
     page.goto(live_server.url + draws["raffle"]["verify_url"])

@@ -4,9 +4,10 @@ fields in the query string, so the page recomputes the draw in the reader's brow
 The link is relative to the platform's address (the API and the page are served by the
 same process), so a stored response replays the same link whatever host it was asked on.
 Field names match docs/fairness.md and the page's form: ``server_seed``,
-``server_seed_hash``, ``client_seed``, then either ``weights`` (and, when short enough to
-travel in a link, ``prize_table`` with ``prize_table_hash``) or ``tickets`` (and
-``skipped``), and the published result ``index``.
+``server_seed_hash``, ``client_seed``, then ``weights`` (and, when short enough to
+travel in a link, ``prize_table`` with ``prize_table_hash``), ``tickets`` (and
+``skipped``) or ``range_from`` and ``range_to`` (a mystery jackpot's round), and the
+published result ``index``.
 """
 
 from __future__ import annotations
@@ -52,4 +53,14 @@ def raffle_url(*, server_seed: str, server_seed_hash: str, client_seed: str, tic
               "tickets": str(tickets), "index": str(index)}
     if skipped:
         fields["skipped"] = ",".join(str(int(i)) for i in skipped)
+    return f"{VERIFY_PATH}?{urlencode(fields)}"
+
+
+def mystery_url(*, server_seed: str, server_seed_hash: str, client_seed: str, low: int,
+                high: int, point: int) -> str:
+    """The verifier link of a mystery jackpot's drop point, in minor units: ``point =
+    low + 1 + uniform_int(high − low)`` (the round's seed and must-drop amount)."""
+    fields = {"game": "mystery", "server_seed": server_seed,
+              "server_seed_hash": server_seed_hash, "client_seed": client_seed,
+              "range_from": str(low), "range_to": str(high), "index": str(point)}
     return f"{VERIFY_PATH}?{urlencode(fields)}"

@@ -29,10 +29,11 @@ STATIC_PATH = "/fairness/static"
 # is left out (and named on the page): the link was cut or is not one of ours.
 FIELDS: dict[str, int] = {
     "game": 16, "server_seed": 64, "server_seed_hash": 64,
-    "client_seed": MAX_CLIENT_SEED * 4, "weights": 1200, "index": 12,
+    "client_seed": MAX_CLIENT_SEED * 4, "weights": 1200, "index": 20,
     "prize_table": 20_000, "prize_table_hash": 64, "tickets": 12, "skipped": 4000,
+    "range_from": 20, "range_to": 20,
 }
-GAMES = ("weighted", "raffle")
+GAMES = ("weighted", "raffle", "mystery")
 
 # The published test vectors of docs/fairness.md, one link each.
 VECTOR_SEED = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"

@@ -121,11 +121,27 @@ async function verify(form) {
   const stream = new ByteStream(key, clientSeed);
   const reads = [];
   const published = field(form, "index").trim();
-  const expected = published === "" ? null : integer("index", published, { max: U32 });
+  const expected = published === "" ? null
+    : integer("index", published, { max: game === "mystery" ? Number.MAX_SAFE_INTEGER : U32 });
   let result;
   let resultLabel;
 
-  if (game === "raffle") {
+  if (game === "mystery") {
+    const safe = Number.MAX_SAFE_INTEGER;
+    const low = integer("range_from", field(form, "range_from"), { max: safe });
+    const high = integer("range_to", field(form, "range_to"), { max: safe });
+    const n = high - low;
+    if (n < 1 || n > U32) {
+      throw new InputError("range_to", "The must-drop amount exceeds the round's seed by 1 to 2^32 minor units.");
+    }
+    const r = await uniformInt(stream, n, reads);
+    result = low + 1 + r;
+    steps.push(streamStep(stream));
+    steps.push(uniformStep(reads, n));
+    steps.push({ title: "Mapping: the drop point is the round's seed + 1 + r, in (seed, must-drop]",
+      ok: null, lines: [["drop point", `${low} + 1 + ${r} = ${result} minor units`]] });
+    resultLabel = `drop point ${result}`;
+  } else if (game === "raffle") {
     let tickets = field(form, "tickets").trim() === "" ? null
       : integer("tickets", field(form, "tickets"), { min: 1, max: U32 });
     const listText = field(form, "ticket_list");
@@ -239,7 +255,8 @@ async function verify(form) {
   if (expected !== null) {
     steps.push({ title: "Published result: the recomputed result is the one published",
       ok: expected === result,
-      lines: [["recomputed", resultLabel], ["published", game === "raffle" ? `ticket ${expected}` : `index ${expected}`]] });
+      lines: [["recomputed", resultLabel],
+        ["published", `${{ raffle: "ticket", mystery: "drop point" }[game] || "index"} ${expected}`]] });
   }
   return { steps, resultLabel, expected, committed };
 }
@@ -323,6 +340,7 @@ function showGame(form) {
   const game = form.querySelector("input[name=game]:checked")?.value || "weighted";
   for (const part of form.querySelectorAll(".weighted-only")) part.hidden = game !== "weighted";
   for (const part of form.querySelectorAll(".raffle-only")) part.hidden = game !== "raffle";
+  for (const part of form.querySelectorAll(".mystery-only")) part.hidden = game !== "mystery";
 }
 
 async function run(form) {
