@@ -26,6 +26,7 @@ from tests.integration.support import (
 )
 from tests.integration.test_console import sign_in
 from tests.integration.vip_support import programme
+from tests.integration.wl_support import make_white_label
 from wowsino.kernel import fairness, ledger
 from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.db import unit_of_work
@@ -318,3 +319,35 @@ async def test_wagers_explain_the_xp_and_bonus_balances(tenant: Tenant) -> None:
     assert played["source"]["wager_id"] == "bonus-1"
     assert credited["kind"] == "bonus.grant"
     assert credited["source"]["bonus_id"] == granted["bonus"]["id"]
+
+
+async def test_a_mystery_jackpot_win_links_to_its_drop_point_proof(
+        client: httpx.AsyncClient) -> None:
+    casino = await make_white_label(client)  # the win is credited to the player's cash
+    await create_player(casino, "alice", country_code="MT", date_of_birth="1990-01-01")
+    r = await casino.post("/v1/jackpots", {"name": "Mystery", "currency": "USD",
+                                           "seed_usd": 10, "must_drop_at": 12, "mystery": True})
+    assert r.status_code == 201, r.text
+    pool = body(r)["jackpot"]
+    dropped = None
+    for i in range(9):  # 8 × 0.25 covers the whole range (10, 12]
+        answer = body(await casino.post(f"/v1/jackpots/{pool['id']}/contribute", {
+            "user_id": "alice", "source_wager_id": f"w{i}", "amount": "0.25"}))
+        if answer["dropped"] is not None:
+            dropped = answer["dropped"]
+            break
+    assert dropped is not None and dropped["trigger_reason"] == "mystery"
+    reveal = dropped["mystery"]
+    fields = {k: v[0] for k, v in parse_qs(urlsplit(reveal["verify_url"]).query).items()}
+    assert (fields["game"], fields["range_from"], fields["range_to"]) == ("mystery", "1000",
+                                                                          "1200")
+    assert int(fields["index"]) == 1000 + 1 + fairness.draw_uniform(
+        reveal["server_seed"], reveal["client_seed"], 200) == round(dropped["amount"] * 100)
+
+    chain = await explain(casino, "alice", "real", "USD")
+    check_running(chain["data"], (await balances(casino, "alice"))["real"]["USD"])
+    [won] = chain["data"]
+    assert won["kind"] == "jackpot.drop" and won["amount"] == dropped["amount"]
+    assert won["source"]["drop_id"] == dropped["drop_id"]
+    assert won["source"]["jackpot_id"] == pool["id"]
+    assert won["source"]["verify_url"] == reveal["verify_url"]

@@ -78,6 +78,13 @@ SELECT account.balance AS account_balance, page.entry_id, page.amount, page.bala
        WHERE e.ref_type = 'raffle_draw' AND r.tenant_id = e.tenant_id AND r.mode = e.mode
          AND r.id = CAST(CASE WHEN e.ref_type = 'raffle_draw' THEN e.ref_id END AS uuid)
       UNION ALL
+      SELECT jsonb_build_object('game', 'mystery', 'entity_id', d.jackpot_id,
+                                'mystery', d.mystery)
+        FROM jackpot_drops d
+       WHERE e.ref_type = 'jackpot_drop' AND d.tenant_id = e.tenant_id AND d.mode = e.mode
+         AND d.id = CAST(CASE WHEN e.ref_type = 'jackpot_drop' THEN e.ref_id END AS uuid)
+         AND d.mystery IS NOT NULL
+      UNION ALL
       SELECT jsonb_build_object('template_id', b.template_id, 'template_name', t.name,
                                 'bonus_type', b.type)
         FROM bonuses b
@@ -118,7 +125,7 @@ _ID_FIELD = {
     "campaign_run": "run_id", "ledger_entry": "reversed_entry_id",
 }
 _ENTITY_FIELD = {"lootbox_open": "lootbox_id", "mini_game_play": "mini_game_id",
-                 "raffle_draw": "raffle_id"}
+                 "raffle_draw": "raffle_id", "jackpot_drop": "jackpot_id"}
 
 
 async def explain(
@@ -214,6 +221,16 @@ def _detail(ref_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     if "template_id" in detail:  # a bonus
         return {"template_id": detail["template_id"], "template_name": detail["template_name"],
                 "bonus_type": detail["bonus_type"]}
+    if detail["game"] == "mystery":  # a mystery jackpot's drop point, revealed
+        reveal = detail["mystery"]
+        reveal = loads(reveal) if isinstance(reveal, str) else reveal
+        return {
+            "jackpot_id": detail["entity_id"], "server_seed_hash": reveal["server_seed_hash"],
+            "verify_url": links.mystery_url(
+                server_seed=reveal["server_seed"], server_seed_hash=reveal["server_seed_hash"],
+                client_seed=reveal["client_seed"], low=int(reveal["seed"]),
+                high=int(reveal["must_drop_at"]), point=int(reveal["drop_point"])),
+        }
     shown: dict[str, Any] = {
         _ENTITY_FIELD[ref_type]: detail["entity_id"],
         "server_seed_hash": detail["server_seed_hash"],
@@ -263,8 +280,15 @@ SELECT 'raffle_draw', CAST(r.id AS text), jsonb_build_object(
            'client_seed', r.client_seed)
   FROM raffle_draws r
  WHERE r.tenant_id = :tenant_id AND r.mode = :mode AND r.id = ANY (CAST(:draws AS uuid[]))
+UNION ALL
+SELECT 'jackpot_drop', CAST(d.id AS text), jsonb_build_object(
+           'game', 'mystery', 'entity_id', d.jackpot_id, 'mystery', d.mystery)
+  FROM jackpot_drops d
+ WHERE d.tenant_id = :tenant_id AND d.mode = :mode AND d.id = ANY (CAST(:drops AS uuid[]))
+   AND d.mystery IS NOT NULL
 """)
-_DRAW_REFS = {"lootbox_open": "opens", "mini_game_play": "plays", "raffle_draw": "draws"}
+_DRAW_REFS = {"lootbox_open": "opens", "mini_game_play": "plays", "raffle_draw": "draws",
+              "jackpot_drop": "drops"}
 
 
 async def verify_links(conn: AsyncConnection, realm: Realm,
