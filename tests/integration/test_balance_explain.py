@@ -14,14 +14,16 @@ from uuid import UUID
 
 import httpx
 
-from tests.conftest import Tenant
+from tests.conftest import ADMIN, Tenant
 from tests.integration.bonus_support import bet, grant, template
 from tests.integration.support import (
     adjust,
     assert_error,
     assert_validation,
     balances,
+    bearer,
     body,
+    create_key,
     create_player,
 )
 from tests.integration.test_console import sign_in
@@ -351,3 +353,23 @@ async def test_a_mystery_jackpot_win_links_to_its_drop_point_proof(
     assert won["source"]["drop_id"] == dropped["drop_id"]
     assert won["source"]["jackpot_id"] == pool["id"]
     assert won["source"]["verify_url"] == reveal["verify_url"]
+
+
+async def test_another_brand_or_mode_sees_nothing(tenant: Tenant,
+                                                  client: httpx.AsyncClient) -> None:
+    """The isolation probes cover other tenants and modes; here also the same tenant's
+    other brand, by username and by id."""
+    alice = await create_player(tenant, "alice")
+    assert (await adjust(tenant, "alice", "9.00", reason="secret")).status_code == 201
+    r = await client.post(f"/tenants/{tenant.id}/brands", headers=ADMIN,
+                          json={"slug": "other", "name": "Other"})
+    assert r.status_code == 201, r.text
+    other = bearer((await create_key(client, tenant, ["*"], brand="other"))["key"])
+    for ref in ("alice", alice["user_id"]):
+        path = f"/v1/players/{ref}/balances/real/USD/explain"
+        answer = await client.get(path, headers=other)
+        assert_error(answer, 404, "NO_PLAYER")
+        assert "secret" not in answer.text
+        live = await tenant.get(path, mode="live")
+        assert_error(live, 404, "NO_PLAYER")
+        assert "secret" not in live.text
