@@ -59,7 +59,9 @@ def real_draws(server: LiveServer) -> dict[str, dict[str, Any]]:
                         json={"user_id": "alice", "tickets": 4}).status_code == 201
         drawn = api.post(f"/v1/raffles/{raffle['id']}/draw", json={}).json()
         tickets = api.get(f"/v1/raffles/{raffle['id']}/tickets").json()
-        explained = api.get("/v1/players/alice/balances/winz/WINZ/explain").json()
+        # the prizes went to WINZ or XP, as drawn: both balances explain them
+        explained = [api.get(f"/v1/players/alice/balances/{rail}/explain").json()
+                     for rail in ("winz/WINZ", "xp/XP")]
         pool = api.post("/v1/jackpots", json={"name": "Mystery", "currency": "USD",
                                               "seed_usd": 10, "must_drop_at": 12,
                                               "mystery": True}).json()["jackpot"]
@@ -71,8 +73,10 @@ def real_draws(server: LiveServer) -> dict[str, dict[str, Any]]:
                 dropped = answer["dropped"]
                 break
         assert dropped is not None and dropped["trigger_reason"] == "mystery"
-    sources = [e["source"] for e in explained["data"] if "verify_url" in e["source"]]
-    assert {s["verify_url"] for s in sources} >= {opened["verify_url"], drawn["verify_url"]}
+    sources = [e["source"] for page in explained for e in page["data"]
+               if "verify_url" in e["source"]]
+    assert {s["verify_url"] for s in sources} >= {opened["verify_url"], played["verify_url"],
+                                                  drawn["verify_url"]}
     return {"lootbox": opened, "mini_game": played, "raffle": {**drawn, **tickets},
             "mystery": dropped["mystery"]}
 
