@@ -10,6 +10,7 @@ Prints the machine, then one line per figure:
     round trips: player upsert <k>, adjustment <k>, lootbox open <k>
     jackpot: <contributions/s> one pool, … over many pools, ratio <x>
     verify: <entries/s> entries/s (<n> entries, <s> s)
+    explain: first page <ms> ms (duplicates over <n> entries), deep page <ms> ms, …, ratio <x>
     wager events (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
     wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
     crm preview: <ms> ms at <n> players (<matched> match), all joins <ms> ms, count(*) <ms> ms
@@ -52,6 +53,7 @@ EXTRA_PHASES = {
     "lootbox": "Lootbox opens over HTTP, and /healthz",
     "jackpots": "Jackpot contributions: one pool, then many",
     "verify": "ledger verify over one new realm",
+    "explain": "Explaining one balance of 10,000 entries, page by page",
     "wagers": "Wager events over HTTP: single and batches of 500, against pgbench",
     "crm": "CRM: a segment preview at 200,000 players, a campaign run's grants/s",
     "tournaments": "Tournament leaderboard reads at 100,000 participants",

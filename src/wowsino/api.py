@@ -28,6 +28,7 @@ from wowsino.engines.raffles.endpoints import router as raffles_router
 from wowsino.engines.tournaments.endpoints import router as tournaments_router
 from wowsino.events.endpoints import router as events_router
 from wowsino.fairness.endpoints import router as fairness_router
+from wowsino.fairness.page import install_verifier
 from wowsino.games.callbacks import router as aggregator_router
 from wowsino.games.endpoints import router as games_router
 from wowsino.kernel.admin import check_admin_token_strength
@@ -192,6 +193,7 @@ def create_app(
     app.include_router(v1)
     app.include_router(tenants_router)
     install_console(app)
+    install_verifier(app)
     declare_errors(app)
     index_route_templates(app)
     return app

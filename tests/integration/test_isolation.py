@@ -132,6 +132,7 @@ CASES: dict[tuple[str, str], Case] = {
         body={"rail": "winz", "asset": "WINZ", "amount": 5, "reason": "probe"}),
     ("GET", "/v1/players/{key}/timeline"): Case(),
     ("GET", "/v1/players/{key}/ledger"): Case(),
+    ("GET", "/v1/players/{key}/balances/{rail}/{asset}/explain"): Case(),
     ("GET", "/v1/players/{key}/fairness"): Case(),
     ("PUT", "/v1/players/{key}/fairness"): Case(body={"client_seed": "probe-seed"}),
     # lootboxes
@@ -516,9 +517,16 @@ async def realm_snapshot(engine: Any, tenant_id: str, mode: str,
     return snapshot
 
 
+# The balance a route names beside the player (``/balances/{rail}/{asset}/explain``): the
+# victim's alice holds WINZ (her lootbox open and raffle entry), the caller's alice too.
+BALANCE_PATH = {"rail": "winz", "asset": "WINZ"}
+
+
 def concrete_requests(template: str, victim: Victim) -> Iterator[tuple[str, bool]]:
     """``(path, addresses_the_victim)``: every victim id in the template, and, for player
     routes, the caller's own player of the same username."""
+    for name, value in BALANCE_PATH.items():  # which balance, not whose: no victim object
+        template = template.replace(f"{{{name}}}", value)
     names = re.findall(r"{(\w+)}", template)
     path = template
     for name in names:

@@ -44,6 +44,7 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/players/{key}/adjustments"): CONFIG,
     ("GET", "/v1/players/{key}/timeline"): "players:read",
     ("GET", "/v1/players/{key}/ledger"): "players:read",
+    ("GET", "/v1/players/{key}/balances/{rail}/{asset}/explain"): "players:read",
     ("GET", "/v1/players/{key}/fairness"): READ,
     ("PUT", "/v1/players/{key}/fairness"): USE,
     # lootboxes
@@ -293,7 +294,8 @@ PATH_VALUES = {"key": "alice", "lootbox_id": "00000000-0000-4000-8000-0000000000
                "session_id": "00000000-0000-4000-8000-00000000000e",
                "deposit_id": "00000000-0000-4000-8000-00000000000f",
                "withdrawal_id": "00000000-0000-4000-8000-000000000010",
-               "adapter": "sandbox", "game_id": "sandbox-slot"}
+               "adapter": "sandbox", "game_id": "sandbox-slot", "rail": "winz",
+               "asset": "WINZ"}
 
 
 @pytest.fixture

@@ -57,6 +57,9 @@ def test_wheel_metadata_is_complete_and_carries_what_the_server_reads(wheel: Pat
     assert any(n.startswith("wowsino/migrations/versions/0001_") for n in names)
     assert "wowsino/console/templates/base.html" in names
     assert "wowsino/console/static/console.css" in names
+    assert "wowsino/fairness/templates/verify.html" in names
+    assert "wowsino/fairness/static/verify.js" in names
+    assert "wowsino/fairness/static/verify.css" in names
     assert "wowsino/py.typed" in names
 
 
@@ -119,6 +122,10 @@ def test_installed_wheel_serves_from_another_directory(wheel: Path, scratch: Pat
         assert "stylesheet" in console.text
         css = httpx.get(f"http://127.0.0.1:{port}/admin/static/console.css", timeout=5)
         assert css.status_code == 200
+        verifier = httpx.get(f"http://127.0.0.1:{port}/fairness/verify", timeout=5)
+        assert verifier.status_code == 200 and "/fairness/static/verify.js" in verifier.text
+        script = httpx.get(f"http://127.0.0.1:{port}/fairness/static/verify.js", timeout=5)
+        assert script.status_code == 200 and "crypto.subtle" in script.text
         assert "wsk_test_" in output  # the demo key was printed
         assert "demo-wl" in output and "wpk_test_" in output  # and the white-label demo's
         # the sandbox PSP, KYC vendor and aggregator run beside the API for the white-label

@@ -16,7 +16,7 @@ from wowsino.kernel.errors import NotFound, ValidationFailed
 from wowsino.kernel.money import ASSETS
 from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
-from wowsino.players import history, repository, rg, service
+from wowsino.players import explain, history, repository, rg, service
 from wowsino.players.schemas import STATUSES
 from wowsino.tenants import service as tenants
 
@@ -95,6 +95,10 @@ async def show_player(
         dossier = await service.dossier(conn, realm, row, now)
         ledger = await history.ledger_view(conn, realm, row["id"], limit=HISTORY_SIZE,
                                            cursor=ledger_cursor)
+        proofs = await explain.verify_links(
+            conn, realm, [(p["ref_type"], p["ref_id"]) for p in ledger["data"]])
+        for posting in ledger["data"]:
+            posting["verify_url"] = proofs.get((posting["ref_type"], posting["ref_id"]))
         timeline = await history.timeline(conn, realm, row["id"], limit=HISTORY_SIZE,
                                           cursor=timeline_cursor)
     limits = [(name, dossier["rg"][name]) for name in rg.LIMITS]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
+from wowsino.kernel.money import Rail, asset, check_rail_asset
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
 from wowsino.kernel.writes import platform_of, write, write_answer
-from wowsino.players import history, repository, service
+from wowsino.players import explain, history, repository, service
 from wowsino.players.schemas import AdjustmentIn, PlayerIn, PlayerStatus, RgIn, StatusIn
 
 router = APIRouter(prefix="/players", tags=["players"], route_class=DecimalRoute)
@@ -119,3 +120,37 @@ async def get_ledger(key: str, request: Request, principal: Read, limit: Limit =
         return MoneyJSONResponse(await history.ledger_view(
             conn, principal.realm, row["id"], limit=size, cursor=cursor, rail=rail,
             asset_code=asset))
+
+
+@router.get(
+    "/{key}/balances/{rail}/{asset}/explain",
+    summary="Explain one balance: its ledger entries newest first, each with its source and "
+            "the running balance, and any source paid twice",
+    description=(
+        "The entries that made the player's balance on ``rail`` in ``asset``, newest first "
+        "(keyset-paginated: ``limit`` 1–500, default 50, and ``cursor``). Each entry shows "
+        "its signed ``amount``, its ``kind``, its ``source`` (the wager, bonus and template, "
+        "draw with a ``verify_url`` to the public verifier page, adjustment with its actor "
+        "and reason, deposit or withdrawal…) and ``balance_after``: the newest entry's "
+        "``balance_after`` is the balance the dossier shows. ``duplicates`` lists entries of "
+        "one kind caused by one source more than once (normally empty); ``consistent`` says "
+        "that the running balances chain from entry to entry."),
+    responses={400: {"description": "VALIDATION_ERROR naming rail, asset, limit or cursor; "
+                                    "CURRENCY_MISMATCH for money in another currency than "
+                                    "the player's"},
+               404: {"description": "NO_PLAYER"}})
+async def explain_balance(
+    key: str, request: Request, principal: Read,
+    rail: Annotated[Rail, Path(description="real, bonus, winz or xp")],
+    asset_code: Annotated[str, Path(alias="asset", max_length=16,
+                                    description="the asset: the player's currency, WINZ or XP")],
+    limit: Limit = None, cursor: str | None = None,
+) -> MoneyJSONResponse:
+    size = check_limit(limit)
+    unit = asset(asset_code)
+    check_rail_asset(rail, unit)
+    async with read_only(platform_of(request).engine) as conn:
+        row = await service.get(conn, principal.realm, principal.brand_id, key)
+        service.check_currency(row, rail, unit)
+        return MoneyJSONResponse(await explain.explain(
+            conn, principal.realm, row["id"], rail, unit, limit=size, cursor=cursor))

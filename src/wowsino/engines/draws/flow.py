@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.compliance import gate
 from wowsino.engines import lifecycle, prizes, rewards
 from wowsino.engines.draws.games import WINZ, PrizeGame, load, public_table
+from wowsino.fairness import links
 from wowsino.fairness import service as fairness
 from wowsino.kernel import wire
 from wowsino.kernel.errors import Conflict
@@ -59,13 +60,19 @@ class Drawn:
     cost_winz: int
     at: datetime
     plays_left_today: int | None = None
+    table: tuple[dict[str, Any], ...] = ()  # the prize table drawn from, canonical
 
     def proof(self) -> dict[str, Any]:
-        """The published inputs: seeds, client seed and the table's hash."""
+        """The published inputs: seeds, client seed and the table's hash, and the link
+        to the public verifier page that recomputes the draw from them."""
         return {"server_seed": self.server_seed, "server_seed_hash": self.server_seed_hash,
                 "client_seed": self.client_seed,
                 "next_server_seed_hash": self.next_server_seed_hash,
-                "prize_table_hash": self.prize_table_hash}
+                "prize_table_hash": self.prize_table_hash,
+                "verify_url": links.weighted_url(
+                    server_seed=self.server_seed, server_seed_hash=self.server_seed_hash,
+                    client_seed=self.client_seed, table=self.table, index=self.index,
+                    prize_table_hash=self.prize_table_hash)}
 
     @property
     def cost(self) -> Decimal:
@@ -112,7 +119,7 @@ async def draw(
         server_seed=seeded.server_seed, server_seed_hash=seeded.server_seed_hash,
         client_seed=seeded.client_seed, next_server_seed_hash=seeded.next_server_seed_hash,
         prize_table_hash=entity["prize_table_hash"], cost_winz=cost, at=at,
-        plays_left_today=None if left is None else left - 1,
+        plays_left_today=None if left is None else left - 1, table=tuple(table),
     )
     await _record(conn, game, realm, drawn, player["id"],
                   reward_entry.id if reward_entry else None,
@@ -228,5 +235,5 @@ def _drawn_from(row: Any, entity: dict[str, Any], table: list[dict[str, Any]]) -
         server_seed=row["server_seed"], server_seed_hash=row["server_seed_hash"],
         client_seed=row["client_seed"], next_server_seed_hash=row["next_server_seed_hash"],
         prize_table_hash=row["prize_table_hash"], cost_winz=int(row["cost_winz"]),
-        at=row["created_at"],
+        at=row["created_at"], table=tuple(table),
     )

@@ -375,8 +375,12 @@ async def _drop(
                         round=next_round, headroom=_headroom(terms, terms.seed,
                                                              jackpot["currency"]))
     recorded = {**row, "mystery": reveal, "created_at": at}
+    announced = views.drop(recorded, jackpot["currency"])
+    if announced["mystery"] is not None:  # the event keeps its catalogued fields
+        announced["mystery"] = {k: v for k, v in announced["mystery"].items()
+                                if k != "verify_url"}
     await outbox.emit(conn, realm=realm, type="jackpot.dropped", at=at, data={
-        **views.drop(recorded, jackpot["currency"]), "jackpot_name": jackpot["name"],
+        **announced, "jackpot_name": jackpot["name"],
         "next_mystery_seed_hash": terms.server_seed_hash})
     shown = views.drop(recorded, jackpot["currency"],
                        show_winner=winner["brand_id"] == viewer_brand)

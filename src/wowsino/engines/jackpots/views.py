@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from wowsino.fairness import links
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.money import ASSETS, Asset, from_minor
 
@@ -73,6 +74,10 @@ def mystery(reveal: dict[str, Any] | str | None, currency: Asset) -> dict[str, A
         "client_seed": data["client_seed"], "seed": _money(data["seed"], currency),
         "must_drop_at": _money(data["must_drop_at"], currency),
         "drop_point": _money(data["drop_point"], currency),
+        "verify_url": links.mystery_url(
+            server_seed=data["server_seed"], server_seed_hash=data["server_seed_hash"],
+            client_seed=data["client_seed"], low=int(data["seed"]),
+            high=int(data["must_drop_at"]), point=int(data["drop_point"])),
     }
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from wowsino.fairness import links
 from wowsino.kernel.bodies import Instant
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.openapi import never_null
@@ -99,4 +100,8 @@ def draw_view(draw: dict[str, Any], *, show_winner: bool) -> dict[str, Any]:
         "server_seed": draw["server_seed"], "server_seed_hash": draw["server_seed_hash"],
         "client_seed": draw["client_seed"], "trigger": draw["trigger"],
         "drawn_at": draw["drawn_at"],
+        "verify_url": links.raffle_url(
+            server_seed=draw["server_seed"], server_seed_hash=draw["server_seed_hash"],
+            client_seed=draw["client_seed"], tickets=int(draw["total_tickets"]),
+            index=int(draw["winning_ticket_idx"]), skipped=draw["skipped_ticket_idxs"]),
     }

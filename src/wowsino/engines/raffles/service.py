@@ -339,7 +339,8 @@ async def draw(
     row.update(winner_holder_id=pick.holder.holder_id, winner_brand_id=winner["brand_id"])
     result = schemas.draw_view(row, show_winner=True)
     await outbox.emit(conn, realm=realm, type="raffle.drawn", at=at, data={
-        **{k: v for k, v in result.items() if k not in ("winner_username", "trigger")},
+        **{k: v for k, v in result.items()
+           if k not in ("winner_username", "trigger", "verify_url")},
         "raffle_name": raffle["name"], "winner": players.player_ref(winner)})
     await audit.record(conn, realm=realm, actor=actor, action="raffle.drawn", target_type=NOUN,
                        target_id=str(raffle["id"]), before={"status": raffle["status"]},
