@@ -43,6 +43,9 @@ CASES: dict[str, Case] = {
                                            "scope": "players:read"}, succeeds_with=201),
     "/admin/tenants/{ref}/api-keys/{key_id}/revoke": Case(),
     "/admin/tenants/{ref}/{mode}/webhook-deliveries/{delivery_id}/redeliver": Case(),
+    "/admin/tenants/{ref}/{mode}/engines/{kind}/{entity_id}/prize-table": Case(
+        {"rows": "1", "cost_winz": "5", "label_0": "all", "weight_0": "1", "asset_0": "WINZ",
+         "amount_0": "7", "action": "save"}),
 }
 
 
@@ -95,8 +98,11 @@ async def fixtures(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
                                                "events": ["*"]})).json()["webhook"]
     delivery = (await tenant.post(f"/v1/webhooks/{hook['id']}/ping", {})).json()["delivery"]
     test_key = next(k for k in keys if k["mode"] == "test")
+    box = (await tenant.post("/v1/lootbox", {"name": "Box", "prize_table": [
+        {"segment_label": "all", "weight": 1, "asset": "WINZ", "amount": 1}]})).json()
     return {"ref": tenant.slug, "mode": "test", "key_id": test_key["id"],
-            "delivery_id": delivery["id"]}
+            "delivery_id": delivery["id"], "kind": "lootboxes",
+            "entity_id": box["lootbox"]["id"]}
 
 
 def concrete(template: str, values: dict[str, str]) -> str:

@@ -10,7 +10,14 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from wowsino.console import activity_pages, player_pages, queue_pages, tenant_pages
+from wowsino.console import (
+    activity_pages,
+    engine_pages,
+    player_pages,
+    prize_pages,
+    queue_pages,
+    tenant_pages,
+)
 from wowsino.console.auth import (
     checked_form,
     clear_session_cookie,
@@ -84,7 +91,8 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-for pages in (tenant_pages, player_pages, activity_pages, queue_pages):
+for pages in (tenant_pages, player_pages, activity_pages, queue_pages, engine_pages,
+              prize_pages):
     router.include_router(pages.router)
 
 

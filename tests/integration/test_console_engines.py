@@ -1,0 +1,184 @@
+"""The console's engine pages: each engine's configuration read through the engine's own
+services, and every change (a prize table, a raffle draw, a tournament's close) made
+through the engine's own service, validated and audited as the API's would be."""
+
+from __future__ import annotations
+
+import html
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Any
+
+import httpx
+
+from tests.conftest import Tenant
+from tests.integration.support import body
+from tests.integration.test_console import sign_in
+from tests.integration.test_lootbox import TABLE, make_box
+
+ENGINES = "/admin/tenants/acme/test/engines"
+
+
+def text_of(page: str) -> str:
+    """The page's text without tags, whitespace collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
+
+
+def expected_value(table: list[dict[str, Any]], asset: str) -> Decimal:
+    """Σ weight × amount ÷ Σ weight over the prizes in ``asset``, to two decimals."""
+    total = sum(int(s["weight"]) for s in table)
+    mean = sum((Fraction(int(s["weight"])) * Fraction(str(s["amount"]))
+                for s in table if s["asset"] == asset), Fraction(0)) / total
+    return (Decimal(mean.numerator) / Decimal(mean.denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def editor_form(csrf: str, table: list[dict[str, Any]], cost: Any,
+                action: str = "save") -> dict[str, str]:
+    form = {"csrf": csrf, "rows": str(len(table)), "cost_winz": str(cost), "action": action}
+    for i, s in enumerate(table):
+        form |= {f"label_{i}": s["segment_label"], f"weight_{i}": str(s["weight"]),
+                 f"asset_{i}": s["asset"], f"amount_{i}": str(s["amount"])}
+    return form
+
+
+async def test_the_engines_index_counts_each_engine_and_the_subnav_links_to_it(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    await make_box(tenant)
+    paused = await make_box(tenant)
+    assert (await tenant.post(f"/v1/lootbox/{paused['id']}/pause")).status_code == 200
+    await sign_in(client)
+    page = await client.get(ENGINES)
+    assert page.status_code == 200, page.text
+    assert f'href="{ENGINES}"' in page.text  # the tenant sub-navigation
+    shown = text_of(page.text)
+    assert "Lootboxes prize tables opened for WINZ 2 1" in shown
+    assert "Mini-games wheels, scratch cards and picks 0 0" in shown
+    players = await client.get("/admin/tenants/acme/test/players")
+    assert f'href="{ENGINES}"' in players.text
+    # live is another world: nothing configured there
+    live = text_of((await client.get("/admin/tenants/acme/live/engines")).text)
+    assert "Lootboxes prize tables opened for WINZ 0 0" in live
+
+
+async def test_a_lootbox_shows_each_prizes_probability_and_the_expected_value(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    box = await make_box(tenant, cost_winz=25)
+    await sign_in(client)
+    listing = await client.get(f"{ENGINES}/lootboxes")
+    assert listing.status_code == 200
+    assert f'href="{ENGINES}/lootboxes/{box["id"]}"' in listing.text
+    ev = expected_value(TABLE, "WINZ")  # 0.7 × 10 + 0.25 × 100 = 32.00
+    xp = expected_value(TABLE, "XP")  # 0.05 × 50 = 2.50
+    assert (ev, xp) == (Decimal("32.00"), Decimal("2.50"))
+    page = await client.get(f"{ENGINES}/lootboxes/{box['id']}")
+    assert page.status_code == 200, page.text
+    shown = text_of(page.text)
+    assert "pocket change 10 WINZ 70 70.00 %" in shown
+    assert "big win 100 WINZ 25 25.00 %" in shown
+    assert "xp boost 50 XP 5 5.00 %" in shown
+    rtp = (ev / 25 * 100).quantize(Decimal("0.01"))
+    assert (f"Cost per open 25 WINZ Expected value per open {ev} WINZ and {xp} XP "
+            f"RTP {rtp} %") in shown
+    # the API shows the same figures, from the same function
+    odds = body(await tenant.get(f"/v1/lootbox/{box['id']}"))["lootbox"]["odds"]
+    assert Decimal(str(odds["expected_value"]["WINZ"])) == ev
+    assert Decimal(str(odds["rtp_pct"])) == rtp
+    assert "<script" not in page.text and '"prize_table"' not in page.text
+
+
+async def test_the_prize_table_editor_saves_valid_weights_through_the_engine(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    box = await make_box(tenant, cost_winz=10)
+    csrf = await sign_in(client)
+    path = f"{ENGINES}/lootboxes/{box['id']}"
+    new = [{"segment_label": "pocket change", "weight": 1, "asset": "WINZ", "amount": 3},
+           {"segment_label": "big win", "weight": 2, "asset": "WINZ", "amount": 30}]
+    # a preview prices the table without saving it
+    r = await client.post(f"{path}/prize-table", data=editor_form(csrf, new, 20, "preview"))
+    assert r.status_code == 200, r.text
+    ev = expected_value(new, "WINZ")  # (3 + 60) / 3 = 21.00
+    assert "Preview — not saved" in r.text
+    assert f"Expected value per open {ev} WINZ" in text_of(r.text)
+    assert body(await tenant.get(f"/v1/lootbox/{box['id']}"))["lootbox"]["prize_table_hash"] \
+        == box["prize_table_hash"]
+    # saving goes through the engine's update: new hash, audited with the admin as actor
+    r = await client.post(f"{path}/prize-table", data=editor_form(csrf, new, 20))
+    assert r.status_code == 303 and r.headers["location"] == f"{path}?notice=prize-table-saved"
+    saved = body(await tenant.get(f"/v1/lootbox/{box['id']}"))["lootbox"]
+    assert [(s["segment_label"], s["weight"]) for s in saved["prize_table"]] == [
+        ("pocket change", 1), ("big win", 2)]
+    assert saved["cost_winz"] == 20 and saved["prize_table_hash"] != box["prize_table_hash"]
+    page = await client.get(r.headers["location"])
+    assert "The prize table was saved" in page.text
+    assert f"Expected value per open {ev} WINZ RTP 105.00 %" in text_of(page.text)
+    audit = body(await tenant.get("/v1/audit", params={"action": "lootbox.updated"}))["data"]
+    assert [a["actor"]["type"] for a in audit] == ["admin"]
+
+
+async def test_the_editor_refuses_invalid_weights_with_a_message_and_changes_nothing(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    box = await make_box(tenant)
+    csrf = await sign_in(client)
+    path = f"{ENGINES}/lootboxes/{box['id']}/prize-table"
+    zero = [{**s, "weight": 0} for s in TABLE]
+    cases = [
+        (zero, "the weights must sum to more than zero"),
+        ([{**TABLE[0], "weight": -1}], "weight: a whole number from 0 to 1,000,000,000"),
+        ([{**TABLE[0], "weight": "1.5"}], "weight: a whole number"),
+        ([{**TABLE[0], "weight": "ten"}], "weight: a whole number"),
+        ([{**TABLE[0], "amount": "0.5"}], "amount"),
+        ([{**TABLE[0], "asset": "USD"}], "asset: one of WINZ, XP"),
+        ([{**TABLE[0], "segment_label": "x" * 65}], "label: at most 64 characters"),
+        ([{**TABLE[0], "segment_label": ""}], "at least one prize"),
+    ]
+    for table, message in cases:
+        r = await client.post(path, data=editor_form(csrf, table, 0))
+        assert r.status_code == 400, (table, r.text)
+        assert message in html.unescape(r.text), (message, r.text)
+        assert '<form method="post"' in r.text  # the form again, as posted
+    r = await client.post(path, data={**editor_form(csrf, TABLE, 0), "cost_winz": "-5"})
+    assert r.status_code == 400 and "cost per draw (WINZ)" in r.text
+    r = await client.post(path, data={**editor_form(csrf, TABLE, 0), "rows": "100000"})
+    assert r.status_code == 400 and "rows" in r.text
+    after = body(await tenant.get(f"/v1/lootbox/{box['id']}"))["lootbox"]
+    assert after["prize_table_hash"] == box["prize_table_hash"]
+    assert body(await tenant.get("/v1/audit", params={"action": "lootbox.updated"}))["data"] == []
+    # a forged form is refused; an unknown box or engine is a 404 page
+    r = await client.post(path, data={k: v for k, v in editor_form(csrf, TABLE, 0).items()
+                                      if k != "csrf"})
+    assert r.status_code == 403
+    for unknown in (f"{ENGINES}/lootboxes/not-an-id", f"{ENGINES}/lootboxes/{'0' * 8}-0000-"
+                    "0000-0000-000000000000", f"{ENGINES}/slots", f"{ENGINES}/mini-games/"
+                    f"{box['id']}", "/admin/tenants/nobody/test/engines"):
+        r = await client.get(unknown)
+        assert r.status_code == 404 and "Not found" in r.text, unknown
+    r = await client.post(f"{ENGINES}/lootboxes/not-an-id/prize-table",
+                          data=editor_form(csrf, TABLE, 0))
+    assert r.status_code == 404
+
+
+async def test_a_mini_game_page_shows_its_kind_and_daily_plays(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    r = await tenant.post("/v1/mini-games", {"name": "Lucky wheel", "kind": "wheel",
+                                             "prize_table": TABLE, "plays_per_day": 3})
+    assert r.status_code == 201, r.text
+    game = body(r)["mini_game"]
+    csrf = await sign_in(client)
+    listing = text_of((await client.get(f"{ENGINES}/mini-games")).text)
+    assert "Lucky wheel wheel active 3" in listing and "free" in listing
+    page = await client.get(f"{ENGINES}/mini-games/{game['id']}")
+    shown = text_of(page.text)
+    assert "Kind wheel Plays per player per day 3" in shown
+    assert "Cost per play 0 WINZ Expected value per play 32.00 WINZ and 2.50 XP" in shown
+    r = await client.post(f"{ENGINES}/mini-games/{game['id']}/prize-table",
+                          data=editor_form(csrf, TABLE[:2], 5))
+    assert r.status_code == 303
+    saved = body(await tenant.get(f"/v1/mini-games/{game['id']}"))["mini_game"]
+    assert len(saved["prize_table"]) == 2 and saved["plays_per_day"] == 3
