@@ -9,12 +9,14 @@ import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from tests.conftest import Tenant
-from tests.integration.support import body
+from tests.integration.support import body, create_player
 from tests.integration.test_console import sign_in
+from tests.integration.test_jackpots import contribute, make_jackpot
 from tests.integration.test_lootbox import TABLE, make_box
 
 ENGINES = "/admin/tenants/acme/test/engines"
@@ -182,3 +184,45 @@ async def test_a_mini_game_page_shows_its_kind_and_daily_plays(
     assert r.status_code == 303
     saved = body(await tenant.get(f"/v1/mini-games/{game['id']}"))["mini_game"]
     assert len(saved["prize_table"]) == 2 and saved["plays_per_day"] == 3
+
+
+async def test_jackpot_pools_show_amount_seed_cap_headroom_and_drops_with_their_proof(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    plain = await make_jackpot(tenant, name="Daily", seed_usd=100, must_drop_at=1000,
+                               contribution_pct=1.5)
+    mystery = await make_jackpot(tenant, name="Mystery", seed_usd=10, must_drop_at=12,
+                                 mystery=True)
+    await create_player(tenant, "alice")
+    assert (await contribute(tenant, plain["id"], "alice", "p1", "250.25")).status_code == 201
+    dropped = None
+    for i in range(9):  # 8 × 0.25 covers the whole range (10, 12]
+        answer = body(await contribute(tenant, mystery["id"], "alice", f"m{i}", "0.25"))
+        if answer["dropped"] is not None:
+            dropped = answer["dropped"]
+            break
+    assert dropped is not None
+    await sign_in(client)
+    listing = await client.get(f"{ENGINES}/jackpots")
+    assert listing.status_code == 200, listing.text
+    shown = text_of(listing.text)
+    # the pool took 250.25 USD; 649.75 USD left below the must-drop cap
+    assert "Daily active 350.25 USD 100.00 USD 1,000.00 USD 649.75 USD 1.5 % never" in shown
+    assert "Mystery mystery active 10.00 USD 10.00 USD 12.00 USD 2.00 USD" in shown
+    page = await client.get(f"{ENGINES}/jackpots/{mystery['id']}")
+    assert page.status_code == 200, page.text
+    reveal = dropped["mystery"]
+    shown = text_of(page.text)
+    assert f"alice {Decimal(str(dropped['amount'])):.2f} USD mystery" in shown
+    for field in ("server_seed", "server_seed_hash", "client_seed"):
+        assert reveal[field] in page.text
+    link = re.search(r'href="(/fairness/verify\?[^"]+)"', page.text)
+    assert link is not None
+    query = {k: v[0] for k, v in parse_qs(urlsplit(html.unescape(link.group(1))).query).items()}
+    point = int(Decimal(str(reveal["drop_point"])) * 100)
+    assert query == {"game": "mystery", "server_seed": reveal["server_seed"],
+                     "server_seed_hash": reveal["server_seed_hash"],
+                     "client_seed": reveal["client_seed"], "range_from": "1000",
+                     "range_to": "1200", "index": str(point)}
+    for unknown in (f"{ENGINES}/jackpots/nope", f"{ENGINES}/jackpots/{plain['id']}"[:-4] + "0000"):
+        assert (await client.get(unknown)).status_code == 404

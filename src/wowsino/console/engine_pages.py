@@ -3,8 +3,10 @@ helpers the engine pages share (the realm from the URL, ids, bounded form fields
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
@@ -40,6 +42,23 @@ async def tenant_realm(request: Request, ref: str, mode: str) -> tuple[dict[str,
 def base_path(tenant: dict[str, Any], realm: Realm) -> str:
     """``/admin/tenants/<slug>/<mode>/engines``."""
     return f"/admin/tenants/{tenant['slug']}/{realm.mode.value}/engines"
+
+
+VERIFY_PATH = "/fairness/verify"  # the public verifier page (docs/fairness.md)
+
+
+def verify_link(game: str, *, server_seed: str, server_seed_hash: str, client_seed: str,
+                index: int, **fields: int | Sequence[int]) -> str:
+    """A link to the public verifier with a draw's published fields (``game``: weighted,
+    raffle or mystery; ``tickets``/``skipped`` or ``range_from``/``range_to``)."""
+    query: dict[str, str] = {"game": game, "server_seed": server_seed,
+                             "server_seed_hash": server_seed_hash, "client_seed": client_seed}
+    for name, value in fields.items():
+        if isinstance(value, int):
+            query[name] = str(value)
+        elif value:
+            query[name] = ",".join(str(int(v)) for v in value)
+    return f"{VERIFY_PATH}?{urlencode({**query, 'index': str(index)})}"
 
 
 def require_uuid(raw: str, noun: str, code: str) -> UUID:

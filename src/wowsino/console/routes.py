@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from wowsino.console import (
     activity_pages,
     engine_pages,
+    jackpot_pages,
     player_pages,
     prize_pages,
     queue_pages,
@@ -92,7 +93,7 @@ async def sign_out(request: Request) -> Response:
 
 
 for pages in (tenant_pages, player_pages, activity_pages, queue_pages, engine_pages,
-              prize_pages):
+              jackpot_pages, prize_pages):
     router.include_router(pages.router)
 
 
