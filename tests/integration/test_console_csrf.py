@@ -46,6 +46,7 @@ CASES: dict[str, Case] = {
     "/admin/tenants/{ref}/{mode}/engines/{kind}/{entity_id}/prize-table": Case(
         {"rows": "1", "cost_winz": "5", "label_0": "all", "weight_0": "1", "asset_0": "WINZ",
          "amount_0": "7", "action": "save"}),
+    "/admin/tenants/{ref}/{mode}/engines/raffles/{raffle_id}/draw": Case(),
 }
 
 
@@ -100,7 +101,16 @@ async def fixtures(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
     test_key = next(k for k in keys if k["mode"] == "test")
     box = (await tenant.post("/v1/lootbox", {"name": "Box", "prize_table": [
         {"segment_label": "all", "weight": 1, "asset": "WINZ", "amount": 1}]})).json()
+    raffle = (await tenant.post("/v1/raffles", {"name": "Raffle", "ticket_cost_winz": 0,
+                                                "prize_winz": 5})).json()["raffle"]
+    r = await tenant.post("/v1/players", {"username": "csrf_probe",
+                                          "email": "csrf_probe@example.com"})
+    assert r.status_code == 201, r.text
+    r = await tenant.post(f"/v1/raffles/{raffle['id']}/enter", {"user_id": "csrf_probe",
+                                                                "tickets": 1})
+    assert r.status_code == 201, r.text
     return {"ref": tenant.slug, "mode": "test", "key_id": test_key["id"],
+            "raffle_id": raffle["id"],
             "delivery_id": delivery["id"], "kind": "lootboxes",
             "entity_id": box["lootbox"]["id"]}
 

@@ -18,6 +18,8 @@ from tests.integration.support import body, create_player
 from tests.integration.test_console import sign_in
 from tests.integration.test_jackpots import contribute, make_jackpot
 from tests.integration.test_lootbox import TABLE, make_box
+from tests.integration.test_raffles import enter, funded_player, new_raffle
+from wowsino.kernel import fairness
 
 ENGINES = "/admin/tenants/acme/test/engines"
 
@@ -226,3 +228,78 @@ async def test_jackpot_pools_show_amount_seed_cap_headroom_and_drops_with_their_
                      "range_to": "1200", "index": str(point)}
     for unknown in (f"{ENGINES}/jackpots/nope", f"{ENGINES}/jackpots/{plain['id']}"[:-4] + "0000"):
         assert (await client.get(unknown)).status_code == 404
+
+
+async def test_a_raffle_is_drawn_from_the_console_after_a_confirmation(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    raffle = await new_raffle(tenant, name="Weekly raffle")
+    await funded_player(tenant, "alice")
+    await funded_player(tenant, "bob")
+    for user, tickets in (("alice", 2), ("bob", 3), ("alice", 1)):
+        assert (await enter(tenant, raffle["id"], user, tickets)).status_code == 201
+    csrf = await sign_in(client)
+    path = f"{ENGINES}/raffles/{raffle['id']}"
+    listing = text_of((await client.get(f"{ENGINES}/raffles")).text)
+    assert "Weekly raffle active 10 WINZ 1,000 WINZ 6 by hand" in listing
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    shown = text_of(page.text)
+    assert "3 entries by 2 players." in shown
+    assert "#0–#1 2 alice" in shown and "#2–#4 3 bob" in shown and "#5 1 alice" in shown
+    assert f'href="{path}/draw"' in page.text
+    # the confirmation step changes nothing; the draw needs its form
+    confirm = await client.get(f"{path}/draw")
+    assert confirm.status_code == 200 and "This cannot be undone" in confirm.text
+    assert body(await tenant.get(f"/v1/raffles/{raffle['id']}"))["raffle"]["status"] == "active"
+    assert (await client.post(f"{path}/draw", data={})).status_code == 403
+    assert body(await tenant.get(f"/v1/raffles/{raffle['id']}"))["raffle"]["draw"] is None
+    r = await client.post(f"{path}/draw", data={"csrf": csrf})
+    assert r.status_code == 303 and r.headers["location"] == f"{path}?notice=raffle-drawn"
+    # the API reports the same draw, recomputable from its published inputs
+    drawn = body(await tenant.get(f"/v1/raffles/{raffle['id']}"))["raffle"]
+    d = drawn["draw"]
+    assert drawn["status"] == "completed" and d["trigger"] == "manual"
+    assert d["winning_ticket_idx"] == fairness.draw_uniform(d["server_seed"], d["client_seed"], 6)
+    winner = "bob" if 2 <= d["winning_ticket_idx"] <= 4 else "alice"
+    page = await client.get(r.headers["location"])
+    shown = text_of(page.text)
+    assert "The raffle was drawn" in page.text
+    assert (f"Winner {winner} {d['winner']['holder_id']} Prize paid 1,000 WINZ "
+            f"Winning ticket #{d['winning_ticket_idx']} of 6") in shown
+    for field in ("server_seed", "server_seed_hash", "client_seed"):
+        assert d[field] in page.text
+    link = re.search(r'href="(/fairness/verify\?[^"]+)"', page.text)
+    assert link is not None
+    query = {k: v[0] for k, v in parse_qs(urlsplit(html.unescape(link.group(1))).query).items()}
+    assert query == {"game": "raffle", "server_seed": d["server_seed"],
+                     "server_seed_hash": d["server_seed_hash"], "client_seed": d["client_seed"],
+                     "tickets": "6", "index": str(d["winning_ticket_idx"])}
+    audit = body(await tenant.get("/v1/audit", params={"action": "raffle.drawn"}))["data"]
+    assert [(a["actor"]["type"], a["after"]["winning_ticket_idx"]) for a in audit] == [
+        ("admin", d["winning_ticket_idx"])]
+    # a second draw is the engine's refusal, shown as a page; nothing more is paid
+    again = await client.post(f"{path}/draw", data={"csrf": csrf})
+    assert again.status_code == 409
+    assert "Draw…" not in page.text
+    for unknown in (f"{ENGINES}/raffles/nope", f"{ENGINES}/raffles/nope/draw",
+                    f"{path}?after=-1"):
+        assert (await client.get(unknown)).status_code == 404, unknown
+    assert (await client.post(f"{ENGINES}/raffles/nope/draw",
+                              data={"csrf": csrf})).status_code == 404
+
+
+async def test_the_ticket_list_pages_in_ticket_order(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    raffle = await new_raffle(tenant, ticket_cost_winz=0)
+    await funded_player(tenant, "alice", winz=0)
+    for _ in range(52):
+        assert (await enter(tenant, raffle["id"], "alice", 1)).status_code == 201
+    await sign_in(client)
+    path = f"{ENGINES}/raffles/{raffle['id']}"
+    first = await client.get(path)
+    assert "#49 1 alice" in text_of(first.text) and "#50 " not in text_of(first.text)
+    assert 'href="?after=49"' in first.text
+    second = text_of((await client.get(f"{path}?after=49")).text)
+    assert "#50 1 alice" in second and "#51 1 alice" in second and "#49 " not in second

@@ -17,6 +17,7 @@ from wowsino.console import (
     player_pages,
     prize_pages,
     queue_pages,
+    raffle_pages,
     tenant_pages,
 )
 from wowsino.console.auth import (
@@ -93,7 +94,7 @@ async def sign_out(request: Request) -> Response:
 
 
 for pages in (tenant_pages, player_pages, activity_pages, queue_pages, engine_pages,
-              jackpot_pages, prize_pages):
+              jackpot_pages, raffle_pages, prize_pages):
     router.include_router(pages.router)
 
 

@@ -41,6 +41,7 @@ NOTICES = {
     "withdrawal-approved": "The withdrawal was approved: its payout was sent to the PSP.",
     "withdrawal-rejected": "The withdrawal was rejected: its amount is back in the player's "
                            "balance.",
+    "raffle-drawn": "The raffle was drawn: the winner's prize is credited.",
     "prize-table-saved": "The prize table was saved: the next draw uses it (a new table hash).",
 }
 SECURITY_HEADERS = {
