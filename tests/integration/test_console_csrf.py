@@ -11,6 +11,7 @@ database, so a route that forgot the check cannot pass by failing for another re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from tests.conftest import ADMIN, ADMIN_TOKEN, Tenant
 from tests.integration.test_console import sign_in
 from wowsino.api import create_app
+from wowsino.kernel.clock import ManualClock, iso
 from wowsino.kernel.config import Settings
 
 # Posted before a session exists (the admin token is the proof); throttled instead.
@@ -47,6 +49,7 @@ CASES: dict[str, Case] = {
         {"rows": "1", "cost_winz": "5", "label_0": "all", "weight_0": "1", "asset_0": "WINZ",
          "amount_0": "7", "action": "save"}),
     "/admin/tenants/{ref}/{mode}/engines/raffles/{raffle_id}/draw": Case(),
+    "/admin/tenants/{ref}/{mode}/engines/tournaments/{tournament_id}/close": Case(),
 }
 
 
@@ -109,8 +112,14 @@ async def fixtures(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
     r = await tenant.post(f"/v1/raffles/{raffle['id']}/enter", {"user_id": "csrf_probe",
                                                                 "tickets": 1})
     assert r.status_code == 201, r.text
+    now = ManualClock().now()  # the app's clock in tests
+    race = (await tenant.post("/v1/tournaments", {
+        "name": "Race", "scoring": "sum_wagered", "starts_at": iso(now - timedelta(days=1)),
+        "ends_at": iso(now + timedelta(days=1)), "prize_table": [
+            {"rank_from": 1, "rank_to": 1, "prize": {"asset": "WINZ", "amount": 1}}]}))
+    assert race.status_code == 201, race.text
     return {"ref": tenant.slug, "mode": "test", "key_id": test_key["id"],
-            "raffle_id": raffle["id"],
+            "raffle_id": raffle["id"], "tournament_id": race.json()["tournament"]["id"],
             "delivery_id": delivery["id"], "kind": "lootboxes",
             "entity_id": box["lootbox"]["id"]}
 

@@ -13,13 +13,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.conftest import Tenant
-from tests.integration.support import body, create_player
+from tests.conftest import Tenant, make_tenant
+from tests.integration.support import balances, body, create_player
 from tests.integration.test_console import sign_in
 from tests.integration.test_jackpots import contribute, make_jackpot
 from tests.integration.test_lootbox import TABLE, make_box
 from tests.integration.test_raffles import enter, funded_player, new_raffle
+from tests.integration.test_tournament_close import played
+from tests.integration.tournament_support import make_tournament, wager
 from wowsino.kernel import fairness
+from wowsino.kernel.clock import ManualClock
 
 ENGINES = "/admin/tenants/acme/test/engines"
 
@@ -303,3 +306,69 @@ async def test_the_ticket_list_pages_in_ticket_order(
     assert 'href="?after=49"' in first.text
     second = text_of((await client.get(f"{path}?after=49")).text)
     assert "#50 1 alice" in second and "#51 1 alice" in second and "#49 " not in second
+
+
+def payouts_of(page: str) -> str:
+    """The text of the payouts section."""
+    start = page.index('<h2 id="payouts-h">')
+    return text_of(page[start:page.index('<section class="card" aria-labelledby="board-h"')])
+
+
+async def test_a_tournament_is_closed_from_the_console_after_a_confirmation(
+    client: httpx.AsyncClient, tenant: Tenant, clock: ManualClock,
+) -> None:
+    race = await played(tenant, clock)
+    csrf = await sign_in(client)
+    listing = text_of((await client.get(f"{ENGINES}/tournaments")).text)
+    assert "Weekend race active running sum wagered" in listing
+    path = f"{ENGINES}/tournaments/{race['id']}"
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    shown = text_of(page.text)
+    assert "1 carol 9.00 USD 2 alice 5.00 USD 3 bob 1.00 USD" in shown
+    assert "rank 1: 1,000 WINZ; rank 2: 50.00 USD; ranks 3–5: 100 XP" in shown
+    assert f'href="{path}/close"' in page.text
+    confirm = await client.get(f"{path}/close")
+    assert confirm.status_code == 200 and "This cannot be undone" in confirm.text
+    assert (await client.post(f"{path}/close", data={})).status_code == 403
+    assert body(await tenant.get(f"/v1/tournaments/{race['id']}"))["tournament"]["status"] \
+        == "active"
+    r = await client.post(f"{path}/close", data={"csrf": csrf})
+    assert r.status_code == 303 and r.headers["location"] == f"{path}?notice=tournament-closed"
+    # the API reports the close the console made
+    closed = body(await tenant.get(f"/v1/tournaments/{race['id']}"))["tournament"]
+    assert closed["status"] == "closed" and closed["close_trigger"] == "manual"
+    assert closed["total_paid"] == {"USD": Decimal("50.00"), "WINZ": 1000, "XP": 100}
+    page = await client.get(r.headers["location"])
+    assert "The tournament was closed" in page.text and f'href="{path}/close"' not in page.text
+    # plug-in: the operator pays the real-money prize from its own wallet
+    assert payouts_of(page.text) == ("Payouts Rank Player Score Prize Paid "
+                                     "1 carol 9.00 USD 1,000 WINZ paid "
+                                     "2 alice 5.00 USD 50.00 USD paid by the operator "
+                                     "3 bob 1.00 USD 100 XP paid")
+    audit = body(await tenant.get("/v1/audit", params={"action": "tournament.closed"}))["data"]
+    assert [(a["actor"]["type"], a["after"]["trigger"]) for a in audit] == [("admin", "manual")]
+    again = await client.post(f"{path}/close", data={"csrf": csrf})
+    assert again.status_code == 409
+    for unknown in (f"{ENGINES}/tournaments/nope", f"{ENGINES}/tournaments/nope/close",
+                    f"{path}?cursor=forged"):
+        assert (await client.get(unknown)).status_code in (400, 404), unknown
+    assert (await client.post(f"{ENGINES}/tournaments/nope/close",
+                              data={"csrf": csrf})).status_code == 404
+
+
+async def test_a_white_label_tournament_pays_real_money_prizes_from_the_wallet(
+    client: httpx.AsyncClient, clock: ManualClock,
+) -> None:
+    casino = await make_tenant(client, "casino", service_mode="white_label")
+    await create_player(casino, "alice")
+    race = await make_tournament(casino, clock, prize_table=[
+        {"rank_from": 1, "rank_to": 1, "prize": {"asset": "USD", "amount": "50.00"}}])
+    await wager(casino, "alice", "w-1", "5.00")
+    csrf = await sign_in(client)
+    path = f"/admin/tenants/casino/test/engines/tournaments/{race['id']}"
+    r = await client.post(f"{path}/close", data={"csrf": csrf})
+    assert r.status_code == 303, r.text
+    page = await client.get(path)
+    assert payouts_of(page.text).endswith("1 alice 5.00 USD 50.00 USD paid into the wallet")
+    assert (await balances(casino, "alice"))["real"]["USD"] == Decimal("50.00")

@@ -19,6 +19,7 @@ from wowsino.console import (
     queue_pages,
     raffle_pages,
     tenant_pages,
+    tournament_pages,
 )
 from wowsino.console.auth import (
     checked_form,
@@ -94,7 +95,7 @@ async def sign_out(request: Request) -> Response:
 
 
 for pages in (tenant_pages, player_pages, activity_pages, queue_pages, engine_pages,
-              jackpot_pages, raffle_pages, prize_pages):
+              jackpot_pages, raffle_pages, tournament_pages, prize_pages):
     router.include_router(pages.router)
 
 

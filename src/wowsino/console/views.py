@@ -42,6 +42,8 @@ NOTICES = {
     "withdrawal-rejected": "The withdrawal was rejected: its amount is back in the player's "
                            "balance.",
     "raffle-drawn": "The raffle was drawn: the winner's prize is credited.",
+    "tournament-closed": "The tournament was closed: its prize table was paid to the final "
+                         "leaderboard.",
     "prize-table-saved": "The prize table was saved: the next draw uses it (a new table hash).",
 }
 SECURITY_HEADERS = {
