@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import ADMIN, Tenant, make_tenant
+from tests.integration.bonus_support import template
 from tests.integration.support import balances, body, create_player
 from tests.integration.test_console import sign_in
 from tests.integration.test_jackpots import contribute, make_jackpot
@@ -372,3 +373,46 @@ async def test_a_white_label_tournament_pays_real_money_prizes_from_the_wallet(
     page = await client.get(path)
     assert payouts_of(page.text).endswith("1 alice 5.00 USD 50.00 USD paid into the wallet")
     assert (await balances(casino, "alice"))["real"]["USD"] == Decimal("50.00")
+
+
+async def test_a_bonus_template_shows_the_linter_per_brand_and_runs_the_cost_simulator(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    r = await client.post(f"/tenants/{tenant.id}/brands", headers=ADMIN,
+                          json={"slug": "uk", "name": "Acme UK"})
+    assert r.status_code == 201, r.text
+    r = await tenant.client.put("/v1/brands/uk/jurisdiction", headers=tenant.headers(),
+                                json={"profile": "GB"})
+    assert r.status_code == 200, r.text
+    made = await template(tenant, name="Welcome", amount="20.00", wagering_multiple=35,
+                          max_conversion="100.00")
+    csrf = await sign_in(client)
+    listing = text_of((await client.get(f"{ENGINES}/bonuses")).text)
+    assert "Welcome no deposit active — USD" in listing
+    path = f"{ENGINES}/bonuses/{made['id']}"
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    shown = text_of(page.text)
+    assert "amount 20.00 USD" in shown and "max conversion 100.00 USD" in shown
+    assert "Main main allowed" in shown
+    assert ("Acme UK uk breaks max wagering multiple wagering_multiple 35 exceeds 10 "
+            "(profile GB)") in shown
+    ask = {"players": "500", "game_category": "slots", "rtp": "0.96", "volatility": "3",
+           "bet_size": "1.00", "seed": "42", "max_spins": "20000", "deposit_amount": ""}
+    r = await client.post(f"{path}/simulate", data={**ask, "csrf": csrf})
+    assert r.status_code == 200, r.text
+    api = body(await tenant.post(f"/v1/bonus-templates/{made['id']}/simulate",
+                                 {k: v for k, v in ask.items() if v}))["simulation"]
+    shown = text_of(r.text)
+    assert f"Expected cost per grant {api['expected_converted_real']:.2f} USD" in shown
+    assert (f"Players who convert {Decimal(str(api['completion_rate'])) * 100:.2f} % "
+            "of 500") in shown
+    # refused assumptions show the form again with the reason
+    for field, value, message in (("players", "20001", "Simulated players"),
+                                  ("rtp", "2", "Game RTP"), ("bet_size", "x" * 25, "Bet size"),
+                                  ("bet_size", "", "bet_size")):
+        r = await client.post(f"{path}/simulate", data={**ask, field: value, "csrf": csrf})
+        assert r.status_code == 400 and message in r.text, (field, r.text)
+        assert 'action="' + path + '/simulate"' in r.text
+    assert (await client.post(f"{path}/simulate", data=ask)).status_code == 403
+    assert (await client.get(f"{ENGINES}/bonuses/nope")).status_code == 404

@@ -30,6 +30,8 @@ ENGINES = (
     ("jackpots", "Jackpots", "jackpots", "pools fed by wagers, dropped to one player"),
     ("raffles", "Raffles", "raffles", "tickets bought with WINZ, one fair draw"),
     ("tournaments", "Tournaments", "tournaments", "leaderboards with a prize table"),
+    ("bonuses", "Bonus templates", "bonus_templates", "bonuses granted to players, with "
+     "their terms"),
 )
 
 
