@@ -18,10 +18,13 @@ from tests.integration.bonus_support import template
 from tests.integration.support import balances, body, create_player
 from tests.integration.test_console import sign_in
 from tests.integration.test_jackpots import contribute, make_jackpot
+from tests.integration.test_journeys import event, journey
 from tests.integration.test_lootbox import TABLE, make_box
 from tests.integration.test_raffles import enter, funded_player, new_raffle
 from tests.integration.test_tournament_close import played
 from tests.integration.tournament_support import make_tournament, wager
+from tests.integration.vip_support import configure
+from tests.integration.vip_support import wager as vip_wager
 from wowsino.kernel import fairness
 from wowsino.kernel.clock import ManualClock
 
@@ -416,3 +419,37 @@ async def test_a_bonus_template_shows_the_linter_per_brand_and_runs_the_cost_sim
         assert 'action="' + path + '/simulate"' in r.text
     assert (await client.post(f"{path}/simulate", data=ask)).status_code == 403
     assert (await client.get(f"{ENGINES}/bonuses/nope")).status_code == 404
+
+
+async def test_journeys_and_the_vip_ladder_read_as_configured(
+    client: httpx.AsyncClient, tenant: Tenant,
+) -> None:
+    mission = await journey(tenant, name="Welcome mission", steps=[
+        {"trigger": "deposit", "min_amount": 20, "within_hours": 48},
+        {"trigger": "wager", "count": 3}])
+    await create_player(tenant, "alice")
+    await create_player(tenant, "bob")
+    await event(tenant, "signup", "alice")
+    await configure(tenant)
+    await vip_wager(tenant, "w-1", "20.00", "alice")  # 200 XP: Silver
+    await sign_in(client)
+    index = text_of((await client.get(ENGINES)).text)
+    assert "Journeys steps a player completes for a reward 1 1" in index
+    assert "VIP ladder levels climbed with XP, each with its cashback 3 levels" in index
+    listing = text_of((await client.get(f"{ENGINES}/journeys")).text)
+    assert "Welcome mission active signup 2 100 WINZ 1 0" in listing
+    page = await client.get(f"{ENGINES}/journeys/{mission['id']}")
+    assert page.status_code == 200, page.text
+    shown = text_of(page.text)
+    assert "Reward on completion 100 WINZ" in shown
+    assert "Players 1 on it, 0 completed, 0 ran out of time" in shown
+    assert ("1 deposit 1 20 (in the event's currency) 48 hours 2 wager 3 — —") in shown
+    vip = text_of((await client.get(f"{ENGINES}/vip")).text)
+    assert "XP 10 per unit wagered, at most 10,000 XP a day" in vip
+    assert "1 Bronze 0 XP 0 % nothing 0" in vip
+    assert "2 Silver 100 XP 5 % 50 WINZ 1" in vip
+    assert "3 Gold 1,000 XP 10 % 200 WINZ 0" in vip
+    assert (await client.get(f"{ENGINES}/journeys/nope")).status_code == 404
+    # live has no programme
+    live = text_of((await client.get("/admin/tenants/acme/live/engines/vip")).text)
+    assert "No VIP programme in this mode" in live

@@ -18,6 +18,7 @@ from wowsino.console.views import ConsoleRoute, platform_of, render
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound, ValidationFailed
 from wowsino.kernel.realm import Realm
+from wowsino.vip import service as vip
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -32,6 +33,7 @@ ENGINES = (
     ("tournaments", "Tournaments", "tournaments", "leaderboards with a prize table"),
     ("bonuses", "Bonus templates", "bonus_templates", "bonuses granted to players, with "
      "their terms"),
+    ("journeys", "Journeys", "journeys", "steps a player completes for a reward"),
 )
 
 
@@ -108,7 +110,9 @@ async def show_engines(ref: str, mode: str, request: Request) -> Response:
                 f"FROM {table} WHERE tenant_id = :tenant_id AND mode = :mode"),
                 realm.params)).one()
             counts[path] = {"total": int(row.total), "active": int(row.active)}
+        programme = (await vip.show(conn, realm))["vip"]
     engines = [{"path": path, "title": title, "about": about, **counts[path]}
                for path, title, _, about in ENGINES]
     return render(request, "engines.html", tenant=tenant, mode=realm.mode.value,
-                  section="engines", engines=engines, base=base_path(tenant, realm))
+                  section="engines", engines=engines, base=base_path(tenant, realm),
+                  vip_levels=None if programme is None else len(programme["levels"]))

@@ -15,6 +15,7 @@ from wowsino.console import (
     bonus_pages,
     engine_pages,
     jackpot_pages,
+    journey_pages,
     player_pages,
     prize_pages,
     queue_pages,
@@ -96,7 +97,8 @@ async def sign_out(request: Request) -> Response:
 
 
 for pages in (tenant_pages, player_pages, activity_pages, queue_pages, engine_pages,
-              jackpot_pages, raffle_pages, tournament_pages, bonus_pages, prize_pages):
+              jackpot_pages, raffle_pages, tournament_pages, bonus_pages, journey_pages,
+              prize_pages):
     router.include_router(pages.router)
 
 
