@@ -54,6 +54,7 @@ CASES: dict[str, Case] = {
     "/admin/tenants/{ref}/{mode}/engines/bonuses/{template_id}/simulate": Case(
         {"players": "50", "bet_size": "1.00", "max_spins": "100"}, succeeds_with=200,
         changes=False),
+    "/admin/tenants/{ref}/{mode}/engines/crm/{brand}/campaigns/{campaign_id}/dry-run": Case(),
 }
 
 
@@ -125,7 +126,14 @@ async def fixtures(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
     bonus = (await tenant.post("/v1/bonus-templates", {
         "name": "Welcome", "type": "no_deposit", "amount": "10.00", "wagering_multiple": 5}))
     assert bonus.status_code == 201, bonus.text
-    return {"ref": tenant.slug, "mode": "test", "key_id": test_key["id"],
+    everyone = (await tenant.post("/v1/segments", {"name": "All", "expression": "true"}))
+    assert everyone.status_code == 201, everyone.text
+    crm = await tenant.post("/v1/campaigns", {
+        "name": "Campaign", "segment_id": everyone.json()["segment"]["id"],
+        "action": {"type": "grant_winz", "amount": 1}})
+    assert crm.status_code == 201, crm.text
+    return {"ref": tenant.slug, "mode": "test", "key_id": test_key["id"], "brand": "main",
+            "campaign_id": crm.json()["campaign"]["id"],
             "template_id": bonus.json()["template"]["id"],
             "raffle_id": raffle["id"], "tournament_id": race.json()["tournament"]["id"],
             "delivery_id": delivery["id"], "kind": "lootboxes",

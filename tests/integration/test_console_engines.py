@@ -15,6 +15,7 @@ import httpx
 
 from tests.conftest import ADMIN, Tenant, make_tenant
 from tests.integration.bonus_support import template
+from tests.integration.crm_support import campaign, segment
 from tests.integration.support import balances, body, create_player
 from tests.integration.test_console import sign_in
 from tests.integration.test_jackpots import contribute, make_jackpot
@@ -453,3 +454,46 @@ async def test_journeys_and_the_vip_ladder_read_as_configured(
     # live has no programme
     live = text_of((await client.get("/admin/tenants/acme/live/engines/vip")).text)
     assert "No VIP programme in this mode" in live
+
+
+async def test_crm_shows_segments_live_counts_and_a_campaigns_dry_runs_and_runs(
+    client: httpx.AsyncClient, tenant: Tenant, clock: ManualClock,
+) -> None:
+    for name in ("ann", "ben", "cid"):
+        await create_player(tenant, name)
+    everyone = await segment(tenant, "true", name="Everyone")
+    made = await campaign(tenant, everyone["id"], {"type": "grant_winz", "amount": 100},
+                          schedule={"weekly": {"day": "fri", "time": "10:00",
+                                               "tz": "Europe/Malta"}}, name="Friday WINZ")
+    csrf = await sign_in(client)
+    crm = await client.get(f"{ENGINES}/crm")
+    assert crm.status_code == 200, crm.text
+    shown = text_of(crm.text)
+    assert "Everyone true 3" in shown  # the live count
+    assert "Friday WINZ active Everyone grant 100 WINZ every fri at 10:00 (Europe/Malta)" in shown
+    path = f"{ENGINES}/crm/main/campaigns/{made['id']}"
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    assert "Everyone true : 3 players now" in text_of(page.text)
+    assert "No dry run yet." in page.text and "This campaign has not run yet." in page.text
+    # a dry run through the engine: audited with the admin as actor, nothing granted
+    assert (await client.post(f"{path}/dry-run", data={})).status_code == 403
+    r = await client.post(f"{path}/dry-run", data={"csrf": csrf})
+    assert r.status_code == 303 and r.headers["location"] == f"{path}?notice=dry-run-recorded"
+    api = body(await tenant.post(f"/v1/campaigns/{made['id']}/dry-run"))
+    page = await client.get(r.headers["location"])
+    shown = text_of(page.text)
+    assert "The dry run is done" in shown
+    assert api["count"] == 3 and api["total_cost"] == {"WINZ": 300}
+    assert "admin 3 300 WINZ none" in shown
+    audit = body(await tenant.get("/v1/audit", params={"action": "campaign.dry_run"}))["data"]
+    assert sorted(a["actor"]["type"] for a in audit) == ["admin", "api_key"]
+    assert (await balances(tenant, "ann"))["winz"]["WINZ"] == 0
+    # a run made through the API appears in the run history
+    r = await tenant.post(f"/v1/campaigns/{made['id']}/run", {})
+    assert r.status_code == 201, r.text
+    shown = text_of((await client.get(path)).text)
+    assert "completed manual 3 3 300 WINZ none" in shown
+    for unknown in (f"{ENGINES}/crm/main/campaigns/nope", f"{ENGINES}/crm/nobrand/campaigns/"
+                    f"{made['id']}", f"{ENGINES}/crm?brand=nobrand"):
+        assert (await client.get(unknown)).status_code == 404, unknown

@@ -111,8 +111,12 @@ async def show_engines(ref: str, mode: str, request: Request) -> Response:
                 realm.params)).one()
             counts[path] = {"total": int(row.total), "active": int(row.active)}
         programme = (await vip.show(conn, realm))["vip"]
+        campaigns = int(await conn.scalar(text(
+            "SELECT count(*) FROM crm_campaigns WHERE tenant_id = :tenant_id AND mode = :mode"),
+            realm.params) or 0)
     engines = [{"path": path, "title": title, "about": about, **counts[path]}
                for path, title, _, about in ENGINES]
     return render(request, "engines.html", tenant=tenant, mode=realm.mode.value,
                   section="engines", engines=engines, base=base_path(tenant, realm),
-                  vip_levels=None if programme is None else len(programme["levels"]))
+                  vip_levels=None if programme is None else len(programme["levels"]),
+                  crm_campaigns=campaigns)

@@ -33,7 +33,8 @@ async def realm_of(conn: AsyncConnection, tenant_ref: str,
     return tenant, Realm(UUID(str(tenant["id"])), mode)
 
 
-def _brand(brands: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
+def choose_brand(brands: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
+    """The brand named ``slug`` (the first when none is named), or 404."""
     if not brands:
         raise NotFound("this tenant has no brand")
     if not slug:
@@ -56,7 +57,7 @@ async def list_players(
     async with read_only(p.engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
         brands = await tenants.list_brands(conn, realm.tenant_id)
-        chosen = _brand(brands, brand)
+        chosen = choose_brand(brands, brand)
         rows = await repository.search(
             conn, realm, chosen["id"], query=query or None, status=status or None, tag=None,
             after=NEWEST.decode(cursor), limit=PAGE_SIZE)
@@ -79,7 +80,7 @@ async def show_player(
     now = p.clock.now()
     async with read_only(p.engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
-        chosen = _brand(await tenants.list_brands(conn, realm.tenant_id), brand)
+        chosen = choose_brand(await tenants.list_brands(conn, realm.tenant_id), brand)
         row = await service.get(conn, realm, chosen["id"], player)
         dossier = await service.dossier(conn, realm, row, now)
         ledger = await history.ledger_view(conn, realm, row["id"], limit=HISTORY_SIZE,

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from wowsino.console import (
     activity_pages,
     bonus_pages,
+    crm_pages,
     engine_pages,
     jackpot_pages,
     journey_pages,
@@ -98,7 +99,7 @@ async def sign_out(request: Request) -> Response:
 
 for pages in (tenant_pages, player_pages, activity_pages, queue_pages, engine_pages,
               jackpot_pages, raffle_pages, tournament_pages, bonus_pages, journey_pages,
-              prize_pages):
+              crm_pages, prize_pages):
     router.include_router(pages.router)
 
 

@@ -44,6 +44,8 @@ NOTICES = {
     "raffle-drawn": "The raffle was drawn: the winner's prize is credited.",
     "tournament-closed": "The tournament was closed: its prize table was paid to the final "
                          "leaderboard.",
+    "dry-run-recorded": "The dry run is done: what a run now would do is below. Nothing was "
+                        "granted.",
     "prize-table-saved": "The prize table was saved: the next draw uses it (a new table hash).",
 }
 SECURITY_HEADERS = {
