@@ -78,7 +78,9 @@ def test_the_prize_table_editor_previews_and_saves_without_script(
 ) -> None:
     ids = seed(live_server)
     base = "/admin/tenants/casino/test/engines"
+    page.route("**/prize-editor.js", lambda route: route.abort())  # as if scripts were off
     sign_in(page, live_server, f"{base}/lootboxes/{ids['box']}")
+    expect(page.locator("#live-odds")).to_be_hidden()
     expect(page.locator(".odds .ev").first).to_have_text("32.00 WINZ and 2.50 XP")
     page.get_by_label("Prize 1 weight").fill("1")
     page.get_by_label("Prize 2 weight").fill("1")
@@ -96,6 +98,27 @@ def test_the_prize_table_editor_previews_and_saves_without_script(
     page.get_by_role("button", name="Save prize table").click()
     expect(page.get_by_role("status").first).to_contain_text("The prize table was saved")
     expect(page.locator(".odds .ev").first).to_have_text("55.00 WINZ")
+
+
+def test_the_odds_follow_the_typing_when_scripts_run(
+    page: Page, live_server: LiveServer,
+) -> None:
+    ids = seed(live_server)
+    sign_in(page, live_server, f"/admin/tenants/casino/test/engines/lootboxes/{ids['box']}")
+    live = page.locator("#live-odds")
+    expect(live).to_have_text("As typed — Expected value per draw: 32.00 WINZ and 2.50 XP, "
+                              "RTP 128.00 % (not saved).")
+    page.get_by_label("Prize 1 weight").fill("1")
+    page.get_by_label("Prize 2 weight").fill("2")
+    page.get_by_label("Prize 3 label").fill("")
+    expect(live).to_have_text("As typed — Expected value per draw: 70.00 WINZ, RTP 280.00 % "
+                              "(not saved).")
+    page.get_by_label("Prize 2 weight").fill("x")
+    expect(live).to_have_text("Fill every prize's weight and amount to see its odds.")
+    page.get_by_label("Prize 2 weight").fill("2")
+    page.get_by_role("button", name="Preview").click()  # the server agrees
+    expect(page.locator(".preview .ev")).to_have_text("70.00 WINZ")
+    expect(page.locator(".preview .rtp")).to_have_text("280.00 %")
 
 
 def test_no_engine_page_is_wider_than_a_phone(page: Page, live_server: LiveServer) -> None:

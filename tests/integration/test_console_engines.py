@@ -99,7 +99,12 @@ async def test_a_lootbox_shows_each_prizes_probability_and_the_expected_value(
     odds = body(await tenant.get(f"/v1/lootbox/{box['id']}"))["lootbox"]["odds"]
     assert Decimal(str(odds["expected_value"]["WINZ"])) == ev
     assert Decimal(str(odds["rtp_pct"])) == rtp
-    assert "<script" not in page.text and '"prize_table"' not in page.text
+    assert '"prize_table"' not in page.text  # never raw JSON
+    # the editor's page may load the console's own script (live odds), no other page may
+    assert re.findall(r"<script[^>]*>", page.text) == [
+        '<script src="/admin/static/prize-editor.js" defer>']
+    assert "script-src 'self';" in page.headers["content-security-policy"]
+    assert "script-src" not in listing.headers["content-security-policy"]
 
 
 async def test_the_prize_table_editor_saves_valid_weights_through_the_engine(

@@ -18,7 +18,7 @@ from wowsino.console.engine_pages import (
     bounded_text,
     tenant_realm,
 )
-from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
+from wowsino.console.views import SCRIPTED_CSP, ConsoleRoute, platform_of, render, see_other
 from wowsino.engines import draws, prizes
 from wowsino.engines.draws.games import WINZ
 from wowsino.engines.lootbox.service import LOOTBOX
@@ -136,13 +136,16 @@ async def _page(request: Request, kind: str, tenant: dict[str, Any], realm: Real
     game, title, use = GAMES[kind]
     saved_cost = from_minor(int(entity["cost_winz"]), WINZ)
     saved = prizes.odds(entity["prize_table"], saved_cost)
-    return render(request, "prize_game.html", status_code=status_code, tenant=tenant,
+    page = render(request, "prize_game.html", status_code=status_code, tenant=tenant,
                   mode=realm.mode.value, section="engines", kind=kind, title=title, use=use,
                   game=draws.config_view(game, entity), saved=saved,
                   rows=rows if rows is not None else _editor_rows(entity["prize_table"]),
                   cost=cost if cost is not None else str(saved_cost), preview_odds=odds,
                   preview=preview, error=error, assets=prizes.REWARD_ASSETS,
                   label_limit=LABEL_LIMIT, base=base_path(tenant, realm))
+    # the live odds as the operator types (static/prize-editor.js); the page works without
+    page.headers["Content-Security-Policy"] = SCRIPTED_CSP
+    return page
 
 
 @router.get("/tenants/{ref}/{mode}/engines/{kind}/{entity_id}")

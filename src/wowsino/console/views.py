@@ -48,6 +48,9 @@ NOTICES = {
                         "granted.",
     "prize-table-saved": "The prize table was saved: the next draw uses it (a new table hash).",
 }
+# The prize-table editor's page may load the console's own scripts, and nothing else.
+SCRIPTED_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
