@@ -71,6 +71,7 @@ def _editor_rows(table: list[dict[str, Any]]) -> list[dict[str, str]]:
                    for _ in range(max(spare, 0))]
 
 
+# each row's fields: (its key in a row, the form field's prefix, its bound in characters)
 FIELDS = (("segment_label", "label", LABEL_LIMIT), ("weight", "weight", 24),
           ("asset", "asset", 8), ("amount", "amount", 24))
 
@@ -85,14 +86,11 @@ def _posted_rows(form: Form, *, strict: bool = True) -> list[dict[str, str]]:
         if strict:
             raise
         count = Decimal(0)
-    rows = []
+    rows: list[dict[str, str]] = []
     for i in range(int(count or 0)):
-        row = {}
-        for key, name, limit in FIELDS:
-            field = "label" if key == "segment_label" else key
-            row[key] = (bounded_text(form, f"{field}_{i}", f"prize {i + 1}: {name}", limit)
-                        if strict else form.get(f"{field}_{i}")[:limit])
-        rows.append(row)
+        rows.append({key: bounded_text(form, f"{prefix}_{i}", f"prize {i + 1}: {prefix}", limit)
+                     if strict else form.get(f"{prefix}_{i}")[:limit]
+                     for key, prefix, limit in FIELDS})
     return rows
 
 
