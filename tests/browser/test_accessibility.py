@@ -21,7 +21,8 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import CHROMIUM_ARGS, LiveServer
-from tests.browser.test_console import OWNER_PASSWORD, make_tenant, sign_in
+from tests.browser.test_console import OWNER_PASSWORD, sign_in
+from tests.browser.test_console_engines import seed as seed_engines
 from wowsino.api import create_app
 from wowsino.console.permissions import PLATFORM, route_permission
 from wowsino.kernel.config import Settings
@@ -81,29 +82,33 @@ FLOWS = {"/admin/sign-in/code"}
 
 # the values the seeded platform below gives each path parameter
 SEEDED = {"ref": "casino", "mode": "test", "brand": "main", "player": "alice",
-          "webhook_id": "", "token": "", "operator_id": ""}
+          "webhook_id": "", "token": "", "operator_id": "", "kind": "lootboxes",
+          "entity_id": "", "jackpot_id": "", "raffle_id": "", "tournament_id": "",
+          "template_id": "", "journey_id": "", "campaign_id": ""}
 
 
 def seed(server: LiveServer) -> dict[str, str]:
-    """A white-label tenant with a player, money, a jackpot, a webhook and its delivery."""
-    created = make_tenant(server, "casino")
+    """A white-label tenant with one of everything the engine pages show, and a player with
+    money, a limit and a webhook."""
+    made = seed_engines(server)
     values = dict(SEEDED)
-    with server.api(created["keys"]["test"]) as api:
-        r = api.post("/v1/players", json={"username": "alice", "email": "alice@example.com",
-                                          "country_code": "MT", "currency": "EUR"})
-        assert r.status_code == 201, r.text
+    with server.api(made["key"]) as api:
+        r = api.get("/v1/players/alice")
+        assert r.status_code == 200, r.text
         values["player"] = r.json()["player"]["user_id"]
         assert api.post("/v1/players/alice/adjustments", json={
-            "rail": "real", "asset": "EUR", "amount": "125.50",
+            "rail": "real", "asset": "USD", "amount": "125.50",
             "reason": "opening balance"}).status_code == 201
         assert api.post("/v1/players/alice/rg", json={
             "deposit_daily_limit": "100"}).status_code == 200
-        assert api.post("/v1/jackpots", json={"name": "Mega", "currency": "EUR",
-                                              "seed_usd": 1000}).status_code == 201
         r = api.post("/v1/webhooks", json={"url": "https://hooks.example.com/wowsino",
                                            "events": ["player.status_changed"]})
         assert r.status_code == 201, r.text
         values["webhook_id"] = r.json()["webhook"]["id"]
+    values.update(kind="lootboxes", entity_id=made["box"], jackpot_id=made["jackpot"],
+                  raffle_id=made["raffle"], tournament_id=made["race"],
+                  template_id=made["bonus"], journey_id=made["journey"],
+                  campaign_id=made["campaign"])
     return values
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import httpx
 
+from wowsino.kernel.clock import iso
 from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.realm import ADMIN
 from wowsino.operators import service as operators
@@ -68,3 +70,43 @@ async def signed_in_operator(app: Any, client: httpx.AsyncClient, tenant_id: str
 def other_client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
                              base_url="http://wowsino.test")
+
+
+async def engine_entities(tenant: Any, now: datetime) -> dict[str, str]:
+    """One of each engine's things, made through the API, by the console's path
+    parameters: a lootbox (``kind``/``entity_id``), a jackpot, an active raffle with an
+    entry, a running tournament, a bonus template, a journey and a campaign. The tenant
+    needs a player ``alice``."""
+    async def made(path: str, payload: dict[str, Any], key: str) -> str:
+        r = await tenant.post(path, payload)
+        assert r.status_code == 201, r.text
+        return str(r.json()[key]["id"])
+
+    table = [{"segment_label": "all", "weight": 1, "asset": "WINZ", "amount": 1}]
+    raffle = await made("/v1/raffles", {"name": "Raffle", "ticket_cost_winz": 0,
+                                        "prize_winz": 5}, "raffle")
+    r = await tenant.post(f"/v1/raffles/{raffle}/enter", {"user_id": "alice", "tickets": 1})
+    assert r.status_code == 201, r.text
+    segment = await made("/v1/segments", {"name": "All", "expression": "true"}, "segment")
+    return {
+        "kind": "lootboxes",
+        "entity_id": await made("/v1/lootbox", {"name": "Box", "prize_table": table},
+                                "lootbox"),
+        "jackpot_id": await made("/v1/jackpots", {"name": "Mega", "currency": "USD",
+                                                  "seed_usd": 100}, "jackpot"),
+        "raffle_id": raffle,
+        "tournament_id": await made("/v1/tournaments", {
+            "name": "Race", "scoring": "sum_wagered", "starts_at": iso(now - timedelta(days=1)),
+            "ends_at": iso(now + timedelta(days=1)), "prize_table": [
+                {"rank_from": 1, "rank_to": 1, "prize": {"asset": "WINZ", "amount": 1}}]},
+            "tournament"),
+        "template_id": await made("/v1/bonus-templates", {
+            "name": "Welcome", "type": "no_deposit", "amount": "10.00",
+            "wagering_multiple": 5}, "template"),
+        "journey_id": await made("/v1/journeys", {
+            "name": "Welcome mission", "entry_trigger": "signup",
+            "steps": [{"trigger": "wager", "count": 3}], "reward_winz": 100}, "journey"),
+        "campaign_id": await made("/v1/campaigns", {
+            "name": "Campaign", "segment_id": segment,
+            "action": {"type": "grant_winz", "amount": 1}}, "campaign"),
+    }

@@ -71,8 +71,9 @@ async def test_no_console_page_answers_500_for_overlong_parameters(
             if "GET" not in methods or path.startswith("/admin/static"):
                 continue
             values = {**values, "brand": "main", "player": "alice"}
-            long_values = {**values, "player": LONG[:300], "webhook_id": LONG[:300],
-                           "operator_id": LONG[:300], "ref": LONG[:300]}
+            long_values = {**values, **{name: LONG[:300] for name in (
+                "player", "webhook_id", "operator_id", "ref", "kind", "entity_id", "jackpot_id",
+                "raffle_id", "tournament_id", "template_id", "journey_id", "campaign_id")}}
             for chosen in (values, long_values):
                 concrete_path = concrete(path, {**chosen, "token": LONG[:300]}, CASES["/admin/sign-out"])
                 params = {name: LONG for name in ("query", "brand", "status", "cursor", "actor",

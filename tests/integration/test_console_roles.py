@@ -12,7 +12,12 @@ from typing import Any
 import httpx
 
 from tests.conftest import ADMIN_TOKEN, Tenant
-from tests.integration.console_support import add_operator, operator_sign_in, other_client
+from tests.integration.console_support import (
+    add_operator,
+    engine_entities,
+    operator_sign_in,
+    other_client,
+)
 from tests.integration.test_console import sign_in as admin_sign_in
 from tests.integration.test_console_csrf import console_routes
 from wowsino.api import create_app
@@ -58,7 +63,8 @@ async def path_values(client: httpx.AsyncClient, app: Any, tenant: Tenant) -> di
             "webhook_id": hook.json()["webhook"]["id"],
             "delivery_id": delivery.json()["delivery"]["id"], "key_id": keys[0]["id"],
             "operator_id": str(someone), "session_id": "00000000-0000-0000-0000-000000000000",
-            "withdrawal_id": "00000000-0000-4000-8000-000000000001"}
+            "withdrawal_id": "00000000-0000-4000-8000-000000000001",
+            **await engine_entities(tenant, app.state.platform.clock.now())}
 
 
 # Pages of white-label work: the route exists for every tenant, a plug-in tenant (the walk's)

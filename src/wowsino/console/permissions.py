@@ -58,6 +58,11 @@ TABLE: tuple[Permission, ...] = (
        "owner", "admin", "support", "analyst", every_brand=True),
     _p("webhooks.redeliver", "Redeliver a webhook delivery", "owner", "admin", "support",
        every_brand=True),
+    _p("engines.view", "See the engines: prize tables and their odds, jackpots, raffles, "
+       "tournaments, bonus templates with the linter and the simulator, journeys, VIP, CRM",
+       *ROLES),
+    _p("engines.manage", "Save a prize table, draw a raffle, close a tournament, dry-run a "
+       "campaign", "owner", "admin", "marketing"),
     _p("queues.view", "See the white-label work queues: withdrawals, KYC, RG alerts",
        "owner", "admin", "compliance", "support", every_brand=True),
     _p("withdrawals.decide", "Approve or reject a withdrawal", "owner", "admin", "compliance",

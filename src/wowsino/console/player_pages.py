@@ -40,7 +40,8 @@ def visible_brands(principal: Principal, brands: list[dict[str, Any]]) -> list[d
     return [b for b in brands if principal.sees_brand(b["id"])]
 
 
-def _brand(brands: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
+def choose_brand(brands: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
+    """The brand named ``slug`` (the first when none is named), or 404."""
     if not brands:
         raise NotFound("this tenant has no brand")
     if not slug:
@@ -66,7 +67,7 @@ async def list_players(
     async with read_only(p.engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
         brands = visible_brands(principal, await tenants.list_brands(conn, realm.tenant_id))
-        chosen = _brand(brands, brand)
+        chosen = choose_brand(brands, brand)
         rows = await repository.search(
             conn, realm, chosen["id"], query=query or None, status=status or None, tag=None,
             after=NEWEST.decode(cursor), limit=PAGE_SIZE)
@@ -89,7 +90,7 @@ async def show_player(
     now = p.clock.now()
     async with read_only(p.engine) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
-        chosen = _brand(visible_brands(principal, await tenants.list_brands(
+        chosen = choose_brand(visible_brands(principal, await tenants.list_brands(
             conn, realm.tenant_id)), brand)
         row = await service.get(conn, realm, chosen["id"], player)
         dossier = await service.dossier(conn, realm, row, now)

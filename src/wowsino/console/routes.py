@@ -19,11 +19,19 @@ from sqlalchemy import text
 from wowsino.console import (
     account_pages,
     activity_pages,
+    bonus_pages,
+    crm_pages,
+    engine_pages,
+    jackpot_pages,
+    journey_pages,
     operator_pages,
     player_pages,
+    prize_pages,
     queue_pages,
+    raffle_pages,
     sessions,
     tenant_pages,
+    tournament_pages,
 )
 from wowsino.console.auth import (
     MAX_FORM_BYTES,
@@ -279,7 +287,8 @@ async def accept_invitation(token: str, request: Request) -> Response:
 
 
 for pages in (tenant_pages, operator_pages, account_pages, player_pages, activity_pages,
-              queue_pages):
+              queue_pages, engine_pages, jackpot_pages, raffle_pages, tournament_pages,
+              bonus_pages, journey_pages, crm_pages, prize_pages):
     router.include_router(pages.router)
 
 

@@ -57,7 +57,16 @@ NOTICES = {
     "policy-updated": "The sign-in rule was saved.",
     "two-factor-reset": "Two-factor sign-in was turned off for the operator and their "
                         "sessions ended; they set it up again after signing in.",
+    "raffle-drawn": "The raffle was drawn: the winner's prize is credited.",
+    "tournament-closed": "The tournament was closed: its prize table was paid to the final "
+                         "leaderboard.",
+    "dry-run-recorded": "The dry run is done: what a run now would do is below. Nothing was "
+                        "granted.",
+    "prize-table-saved": "The prize table was saved: the next draw uses it (a new table hash).",
 }
+# The prize-table editor's page may load the console's own scripts, and nothing else.
+SCRIPTED_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "

@@ -17,7 +17,6 @@ from wowsino.crm.schemas import (
     SegmentIn,
     SegmentPatch,
 )
-from wowsino.kernel import audit
 from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.idempotency import choose_key
@@ -176,14 +175,8 @@ async def dry_run(campaign_id: str, request: Request, principal: Write,
         result = await service.dry_run(conn, realm=principal.realm,
                                        brand_id=principal.brand_id, ref=campaign_id, at=at)
 
-    async def record(conn: Any) -> None:
-        await audit.record(conn, realm=principal.realm, actor=principal.actor,
-                           action="campaign.dry_run", target_type="campaign",
-                           target_id=result["campaign_id"],
-                           after={k: result[k] for k in ("count", "total_cost", "skipped")},
-                           at=at)
-
-    await unit_of_work(p.engine, record)
+    await unit_of_work(p.engine, lambda conn: service.record_dry_run(
+        conn, realm=principal.realm, actor=principal.actor, result=result, at=at))
     return MoneyJSONResponse(result)
 
 

@@ -233,6 +233,14 @@ async def dry_run(conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: s
             "within_budget": campaign["budget"] is None or cost <= int(campaign["budget"])}
 
 
+async def record_dry_run(conn: AsyncConnection, *, realm: Realm, actor: Actor, result: Body,
+                         at: datetime) -> None:
+    """Audit a dry run (``campaign.dry_run``) with what it found: count, cost and skips."""
+    await audit.record(conn, realm=realm, actor=actor, action="campaign.dry_run",
+                       target_type="campaign", target_id=result["campaign_id"],
+                       after={k: result[k] for k in ("count", "total_cost", "skipped")}, at=at)
+
+
 def gate(player: Body, held: dict[UUID, str], so_far: dict[UUID, int], limit: int | None,
          *, plan: actions.Plan | None = None, rules: compliance.BrandRules | None = None,
          at: datetime | None = None) -> str | None:

@@ -74,3 +74,28 @@ def public_reward(segment: dict[str, Any]) -> dict[str, Any]:
 
 def public_table(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**s, "amount": Decimal(s["amount"])} for s in table]
+
+
+ODDS_PLACES = Decimal("0.01")  # expected values and RTP are shown to two decimals
+
+
+def odds(table: list[dict[str, Any]], cost_winz: Decimal) -> dict[str, Any]:
+    """What a table pays on average for one draw costing ``cost_winz`` WINZ.
+
+    ``segments``: each prize with its ``probability`` (weight / total weight, exact);
+    ``expected``: the mean prize per asset (Σ probability × amount, to two decimals);
+    ``rtp``: the expected WINZ returned per WINZ paid, in percent (None for a free draw);
+    ``cost``: the cost per draw. ``table`` is canonical (``parse_table``).
+    """
+    total = sum(int(s["weight"]) for s in table)
+    expected: dict[str, Decimal] = {code: Decimal(0) for code in REWARD_ASSETS}
+    segments = []
+    for s in table:
+        probability = Decimal(int(s["weight"])) / Decimal(total)
+        segments.append({**public_table([s])[0], "probability": probability})
+        expected[s["asset"]] += Decimal(int(s["weight"])) * Decimal(s["amount"])
+    mean = {code: (v / total).quantize(ODDS_PLACES) for code, v in expected.items()}
+    rtp = None
+    if cost_winz > 0:
+        rtp = (expected["WINZ"] * 100 / total / cost_winz).quantize(ODDS_PLACES)
+    return {"segments": segments, "expected": mean, "rtp": rtp, "cost": cost_winz}

@@ -265,3 +265,11 @@ async def days_total(conn: AsyncConnection, realm: Realm, player_id: UUID, since
              "AND day >= :since AND day < :until"),
         {**realm.params, "player": player_id, "since": since, "until": until})).one()
     return {"xp": int(row.xp), "net_loss": int(row.net_loss)}
+
+
+async def players_per_level(conn: AsyncConnection, realm: Realm) -> dict[int, int]:
+    """How many players stand on each level of the ladder."""
+    rows = await conn.execute(
+        text("SELECT level, count(*) AS n FROM vip_players WHERE tenant_id = :tenant_id "
+             "AND mode = :mode GROUP BY level"), realm.params)
+    return {int(r.level): int(r.n) for r in rows}

@@ -65,7 +65,8 @@ def public_table(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def config_view(game: PrizeGame, entity: dict[str, Any]) -> dict[str, Any]:
-    """The public configuration of an entity (never a seed)."""
+    """The public configuration of an entity (never a seed), with what one draw pays on
+    average (``prizes.odds``: expected value per asset, RTP against the WINZ cost)."""
     shown: dict[str, Any] = {"id": str(entity["id"]), "status": entity["status"]}
     for column in game.columns:
         value = entity[column]
@@ -74,7 +75,9 @@ def config_view(game: PrizeGame, entity: dict[str, Any]) -> dict[str, Any]:
         elif column == "cost_winz":
             value = from_minor(int(value), WINZ)
         shown[column] = value
+    found = prizes.odds(entity["prize_table"], from_minor(int(entity["cost_winz"]), WINZ))
     return {**shown, "prize_table_hash": entity["prize_table_hash"],
+            "odds": {"expected_value": found["expected"], "rtp_pct": found["rtp"]},
             "created_at": entity["created_at"], "updated_at": entity["updated_at"]}
 
 

@@ -156,3 +156,17 @@ async def expire_due(conn: AsyncConnection, now: datetime, limit: int) -> int:
              "AND j.journey_id = due.journey_id AND j.player_id = due.player_id"),
         {"now": now, "limit": limit})
     return int(done.rowcount or 0)
+
+
+async def run_counts(conn: AsyncConnection, realm: Realm,
+                     journey_ids: list[UUID]) -> dict[UUID, dict[str, int]]:
+    """How many players each journey has, by the status of their latest run."""
+    rows = await conn.execute(
+        text("SELECT journey_id, status, count(*) AS n FROM journey_players "
+             "WHERE tenant_id = :tenant_id AND mode = :mode AND journey_id = ANY(:ids) "
+             "GROUP BY journey_id, status"),
+        {**realm.params, "ids": journey_ids})
+    counts: dict[UUID, dict[str, int]] = {}
+    for r in rows:
+        counts.setdefault(r.journey_id, {})[r.status] = int(r.n)
+    return counts

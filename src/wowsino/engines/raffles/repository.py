@@ -117,6 +117,24 @@ async def ticket_ranges(conn: AsyncConnection, realm: Realm, raffle_id: UUID) ->
             for r in rows]
 
 
+async def entries_page(
+    conn: AsyncConnection, realm: Realm, raffle_id: UUID, *, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Entries in ticket order, those starting after ticket ``after`` (``limit + 1`` rows
+    for paging), with the player who holds them."""
+    params: dict[str, Any] = {**realm.params, "raffle": raffle_id, "limit": limit + 1,
+                              "after": after}
+    where = "" if after is None else " AND e.first_ticket_idx > :after"
+    rows = await conn.execute(
+        text("SELECT e.first_ticket_idx, e.tickets, e.holder_id, e.player_id, e.brand_id, "
+             "e.username, e.winz_debited, e.created_at FROM raffle_entries e "
+             "WHERE e.tenant_id = :tenant_id AND e.mode = :mode AND e.raffle_id = :raffle"
+             f"{where} ORDER BY e.first_ticket_idx LIMIT :limit"),
+        params,
+    )
+    return [dict(r._mapping) for r in rows]
+
+
 async def player_entries(
     conn: AsyncConnection, realm: Realm, raffle_id: UUID, player_id: UUID
 ) -> list[dict[str, Any]]:

@@ -140,6 +140,17 @@ async def insert_payouts(conn: AsyncConnection, realm: Realm, tournament_id: UUI
          "details": [canonical(r["detail"]).decode() for r in rows]})
 
 
+async def payouts(conn: AsyncConnection, realm: Realm,
+                  tournament_id: UUID) -> list[dict[str, Any]]:
+    """A closed tournament's payout rows in rank order, with each player's name and brand."""
+    rows = await conn.execute(
+        text("SELECT t.*, p.username, p.brand_id FROM tournament_payouts t JOIN players p "
+             "ON p.tenant_id = t.tenant_id AND p.id = t.player_id WHERE t.tenant_id = "
+             ":tenant_id AND t.mode = :mode AND t.tournament_id = :tid ORDER BY t.rank"),
+        {**realm.params, "tid": tournament_id})
+    return [dict(r._mapping) for r in rows]
+
+
 async def due(conn: AsyncConnection, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Active tournaments (any realm) whose end has come, oldest end first, with their
     tenant's service mode."""
