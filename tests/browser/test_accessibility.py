@@ -84,7 +84,7 @@ FLOWS = {"/admin/sign-in/code"}
 SEEDED = {"ref": "casino", "mode": "test", "brand": "main", "player": "alice",
           "webhook_id": "", "token": "", "operator_id": "", "kind": "lootboxes",
           "entity_id": "", "jackpot_id": "", "raffle_id": "", "tournament_id": "",
-          "template_id": "", "journey_id": "", "campaign_id": ""}
+          "template_id": "", "journey_id": "", "campaign_id": "", "key_id": ""}
 
 
 def seed(server: LiveServer) -> dict[str, str]:
@@ -105,6 +105,9 @@ def seed(server: LiveServer) -> dict[str, str]:
                                            "events": ["player.status_changed"]})
         assert r.status_code == 201, r.text
         values["webhook_id"] = r.json()["webhook"]["id"]
+    with server.admin() as admin:
+        keys = admin.get(f"/tenants/{made['tenant_id']}/api-keys").json()["data"]
+    values["key_id"] = keys[0]["id"]
     values.update(kind="lootboxes", entity_id=made["box"], jackpot_id=made["jackpot"],
                   raffle_id=made["raffle"], tournament_id=made["race"],
                   template_id=made["bonus"], journey_id=made["journey"],

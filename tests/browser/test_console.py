@@ -121,11 +121,19 @@ def test_a_key_created_in_the_console_works_until_it_is_revoked(
     page.get_by_role("button", name="Create key").click()
     key = page.locator("#new-key").inner_text()
     assert key.startswith("wsk_test_")
+    expect(page).to_have_url(re.compile(r"/admin/tenants/acme\?notice=key-created$"))
+    page.reload()  # a reload neither makes another key nor shows the secret again
+    expect(page.locator("#new-key")).to_have_count(0)
+    expect(page.get_by_role("row", name=re.compile("reporting"))).to_have_count(1)
     with live_server.api(key) as api:
         assert api.get("/v1/players").status_code == 200
         assert api.post("/v1/players", json={"username": "x", "email": "x@x.io"}).status_code == 403
 
-    page.get_by_role("button", name="Revoke reporting").click()
+    page.get_by_role("link", name="Revoke reporting").click()  # asks first
+    expect(page.get_by_role("heading", name="Revoke the API key “reporting”?")).to_be_visible()
+    with live_server.api(key) as api:
+        assert api.get("/v1/players").status_code == 200  # not yet
+    page.get_by_role("button", name="Revoke the key").click()
     expect(page.get_by_role("status")).to_contain_text("revoked")
     expect(page.get_by_role("row", name=re.compile("reporting"))).to_contain_text("revoked")
     assert key not in page.content()

@@ -69,7 +69,7 @@ def seed(server: LiveServer) -> dict[str, str]:
         campaign = made("/v1/campaigns", {"name": "Friday WINZ", "segment_id": segment,
                                           "action": {"type": "grant_winz", "amount": 100}},
                         "campaign")
-    return {"key": created["keys"]["test"],
+    return {"key": created["keys"]["test"], "tenant_id": created["tenant"]["id"],
             "box": box, "wheel": wheel, "jackpot": jackpot, "raffle": raffle, "race": race,
             "bonus": bonus, "journey": journey, "campaign": campaign}
 

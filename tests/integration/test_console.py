@@ -136,9 +136,13 @@ async def test_console_writes_are_audited_as_the_operator_who_made_them(
     r = await client.post(f"/admin/tenants/{tenant.slug}/api-keys", data={
         "csrf": csrf, "name": "reports", "mode": "test", "brand": "main",
         "scope": ["players:read", "audit:read"]})
-    assert r.status_code == 201
-    key = re.search(r'id="new-key">(wsk_test_[0-9a-f]{48})<', r.text)
+    # POST, redirect, GET: the secret is shown once on the page the redirect leads to
+    assert r.status_code == 303 and r.headers["location"].endswith("notice=key-created")
+    page = await client.get(r.headers["location"])
+    key = re.search(r'id="new-key">(wsk_test_[0-9a-f]{48})<', page.text)
     assert key is not None
+    again = await client.get(r.headers["location"])
+    assert key.group(1) not in again.text and 'id="new-key"' not in again.text
     audit = await client.get("/v1/audit", params={"action": "api_key.created"},
                              headers={"Authorization": f"Bearer {key.group(1)}"})
     rows = audit.json()["data"]
@@ -147,6 +151,11 @@ async def test_console_writes_are_audited_as_the_operator_who_made_them(
     invited = await tenant.get("/v1/audit", params={"action": "operator.invited"}, mode="live")
     [invitation] = invited.json()["data"]
     assert rows[0]["actor"]["id"] == invitation["target"]["id"]
+    # a carried value that is not the key's own secret is never shown
+    forged = f"key:{rows[0]['target']['id']}.wsk_test_{'0' * 48}"
+    client.cookies.set("wowsino_console_once", forged, path="/admin")
+    page = await client.get(f"/admin/tenants/{tenant.slug}")
+    assert page.status_code == 200 and "wsk_test_000" not in page.text
 
 
 @pytest.mark.parametrize(("form", "status", "message"), [

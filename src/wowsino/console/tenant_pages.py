@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
 
 from wowsino.console.auth import (
     checked_form,
     forget_shown_once,
     principal_of,
     show_once,
+    shown_once_value,
 )
 from wowsino.console.operator_pages import shown_invitation
 from wowsino.console.permissions import permission
 from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
-from wowsino.kernel.auth import SCOPES
+from wowsino.kernel.auth import SCOPES, hash_key
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import DomainError, NotFound, ValidationFailed
 from wowsino.kernel.ids import parse_uuid
@@ -78,6 +82,7 @@ async def _tenant_page(request: Request, ref: str, *, status: int = 200,
                   if principal.sees_brand(b["id"])]
         keys = (await service.list_keys(conn, tenant["id"])
                 if principal.may("keys.manage") else [])
+        created_key = created_key or await _shown_key(conn, request, tenant["id"], keys)
         if principal.may("tenants.invite_owner"):
             owners = [o for o in await operators.list_operators(conn, tenant["id"])
                       if o["role"] == "owner"]
@@ -168,7 +173,43 @@ async def create_key(ref: str, request: Request) -> Response:
             scopes=form.all("scope")[:100] or ["*"], name=name, actor=actor, at=p.clock.now()))
     except DomainError as exc:
         return await _tenant_page(request, ref, status=exc.status, error=exc.message)
-    return await _tenant_page(request, ref, status=201, created_key=created)
+    response = see_other(f"/admin/tenants/{tenant['slug']}", "key-created")
+    show_once(response, request, f"{KEY_SHOWN}{created.id}.{created.plaintext}")
+    return response
+
+
+KEY_SHOWN = "key:"  # what show_once carries for a new key: key:<id>.<secret>
+
+
+async def _shown_key(conn: Any, request: Request, tenant_id: UUID,
+                     keys: list[dict[str, Any]]) -> service.CreatedKey | None:
+    """The key a redirect after its creation carries to this page, if it is one of the
+    tenant's keys and the secret is its secret (the page then has the browser forget it)."""
+    carried = shown_once_value(request)
+    if not carried.startswith(KEY_SHOWN):
+        return None
+    key_id, _, plaintext = carried[len(KEY_SHOWN):].partition(".")
+    row = next((k for k in keys if str(k["id"]) == key_id), None)
+    if row is None or not plaintext:
+        return None
+    stored = await conn.scalar(text("SELECT key_hash FROM api_keys WHERE tenant_id = :t "
+                                    "AND id = :id"), {"t": tenant_id, "id": row["id"]})
+    if stored is None or not hmac.compare_digest(bytes(stored), hash_key(plaintext)):
+        return None
+    return service.CreatedKey(row["id"], plaintext, Mode(row["mode"]), row["brand"],
+                              list(row["scopes"]), row["name"])
+
+
+@router.get("/tenants/{ref}/api-keys/{key_id}/revoke")
+@permission("keys.manage")
+async def confirm_revoke(ref: str, key_id: str, request: Request) -> Response:
+    async with read_only(platform_of(request).engine) as conn:
+        tenant = await service.get_tenant(conn, ref)
+        keys = await service.list_keys(conn, tenant["id"])
+    key = next((k for k in keys if str(k["id"]) == key_id[:64]), None)
+    if key is None:
+        raise NotFound("no such API key")
+    return render(request, "key_revoke.html", tenant=tenant, key=key)
 
 
 @router.post("/tenants/{ref}/api-keys/{key_id}/revoke")

@@ -38,6 +38,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 # Messages shown after a redirect; the query names one of these, never free text.
 NOTICES = {
     "key-revoked": "The API key was revoked. Requests with it are refused from now on.",
+    "key-created": "The API key was created.",
     "tenant-suspended": "The tenant is suspended: its API keys are refused with 403.",
     "tenant-active": "The tenant is active again.",
     "brand-created": "The brand was added.",
