@@ -84,7 +84,8 @@ FLOWS = {"/admin/sign-in/code"}
 SEEDED = {"ref": "casino", "mode": "test", "brand": "main", "player": "alice",
           "webhook_id": "", "token": "", "operator_id": "", "kind": "lootboxes",
           "entity_id": "", "jackpot_id": "", "raffle_id": "", "tournament_id": "",
-          "template_id": "", "journey_id": "", "campaign_id": "", "key_id": ""}
+          "template_id": "", "journey_id": "", "campaign_id": "", "key_id": "",
+          "rail": "real", "asset": "USD"}
 
 
 def seed(server: LiveServer) -> dict[str, str]:

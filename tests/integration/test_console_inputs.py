@@ -73,7 +73,8 @@ async def test_no_console_page_answers_500_for_overlong_parameters(
             values = {**values, "brand": "main", "player": "alice"}
             long_values = {**values, **{name: LONG[:300] for name in (
                 "player", "webhook_id", "operator_id", "ref", "kind", "entity_id", "jackpot_id",
-                "raffle_id", "tournament_id", "template_id", "journey_id", "campaign_id")}}
+                "raffle_id", "tournament_id", "template_id", "journey_id", "campaign_id", "rail",
+                "asset")}}
             for chosen in (values, long_values):
                 concrete_path = concrete(path, {**chosen, "token": LONG[:300]}, CASES["/admin/sign-out"])
                 params = {name: LONG for name in ("query", "brand", "status", "cursor", "actor",

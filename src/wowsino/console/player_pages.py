@@ -13,7 +13,7 @@ from wowsino.console.permissions import permission
 from wowsino.console.views import ConsoleRoute, parse_mode, platform_of, render
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound, ValidationFailed
-from wowsino.kernel.money import ASSETS
+from wowsino.kernel.money import ASSETS, Rail, check_rail_asset
 from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
 from wowsino.players import explain, history, repository, rg, service
@@ -108,3 +108,33 @@ async def show_player(
                   money_limits=rg.MONEY_LIMITS, pending=dossier["rg"]["pending"],
                   ledger=ledger, timeline=timeline, ledger_cursor=ledger_cursor,
                   timeline_cursor=timeline_cursor, currency=ASSETS[dossier["currency"]])
+
+
+EXPLAIN_PAGE = 50
+
+
+@router.get("/tenants/{ref}/{mode}/players/{brand}/{player}/balances/{rail}/{asset}")
+@permission("players.view")
+async def explain_balance(
+    ref: str, mode: str, brand: str, player: str, rail: str, asset: str, request: Request,
+    cursor: str | None = None,
+) -> Response:
+    """Explain this balance: the entries that made it, each with its source and the
+    balance after it, ending at the balance; and any entries that share a source."""
+    principal = principal_of(request)
+    try:
+        chosen_rail, unit = Rail(rail), ASSETS[asset[:16]]
+    except (ValueError, KeyError):
+        raise NotFound(f"no {rail[:16]} balance in {asset[:16]}") from None
+    check_rail_asset(chosen_rail, unit)  # 400: an asset the rail does not hold
+    async with read_only(platform_of(request).engine) as conn:
+        tenant, realm = await realm_of(conn, ref, mode)
+        chosen = choose_brand(visible_brands(principal, await tenants.list_brands(
+            conn, realm.tenant_id)), brand)
+        row = await service.get(conn, realm, chosen["id"], player)
+        service.check_currency(row, chosen_rail, unit)
+        found = await explain.explain(conn, realm, row["id"], chosen_rail, unit,
+                                      limit=EXPLAIN_PAGE, cursor=cursor)
+    return render(request, "explain.html", tenant=tenant, mode=realm.mode.value,
+                  section="players", brand=chosen, player=row, explained=found,
+                  cursor=cursor)
