@@ -38,7 +38,10 @@ from wowsino.api import create_app
 from wowsino.kernel.clock import iso
 from wowsino.kernel.config import Settings
 from wowsino.kernel.db import unit_of_work
+from wowsino.kernel.realm import ADMIN as ADMIN_ACTOR
+from wowsino.kernel.realm import Mode, Realm
 from wowsino.operators import service as operators
+from wowsino.players import approvals
 
 # Posted before a session exists: the admin token, the password or the invitation's
 # one-time token is the proof; sign-in is throttled instead.
@@ -77,7 +80,7 @@ CASES: dict[str, Case] = {
                                        signer="platform"),
     "/admin/tenants/{ref}/brands": Case({"slug": "second", "name": "Second"}),
     "/admin/tenants/{ref}/api-keys": Case({"mode": "test", "brand": "main", "name": "probe",
-                                           "scope": "players:read"}, succeeds_with=201),
+                                           "scope": "players:read"}),
     "/admin/tenants/{ref}/api-keys/{key_id}/revoke": Case(),
     "/admin/tenants/{ref}/console-policy": Case({"require_2fa": "off"}),
     "/admin/tenants/{ref}/operators": Case({"email": "new@example.com", "role": "support"}),
@@ -88,6 +91,15 @@ CASES: dict[str, Case] = {
     "/admin/tenants/{ref}/operators/{operator_id}/two-factor/reset": Case(
         params={"operator_id": "two_factor_id"}),
     "/admin/tenants/{ref}/{mode}/webhook-deliveries/{delivery_id}/redeliver": Case(),
+    "/admin/tenants/{ref}/{mode}/players/{brand}/{player}/status": Case(
+        {"status": "fraud_hold", "reason": "chargeback pattern"}),
+    "/admin/tenants/{ref}/{mode}/players/{brand}/{player}/adjustments": Case(
+        {"rail": "winz", "asset": "WINZ", "amount": "5", "reason": "goodwill"}),
+    "/admin/tenants/{ref}/{mode}/adjustment-requests/{request_id}/approve": Case(
+        params={"request_id": "approve_request"}, signer="approver"),
+    "/admin/tenants/{ref}/{mode}/adjustment-requests/{request_id}/reject": Case(
+        params={"request_id": "reject_request"}, signer="approver"),
+    "/admin/tenants/{ref}/adjustment-policy": Case({"asset": "USD", "amount": "250.00"}),
     "/admin/tenants/{ref}/{mode}/queues/withdrawals/{withdrawal_id}/approve": Case(
         {"reason": "documents match"}, signer="wl_owner",
         params={"ref": "wl_ref", "withdrawal_id": "approve_id"}),
@@ -244,7 +256,29 @@ async def setting_up(app: Any, client: httpx.AsyncClient, tenant: Tenant,
         "name": "Campaign", "segment_id": everyone.json()["segment"]["id"],
         "action": {"type": "grant_winz", "amount": 1}})
     assert crm.status_code == 201, crm.text
+    # two adjustments above the threshold, asked by someone else, for the approver
+    await add_operator(app, tenant.id, "approver@example.com", "compliance")
+    probe_id = (await tenant.get("/v1/players/csrf_probe")).json()["player"]["user_id"]
+
+    async def asked(conn: Any) -> list[str]:
+        actor = ADMIN_ACTOR  # anyone but the approver
+        await approvals.set_threshold(conn, tenant_id=UUID(tenant.id), asset_code="WINZ",
+                                      amount="10", actor=actor, at=clock.now())
+        made = []
+        for _ in range(2):
+            done = await approvals.adjust_or_request(
+                conn, realm=Realm(UUID(tenant.id), Mode.TEST), brand_id=UUID(tenant.brand_id),
+                ref=probe_id, rail="winz", asset_code="WINZ", amount="50", reason="big",
+                actor=actor, at=clock.now())
+            made.append(done["request_id"])
+        await approvals.set_threshold(conn, tenant_id=UUID(tenant.id), asset_code="WINZ",
+                                      amount=None, actor=actor, at=clock.now())
+        return made
+
+    adjustment_requests = await unit_of_work(platform.engine, asked)
     values: dict[str, Any] = {
+        "player": probe_id, "request_id": adjustment_requests[0],
+        "approve_request": adjustment_requests[0], "reject_request": adjustment_requests[1],
         "brand": "main", "campaign_id": crm.json()["campaign"]["id"],
         "template_id": bonus.json()["template"]["id"], "raffle_id": raffle["id"],
         "tournament_id": race.json()["tournament"]["id"], "kind": "lootboxes",
@@ -292,7 +326,8 @@ async def setting_up(app: Any, client: httpx.AsyncClient, tenant: Tenant,
         "platform": platform_admin, "owner": operator("owner@example.com"),
         "changer": operator("changer@example.com"), "enroller": operator("enroller@example.com"),
         "pending": pending, "two_factor": two_factor,
-        "wl_owner": operator("wl-owner@example.com")}
+        "wl_owner": operator("wl-owner@example.com"),
+        "approver": operator("approver@example.com")}
     return values, signers
 
 

@@ -64,7 +64,7 @@ async def path_values(client: httpx.AsyncClient, app: Any, tenant: Tenant) -> di
             "delivery_id": delivery.json()["delivery"]["id"], "key_id": keys[0]["id"],
             "operator_id": str(someone), "session_id": "00000000-0000-0000-0000-000000000000",
             "withdrawal_id": "00000000-0000-4000-8000-000000000001", "rail": "real",
-            "asset": "USD",
+            "asset": "USD", "request_id": "00000000-0000-4000-8000-000000000002",
             **await engine_entities(tenant, app.state.platform.clock.now())}
 
 

@@ -22,8 +22,10 @@ from wowsino.console.views import ConsoleRoute, platform_of, render, see_other
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import DomainError, NotFound, ValidationFailed
 from wowsino.kernel.ids import parse_uuid
+from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.operators import repository
 from wowsino.operators import service as operators
+from wowsino.players import approvals
 from wowsino.tenants import service as tenants
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -67,7 +69,10 @@ async def _operators_page(request: Request, ref: str, *, status: int = 200,
         brands = await tenants.list_brands(conn, tenant["id"])
         people = await operators.list_operators(conn, tenant["id"])
         policy = await operators.policy(conn, tenant["id"])
+        above = await approvals.thresholds(conn, tenant["id"])
     return render(request, "operators.html", status_code=status, tenant=tenant, brands=brands,
+                  approval_above={code: from_minor(v, ASSETS[code])
+                                  for code, v in above.items() if code in ASSETS},
                   operators=people, policy=policy, error=error, roles=operators.ROLES,
                   role_names=operators.ROLE_NAMES, brand_names=_brand_names(brands),
                   typed=typed or {"email": "", "role": "support", "brands": []})

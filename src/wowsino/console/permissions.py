@@ -53,6 +53,12 @@ TABLE: tuple[Permission, ...] = (
     _p("dashboard.view", "See a realm's dashboard (figures of every brand)", *ROLES,
        every_brand=True),
     _p("players.view", "Search players and read a player's dossier", *ROLES),
+    _p("players.manage", "Change a player's status, with a reason",
+       "owner", "admin", "compliance", "support"),
+    _p("players.adjust", "Adjust a player's balance by hand, with a reason (above the "
+       "tenant's threshold a second operator approves)", "owner", "admin", "support"),
+    _p("adjustments.approve", "Approve or reject another operator's adjustment above the "
+       "threshold", "owner", "admin", "compliance"),
     _p("audit.view", "Read the audit log", "owner", "admin", "compliance", "analyst"),
     _p("webhooks.view", "See webhook subscriptions and their deliveries",
        "owner", "admin", "support", "analyst", every_brand=True),

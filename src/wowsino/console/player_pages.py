@@ -13,10 +13,10 @@ from wowsino.console.permissions import permission
 from wowsino.console.views import ConsoleRoute, parse_mode, platform_of, render
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound, ValidationFailed
-from wowsino.kernel.money import ASSETS, Rail, check_rail_asset
+from wowsino.kernel.money import ASSETS, Rail, check_rail_asset, from_minor
 from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
-from wowsino.players import explain, history, repository, rg, service
+from wowsino.players import approvals, explain, history, repository, rg, service
 from wowsino.players.schemas import STATUSES
 from wowsino.tenants import service as tenants
 
@@ -102,12 +102,18 @@ async def show_player(
             posting["verify_url"] = proofs.get((posting["ref_type"], posting["ref_id"]))
         timeline = await history.timeline(conn, realm, row["id"], limit=HISTORY_SIZE,
                                           cursor=timeline_cursor)
+        waiting = await approvals.pending(conn, realm, player_id=row["id"])
+        approval_above = await approvals.thresholds(conn, realm.tenant_id)
     limits = [(name, dossier["rg"][name]) for name in rg.LIMITS]
     return render(request, "player.html", tenant=tenant, mode=realm.mode.value,
                   section="players", brand=chosen, player=dossier, limits=limits,
                   money_limits=rg.MONEY_LIMITS, pending=dossier["rg"]["pending"],
                   ledger=ledger, timeline=timeline, ledger_cursor=ledger_cursor,
-                  timeline_cursor=timeline_cursor, currency=ASSETS[dossier["currency"]])
+                  timeline_cursor=timeline_cursor, currency=ASSETS[dossier["currency"]],
+                  statuses=STATUSES, waiting=waiting,
+                  approval_above={code: from_minor(v, ASSETS[code])
+                                  for code, v in approval_above.items() if code in ASSETS},
+                  actor_label=principal.actor.label)
 
 
 EXPLAIN_PAGE = 50

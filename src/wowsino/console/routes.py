@@ -25,6 +25,7 @@ from wowsino.console import (
     jackpot_pages,
     journey_pages,
     operator_pages,
+    player_actions,
     player_pages,
     prize_pages,
     queue_pages,
@@ -288,7 +289,7 @@ async def accept_invitation(token: str, request: Request) -> Response:
 
 for pages in (tenant_pages, operator_pages, account_pages, player_pages, activity_pages,
               queue_pages, engine_pages, jackpot_pages, raffle_pages, tournament_pages,
-              bonus_pages, journey_pages, crm_pages, prize_pages):
+              bonus_pages, journey_pages, crm_pages, prize_pages, player_actions):
     router.include_router(pages.router)
 
 

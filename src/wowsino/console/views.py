@@ -39,6 +39,13 @@ templates = Jinja2Templates(directory=HERE / "templates")
 NOTICES = {
     "key-revoked": "The API key was revoked. Requests with it are refused from now on.",
     "key-created": "The API key was created.",
+    "status-changed": "The player's status was changed; the reason is in their notes.",
+    "adjusted": "The balance was adjusted.",
+    "adjustment-waiting": "The adjustment is above the tenant's threshold: it waits for a "
+                          "second operator to approve it. Nothing has moved yet.",
+    "adjustment-approved": "The adjustment was approved and posted.",
+    "adjustment-rejected": "The adjustment was rejected: nothing moved.",
+    "adjustment-policy-saved": "The approval threshold was saved.",
     "tenant-suspended": "The tenant is suspended: its API keys are refused with 403.",
     "tenant-active": "The tenant is active again.",
     "brand-created": "The brand was added.",

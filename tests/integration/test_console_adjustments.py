@@ -1,0 +1,125 @@
+"""Acting on a player from the console: a status change with its reason, balance
+adjustments with theirs, and two-person approval above the tenant's threshold — the one
+who asks never decides, and nothing moves until a second operator approves."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from tests.conftest import Tenant
+from tests.integration.console_support import other_client, signed_in_operator
+from tests.integration.support import balances, body, create_player
+
+PLAYERS = "/admin/tenants/acme/test/players"
+
+
+async def player_path(client: httpx.AsyncClient) -> str:
+    page = await client.get(PLAYERS)
+    found = re.search(r'href="(/admin/tenants/acme/test/players/main/[0-9a-f-]{36})"', page.text)
+    assert found is not None, page.text[:300]
+    return found.group(1)
+
+
+def request_ids(page: str) -> list[str]:
+    return re.findall(r"/adjustment-requests/([0-9a-f-]{36})/approve", page)
+
+
+async def test_large_adjustments_wait_for_a_second_operator(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any,
+) -> None:
+    await create_player(tenant, "alice")
+    owner_csrf = await signed_in_operator(app, client, tenant.id, "owner")
+    r = await client.post("/admin/tenants/acme/adjustment-policy",
+                          data={"csrf": owner_csrf, "asset": "USD", "amount": "100.00"})
+    assert r.status_code == 303, r.text
+    assert "100.00 USD" in (await client.get("/admin/tenants/acme/operators")).text
+    for bad in ({"asset": "USD", "amount": "-5"}, {"asset": "NOPE", "amount": "5"},
+                {"asset": "USD", "amount": "1.001"}):
+        r = await client.post("/admin/tenants/acme/adjustment-policy",
+                              data={"csrf": owner_csrf, **bad})
+        assert r.status_code == 400, bad
+
+    async with other_client(app) as asker, other_client(app) as checker:
+        csrf = await signed_in_operator(app, asker, tenant.id, "admin", email="ann@example.com")
+        path = await player_path(asker)
+        # at or below the threshold: posted at once
+        r = await asker.post(f"{path}/adjustments", data={
+            "csrf": csrf, "rail": "real", "asset": "USD", "amount": "100.00",
+            "reason": "goodwill"})
+        assert r.status_code == 303 and r.headers["location"].endswith("notice=adjusted")
+        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("100.00")
+        # above it: waits; nothing moves
+        for amount in ("500.00", "-150.00"):
+            r = await asker.post(f"{path}/adjustments", data={
+                "csrf": csrf, "rail": "real", "asset": "USD", "amount": amount,
+                "reason": f"correction {amount}"})
+            assert r.headers["location"].endswith("notice=adjustment-waiting"), r.text
+        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("100.00")
+        page = (await asker.get(path)).text
+        assert "another operator decides" in page and request_ids(page) == []
+        waiting = await tenant.get("/v1/audit", params={"action": "adjustment.requested"})
+        requested = [row["after"]["request_id"] for row in body(waiting)["data"]]
+        assert len(requested) == 2
+        # the one who asked cannot decide, even by posting the form
+        r = await asker.post(f"/admin/tenants/acme/test/adjustment-requests/{requested[0]}"
+                             "/approve", data={"csrf": csrf})
+        assert r.status_code == 409 and "second operator" in r.text
+
+        second = await signed_in_operator(app, checker, tenant.id, "compliance",
+                                          email="cleo@example.com")
+        page = (await checker.get(path)).text
+        assert sorted(request_ids(page)) == sorted(requested)
+        newest, oldest = requested
+        r = await checker.post(f"/admin/tenants/acme/test/adjustment-requests/{oldest}/approve",
+                               data={"csrf": second, "back": path})
+        assert r.status_code == 303 and r.headers["location"].startswith(path)
+        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("600.00")
+        r = await checker.post(f"/admin/tenants/acme/test/adjustment-requests/{newest}/reject",
+                               data={"csrf": second, "reason": "not supported by the ticket"})
+        assert r.status_code == 303
+        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("600.00")
+        for decision in ("approve", "reject"):  # decided once, never again
+            r = await checker.post(
+                f"/admin/tenants/acme/test/adjustment-requests/{newest}/{decision}",
+                data={"csrf": second})
+            assert r.status_code == 409 and "rejected already" in r.text
+        assert request_ids((await checker.get(path)).text) == []
+
+    audit = body(await tenant.get("/v1/audit", params={"target": "player:" + path[-36:]}))
+    actions = [(row["action"], row["actor"]["type"]) for row in audit["data"]]
+    assert ("adjustment.approved", "operator") in actions
+    assert ("adjustment.rejected", "operator") in actions
+    adjusted = body(await tenant.get("/v1/audit", params={"action": "player.adjusted"}))["data"]
+    assert "asked by operator:" in adjusted[0]["after"]["reason"]
+    assert "approved by operator:" in adjusted[0]["after"]["reason"]
+
+
+async def test_a_status_change_needs_its_reason_and_support_cannot_approve(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any,
+) -> None:
+    await create_player(tenant, "bob")
+    csrf = await signed_in_operator(app, client, tenant.id, "support")
+    path = await player_path(client)
+    r = await client.post(f"{path}/status", data={"csrf": csrf, "status": "fraud_hold"})
+    assert r.status_code == 400 and "reason" in r.text
+    r = await client.post(f"{path}/status", data={"csrf": csrf, "status": "sleeping",
+                                                 "reason": "x"})
+    assert r.status_code == 400
+    r = await client.post(f"{path}/status", data={"csrf": csrf, "status": "fraud_hold",
+                                                 "reason": "chargeback pattern"})
+    assert r.status_code == 303
+    player = body(await tenant.get("/v1/players/bob"))["player"]
+    assert player["status"] == "fraud_hold"
+    r = await client.post("/admin/tenants/acme/test/adjustment-requests/"
+                          "00000000-0000-4000-8000-000000000001/approve", data={"csrf": csrf})
+    assert r.status_code == 403
+    r = await client.post(f"{path}/adjustments", data={
+        "csrf": csrf, "rail": "real", "asset": "USD", "amount": "-5.00", "reason": "fee"})
+    assert r.status_code == 402  # a debit beyond the balance: nothing moves
+    r = await client.post(f"{path}/adjustments", data={
+        "csrf": csrf, "rail": "real", "asset": "USD", "amount": "", "reason": "fee"})
+    assert r.status_code == 400
