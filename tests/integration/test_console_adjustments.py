@@ -123,3 +123,19 @@ async def test_a_status_change_needs_its_reason_and_support_cannot_approve(
     r = await client.post(f"{path}/adjustments", data={
         "csrf": csrf, "rail": "real", "asset": "USD", "amount": "", "reason": "fee"})
     assert r.status_code == 400
+
+
+async def test_the_dossier_shows_active_bonuses_and_the_vip_standing(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any,
+) -> None:
+    from tests.integration.bonus_support import grant, template
+
+    await create_player(tenant, "alice")
+    made = await template(tenant, amount="20.00", wagering_multiple=30)
+    await grant(tenant, made["id"])
+    await signed_in_operator(app, client, tenant.id, "marketing")
+    page = (await client.get(await player_path(client))).text
+    shown = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "no deposit active 20.00 USD 20.00 USD 0.00 USD / 600.00 USD" in shown, shown[-1500:]
+    assert "no level yet" in shown
+    assert "Act on this player" not in page  # marketing neither changes nor adjusts
