@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "tests/browser/axe/node_modules/axe-core/axe.min.js"
 ARTIFACTS = Path(os.environ.get("WOWSINO_ARTIFACTS") or ROOT / ".artifacts") / "console"
 WIDTHS = {"desktop": 1360, "phone": 390}
+# `WOWSINO_DOCS_SCREENSHOTS=1` also writes each page's desktop view where docs/console.md
+# shows it (docs/console/<page>.jpg): the documentation's pictures are taken by this test.
+DOCS_SHOTS = ROOT / "docs/console"
 BLOCKING = ("serious", "critical")
 
 
@@ -147,6 +150,24 @@ def violations(page: Page) -> list[str]:
             for v in found if v["impact"] in BLOCKING]
 
 
+def shot_name(template: str) -> str:
+    """``/admin/tenants/{ref}/{mode}/audit`` → ``tenants-ref-mode-audit``."""
+    return re.sub(r"[^a-z0-9]+", "-", template.lower().removeprefix("/admin")).strip("-") \
+        or "root"
+
+
+def test_docs_show_a_screenshot_of_every_page() -> None:
+    """docs/console.md shows each page as the sweep photographed it."""
+    docs = (ROOT / "docs/console.md").read_text()
+    missing = []
+    for template in sorted(addresses(SEEDED)):
+        name = f"console/{shot_name(template)}.jpg"
+        if f"({name})" not in docs or not (ROOT / "docs" / name).exists():
+            missing.append(name)
+    assert not missing, ("take them with `WOWSINO_DOCS_SCREENSHOTS=1 .venv/bin/python -m "
+                         f"pytest tests/browser/test_accessibility.py` and show them: {missing}")
+
+
 class Sweep:
     """Checks the page shown at each width: axe, sideways scrolling, a screenshot."""
 
@@ -168,8 +189,11 @@ class Sweep:
                                           "document.documentElement.clientWidth")
             if device == "phone" and overflow > 1:
                 self.problems.append(f"{label}: scrolls {overflow} px sideways")
-            name = re.sub(r"[^a-z0-9]+", "-", template.lower()).strip("-") or "root"
+            name = shot_name(template)
             self.page.screenshot(path=str(ARTIFACTS / f"{name}-{device}.png"), full_page=True)
+            if device == "desktop" and os.environ.get("WOWSINO_DOCS_SCREENSHOTS"):
+                self.page.screenshot(path=str(DOCS_SHOTS / f"{name}.jpg"), type="jpeg",
+                                     quality=70)
         self.seen.add(template)
 
 

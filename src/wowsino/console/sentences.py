@@ -21,7 +21,8 @@ from wowsino.kernel.money import ASSETS, Asset, from_minor
 from wowsino.players.rg import MONEY_LIMITS
 
 MONEY_FIELDS = frozenset({
-    *MONEY_LIMITS, "amount", "amount_removed", "balance", "bonus_amount", "budget",
+    *MONEY_LIMITS, "amount", "amount_removed", "balance", "balance_after", "balance_before",
+    "bonus_amount", "budget",
     "contributed", "deposit_amount", "deposit_cap_monthly", "free_spin_value", "limit",
     "max_amount", "max_bet", "max_conversion", "max_stake", "min_deposit", "must_drop_at",
     "pool", "prize", "real_credited", "round_must_drop_at", "seed", "seed_usd",
