@@ -139,3 +139,32 @@ async def test_the_dossier_shows_active_bonuses_and_the_vip_standing(
     assert "no deposit active 20.00 USD 20.00 USD 0.00 USD / 600.00 USD" in shown, shown[-1500:]
     assert "no level yet" in shown
     assert "Act on this player" not in page  # marketing neither changes nor adjusts
+
+
+async def test_limits_are_set_from_the_console_as_the_api_sets_them(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any,
+) -> None:
+    await create_player(tenant, "carol")
+    csrf = await signed_in_operator(app, client, tenant.id, "compliance")
+    path = await player_path(client)
+    r = await client.post(f"{path}/rg", data={"csrf": csrf, "deposit_daily_limit": "50.00",
+                                              "session_minutes_limit": "90"})
+    assert r.status_code == 303 and r.headers["location"].endswith("notice=limits-saved")
+    rg = body(await tenant.get("/v1/players/carol"))["player"]["rg"]
+    assert (rg["deposit_daily_limit"], rg["session_minutes_limit"]) == (Decimal("50.00"), 90)
+    # loosening waits for the cooling-off, removing a limit is loosening too
+    r = await client.post(f"{path}/rg", data={"csrf": csrf, "deposit_daily_limit": "none"})
+    assert r.status_code == 303
+    rg = body(await tenant.get("/v1/players/carol"))["player"]["rg"]
+    assert rg["deposit_daily_limit"] == Decimal("50.00") and "deposit_daily_limit" in rg["pending"]
+    for bad in ({"deposit_daily_limit": "-5"}, {"session_minutes_limit": "100000"},
+                {"loss_daily_limit": "abc"}, {}):
+        r = await client.post(f"{path}/rg", data={"csrf": csrf, **bad})
+        assert r.status_code == 400, (bad, r.status_code)
+    audit = body(await tenant.get("/v1/audit", params={"action": "player.rg_changed"}))["data"]
+    assert {row["actor"]["type"] for row in audit} == {"operator"}
+    async with other_client(app) as viewer:
+        viewer_csrf = await signed_in_operator(app, viewer, tenant.id, "analyst")
+        r = await viewer.post(f"{path}/rg", data={"csrf": viewer_csrf,
+                                                  "deposit_daily_limit": "10"})
+        assert r.status_code == 403

@@ -93,6 +93,8 @@ CASES: dict[str, Case] = {
     "/admin/tenants/{ref}/{mode}/webhook-deliveries/{delivery_id}/redeliver": Case(),
     "/admin/tenants/{ref}/{mode}/players/{brand}/{player}/status": Case(
         {"status": "fraud_hold", "reason": "chargeback pattern"}),
+    "/admin/tenants/{ref}/{mode}/players/{brand}/{player}/rg": Case(
+        {"deposit_daily_limit": "40.00"}),
     "/admin/tenants/{ref}/{mode}/players/{brand}/{player}/adjustments": Case(
         {"rail": "winz", "asset": "WINZ", "amount": "5", "reason": "goodwill"}),
     "/admin/tenants/{ref}/{mode}/adjustment-requests/{request_id}/approve": Case(

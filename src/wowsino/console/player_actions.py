@@ -1,4 +1,5 @@
-"""What an operator does to a player from the console: change the status with a reason,
+"""What an operator does to a player from the console: change the status with a reason, set
+responsible-gambling limits,
 adjust a balance with a reason (above the tenant's threshold, a second operator
 approves it: ``players.approvals``), and set that threshold. The API's own services do
 the work; every step is audited with the operator as actor."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError as PydanticError
 
 from wowsino.console.auth import checked_form, principal_of
 from wowsino.console.permissions import permission
@@ -17,7 +19,7 @@ from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.realm import Realm
 from wowsino.players import approvals, service
-from wowsino.players.schemas import STATUSES
+from wowsino.players.schemas import STATUSES, RgIn
 from wowsino.tenants import service as tenants
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -114,3 +116,40 @@ async def set_policy(ref: str, request: Request) -> Response:
         conn, tenant_id=tenant["id"], asset_code=code, amount=amount or None, actor=actor,
         at=p.clock.now()))
     return see_other(f"/admin/tenants/{tenant['slug']}/operators", "adjustment-policy-saved")
+
+
+RG_FIELDS = ("deposit_daily_limit", "deposit_weekly_limit", "deposit_monthly_limit",
+             "loss_daily_limit", "loss_weekly_limit", "loss_monthly_limit",
+             "wager_daily_limit", "session_minutes_limit")
+
+
+@router.post(PLAYER + "/rg")
+@permission("players.manage")
+async def set_limits(ref: str, mode: str, brand: str, player: str,
+                     request: Request) -> Response:
+    """Responsible-gambling limits as the API sets them: a filled field sets that limit
+    (tightening at once, loosening after the cooling-off), ``none`` removes it, an empty
+    field leaves it."""
+    _, form = await checked_form(request)
+    back, chosen, realm = await _player_path(request, ref, mode, brand, player)
+    requested: dict[str, Any] = {}
+    for name in RG_FIELDS:
+        value = form.get(name, limit=40).strip()
+        if value:
+            requested[name] = None if value.lower() == "none" else value
+    if not requested:
+        raise ValidationFailed("limits: fill at least one (none removes a limit)",
+                               field="limits")
+    try:
+        checked = RgIn.model_validate(requested).model_dump(exclude_unset=True)
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "limits"
+        raise ValidationFailed(f"{name.replace('_', ' ')}: {first['msg']}", field=name) from None
+    p, actor = platform_of(request), principal_of(request).actor
+    async with read_only(p.engine) as conn:
+        tenant = await tenants.get_tenant(conn, ref)
+    await unit_of_work(p.engine, lambda conn: service.update_rg(
+        conn, realm=realm, brand_id=chosen["id"], service_mode=tenant["service_mode"],
+        ref=player, requested=checked, actor=actor, at=p.clock.now()))
+    return see_other(back, "limits-saved")

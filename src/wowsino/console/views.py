@@ -46,6 +46,8 @@ NOTICES = {
     "adjustment-approved": "The adjustment was approved and posted.",
     "adjustment-rejected": "The adjustment was rejected: nothing moved.",
     "adjustment-policy-saved": "The approval threshold was saved.",
+    "limits-saved": "The limits were saved: a tighter limit applies now, a looser one after "
+                    "the cooling-off shown beside it.",
     "tenant-suspended": "The tenant is suspended: its API keys are refused with 403.",
     "tenant-active": "The tenant is active again.",
     "brand-created": "The brand was added.",
