@@ -130,7 +130,13 @@ async def test_the_dossier_shows_active_bonuses_and_the_vip_standing(
 ) -> None:
     from tests.integration.bonus_support import grant, template
 
+    r = await tenant.post("/v1/journeys", {"name": "Welcome mission", "entry_trigger": "signup",
+                                           "steps": [{"trigger": "wager", "count": 3}],
+                                           "reward_winz": 100})
+    assert r.status_code == 201, r.text
     await create_player(tenant, "alice")
+    r = await tenant.post("/v1/journeys/event", {"user_id": "alice", "trigger": "signup"})
+    assert r.status_code == 201, r.text
     made = await template(tenant, amount="20.00", wagering_multiple=30)
     await grant(tenant, made["id"])
     await signed_in_operator(app, client, tenant.id, "marketing")
@@ -138,6 +144,9 @@ async def test_the_dossier_shows_active_bonuses_and_the_vip_standing(
     shown = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert "no deposit active 20.00 USD 20.00 USD 0.00 USD / 600.00 USD" in shown, shown[-1500:]
     assert "no level yet" in shown
+    runs = body(await tenant.get("/v1/players/alice/journeys"))["data"]
+    assert [(j["journey_name"], j["status"]) for j in runs] == [("Welcome mission", "active")]
+    assert "Welcome mission active 0 of 1 1" in shown
     assert "Act on this player" not in page  # marketing neither changes nor adjusts
 
 

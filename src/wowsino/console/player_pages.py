@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.console.auth import Principal, principal_of
 from wowsino.console.permissions import permission
 from wowsino.console.views import ConsoleRoute, parse_mode, platform_of, render
+from wowsino.engines.journeys import service as journeys
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound, ValidationFailed
 from wowsino.kernel.money import ASSETS, Rail, check_rail_asset, from_minor
@@ -103,6 +104,9 @@ async def show_player(
         timeline = await history.timeline(conn, realm, row["id"], limit=HISTORY_SIZE,
                                           cursor=timeline_cursor)
         waiting = await approvals.pending(conn, realm, player_id=row["id"])
+        runs = await journeys.player_runs(conn, realm=realm, brand_id=chosen["id"],
+                                          ref=str(row["id"]), limit=HISTORY_SIZE,
+                                          cursor=None, now=now)
         approval_above = await approvals.thresholds(conn, realm.tenant_id)
     limits = [(name, dossier["rg"][name]) for name in rg.LIMITS]
     return render(request, "player.html", tenant=tenant, mode=realm.mode.value,
@@ -110,7 +114,7 @@ async def show_player(
                   money_limits=rg.MONEY_LIMITS, pending=dossier["rg"]["pending"],
                   ledger=ledger, timeline=timeline, ledger_cursor=ledger_cursor,
                   timeline_cursor=timeline_cursor, currency=ASSETS[dossier["currency"]],
-                  statuses=STATUSES, waiting=waiting,
+                  statuses=STATUSES, waiting=waiting, journeys=runs["data"],
                   approval_above={code: from_minor(v, ASSETS[code])
                                   for code, v in approval_above.items() if code in ASSETS},
                   actor_label=principal.actor.label)
