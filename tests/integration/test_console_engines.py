@@ -503,3 +503,31 @@ async def test_crm_shows_segments_live_counts_and_a_campaigns_dry_runs_and_runs(
     for unknown in (f"{ENGINES}/crm/main/campaigns/nope", f"{ENGINES}/crm/nobrand/campaigns/"
                     f"{made['id']}", f"{ENGINES}/crm?brand=nobrand"):
         assert (await client.get(unknown)).status_code == 404, unknown
+
+
+async def test_a_campaign_is_backtested_from_its_page_as_the_api_backtests_it(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any,
+) -> None:
+    from tests.integration.crm_support import campaign, segment
+
+    await create_player(tenant, "ann")
+    everyone = await segment(tenant, "true")
+    weekly = await campaign(tenant, everyone["id"], {"type": "grant_winz", "amount": 50},
+                            {"weekly": {"day": "fri", "time": "10:00", "tz": "UTC"}})
+    once = await campaign(tenant, everyone["id"], {"type": "grant_winz", "amount": 50})
+    await signed_in_operator(app, client, tenant.id, "analyst")
+    page = f"{ENGINES}/crm/main/campaigns"
+    r = await client.get(f"{page}/{weekly['id']}", params={"backtest_days": "30"})
+    assert r.status_code == 200, r.text
+    api = body(await tenant.post(f"/v1/campaigns/{weekly['id']}/backtest", {"days": 30}))
+    runs = api["backtest"]["runs"]
+    assert len(runs) >= 4
+    shown = text_of(r.text)
+    assert f"{len(runs)} scheduled runs" in shown and f"{api['backtest']['count']} grants" in shown
+    r = await client.get(f"{page}/{once['id']}", params={"backtest_days": "30"})
+    assert r.status_code == 200 and "once campaign has no scheduled times" in r.text
+    for bad in ("0", "91", "abc"):
+        r = await client.get(f"{page}/{weekly['id']}", params={"backtest_days": bad})
+        assert r.status_code == 200 and "a whole number from 1 to 90" in r.text
+    grants = body(await tenant.get("/v1/audit", params={"action": "campaign.run_started"}))
+    assert grants["data"] == []  # a backtest changes nothing

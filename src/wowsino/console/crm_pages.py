@@ -14,9 +14,10 @@ from wowsino.console.engine_pages import PAGE_SIZE, base_path, tenant_realm
 from wowsino.console.permissions import permission
 from wowsino.console.player_pages import choose_brand, visible_brands
 from wowsino.console.views import ConsoleRoute, money, platform_of, render, see_other
-from wowsino.crm import repository, service, views
+from wowsino.crm import backtest, repository, service, views
 from wowsino.kernel import audit
 from wowsino.kernel.db import read_only, unit_of_work
+from wowsino.kernel.errors import DomainError
 from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
 from wowsino.tenants import service as tenants
@@ -25,6 +26,7 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 RUNS_SHOWN = 25
 DRY_RUNS_SHOWN = 5
+BACKTEST_DAYS = 90  # as the API's backtest allows
 
 
 def action_text(action: dict[str, Any]) -> str:
@@ -89,7 +91,9 @@ async def show_crm(ref: str, mode: str, request: Request, brand: str | None = No
 @router.get("/tenants/{ref}/{mode}/engines/crm/{brand}/campaigns/{campaign_id}")
 @permission("engines.view")
 async def show_campaign(ref: str, mode: str, brand: str, campaign_id: str,
-                        request: Request) -> Response:
+                        request: Request, backtest_days: str | None = None) -> Response:
+    """The campaign; with ``backtest_days``, the engine's backtest over that many days (it
+    changes nothing: a GET form)."""
     tenant, realm = await tenant_realm(request, ref, mode)
     _, chosen = await _brand(request, realm, brand)
     platform = platform_of(request)
@@ -101,13 +105,27 @@ async def show_campaign(ref: str, mode: str, brand: str, campaign_id: str,
         runs = await repository.runs(conn, realm, row["id"], None, RUNS_SHOWN)
         dry_runs = await audit.search(conn, realm, action="campaign.dry_run",
                                       target=f"campaign:{row['id']}", limit=DRY_RUNS_SHOWN)
+        replay, replay_error = None, None
+        if backtest_days:
+            try:
+                days = int(backtest_days[:4])
+                if not 1 <= days <= BACKTEST_DAYS:
+                    raise ValueError
+                replay = await backtest.backtest(conn, realm=realm, brand_id=chosen["id"],
+                                                 ref=str(row["id"]), days=days,
+                                                 at=platform.clock.now())
+            except ValueError:
+                replay_error = f"days: a whole number from 1 to {BACKTEST_DAYS}"
+            except DomainError as exc:
+                replay_error = exc.message
     campaign = {**views.campaign(row), "action_text": action_text(row["action"]),
                 "schedule_text": schedule_text(row["schedule"])}
     return render(request, "campaign.html", tenant=tenant, mode=realm.mode.value,
                   section="engines", brand=chosen, campaign=campaign,
                   segment={**views.segment(segment), "count": live["count"]},
                   runs=[views.run(r) for r in runs[:RUNS_SHOWN]], dry_runs=dry_runs,
-                  base=base_path(tenant, realm))
+                  base=base_path(tenant, realm), replay=replay, replay_error=replay_error,
+                  backtest_days=backtest_days or "30", backtest_limit=BACKTEST_DAYS)
 
 
 @router.post("/tenants/{ref}/{mode}/engines/crm/{brand}/campaigns/{campaign_id}/dry-run")
