@@ -531,3 +531,22 @@ async def test_a_campaign_is_backtested_from_its_page_as_the_api_backtests_it(
         assert r.status_code == 200 and "a whole number from 1 to 90" in r.text
     grants = body(await tenant.get("/v1/audit", params={"action": "campaign.run_started"}))
     assert grants["data"] == []  # a backtest changes nothing
+
+
+async def test_a_lootbox_page_lists_its_latest_opens_each_with_its_proof(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any,
+) -> None:
+    box = await make_box(tenant)
+    await create_player(tenant, "alice")
+    opened = []
+    for _ in range(3):
+        r = await tenant.post(f"/v1/lootbox/{box['id']}/open", {"user_id": "alice"})
+        assert r.status_code == 201, r.text
+        opened.append(body(r))
+    await signed_in_operator(app, client, tenant.id, "analyst")
+    r = await client.get(f"{ENGINES}/lootboxes/{box['id']}")
+    assert r.status_code == 200, r.text
+    links = re.findall(r'href="(/fairness/verify\?[^"]+)"', r.text)
+    assert len(links) == 3
+    assert {html.unescape(link) for link in links} == {o["verify_url"] for o in opened}
+    assert "Latest opens" in r.text and "Verify this open" in r.text

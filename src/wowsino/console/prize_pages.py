@@ -19,6 +19,7 @@ from wowsino.console.engine_pages import (
     tenant_realm,
 )
 from wowsino.console.permissions import permission
+from wowsino.console.player_pages import visible_brands
 from wowsino.console.views import SCRIPTED_CSP, ConsoleRoute, platform_of, render, see_other
 from wowsino.engines import draws, prizes
 from wowsino.engines.draws.games import WINZ
@@ -28,6 +29,7 @@ from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import NotFound, ValidationFailed
 from wowsino.kernel.money import from_minor
 from wowsino.kernel.realm import Realm
+from wowsino.tenants import service as tenants
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -129,7 +131,7 @@ async def _page(request: Request, kind: str, tenant: dict[str, Any], realm: Real
                 entity: dict[str, Any], *, rows: list[dict[str, str]] | None = None,
                 cost: str | None = None, odds: dict[str, Any] | None = None,
                 error: str | None = None, preview: bool = False,
-                status_code: int = 200) -> Response:
+                status_code: int = 200, recent: list[dict[str, Any]] | None = None) -> Response:
     """The detail page: the saved table and its odds, and the editor (as posted, with the
     preview's odds or the refusal, when re-rendered after a POST)."""
     game, title, use = GAMES[kind]
@@ -141,7 +143,7 @@ async def _page(request: Request, kind: str, tenant: dict[str, Any], realm: Real
                   rows=rows if rows is not None else _editor_rows(entity["prize_table"]),
                   cost=cost if cost is not None else str(saved_cost), preview_odds=odds,
                   preview=preview, error=error, assets=prizes.REWARD_ASSETS,
-                  label_limit=LABEL_LIMIT, base=base_path(tenant, realm))
+                  label_limit=LABEL_LIMIT, base=base_path(tenant, realm), recent=recent)
     # the live odds as the operator types (static/prize-editor.js); the page works without
     page.headers["Content-Security-Policy"] = SCRIPTED_CSP
     return page
@@ -153,9 +155,26 @@ async def show_game(ref: str, mode: str, kind: str, entity_id: str,
                     request: Request) -> Response:
     game, _, _ = _game(kind)
     tenant, realm = await tenant_realm(request, ref, mode)
+    principal = principal_of(request)
+    recent: list[dict[str, Any]] = []
     async with read_only(platform_of(request).engine) as conn:
         entity = await draws.load(conn, game, realm, entity_id)
-    return await _page(request, kind, tenant, realm, entity)
+        for brand in visible_brands(principal, await tenants.list_brands(conn,
+                                                                          realm.tenant_id)):
+            found = await draws.results(conn, game=game, view=_recent_view, realm=realm,
+                                        brand_id=brand["id"], ref=str(entity["id"]),
+                                        user_ref=None, limit=RECENT, cursor=None)
+            recent += found["data"]
+    recent.sort(key=lambda d: d["at"], reverse=True)
+    return await _page(request, kind, tenant, realm, entity, recent=recent[:RECENT])
+
+
+RECENT = 10  # the latest draws the page lists, each with its link to the verifier
+
+
+def _recent_view(drawn: draws.Drawn) -> dict[str, Any]:
+    return {"id": str(drawn.id), "user": drawn.user, "prize": prizes.public_reward(drawn.segment),
+            "index": drawn.index, "at": drawn.at, **drawn.proof()}
 
 
 @router.post("/tenants/{ref}/{mode}/engines/{kind}/{entity_id}/prize-table")
