@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 
@@ -274,3 +275,65 @@ def page_holders() -> dict[str, frozenset[str]]:
             assert permission is not None, path
             found[path] = permission.holders or frozenset({"anyone"})
     return found
+
+
+def invite(server: LiveServer, owner: str, email: str, role: str) -> None:
+    """The owner invites an operator with ``role`` in the console; the operator joins."""
+    with httpx.Client(base_url=server.url, timeout=10) as owner_browser:
+        r = owner_browser.post("/admin/sign-in", data={"email": owner,
+                                                       "password": OWNER_PASSWORD})
+        assert r.status_code == 303, r.text
+        page = owner_browser.get("/admin/tenants/casino/operators")
+        csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+        assert csrf is not None, page.text[:300]
+        r = owner_browser.post("/admin/tenants/casino/operators",
+                               data={"csrf": csrf.group(1), "email": email, "role": role})
+        assert r.status_code == 303, r.text
+        link = re.search(r'id="invitation-link">([^<]+)<',
+                         owner_browser.get(r.headers["location"]).text)
+        assert link is not None
+    with httpx.Client(timeout=10) as invitee:
+        r = invitee.post(link.group(1), data={"password": OWNER_PASSWORD,
+                                              "confirm": OWNER_PASSWORD})
+        assert r.status_code == 303, r.text
+
+
+def test_each_role_opens_the_pages_it_may_see(
+    axe_context: Any, live_server: LiveServer,
+) -> None:
+    """Every operator role, signed in in the browser, opens each page its permissions
+    allow: each answers, and axe finds nothing serious (the owner's sweep is above)."""
+    from tests.browser.test_console import sign_in_operator
+    from wowsino.operators.service import ROLES
+
+    values = seed(live_server)
+    owner = live_server.make_owner("casino")
+    with httpx.Client(base_url=live_server.url, timeout=10) as c:
+        assert c.post("/admin/sign-in", data={"email": owner, "password": OWNER_PASSWORD}
+                      ).status_code == 303
+        found = re.search(r"/admin/tenants/casino/operators/([0-9a-f-]{36})",
+                          c.get("/admin/tenants/casino/operators").text)
+        assert found is not None
+        values["operator_id"] = found.group(1)
+    pages = addresses(values)
+    holders = page_holders()
+    page = axe_context.pages[0] if axe_context.pages else axe_context.new_page()
+    problems: list[str] = []
+    opened = 0
+    for role in (r for r in ROLES if r != "owner"):
+        email = f"{role}@example.com"
+        invite(live_server, owner, email, role)
+        axe_context.clear_cookies()
+        sign_in_operator(page, live_server, email, "/admin/account")
+        for template, path in sorted(pages.items()):
+            if role not in holders[template] or template in FLOWS:
+                continue
+            response = page.goto(live_server.url + path)
+            assert response is not None
+            if response.status != 200:
+                problems.append(f"{role}: {path} answered {response.status}")
+                continue
+            problems += [f"{role}: {path}: {v}" for v in violations(page)]
+            opened += 1
+    assert problems == [], "\n".join(problems)
+    assert opened > 5 * 10, opened
