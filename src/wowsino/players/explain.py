@@ -29,6 +29,21 @@ from wowsino.kernel.realm import Realm
 
 ENTRIES = Keyset(("entry_id",), (BIGINT,))
 
+def _weighted_arm(table: str, entity: str, ref_type: str) -> str:
+    """The arm reading a prize-table draw (lootbox open, mini-game play) with its proof."""
+    return f"""
+      SELECT jsonb_build_object(
+                 'game', 'weighted', 'entity_id', o.{entity}, 'index', o.segment_index,
+                 'segment_label', o.segment_label, 'server_seed', o.server_seed,
+                 'server_seed_hash', o.server_seed_hash, 'client_seed', o.client_seed,
+                 'prize_table_hash', o.prize_table_hash, 'prize_table', v.prize_table) AS detail
+        FROM {table} o
+        JOIN prize_table_versions v ON v.tenant_id = o.tenant_id AND v.mode = o.mode
+             AND v.hash = o.prize_table_hash
+       WHERE e.ref_type = '{ref_type}' AND o.tenant_id = e.tenant_id AND o.mode = e.mode
+         AND o.id = CAST(CASE WHEN e.ref_type = '{ref_type}' THEN e.ref_id END AS uuid)"""
+
+
 # What caused an entry, by its reference: the draw results carry their published proof.
 # Each arm reads one row by primary key, only for entries of its own reference type.
 _PAGE = """
@@ -47,27 +62,7 @@ SELECT account.balance AS account_balance, page.entry_id, page.amount, page.bala
   LEFT JOIN page ON true
   LEFT JOIN ledger_entries e ON e.tenant_id = :tenant_id AND e.id = page.entry_id
   LEFT JOIN LATERAL (
-      SELECT jsonb_build_object(
-                 'game', 'weighted', 'entity_id', o.lootbox_id, 'index', o.segment_index,
-                 'segment_label', o.segment_label, 'server_seed', o.server_seed,
-                 'server_seed_hash', o.server_seed_hash, 'client_seed', o.client_seed,
-                 'prize_table_hash', o.prize_table_hash, 'prize_table', v.prize_table) AS detail
-        FROM lootbox_opens o
-        JOIN prize_table_versions v ON v.tenant_id = o.tenant_id AND v.mode = o.mode
-             AND v.hash = o.prize_table_hash
-       WHERE e.ref_type = 'lootbox_open' AND o.tenant_id = e.tenant_id AND o.mode = e.mode
-         AND o.id = CAST(CASE WHEN e.ref_type = 'lootbox_open' THEN e.ref_id END AS uuid)
-      UNION ALL
-      SELECT jsonb_build_object(
-                 'game', 'weighted', 'entity_id', o.mini_game_id, 'index', o.segment_index,
-                 'segment_label', o.segment_label, 'server_seed', o.server_seed,
-                 'server_seed_hash', o.server_seed_hash, 'client_seed', o.client_seed,
-                 'prize_table_hash', o.prize_table_hash, 'prize_table', v.prize_table)
-        FROM mini_game_plays o
-        JOIN prize_table_versions v ON v.tenant_id = o.tenant_id AND v.mode = o.mode
-             AND v.hash = o.prize_table_hash
-       WHERE e.ref_type = 'mini_game_play' AND o.tenant_id = e.tenant_id AND o.mode = e.mode
-         AND o.id = CAST(CASE WHEN e.ref_type = 'mini_game_play' THEN e.ref_id END AS uuid)
+{weighted}
       UNION ALL
       SELECT jsonb_build_object(
                  'game', 'raffle', 'entity_id', r.raffle_id, 'index', r.winning_ticket_idx,
@@ -93,7 +88,9 @@ SELECT account.balance AS account_balance, page.entry_id, page.amount, page.bala
          AND b.id = CAST(CASE WHEN e.ref_type = 'bonus' THEN e.ref_id END AS uuid)
   ) x ON true
  ORDER BY page.entry_id DESC
-"""
+""".replace("{weighted}", "\n      UNION ALL".join(
+    _weighted_arm(*arm) for arm in (("lootbox_opens", "lootbox_id", "lootbox_open"),
+                                    ("mini_game_plays", "mini_game_id", "mini_game_play"))))
 
 # Entries of one kind caused by one source, more than once: a reward paid twice. A
 # reference naming only the player (adjustments) is no source: each adjustment is its own.
