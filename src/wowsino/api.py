@@ -47,6 +47,7 @@ from wowsino.kernel.http import (
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.logs import configure_logging
 from wowsino.kernel.platform import Platform
+from wowsino.kernel.replicas import ReadRouting
 from wowsino.kyc.endpoints import callback_router as kyc_callback_router
 from wowsino.kyc.endpoints import player_router as player_kyc_router
 from wowsino.kyc.endpoints import router as kyc_vendor_router
@@ -98,6 +99,7 @@ def create_app(
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
     platform = Platform.build(settings, engine, clock or SystemClock())
     metrics = Metrics()
+    metrics.registry.register(platform.reads.collector())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +111,7 @@ def create_app(
 
             worker_task = asyncio.create_task(Worker(platform).run_forever())
         await platform.keys.start()
+        await platform.reads.start()
         # what start-up built lives as long as the process: out of the collector's way
         gc.collect()
         gc.freeze()
@@ -116,6 +119,7 @@ def create_app(
             yield
         finally:
             await platform.keys.close()
+            await platform.reads.close()
             if worker_task is not None:
                 worker_task.cancel()
                 with suppress(asyncio.CancelledError):
@@ -131,6 +135,7 @@ def create_app(
     app.state.platform = platform
     app.state.metrics = metrics
     install_error_handlers(app)
+    app.add_middleware(ReadRouting, router=platform.reads)  # inside: sees the routed answer
     # added last, so outermost: the request id and the failure answer cover the limit's 413
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

@@ -22,6 +22,7 @@ from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import BIGINT, NEWEST, Keyset, Limit, check_limit
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import platform_of, write, write_answer
 
 router = APIRouter(tags=["bonuses"], route_class=DecimalRoute)
@@ -46,7 +47,7 @@ async def list_templates(request: Request, principal: Read, limit: Limit = None,
                          cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = NEWEST.decode(cursor)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         rows = await repository.templates(conn, principal.realm, after=after, limit=size)
     result = NEWEST.page(rows, size)
     result["data"] = [views.template(r) for r in result["data"]]
@@ -184,7 +185,7 @@ async def player_bonuses(key: str, request: Request, principal: PlayersRead,
     after = BY_SEQ.decode(cursor)
     before = after[0] if after else None
     p = platform_of(request)
-    async with read_only(p.engine) as conn:
+    async with reading(request) as conn:
         rows = await service.player_bonuses(conn, realm=principal.realm,
                                             brand_id=principal.brand_id, ref=key,
                                             before_seq=before, limit=size, now=p.clock.now())

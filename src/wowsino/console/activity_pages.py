@@ -22,6 +22,7 @@ from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.money import ASSETS, Asset
 from wowsino.kernel.pagination import BY_ID
 from wowsino.kernel.realm import Realm
+from wowsino.kernel.replicas import reading
 from wowsino.operators import service as operators
 from wowsino.webhooks import service as webhooks
 
@@ -73,7 +74,7 @@ async def target_currencies(conn: AsyncConnection, realm: Realm,
 async def show_dashboard(ref: str, mode: str, request: Request, period: str | None = None,
                          currency: str | None = None) -> Response:
     platform = platform_of(request)
-    async with read_only(platform.engine) as conn:
+    async with reading(request) as conn:
         tenant, realm = await realm_of(conn, ref, mode)
         board = await dashboard.build(conn, realm, service_mode=tenant["service_mode"],
                                       period=period, currency=currency,

@@ -22,6 +22,7 @@ from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.idempotency import choose_key
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import BIGINT, NEWEST, Keyset, Limit, check_limit
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import platform_of, write
 
 router = APIRouter(tags=["crm"], route_class=DecimalRoute)
@@ -56,7 +57,7 @@ async def list_segments(request: Request, principal: Read, limit: Limit = None,
                         cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = NEWEST.decode(cursor)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         rows = await repository.segments(conn, principal.realm, principal.brand_id, after, size)
     result = NEWEST.page(rows, size)
     result["data"] = [views.segment(r) for r in result["data"]]
@@ -95,7 +96,7 @@ async def delete_segment(segment_id: str, request: Request, principal: Write) ->
 async def preview_segment(segment_id: str, request: Request,
                           principal: Read) -> MoneyJSONResponse:
     p = platform_of(request)
-    async with read_only(p.engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await service.preview(
             conn, realm=principal.realm, brand_id=principal.brand_id, ref=segment_id,
             at=p.clock.now()))

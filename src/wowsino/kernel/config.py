@@ -19,11 +19,59 @@ DEFAULT_SANDBOX_GAMES_URL = "http://127.0.0.1:8020"
 DEVELOPMENT_SANDBOX_KYC_SECRET = "wowsino-sandbox-kyc-development-secret"  # noqa: S105
 DEFAULT_SANDBOX_KYC_URL = "http://127.0.0.1:8030"
 DEFAULT_SUMSUB_URL = "https://api.sumsub.com"
+# Read replicas (kernel/replicas.py): how many, and the staleness a routed read accepts
+MAX_REPLICAS = 16
+DEFAULT_REPLICA_MAX_LAG_MS = 1000
+REPLICA_MAX_LAG_MS_RANGE = (100, 600_000)
+_POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
+
+
+class SettingsError(ValueError):
+    """A ``WOWSINO_*`` variable that cannot be used: the process refuses to start."""
 
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw else default
+
+
+def _bounded_int(name: str, default: int, low: int, high: int) -> int:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}, "
+                            f"not {raw[:32]!r}")
+    return value
+
+
+def replica_urls(raw: str) -> tuple[str, ...]:
+    """``WOWSINO_REPLICA_URLS``: comma-separated PostgreSQL URLs, each with a host. The
+    error names a bad entry by its position, never by its text (it may hold a password)."""
+    from urllib.parse import urlsplit
+
+    urls = tuple(u.strip() for u in raw.split(",") if u.strip())
+    for position, url in enumerate(urls, start=1):
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            host = None
+        if parts.scheme not in _POSTGRES_SCHEMES or not host:
+            raise SettingsError(
+                f"WOWSINO_REPLICA_URLS: entry {position} is not a PostgreSQL URL with a host "
+                "(postgresql://user:password@host:5432/database)")
+    if len(set(urls)) != len(urls):
+        raise SettingsError("WOWSINO_REPLICA_URLS names a replica twice")
+    if len(urls) > MAX_REPLICAS:
+        raise SettingsError(f"WOWSINO_REPLICA_URLS names {len(urls)} replicas; "
+                            f"at most {MAX_REPLICAS}")
+    return urls
 
 
 @dataclass(frozen=True)
@@ -64,6 +112,9 @@ class Settings:
     # a game round whose last call is older than this, with bets no win or rollback
     # settled, is settled as lost by the worker (games/sweeper.py)
     game_round_idle_seconds: int = 3600
+    # streaming replicas that reads accepting bounded staleness may use, and the bound
+    replica_urls: tuple[str, ...] = ()
+    replica_max_lag_ms: int = DEFAULT_REPLICA_MAX_LAG_MS
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +123,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        """Raises ``SettingsError`` for a variable that cannot be used."""
         env = os.environ.get("WOWSINO_ENV", "development")
         return cls(
             database_url=os.environ.get("WOWSINO_DATABASE_URL") or None,
@@ -105,4 +157,8 @@ class Settings:
                                 or DEVELOPMENT_SANDBOX_KYC_SECRET),
             sumsub_url=(os.environ.get("WOWSINO_SUMSUB_URL") or DEFAULT_SUMSUB_URL).rstrip("/"),
             game_round_idle_seconds=_int("WOWSINO_GAME_ROUND_IDLE_SECONDS", 3600),
+            replica_urls=replica_urls(os.environ.get("WOWSINO_REPLICA_URLS", "")),
+            replica_max_lag_ms=_bounded_int("WOWSINO_REPLICA_MAX_LAG_MS",
+                                            DEFAULT_REPLICA_MAX_LAG_MS,
+                                            *REPLICA_MAX_LAG_MS_RANGE),
         )

@@ -53,18 +53,26 @@ def plain_url(url: str) -> str:
     return "postgresql://" + async_url(url)[len("postgresql+asyncpg://"):]
 
 
-def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20, pre_ping: bool = False,
+                  connect_timeout: float | None = None) -> AsyncEngine:
     """An engine of up to ``2 × pool_size`` connections, opened as concurrency requires and
     then kept open. Not ``pool_size`` plus as many overflow connections: those are closed
     on their return, so a steady load between the two would open a new connection (a new
-    server process, with its start-up round trips) every few requests."""
+    server process, with its start-up round trips) every few requests.
+
+    ``pre_ping``: test each connection as it leaves the pool (a replica that went away is
+    then noticed before a read starts on it); ``connect_timeout``: seconds a new
+    connection may take (asyncpg's default is a minute)."""
+    connect_args: dict[str, Any] = {"server_settings": {"application_name": "wowsino"}}
+    if connect_timeout is not None:
+        connect_args["timeout"] = connect_timeout
     return create_async_engine(
         async_url(url),
         pool_size=2 * pool_size,
         max_overflow=0,
-        pool_pre_ping=False,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "wowsino"}},
+        connect_args=connect_args,
         hide_parameters=True,  # a logged error never shows a statement's values
         json_serializer=dumps,
         json_deserializer=loads,
@@ -236,6 +244,12 @@ async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         except DBAPIError as exc:
             _refuse_unstorable_text(exc)
             raise
+
+
+def refuse_unstorable_text(exc: Exception) -> None:
+    """Raise ``ValidationFailed`` for a statement that failed on text PostgreSQL cannot
+    store (the client's input, a 400); return for any other failure."""
+    _refuse_unstorable_text(exc)
 
 
 def _refuse_unstorable_text(exc: Exception) -> None:

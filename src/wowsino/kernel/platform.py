@@ -16,6 +16,7 @@ from wowsino.kernel.grouping import Coalescer
 from wowsino.kernel.idempotency import IdempotentWrites
 from wowsino.kernel.keycache import KeyCache
 from wowsino.kernel.ratelimit import RateLimiter
+from wowsino.kernel.replicas import ReadRouter
 from wowsino.kernel.usage import UsageMeter
 
 T = TypeVar("T")
@@ -30,6 +31,7 @@ class Platform:
     rate_limiter: RateLimiter
     usage: UsageMeter
     keys: KeyCache[Any]  # resolved API keys (kernel.auth)
+    reads: ReadRouter  # where reads that accept bounded staleness run (kernel.replicas)
     admin_throttle: AdminThrottle = field(default_factory=AdminThrottle)
     coalescers: dict[str, Coalescer[Any, Any]] = field(default_factory=dict)  # by endpoint
 
@@ -63,4 +65,7 @@ class Platform:
             ),
             usage=UsageMeter(clock),
             keys=KeyCache(engine.url.render_as_string(hide_password=False)),
+            reads=ReadRouter.build(engine, settings.replica_urls,
+                                   max_lag_ms=settings.replica_max_lag_ms,
+                                   pool_size=settings.db_pool_size),
         )

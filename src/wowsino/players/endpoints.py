@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 
 from wowsino.kernel.auth import Principal, scoped
-from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.money import Rail, asset, check_rail_asset
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import platform_of, write, write_answer
 from wowsino.players import explain, history, repository, service
 from wowsino.players.schemas import AdjustmentIn, PlayerIn, PlayerStatus, RgIn, StatusIn
@@ -45,7 +45,7 @@ async def search_players(
     size = check_limit(limit)
     after = NEWEST.decode(cursor)
     p = platform_of(request)
-    async with read_only(p.engine) as conn:
+    async with reading(request) as conn:
         rows = await repository.search(conn, principal.realm, principal.brand_id, query=query,
                                        status=status, tag=tag, after=after, limit=size)
         result = NEWEST.page(rows, size)
@@ -57,7 +57,7 @@ async def search_players(
 @router.get("/{key}", summary="The player dossier (by username or UUID)")
 async def get_player(key: str, request: Request, principal: Read) -> MoneyJSONResponse:
     p = platform_of(request)
-    async with read_only(p.engine) as conn:
+    async with reading(request) as conn:
         row = await service.get(conn, principal.realm, principal.brand_id, key)
         return MoneyJSONResponse({"player": await service.dossier(conn, principal.realm, row,
                                                                   p.clock.now())})
@@ -104,7 +104,7 @@ async def adjust(key: str, body: AdjustmentIn, request: Request,
 async def get_timeline(key: str, request: Request, principal: Read, limit: Limit = None,
                        cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         row = await service.get(conn, principal.realm, principal.brand_id, key)
         return MoneyJSONResponse(await history.timeline(conn, principal.realm, row["id"],
                                                         limit=size, cursor=cursor))
@@ -115,7 +115,7 @@ async def get_ledger(key: str, request: Request, principal: Read, limit: Limit =
                      cursor: str | None = None, rail: str | None = None,
                      asset: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         row = await service.get(conn, principal.realm, principal.brand_id, key)
         return MoneyJSONResponse(await history.ledger_view(
             conn, principal.realm, row["id"], limit=size, cursor=cursor, rail=rail,
@@ -149,7 +149,7 @@ async def explain_balance(
     size = check_limit(limit)
     unit = asset(asset_code)
     check_rail_asset(rail, unit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         row = await service.get(conn, principal.realm, principal.brand_id, key)
         service.check_currency(row, rail, unit)
         return MoneyJSONResponse(await explain.explain(

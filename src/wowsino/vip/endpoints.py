@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from wowsino.engines.auth import Config, Read
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import platform_of, write
 from wowsino.vip import service
 from wowsino.vip.schemas import VipIn
@@ -42,7 +43,7 @@ async def put_vip(body: VipIn, request: Request, principal: Config) -> MoneyJSON
             responses={404: {"description": "NO_PLAYER"}})
 async def get_player_vip(key: str, request: Request, principal: Read) -> MoneyJSONResponse:
     platform = platform_of(request)
-    async with read_only(platform.engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await service.player_view(
             conn, realm=principal.realm, brand_id=principal.brand_id, ref=key,
             now=platform.clock.now()))

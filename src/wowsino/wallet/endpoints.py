@@ -14,6 +14,7 @@ from wowsino.kernel.auth import Principal, white_label
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import callback_base, platform_of, write, write_then
 from wowsino.players import service as players
 from wowsino.wallet import (
@@ -79,7 +80,7 @@ async def player_transactions(key: str, request: Request, principal: Read,
                               limit: Limit = None,
                               cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         player = await players.get(conn, principal.realm, principal.brand_id, key)
         return MoneyJSONResponse(await history.transactions(
             conn, principal.realm, player["id"], rail=rail, limit=size, cursor=cursor))

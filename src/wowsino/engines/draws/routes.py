@@ -28,6 +28,7 @@ from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
 from wowsino.kernel.realm import Realm
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import platform_of, write
 
 Errors = dict[int | str, dict[str, Any]]
@@ -108,7 +109,7 @@ def _add_configuration(router: APIRouter, api: PrizeGameApi) -> None:
                             status: Literal["active", "paused"] | None = None,
                             limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
         size = check_limit(limit)
-        async with read_only(platform_of(request).engine) as conn:
+        async with reading(request) as conn:
             return MoneyJSONResponse(await games.listing(
                 conn, game=game, realm=principal.realm, status=status, limit=size, cursor=cursor))
 

@@ -14,6 +14,7 @@ from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import platform_of, write, write_answer
 
 router = APIRouter(prefix="/jackpots", tags=["jackpots"], route_class=DecimalRoute)
@@ -36,7 +37,7 @@ async def list_jackpots(request: Request, principal: Public,
                         limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = NEWEST.decode(cursor)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         rows = await repository.listing(conn, principal.realm, status=status, after=after,
                                         limit=size)
     result = NEWEST.page(rows, size)

@@ -21,6 +21,7 @@ from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import platform_of, write
 
 
@@ -129,7 +130,7 @@ async def get_player_journeys(key: str, request: Request, principal: Read, limit
                               cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     platform = platform_of(request)
-    async with read_only(platform.engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await service.player_runs(
             conn, realm=principal.realm, brand_id=principal.brand_id, ref=key, limit=size,
             cursor=cursor, now=platform.clock.now()))

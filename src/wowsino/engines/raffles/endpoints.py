@@ -20,6 +20,7 @@ from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import platform_of, write
 
 router = APIRouter(prefix="/raffles", tags=["raffles"], route_class=DecimalRoute)
@@ -34,7 +35,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 async def list_raffles(request: Request, principal: Public, status: RaffleStatus | None = None,
                        limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await service.listing(
             conn, principal.realm, status=status, limit=size, cursor=cursor,
             viewer_brand=viewer(principal)))

@@ -21,6 +21,7 @@ from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import Forbidden
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
+from wowsino.kernel.replicas import reading
 from wowsino.kernel.writes import platform_of, write, write_answer
 
 router = APIRouter(prefix="/tournaments", tags=["tournaments"], route_class=DecimalRoute)
@@ -48,7 +49,7 @@ def _now(request: Request) -> Any:
 async def list_tournaments(request: Request, principal: Public, status: Status | None = None,
                            limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await service.listing(
             conn, principal.realm, status=status, limit=size, cursor=cursor, at=_now(request)))
 
@@ -147,7 +148,7 @@ async def leaderboard(
     if principal.publishable and around is not None:
         raise Forbidden("around names a player: a publishable key reads the board only",
                         scope="engagement:read")
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         page = await service.standings(
             conn, realm=principal.realm, brand_id=principal.brand_id, ref=tournament_id,
             limit=size, cursor=cursor, around=around)
