@@ -13,7 +13,12 @@ Instead each API process samples the primary's WAL insert position every ``inter
 *caught up to* a sample once it has replayed that far: everything committed before the
 sample was taken is then visible on it. Its staleness is the age of the newest sample it
 has caught up to — an upper bound of its real lag, measured on this process's clock
-alone, that stays near zero on an idle primary.
+alone, that stays near zero on an idle primary. The insert position, not the flushed
+one, because an asynchronous commit (``synchronous_commit = off``) is acknowledged before
+its WAL is flushed. WAL inserted without a commit after it (pruning by a read, say) can
+wait in a half-filled page until the next commit; when two samples in a row find the same
+position still unflushed, the sampler commits an empty transaction (an xid, no row) whose
+commit flushes it, so that an idle primary's replicas do not look stale.
 
 Read-your-writes. A write's own answer is built in its transaction on the primary. When
 the answer of a write request starts (its transaction committed), its writer — the API
@@ -65,7 +70,12 @@ PROBE_TIMEOUT_SECONDS = 1.0  # a probe slower than this counts as a failure
 CONNECT_TIMEOUT_SECONDS = 2.0  # a read waits no longer for a new replica connection
 RETRY_MAX_SECONDS = 5.0
 
-_PRIMARY_POSITION = text("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")
+_PRIMARY_POSITION = text(
+    "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint, "
+    "(pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint")
+# an empty transaction whose commit flushes the WAL before it: an xid, no row
+_FLUSH_ON_COMMIT = text("SET LOCAL synchronous_commit = local")
+_ASSIGN_XID = text("SELECT pg_current_xact_id()")
 _REPLAY_POSITION = text(
     "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
 
@@ -167,6 +177,7 @@ class ReadRouter:
     written: dict[Hashable, float] = field(default_factory=dict)
     served: Counter[str] = field(default_factory=Counter)
     _turn: itertools.count[int] = field(default_factory=itertools.count)
+    _unflushed: int | None = None  # the insert position the last sample found unflushed
     _task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -248,11 +259,15 @@ class ReadRouter:
             async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
                 async with self.primary.connect() as conn:
                     await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    lsn = int(await conn.scalar(_PRIMARY_POSITION))
+                    inserted, flushed = (await conn.execute(_PRIMARY_POSITION)).one()
+                if self._stuck(int(inserted), int(flushed)):
+                    async with self.primary.begin() as conn:
+                        await conn.execute(_FLUSH_ON_COMMIT)
+                        await conn.execute(_ASSIGN_XID)
         except Exception as exc:  # the primary's own outage answers 503 elsewhere
             log.debug("primary WAL position not sampled", error=type(exc).__name__)
         else:
-            self.samples.append(Sample(at, lsn))
+            self.samples.append(Sample(at, int(inserted)))
         horizon = self.clock() - self.max_lag - self.interval
         while len(self.samples) > 1 and self.samples[0].at < horizon:
             self.samples.popleft()
@@ -260,6 +275,18 @@ class ReadRouter:
             del self.written[writer]  # older than any usable replica's position
         due = [r for r in self.replicas if r.retry_at <= self.clock()]
         await asyncio.gather(*(self._probe(r) for r in due))
+
+    def _stuck(self, inserted: int, flushed: int) -> bool:
+        """Whether WAL inserted before the previous sample is still unflushed (and
+        nothing was inserted since): a commit is needed to flush it."""
+        if inserted <= flushed:
+            self._unflushed = None
+            return False
+        if self._unflushed == inserted:
+            self._unflushed = None
+            return True
+        self._unflushed = inserted
+        return False
 
     async def _probe(self, replica: Replica) -> None:
         try:
