@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from wowsino.kernel.config import Settings
+from wowsino.kernel.config import Settings, SettingsError
 from wowsino.kernel.database import NoDatabase, database_url
 from wowsino.kernel.logs import configure_logging
 
@@ -48,6 +48,16 @@ app.add_typer(fairness_app, name="fairness")
 app.add_typer(sandbox_app, name="sandbox")
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _check_settings() -> None:
+    # every command refuses, exit 2, a WOWSINO_* variable it cannot use, in one line
+    try:
+        Settings.from_env()
+    except SettingsError as exc:
+        err.print(f"[red]Refusing to start:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def _with_engine(settings: Settings, job: Callable[[Any], Awaitable[T]], *,
