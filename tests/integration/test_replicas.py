@@ -25,7 +25,12 @@ from tests.integration.console_support import signed_in_operator
 from tests.integration.crm_support import segment
 from tests.integration.support import adjust, assert_validation, bearer, create_key, create_player
 from tests.integration.tournament_support import make_tournament
-from tests.support.replication import StreamingPair, pause_replay, resume_replay
+from tests.support.replication import (
+    StreamingPair,
+    pause_replay,
+    replica_execute,
+    resume_replay,
+)
 from wowsino.api import create_app
 from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.config import Settings
@@ -226,3 +231,29 @@ async def test_reads_succeed_from_the_primary_while_the_replica_is_down(
     finally:
         await pair.start_replica()
     await until(on_replica)  # probed again, back in rotation
+
+
+async def test_a_read_that_fails_on_the_replica_is_answered_from_the_primary(
+    pair: StreamingPair, api: tuple[Any, httpx.AsyncClient],
+) -> None:
+    _, client = api
+    tenant, reader = await tenant_with_reader(client)
+    await create_player(tenant, "erin", currency="USD")
+
+    async def on_replica() -> bool:
+        return replica_answered(await client.get("/v1/players/erin", headers=reader))
+
+    await until(on_replica)
+    # the replica still answers its probes (pg_catalog is always searched) and keeps up,
+    # but no statement of a read finds its tables there any more
+    await replica_execute(pair, "ALTER SYSTEM SET search_path = 'no_such_schema'")
+    await replica_execute(pair, "SELECT pg_reload_conf()")
+    try:
+        for _ in range(3):
+            r = await client.get("/v1/players/erin", headers=reader)
+            assert source(r) == "primary"
+            assert r.json()["player"]["username"] == "erin"
+    finally:
+        await replica_execute(pair, "ALTER SYSTEM RESET search_path")
+        await replica_execute(pair, "SELECT pg_reload_conf()")
+    await until(on_replica)

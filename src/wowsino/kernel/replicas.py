@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import structlog
 from fastapi import Request
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -63,6 +64,7 @@ CONSISTENCY_HEADER = "x-read-consistency"
 CONSISTENCIES = ("bounded", "strong")  # bounded: the default
 SOURCE_HEADER = b"x-read-source"
 SOURCE_STATE = "read_source"  # on request.state: where the request's routed read ran
+PRIMARY_ONLY = "read_primary_only"  # on request.state: a read answered again, on the primary
 PRIMARY, REPLICA = "primary", "replica"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -227,9 +229,7 @@ class ReadRouter:
             conn = replica.engine.connect()
             try:
                 await conn.start()
-            except Exception as exc:
-                if not database_unavailable(exc):
-                    raise
+            except Exception as exc:  # refused, timed out, a password it does not take…
                 self._failed(replica, exc)
                 conn = None
         source = REPLICA if conn is not None else PRIMARY
@@ -379,17 +379,20 @@ async def reading(request: Request) -> AsyncIterator[AsyncConnection]:
     """The connection for a read that accepts bounded staleness: a usable replica, or the
     primary (see the module's docstring). The answer names which in ``X-Read-Source``.
     Raises 400 for an ``X-Read-Consistency`` other than ``bounded`` or ``strong``."""
-    strong = consistency(request.headers.get(CONSISTENCY_HEADER)) == "strong"
+    asked = consistency(request.headers.get(CONSISTENCY_HEADER))
     router: ReadRouter = request.app.state.platform.reads
-    writer = writer_of(request.scope.get("state") or {})
-    async with router.connect(writer, strong=strong) as (conn, source):
+    state = request.scope.get("state") or {}
+    strong = asked == "strong" or bool(state.get(PRIMARY_ONLY))
+    async with router.connect(writer_of(state), strong=strong) as (conn, source):
         setattr(request.state, SOURCE_STATE, source)
         yield conn
 
 
 class ReadRouting:
     """Pure ASGI: when the answer of a write request starts (its transaction committed),
-    remember its writer; on the answer of a routed read, ``X-Read-Source``."""
+    remember its writer; on the answer of a routed read, ``X-Read-Source``. A read that
+    fails on a replica with a database error (the replica lost mid-read, a statement
+    cancelled by a conflict with recovery) is answered again from the primary."""
 
     def __init__(self, app: ASGIApp, router: ReadRouter) -> None:
         self.app = app
@@ -400,9 +403,13 @@ class ReadRouting:
             await self.app(scope, receive, send)
             return
         writes = scope["method"] not in SAFE_METHODS
+        started = False
+        received: list[Message] = []
 
         async def send_marked(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 state = scope.get("state") or {}
                 if writes:
                     self.router.mark_write(writer_of(state))
@@ -412,4 +419,23 @@ class ReadRouting:
                                           (SOURCE_HEADER, source.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_marked)
+        async def receive_kept() -> Message:
+            message = await receive()
+            received.append(message)
+            return message
+
+        try:
+            await self.app(scope, receive_kept, send_marked)
+        except (DBAPIError, asyncpg.PostgresError) as exc:
+            state = scope.get("state") or {}
+            if writes or started or state.get(SOURCE_STATE) != REPLICA:
+                raise
+            log.warning("read failed on a replica; answered from the primary",
+                        error=f"{type(exc).__name__}: {str(exc)[:200]}")
+            state[SOURCE_STATE], state[PRIMARY_ONLY] = None, True
+            again = iter(received)
+
+            async def receive_again() -> Message:
+                return next(again, None) or await receive()
+
+            await self.app(scope, receive_again, send_marked)
