@@ -122,7 +122,6 @@ class Replica:
     caught_up_at: float | None = None  # see ``caught_up_to``
     failures: int = 0
     retry_at: float = 0.0
-    served: int = 0
 
     def staleness(self, now: float) -> float | None:
         """Seconds of commits it may lack; None while it is down or not caught up."""
@@ -247,8 +246,6 @@ class ReadRouter:
         finally:
             await conn.close()
         self.served[source] += 1
-        if replica is not None:
-            replica.served += 1
 
     # --- the samples ------------------------------------------------------------------
 
