@@ -210,6 +210,32 @@ async def renew_invitation(ref: str, operator_id: str, request: Request) -> Resp
     return response
 
 
+@router.post("/tenants/{ref}/operators/{operator_id}/password-reset")
+@permission("operators.manage")
+async def reset_password(ref: str, operator_id: str, request: Request) -> Response:
+    await checked_form(request)
+    p, target = platform_of(request), _target(operator_id)
+    at = p.clock.now()
+    async with read_only(p.engine) as conn:
+        tenant = await tenants.get_tenant(conn, ref)
+
+    async def work(conn: Any) -> operators.Invitation:
+        link = await operators.reset_password(conn, actor_operator=await _acting_operator(
+            request, conn), operator_id=target, at=at)
+        await sessions.end_operator_sessions(conn, tenant_id=tenant["id"], operator_id=target,
+                                             at=at, reason="revoked")
+        return link
+
+    try:
+        link = await unit_of_work(p.engine, work)
+    except DomainError as exc:
+        return await _operator_page(request, ref, operator_id, status=exc.status,
+                                    error=exc.message)
+    response = see_other(f"/admin/tenants/{tenant['slug']}/operators/{target}")
+    show_once(response, request, f"{link.operator_id}.{link.token}")
+    return response
+
+
 @router.post("/tenants/{ref}/operators/{operator_id}/two-factor/reset")
 @permission("operators.manage")
 async def reset_two_factor(ref: str, operator_id: str, request: Request) -> Response:
