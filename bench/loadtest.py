@@ -254,6 +254,12 @@ def _cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
+def _machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine, every process included."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
 def _own_cpu_seconds() -> float:
     """This process (the webhook receiver) and its finished children (the wrk runs)."""
     times = os.times()
@@ -314,8 +320,11 @@ class Outcome:
         out.append(f"  webhook deliveries: {self.delivered_in_window / self.seconds:,.0f}/s "
                    f"during the load, {len(lags):,} in all, {lag}, {self.undelivered} left "
                    f"after {DRAIN_SECONDS:.0f} s, {self.deliveries.duplicates} duplicates")
-        cores = ", ".join(f"{name} {used / self.seconds:.2f}" for name, used in self.cpu.items())
-        out.append(f"  cores used: {cores} (of {os.cpu_count()})")
+        ours = {name: used for name, used in self.cpu.items() if name != "machine"}
+        others = max(0.0, self.cpu["machine"] - sum(ours.values()))
+        cores = ", ".join(f"{name} {used / self.seconds:.2f}" for name, used in ours.items())
+        out.append(f"  cores used: {cores}, other processes {others / self.seconds:.2f} "
+                   f"(of {os.cpu_count()})")
         return out
 
 
@@ -352,6 +361,7 @@ async def measure(database_url: str, workdir: Path, processes: int, seconds: int
             "workers": lambda: _cpu_seconds([p for w in running.workers for p in _tree(w.pid)]),
             "PostgreSQL": lambda: _cpu_seconds(_postgres()),
             "load generators": _own_cpu_seconds,
+            "machine": _machine_cpu_seconds,
         }
         before = {name: used() for name, used in groups.items()}
         delivered_before = len(deliveries.lags)
@@ -377,7 +387,7 @@ def verdict(one: Outcome, two: Outcome) -> list[str]:
              f"(target {TARGET}x where the database is not the bottleneck)"]
     if ratio < TARGET:
         cores = os.cpu_count() or 1
-        busy = sum(two.cpu.values()) / two.seconds
+        busy = two.cpu["machine"] / two.seconds
         database = two.cpu["PostgreSQL"] / two.seconds
         if busy >= cores * 0.9:
             lines.append(
@@ -385,7 +395,9 @@ def verdict(one: Outcome, two: Outcome) -> list[str]:
                 f"with 2 processes (PostgreSQL {database:.2f}, API "
                 f"{two.cpu['API'] / two.seconds:.2f}, workers "
                 f"{two.cpu['workers'] / two.seconds:.2f}, load generators "
-                f"{two.cpu['load generators'] / two.seconds:.2f}); a second API process "
+                f"{two.cpu['load generators'] / two.seconds:.2f}, other processes "
+                f"{(two.cpu['machine'] - sum(v for k, v in two.cpu.items() if k != 'machine'))
+                   / two.seconds:.2f}); a second API process "
                 "only takes time from the others. Scale-out needs cores for it: run the "
                 "API, the database and the load on separate machines.")
         elif database >= 0.9:
@@ -396,21 +408,25 @@ def verdict(one: Outcome, two: Outcome) -> list[str]:
     return lines
 
 
-async def main_async(seconds: int) -> list[str]:
+def run(seconds: int) -> list[str]:
+    """Both configurations, each on a fresh database; prints and returns the lines."""
     out: list[str] = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        out.append(line)
+
     with tempfile.TemporaryDirectory(prefix="wowsino-loadtest-") as tmp, \
             bench_server() as server:
         outcomes = []
         for processes in (1, 2):
             url = server.fresh_database(f"loadtest_{processes}")
-            outcome = await measure(url, Path(tmp), processes, seconds)
+            outcome = asyncio.run(measure(url, Path(tmp), processes, seconds))
             outcomes.append(outcome)
             for line in outcome.lines():
-                print(line, flush=True)
-                out.append(line)
+                say(line)
         for line in verdict(*outcomes):
-            print(line, flush=True)
-            out.append(line)
+            say(line)
         errors = sum(load.errors for o in outcomes for load in o.loads.values())
         if errors or any(o.deliveries.duplicates or o.undelivered for o in outcomes):
             raise SystemExit(f"loadtest: {errors} failed requests, or webhooks duplicated or "
@@ -426,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 5 <= args.seconds <= 600:
         parser.error("--seconds: 5..600")
-    asyncio.run(main_async(args.seconds))
+    run(args.seconds)
     return 0
 
 
