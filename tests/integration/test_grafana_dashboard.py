@@ -1,6 +1,7 @@
 """docs/grafana-dashboard.json charts only what the API exports: every metric and label
 its queries name is in the answer of ``GET /metrics``, so a renamed metric breaks this
-test rather than the operator's dashboard."""
+test rather than the operator's dashboard. And docs/operations.md lists every metric
+``/metrics`` exports."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 
 import httpx
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DASHBOARD = DOCS / "grafana-dashboard.json"
 # labels Prometheus attaches to every series it scrapes
 SCRAPE_LABELS = {"instance", "job"}
 # PromQL words that are neither functions (followed by "(") nor metrics
@@ -91,3 +93,15 @@ async def test_every_metric_and_label_the_dashboard_charts_is_exported(
     assert not unknown, f"the dashboard charts metrics /metrics does not export: {unknown}"
     assert not unlabelled, f"the dashboard uses labels no metric has: {unlabelled}"
     assert not empty, f"queries naming no metric: {empty}"
+
+
+async def test_the_operations_guide_lists_every_exported_metric(
+        client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).status_code == 200
+    text = (await client.get("/metrics")).text
+    families = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, flags=re.MULTILINE))
+    assert "wowsino_http_request_seconds" in families
+    section = (DOCS / "operations.md").read_text().partition("### Metrics")[2]
+    rows = dict(re.findall(r"^\| `(\w+)` \| (\w+)", section, flags=re.MULTILINE))
+    missing = {name: kind for name, kind in families.items() if rows.get(name) != kind}
+    assert not missing, f"metrics docs/operations.md does not list with their type: {missing}"
