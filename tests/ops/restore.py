@@ -105,7 +105,9 @@ class Api:
     def __init__(self, url: str) -> None:
         self.app = create_app(Settings(admin_token=ADMIN_TOKEN, db_pool_size=2),
                               database_url=url)
-        # the drill prints its own steps: the request lines only from warnings up
+        # the drill prints its own steps: the request lines only from warnings up (and
+        # the logging as it was once done, for whatever runs next in this process)
+        self._logging = structlog.get_config()["wrapper_class"]
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
                                         base_url="http://restore-drill")
@@ -114,6 +116,7 @@ class Api:
     async def close(self) -> None:
         await self.client.aclose()
         await self.app.state.platform.engine.dispose()
+        structlog.configure(wrapper_class=self._logging)
 
     async def call(self, method: str, path: str, expect: int, **kw: Any) -> dict[str, Any]:
         token = ADMIN_TOKEN if path == "/tenants" else self.key
