@@ -18,6 +18,7 @@ every table with the classification these lists give.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,19 +192,40 @@ async def test_every_table_is_distributed_by_tenant_or_listed_with_its_reason(
     assert sum(distribution_column(t) == DISTRIBUTION_COLUMN for t in catalogue.tables) > 60
 
 
+def unique_key_offenders(catalogue: Catalogue, excused: Collection[str]) -> list[str]:
+    offenders = []
+    for key in catalogue.unique_keys:
+        column = distribution_column(key.table)
+        if column is None or key.name in excused:
+            continue
+        if key.columns[:1] != (column,):
+            offenders.append(f"{key}: should lead with {column}")
+    return offenders
+
+
+def foreign_key_offenders(catalogue: Catalogue, excused: Collection[str]) -> list[str]:
+    offenders = []
+    for fk in catalogue.foreign_keys:
+        source, target = distribution_column(fk.table), distribution_column(fk.target)
+        if target is None or fk.name in excused:
+            continue  # to a reference table: on every node
+        if source is None:
+            offenders.append(f"{fk}: a reference table cannot reference a distributed one")
+        elif source != target or target != DISTRIBUTION_COLUMN:
+            offenders.append(f"{fk}: between tables not colocated")
+        elif (source not in fk.columns
+              or fk.target_columns[fk.columns.index(source)] != target):
+            offenders.append(f"{fk}: does not join {source} to {target}")
+    return offenders
+
+
 async def test_every_unique_key_leads_with_the_distribution_column(db_url: str) -> None:
     catalogue = await read_catalogue(db_url)
     names = {key.name for key in catalogue.unique_keys} | {fk.name for fk in
                                                             catalogue.foreign_keys}
     assert not set(BEFORE_DISTRIBUTING) - names, "BEFORE_DISTRIBUTING names what is gone"
 
-    offenders = []
-    for key in catalogue.unique_keys:
-        column = distribution_column(key.table)
-        if column is None or key.name in BEFORE_DISTRIBUTING:
-            continue
-        if key.columns[:1] != (column,):
-            offenders.append(f"{key}: should lead with {column}")
+    offenders = unique_key_offenders(catalogue, BEFORE_DISTRIBUTING)
     assert not offenders, ("unique keys Citus could not enforce per shard (lead with "
                            f"tenant_id, or list the table with its reason):{listing(offenders)}")
     # the rule is read from the catalogue as it stands: the keys are there to be checked
@@ -214,18 +236,7 @@ async def test_every_unique_key_leads_with_the_distribution_column(db_url: str) 
 
 async def test_foreign_keys_join_on_tenant_or_point_at_reference_tables(db_url: str) -> None:
     catalogue = await read_catalogue(db_url)
-    offenders = []
-    for fk in catalogue.foreign_keys:
-        source, target = distribution_column(fk.table), distribution_column(fk.target)
-        if target is None or fk.name in BEFORE_DISTRIBUTING:
-            continue  # to a reference table: on every node
-        if source is None:
-            offenders.append(f"{fk}: a reference table cannot reference a distributed one")
-        elif source != target or target != DISTRIBUTION_COLUMN:
-            offenders.append(f"{fk}: between tables not colocated")
-        elif (source not in fk.columns
-              or fk.target_columns[fk.columns.index(source)] != target):
-            offenders.append(f"{fk}: does not join {source} to {target}")
+    offenders = foreign_key_offenders(catalogue, BEFORE_DISTRIBUTING)
     assert not offenders, ("foreign keys Citus cannot keep (rows on different shards):"
                            f"{listing(offenders)}")
     colocated = [fk for fk in catalogue.foreign_keys
@@ -256,3 +267,28 @@ async def test_the_citus_commands_in_the_operations_guide_cover_every_table(
     early = [f"{fk}: {fk.table} comes before {fk.target}" for fk in catalogue.foreign_keys
              if fk.name not in BEFORE_DISTRIBUTING and position[fk.target] > position[fk.table]]
     assert not early, f"docs/operations.md distributes out of order:{listing(early)}"
+
+
+_PREPARATION = re.compile(r"### Before distributing\n.*?```sql\n(.*?)```", re.DOTALL)
+
+
+async def test_the_guide_s_preparation_leaves_nothing_citus_refuses(db_url: str) -> None:
+    """The "Before distributing" statements of the guide, run as written on a migrated
+    database (plain PostgreSQL), leave no exception to the rules and no statement-level
+    trigger, and keep the row-level guards."""
+    preparation = _PREPARATION.search(DOCS.read_text())
+    assert preparation is not None
+    conn = await asyncpg.connect(plain_url(db_url))
+    try:
+        await conn.execute(preparation.group(1))
+        triggers = await conn.fetch(
+            "SELECT tgrelid::regclass::text AS table, tgname, (tgtype & 1) = 1 AS per_row "
+            "FROM pg_trigger WHERE NOT tgisinternal")
+    finally:
+        await conn.close()
+    catalogue = await read_catalogue(db_url)
+    assert not unique_key_offenders(catalogue, excused=())
+    assert not foreign_key_offenders(catalogue, excused=())
+    assert not [t["tgname"] for t in triggers if not t["per_row"]]
+    assert {"ledger_entries_append_only", "audit_log_append_only"} <= {
+        t["tgname"] for t in triggers}
