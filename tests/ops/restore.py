@@ -247,12 +247,20 @@ async def _wait_promoted(url: str, log: Path) -> None:
 
 
 def _verify(url: str, cwd: Path, say: Say) -> None:
-    """``wowsino ledger verify`` and ``wowsino audit verify``, as an operator runs them."""
+    """``wowsino ledger verify`` and ``wowsino audit verify``, as an operator runs them
+    (side by side: each is mostly the command's start-up)."""
     env = {**os.environ, "WOWSINO_DATABASE_URL": url, "WOWSINO_DATA_DIR": str(cwd / "none")}
     env.pop("WOWSINO_ENV", None)
-    for what in ("ledger", "audit"):
-        done = _run([sys.executable, "-m", "wowsino.cli", what, "verify"], env=env, cwd=cwd)
-        say(f"restored: wowsino {what} verify: {done.stdout.strip()}")
+    running = {what: subprocess.Popen(
+        [sys.executable, "-m", "wowsino.cli", what, "verify"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=env, cwd=cwd) for what in ("ledger", "audit")}
+    answers = {what: (*process.communicate(timeout=120), process.returncode)
+               for what, process in running.items()}
+    for what, (out, errors, status) in answers.items():
+        if status != 0:
+            raise DrillFailed(f"wowsino {what} verify exited {status} on the restored "
+                              f"database:\n{out}{errors}")
+        say(f"restored: wowsino {what} verify: {out.strip()}")
 
 
 async def _drill(root: Path, say: Say) -> Result:
