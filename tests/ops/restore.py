@@ -160,9 +160,9 @@ async def _scalar(url: str, sql: str) -> Any:
         await conn.close()
 
 
-async def _start_primary(root: Path, archive: Path, user: str | None, say: Say) -> EmbeddedPostgres:
-    """A new server archiving every WAL segment to ``archive``; its database migrated."""
-    primary = EmbeddedPostgres(root / "primary")
+async def _start_primary(primary: EmbeddedPostgres, archive: Path, say: Say) -> None:
+    """Start a new server archiving every WAL segment to ``archive``; migrate its
+    database."""
     url = primary.start()
     conn = await asyncpg.connect(url)
     try:
@@ -188,7 +188,6 @@ async def _start_primary(root: Path, archive: Path, user: str | None, say: Say) 
     finally:
         await engine.dispose()
     say("primary: database migrated")
-    return primary
 
 
 async def _archive_current_wal(url: str, archive: Path) -> str:
@@ -269,10 +268,9 @@ async def _drill(root: Path, say: Say) -> Result:
     archive = root / "wal-archive"
     archive.mkdir(parents=True)
     _hand_over(archive, user)
-    servers: list[EmbeddedPostgres] = []
+    primary, restored = EmbeddedPostgres(root / "primary"), EmbeddedPostgres(root / "restored")
     try:
-        primary = await _start_primary(root, archive, user, say)
-        servers.append(primary)
+        await _start_primary(primary, archive, say)
         url = _database_url(primary)
 
         api = Api(url)
@@ -306,10 +304,8 @@ async def _drill(root: Path, say: Say) -> Result:
         primary.stop()
         say("primary: stopped (the restore needs nothing from it but the archive)")
 
-        restored = EmbeddedPostgres(root / "restored")
         _configure_recovery(restored.pgdata, archive, target_time)
         restored.start()
-        servers.append(restored)
         await _wait_promoted(restored.url, restored.root / "postgres.log")
         say(f"restored: recovered to {target_time.isoformat()} and promoted, "
             f"at 127.0.0.1:{restored.port}")
@@ -336,9 +332,9 @@ async def _drill(root: Path, say: Say) -> Result:
             "nothing written after it")
         return Result(target_time, entries_at_target, entries, balance_at_target, balance,
                       time.monotonic() - started)
-    finally:
-        for server in reversed(servers):
-            server.stop()
+    finally:  # each only if this drill started it
+        restored.stop()
+        primary.stop()
 
 
 def drill(root: Path | None = None, *, say: Say = print) -> Result:
