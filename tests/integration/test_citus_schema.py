@@ -36,7 +36,6 @@ REFERENCE_TABLES = {
                "platform-wide jobs iterate; one row per tenant",
     "assets": "the asset codes money tables reference (USD, WINZ, …): a few rows, "
               "no tenant",
-    "alembic_version": "the migration revision: one row, no tenant",
     "brands": "a few rows per tenant, joined by every API-key resolution; api_keys "
               "references it",
     "api_keys": "looked up by the key's hash before the tenant is known (UNIQUE key_hash); "
@@ -47,6 +46,14 @@ REFERENCE_TABLES = {
     "console_sessions": "looked up by the cookie's hash before the tenant is known (PK "
                         "id_hash, UNIQUE public_id); the platform admin's sessions belong to "
                         "no tenant (tenant_id NULL); human-scale traffic",
+}
+
+# Left a plain table on the coordinator (neither distributed nor replicated): only what
+# runs through the coordinator reads it, and keeping it out of Citus keeps each
+# migration's transaction (DDL on distributed tables, then this row) simple.
+COORDINATOR_ONLY = {
+    "alembic_version": "the migration revision: one row, no tenant, read and written only "
+                       "by migrations and /readyz",
 }
 
 # Distributed by their own column, not colocated with the tenants' tables: looked up by a
@@ -161,8 +168,8 @@ async def read_catalogue(db_url: str) -> Catalogue:
 
 
 def distribution_column(table: str) -> str | None:
-    """The column ``table`` is distributed by (None: a reference table)."""
-    if table in REFERENCE_TABLES:
+    """The column ``table`` is distributed by (None: a reference or coordinator table)."""
+    if table in REFERENCE_TABLES or table in COORDINATOR_ONLY:
         return None
     if table in SHARDED_BY_OWN_KEY:
         return SHARDED_BY_OWN_KEY[table][0]
@@ -176,17 +183,17 @@ def listing(offenders: list[str]) -> str:
 async def test_every_table_is_distributed_by_tenant_or_listed_with_its_reason(
         db_url: str) -> None:
     catalogue = await read_catalogue(db_url)
-    listed = set(REFERENCE_TABLES) | set(SHARDED_BY_OWN_KEY)
+    listed = set(REFERENCE_TABLES) | set(COORDINATOR_ONLY) | set(SHARDED_BY_OWN_KEY)
     gone = listed - set(catalogue.tables)
     assert not gone, f"listed but not in the schema: {gone}"
 
     no_tenant = [t for t, not_null in catalogue.tables.items()
-                 if not_null is None and t not in REFERENCE_TABLES]
+                 if not_null is None and distribution_column(t) is not None]
     assert not no_tenant, ("tables without tenant_id (add it, or list the table in "
                            f"REFERENCE_TABLES with the reason):{listing(no_tenant)}")
     # a distribution column is never NULL
     nullable = [t for t, not_null in catalogue.tables.items()
-                if not_null is False and t not in REFERENCE_TABLES]
+                if not_null is False and distribution_column(t) is not None]
     assert not nullable, f"tenant_id may be NULL in:{listing(nullable)}"
     # the lists are not the rule: most tables are the tenant's
     assert sum(distribution_column(t) == DISTRIBUTION_COLUMN for t in catalogue.tables) > 60
@@ -207,7 +214,9 @@ def foreign_key_offenders(catalogue: Catalogue, excused: Collection[str]) -> lis
     offenders = []
     for fk in catalogue.foreign_keys:
         source, target = distribution_column(fk.table), distribution_column(fk.target)
-        if target is None or fk.name in excused:
+        if COORDINATOR_ONLY.keys() & {fk.table, fk.target}:
+            offenders.append(f"{fk}: a table left on the coordinator takes no foreign key")
+        elif target is None or fk.name in excused:
             continue  # to a reference table: on every node
         if source is None:
             offenders.append(f"{fk}: a reference table cannot reference a distributed one")
@@ -256,7 +265,8 @@ async def test_the_citus_commands_in_the_operations_guide_cover_every_table(
     documented = {table: (None if kind == "create_reference_table" else column)
                   for kind, table, column in calls}
     assert len(documented) == len(calls), "a table is distributed twice"
-    expected = {table: distribution_column(table) for table in catalogue.tables}
+    expected = {table: distribution_column(table) for table in catalogue.tables
+                if table not in COORDINATOR_ONLY}
     wrong = [f"{t}: documented {documented.get(t, 'nothing')!r}, expected {expected.get(t)!r}"
              for t in sorted(set(documented) | set(expected))
              if documented.get(t, "?") != expected.get(t, "?")]
