@@ -53,6 +53,12 @@ wrk:
 bench: $(STAMP) wrk
 	$(BIN)/python -m bench
 
+# A point-in-time restore, end to end with the bundled PostgreSQL: base backup, archived
+# WAL, recovery to a target time, then `wowsino ledger verify` (docs/operations.md).
+.PHONY: restore-test
+restore-test: $(STAMP)
+	$(BIN)/python -m tests.ops.restore
+
 clean:
 	rm -rf $(VENV) .wowsino .pytest_cache .mypy_cache .ruff_cache .artifacts tests/browser/axe/node_modules
 
