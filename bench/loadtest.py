@@ -301,6 +301,12 @@ class Outcome:
         """Wager events/s: single events plus the events inside batches."""
         return self.loads["wager"].per_second + self.loads["wager batch"].per_second * BATCH
 
+    @property
+    def others(self) -> float:
+        """CPU seconds of the machine's processes that are not the platform's nor ours."""
+        ours = sum(used for name, used in self.cpu.items() if name != "machine")
+        return max(0.0, self.cpu["machine"] - ours)
+
     def lines(self) -> list[str]:
         out = [f"{self.processes} API process(es) + {self.processes} worker(s): "
                f"{self.requests_per_second:,.0f} req/s, {self.events_per_second:,.0f} "
@@ -320,10 +326,9 @@ class Outcome:
         out.append(f"  webhook deliveries: {self.delivered_in_window / self.seconds:,.0f}/s "
                    f"during the load, {len(lags):,} in all, {lag}, {self.undelivered} left "
                    f"after {DRAIN_SECONDS:.0f} s, {self.deliveries.duplicates} duplicates")
-        ours = {name: used for name, used in self.cpu.items() if name != "machine"}
-        others = max(0.0, self.cpu["machine"] - sum(ours.values()))
-        cores = ", ".join(f"{name} {used / self.seconds:.2f}" for name, used in ours.items())
-        out.append(f"  cores used: {cores}, other processes {others / self.seconds:.2f} "
+        cores = ", ".join(f"{name} {used / self.seconds:.2f}"
+                          for name, used in self.cpu.items() if name != "machine")
+        out.append(f"  cores used: {cores}, other processes {self.others / self.seconds:.2f} "
                    f"(of {os.cpu_count()})")
         return out
 
@@ -396,8 +401,7 @@ def verdict(one: Outcome, two: Outcome) -> list[str]:
                 f"{two.cpu['API'] / two.seconds:.2f}, workers "
                 f"{two.cpu['workers'] / two.seconds:.2f}, load generators "
                 f"{two.cpu['load generators'] / two.seconds:.2f}, other processes "
-                f"{(two.cpu['machine'] - sum(v for k, v in two.cpu.items() if k != 'machine'))
-                   / two.seconds:.2f}); a second API process "
+                f"{two.others / two.seconds:.2f}); a second API process "
                 "only takes time from the others. Scale-out needs cores for it: run the "
                 "API, the database and the load on separate machines.")
         elif database >= 0.9:
