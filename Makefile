@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 CHROMIUM := /usr/bin/chromium
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml uv.lock | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench install clean chromium wrk axe
+.PHONY: run test lint typecheck bench install clean chromium wrk axe loadtest
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,5 +53,15 @@ wrk:
 bench: $(STAMP) wrk
 	$(BIN)/python -m bench
 
+# A point-in-time restore, end to end with the bundled PostgreSQL: base backup, archived
+# WAL, recovery to a target time, then `wowsino ledger verify` (docs/operations.md).
+.PHONY: restore-test
+restore-test: $(STAMP)
+	$(BIN)/python -m tests.ops.restore
+
 clean:
 	rm -rf $(VENV) .wowsino .pytest_cache .mypy_cache .ruff_cache .artifacts tests/browser/axe/node_modules
+
+# A plug-in operator's traffic against 1, then 2, API processes (+ workers), on loopback.
+loadtest: $(STAMP) wrk
+	$(BIN)/python -m bench.loadtest

@@ -52,13 +52,27 @@ async def test_large_adjustments_wait_for_a_second_operator(
             "reason": "goodwill"})
         assert r.status_code == 303 and r.headers["location"].endswith("notice=adjusted")
         assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("100.00")
+        # the page's form carries a key: sending that form twice adjusts once
+        form_key = re.findall(r'name="idempotency_key" value="(console_[0-9a-f]{32})"',
+                              (await asker.get(path)).text)
+        assert len(form_key) == 1
+        sent = {"csrf": csrf, "rail": "real", "asset": "USD", "amount": "7.00",
+                "reason": "sent twice", "idempotency_key": form_key[0]}
+        for _ in range(2):
+            r = await asker.post(f"{path}/adjustments", data=sent)
+            assert r.status_code == 303 and r.headers["location"].endswith("notice=adjusted")
+        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("107.00")
+        # the same key with another amount changes nothing
+        r = await asker.post(f"{path}/adjustments", data={**sent, "amount": "8.00"})
+        assert r.status_code == 422 and "idempotency" in r.text.lower(), r.text
+        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("107.00")
         # above it: waits; nothing moves
         for amount in ("500.00", "-150.00"):
             r = await asker.post(f"{path}/adjustments", data={
                 "csrf": csrf, "rail": "real", "asset": "USD", "amount": amount,
                 "reason": f"correction {amount}"})
             assert r.headers["location"].endswith("notice=adjustment-waiting"), r.text
-        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("100.00")
+        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("107.00")
         page = (await asker.get(path)).text
         assert "another operator decides" in page and request_ids(page) == []
         waiting = await tenant.get("/v1/audit", params={"action": "adjustment.requested"})
@@ -77,11 +91,11 @@ async def test_large_adjustments_wait_for_a_second_operator(
         r = await checker.post(f"/admin/tenants/acme/test/adjustment-requests/{oldest}/approve",
                                data={"csrf": second, "back": path})
         assert r.status_code == 303 and r.headers["location"].startswith(path)
-        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("600.00")
+        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("607.00")
         r = await checker.post(f"/admin/tenants/acme/test/adjustment-requests/{newest}/reject",
                                data={"csrf": second, "reason": "not supported by the ticket"})
         assert r.status_code == 303
-        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("600.00")
+        assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("607.00")
         for decision in ("approve", "reject"):  # decided once, never again
             r = await checker.post(
                 f"/admin/tenants/acme/test/adjustment-requests/{newest}/{decision}",

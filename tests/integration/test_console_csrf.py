@@ -90,6 +90,8 @@ CASES: dict[str, Case] = {
         params={"operator_id": "invited_id"}),
     "/admin/tenants/{ref}/operators/{operator_id}/two-factor/reset": Case(
         params={"operator_id": "two_factor_id"}),
+    "/admin/tenants/{ref}/operators/{operator_id}/password-reset": Case(
+        params={"operator_id": "two_factor_id"}),
     "/admin/tenants/{ref}/{mode}/webhook-deliveries/{delivery_id}/redeliver": Case(),
     "/admin/tenants/{ref}/{mode}/players/{brand}/{player}/status": Case(
         {"status": "fraud_hold", "reason": "chargeback pattern"}),

@@ -444,17 +444,25 @@ async def test_the_demo_tenant_gets_an_owner_who_can_sign_in(
     assert (await client.get("/admin/tenants/demo/test/players")).status_code == 200
 
 
+async def operator_with_two_factor(app: Any, client: httpx.AsyncClient,
+                                   sams: httpx.AsyncClient, tenant: Tenant,
+                                   clock: Any) -> re.Match[str]:
+    """Sam, a support operator signed in on ``sams`` with two-factor sign-in on; the match
+    of Sam's id in the operators list that ``client`` (an owner) sees."""
+    sam_csrf = await signed_in_operator(app, sams, tenant.id, "support", email="sam@example.com")
+    await enrol(sams, sam_csrf, clock)
+    people = await client.get(f"/admin/tenants/{tenant.slug}/operators")
+    sam = re.search(r'/operators/([0-9a-f-]{36})">sam@', people.text)
+    assert sam is not None
+    return sam
+
+
 async def test_an_owner_resets_the_two_factor_sign_in_of_an_operator_who_lost_their_device(
     app: Any, client: httpx.AsyncClient, tenant: Tenant, clock: Any
 ) -> None:
     csrf = await signed_in_operator(app, client, tenant.id, "owner")
     async with other_client(app) as sams:
-        sam_csrf = await signed_in_operator(app, sams, tenant.id, "support",
-                                            email="sam@example.com")
-        await enrol(sams, sam_csrf, clock)
-        people = await client.get(f"/admin/tenants/{tenant.slug}/operators")
-        sam = re.search(r'/operators/([0-9a-f-]{36})">sam@', people.text)
-        assert sam is not None
+        sam = await operator_with_two_factor(app, client, sams, tenant, clock)
         r = await client.post(
             f"/admin/tenants/{tenant.slug}/operators/{sam.group(1)}/two-factor/reset",
             data={"csrf": csrf})
@@ -468,3 +476,48 @@ async def test_an_owner_resets_the_two_factor_sign_in_of_an_operator_who_lost_th
     assert again_reset.status_code == 409
     rows = await audit_rows(client, tenant, "operator.two_factor_reset")
     assert len(rows) == 1 and rows[0]["target"]["id"] == sam.group(1)
+
+
+async def test_an_owner_resets_a_forgotten_password_with_a_one_time_link(
+    app: Any, client: httpx.AsyncClient, tenant: Tenant, clock: Any
+) -> None:
+    csrf = await signed_in_operator(app, client, tenant.id, "owner")
+    async with other_client(app) as sams:
+        sam = await operator_with_two_factor(app, client, sams, tenant, clock)
+        people = await client.get(f"/admin/tenants/{tenant.slug}/operators")
+        owner = re.search(r'/operators/([0-9a-f-]{36})">owner@', people.text)
+        assert owner is not None
+        page = f"/admin/tenants/{tenant.slug}/operators/{sam.group(1)}"
+        r = await client.post(f"{page}/password-reset", data={"csrf": csrf})
+        assert r.status_code == 303
+        link = LINK.search((await client.get(r.headers["location"])).text)
+        assert link is not None
+        assert LINK.search((await client.get(page)).text) is None  # shown once
+        assert (await sams.get("/admin/account")).status_code == 303  # sessions ended
+    path = urlsplit(link.group(1)).path
+    async with other_client(app) as again:  # the old password opens nothing any more
+        r = await again.post("/admin/sign-in", data={"email": "sam@example.com",
+                                                     "password": PASSWORD})
+        assert r.status_code == 401
+    reset_page = await client.get(path)
+    assert reset_page.status_code == 200 and "A new password" in reset_page.text
+    new_password = "a-brand-new-passphrase-42"
+    r = await client.post(path, data={"password": new_password, "confirm": new_password})
+    assert r.status_code == 303
+    assert (await client.get(path)).status_code == 404  # used up
+    async with other_client(app) as back:
+        r = await back.post("/admin/sign-in", data={"email": "sam@example.com",
+                                                    "password": new_password})
+        # two-factor sign-in stayed on: the new password leads to the code step
+        assert r.status_code == 303 and r.headers["location"].startswith("/admin/sign-in/code")
+    # not one's own password (that is changed on the account page), nor twice in a row
+    own = await client.post(f"/admin/tenants/{tenant.slug}/operators/{owner.group(1)}"
+                            "/password-reset", data={"csrf": csrf})
+    assert own.status_code == 403
+    r = await client.post(f"{page}/password-reset", data={"csrf": csrf})
+    assert r.status_code == 303  # sam is active again: a second reset is allowed
+    twice = await client.post(f"{page}/password-reset", data={"csrf": csrf})
+    assert twice.status_code == 409  # waiting for the new password
+    rows = await audit_rows(client, tenant, "operator.password_reset")
+    assert len(rows) == 2 and {row["target"]["id"] for row in rows} == {sam.group(1)}
+    assert rows[0]["actor"]["type"] == "operator"

@@ -38,7 +38,7 @@ def test_a_code_is_not_accepted_twice_nor_an_older_one_after_it() -> None:
 
 def test_malformed_codes_never_match() -> None:
     secret = new_secret()
-    for code in ("", "12345", "1234567", "abcdef", "12 34 5x"):
+    for code in ("", "12345", "1234567", "abcdef", "12 34 5x", "１２３４５６", "ключ12"):
         assert matching_step(secret, code, NOW, None) is None
 
 

@@ -3,7 +3,8 @@ disabling, and the tenant's sign-in rule (two-factor required)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
@@ -27,6 +28,8 @@ from wowsino.operators import repository
 from wowsino.operators import service as operators
 from wowsino.players import approvals
 from wowsino.tenants import service as tenants
+
+T = TypeVar("T")
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -210,23 +213,45 @@ async def renew_invitation(ref: str, operator_id: str, request: Request) -> Resp
     return response
 
 
-@router.post("/tenants/{ref}/operators/{operator_id}/two-factor/reset")
-@permission("operators.manage")
-async def reset_two_factor(ref: str, operator_id: str, request: Request) -> Response:
+async def _reset(request: Request, ref: str, operator_id: str,
+                 reset: Callable[..., Awaitable[T]]) -> tuple[Any, UUID, T]:
+    """Reset something of another operator (``reset``: a service taking ``actor_operator``,
+    ``operator_id`` and ``at``) and end their sessions, in one transaction; returns the
+    tenant, the operator's id and what ``reset`` returned. Raises its DomainError."""
     await checked_form(request)
     p, target = platform_of(request), _target(operator_id)
     at = p.clock.now()
     async with read_only(p.engine) as conn:
         tenant = await tenants.get_tenant(conn, ref)
 
-    async def work(conn: Any) -> None:
-        await operators.reset_two_factor(conn, actor_operator=await _acting_operator(
-            request, conn), operator_id=target, at=at)
+    async def work(conn: Any) -> T:
+        done = await reset(conn, actor_operator=await _acting_operator(request, conn),
+                           operator_id=target, at=at)
         await sessions.end_operator_sessions(conn, tenant_id=tenant["id"], operator_id=target,
                                              at=at, reason="revoked")
+        return done
 
+    return tenant, target, await unit_of_work(p.engine, work)
+
+
+@router.post("/tenants/{ref}/operators/{operator_id}/password-reset")
+@permission("operators.manage")
+async def reset_password(ref: str, operator_id: str, request: Request) -> Response:
     try:
-        await unit_of_work(p.engine, work)
+        tenant, target, link = await _reset(request, ref, operator_id, operators.reset_password)
+    except DomainError as exc:
+        return await _operator_page(request, ref, operator_id, status=exc.status,
+                                    error=exc.message)
+    response = see_other(f"/admin/tenants/{tenant['slug']}/operators/{target}")
+    show_once(response, request, f"{link.operator_id}.{link.token}")
+    return response
+
+
+@router.post("/tenants/{ref}/operators/{operator_id}/two-factor/reset")
+@permission("operators.manage")
+async def reset_two_factor(ref: str, operator_id: str, request: Request) -> Response:
+    try:
+        tenant, target, _ = await _reset(request, ref, operator_id, operators.reset_two_factor)
     except DomainError as exc:
         return await _operator_page(request, ref, operator_id, status=exc.status,
                                     error=exc.message)

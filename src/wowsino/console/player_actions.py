@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError as PydanticError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.console.auth import checked_form, principal_of
 from wowsino.console.permissions import permission
@@ -17,6 +18,7 @@ from wowsino.console.player_pages import choose_brand, realm_of, visible_brands
 from wowsino.console.views import ConsoleRoute, platform_of, see_other
 from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.errors import ValidationFailed
+from wowsino.kernel.idempotency import choose_key
 from wowsino.kernel.realm import Realm
 from wowsino.players import approvals, service
 from wowsino.players.schemas import STATUSES, RgIn
@@ -70,10 +72,21 @@ async def adjust(ref: str, mode: str, brand: str, player: str, request: Request)
                                field="amount")
     if rail not in ("real", "bonus", "winz", "xp"):
         raise ValidationFailed("rail: real, bonus, winz or xp", field="rail")
-    done = await unit_of_work(p.engine, lambda conn: approvals.adjust_or_request(
-        conn, realm=realm, brand_id=chosen["id"], ref=player, rail=rail, asset_code=code,
-        amount=amount, reason=reason, actor=actor, at=p.clock.now()))
-    return see_other(back, "adjusted" if done["applied"] else "adjustment-waiting")
+    # the form carries a key made when the page was drawn: a second submit of the same
+    # form (a double click, a resent POST) replays the first answer and moves no money
+    key = choose_key(form.get("idempotency_key", limit=300) or None, None)
+
+    async def effect(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        answer = await approvals.adjust_or_request(
+            conn, realm=realm, brand_id=chosen["id"], ref=player, rail=rail, asset_code=code,
+            amount=amount, reason=reason, actor=actor, at=p.clock.now())
+        return 201, {"applied": answer["applied"]}
+
+    done = await p.writes.run(
+        realm=realm, endpoint=f"console adjustments {actor.label}", key=key,
+        request={"brand": str(chosen["id"]), "player": player, "rail": rail, "asset": code,
+                 "amount": amount, "reason": reason}, effect=effect)
+    return see_other(back, "adjusted" if done.body["applied"] else "adjustment-waiting")
 
 
 async def _decide(request: Request, ref: str, mode: str, request_id: str,

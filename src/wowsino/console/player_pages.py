@@ -14,6 +14,7 @@ from wowsino.console.views import ConsoleRoute, parse_mode, platform_of, render
 from wowsino.engines.journeys import service as journeys
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import NotFound, ValidationFailed
+from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import ASSETS, Rail, check_rail_asset, from_minor
 from wowsino.kernel.pagination import NEWEST
 from wowsino.kernel.realm import Realm
@@ -111,6 +112,7 @@ async def show_player(
     limits = [(name, dossier["rg"][name]) for name in rg.LIMITS]
     return render(request, "player.html", tenant=tenant, mode=realm.mode.value,
                   section="players", brand=chosen, player=dossier, limits=limits,
+                  form_key=f"console_{new_id().hex}",
                   money_limits=rg.MONEY_LIMITS, pending=dossier["rg"]["pending"],
                   ledger=ledger, timeline=timeline, ledger_cursor=ledger_cursor,
                   timeline_cursor=timeline_cursor, currency=ASSETS[dossier["currency"]],

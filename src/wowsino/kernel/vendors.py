@@ -127,8 +127,8 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def signature_holds(secret: str, body: bytes, signature: str | None) -> bool:
-    return signature is not None and hmac.compare_digest(sign(secret, body),
-                                                         signature.strip().lower())
+    return signature is not None and hmac.compare_digest(
+        sign(secret, body).encode(), signature.strip().lower().encode())
 
 
 async def post_signed(http: httpx.AsyncClient, account: Account, path: str,

@@ -324,6 +324,27 @@ async def reset_two_factor(conn: AsyncConnection, *, actor_operator: dict[str, A
     return target
 
 
+async def reset_password(conn: AsyncConnection, *, actor_operator: dict[str, Any],
+                         operator_id: UUID, at: datetime) -> Invitation:
+    """A one-time link for another operator who forgot their password: their password
+    stops working at once and they choose a new one through the link (valid 72 h, like an
+    invitation). Two-factor sign-in stays as it was. The caller ends their sessions."""
+    tenant_id = actor_operator["tenant_id"]
+    target = await get(conn, tenant_id, operator_id, lock=True)
+    _may_manage(actor_operator, target, target["role"])
+    if target["status"] != "active":
+        raise Conflict("only an active operator's password can be reset (an invited one "
+                       "gets a new invitation link; enable a disabled one first)",
+                       code="NOT_ACTIVE")
+    token, expires_at = secrets.token_urlsafe(32), at + INVITATION_LIFETIME
+    await repository.update(conn, tenant_id, operator_id, at, status="invited",
+                            password_hash=None, invitation_hash=token_hash(token),
+                            invitation_expires_at=expires_at)
+    await audit_operator(conn, tenant_id, actor_of(actor_operator), "operator.password_reset",
+                         operator_id, at, after={"invitation_expires_at": expires_at})
+    return Invitation(operator_id, target["email"], token, expires_at)
+
+
 async def policy(conn: AsyncConnection, tenant_id: UUID) -> dict[str, Any]:
     return await repository.policy(conn, tenant_id)
 

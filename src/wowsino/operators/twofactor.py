@@ -52,7 +52,7 @@ def matching_step(secret: str, code: str, now: datetime, after_step: int | None)
     for step in (current - 1, current, current + 1):
         if after_step is not None and step <= after_step:
             continue
-        if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
+        if hmac.compare_digest(totp.at(step * STEP_SECONDS).encode(), code.encode()):
             return step
     return None
 

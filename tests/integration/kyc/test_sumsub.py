@@ -170,6 +170,10 @@ async def test_a_webhook_needs_its_payload_digest(
                     {**digest_headers(raw), "X-Payload-Digest-Alg": "HMAC_MD5_HEX"},
                     digest_headers(raw + b" ")):
         assert_error(await send(wl.client, raw, **headers), 401, "SIGNATURE_INVALID")
+    # a digest with bytes no hex digest has (a header may carry any) is refused the same way
+    r = await wl.client.post("/v1/kyc/sumsub/callback", content=raw,
+                             headers=[(b"x-payload-digest", "é".encode("latin-1") * 64)])
+    assert_error(r, 401, "SIGNATURE_INVALID")
     assert (await kyc_of(wl, "carol"))["decisions"] == []
     for alg in ("HMAC_SHA512_HEX", "HMAC_SHA1_HEX"):
         r = await send(wl.client, raw, **digest_headers(raw, alg))

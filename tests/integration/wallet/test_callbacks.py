@@ -48,6 +48,11 @@ async def test_a_callback_reaches_only_the_realm_and_row_its_reference_names(
     raw, headers = signed(psp.secret, **_fields(deposits["bob"], transaction_id="x-1"))
     assert_error(await client.post("/v1/psp/sandbox/callback", content=raw, headers=headers),
                  401, "SIGNATURE_INVALID")
+    # a signature with bytes no hex digest has (a header may carry any) is refused the same way
+    raw, _ = signed(psp.secret, **_fields(deposits["alice"]))
+    r = await client.post("/v1/psp/sandbox/callback", content=raw, headers=[
+        (b"content-type", b"application/json"), (b"x-signature", "ключ".encode() * 8)])
+    assert_error(r, 401, "SIGNATURE_INVALID")
     # a reference moved to another tenant or mode names nothing
     alice_ref = deposits["alice"]["reference"]
     tenant_hex = alice_ref.split("_")[2]

@@ -138,8 +138,10 @@ class SumsubAdapter(KycAdapter):
         secret = account.credentials.get("webhook_secret")
         if not digest or not secret or (alg or "HMAC_SHA256_HEX") not in DIGESTS:
             return False
-        return hmac.compare_digest(payload_digest(secret, body, alg or "HMAC_SHA256_HEX"),
-                                   digest.strip().lower())
+        # bytes: a header may carry any character, which compare_digest refuses in a str
+        return hmac.compare_digest(
+            payload_digest(secret, body, alg or "HMAC_SHA256_HEX").encode(),
+            digest.strip().lower().encode())
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> VendorDecision | None:
         document = read_json_object(body)
