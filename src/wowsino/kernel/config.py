@@ -64,6 +64,11 @@ class Settings:
     # a game round whose last call is older than this, with bets no win or rollback
     # settled, is settled as lost by the worker (games/sweeper.py)
     game_round_idle_seconds: int = 3600
+    # the event stream (``wowsino relay``, wowsino.stream.relay): off until the NATS URL is
+    # set; the JetStream stream's name and the first token(s) of its subjects
+    nats_url: str | None = None
+    nats_stream: str = "WOWSINO"
+    nats_subject_prefix: str = "wowsino"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -105,4 +110,7 @@ class Settings:
                                 or DEVELOPMENT_SANDBOX_KYC_SECRET),
             sumsub_url=(os.environ.get("WOWSINO_SUMSUB_URL") or DEFAULT_SUMSUB_URL).rstrip("/"),
             game_round_idle_seconds=_int("WOWSINO_GAME_ROUND_IDLE_SECONDS", 3600),
+            nats_url=os.environ.get("WOWSINO_NATS_URL") or None,
+            nats_stream=os.environ.get("WOWSINO_NATS_STREAM") or "WOWSINO",
+            nats_subject_prefix=os.environ.get("WOWSINO_NATS_SUBJECT_PREFIX") or "wowsino",
         )
