@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -31,11 +32,15 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import text
 
 from tests.conftest import Tenant
+from tests.docs.test_python_snippets import snippet
 from tests.integration.support import create_player
 from wowsino.kernel import outbox
 from wowsino.kernel.clock import ManualClock, iso
+from wowsino.kernel.config import Settings
+from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Mode, Realm
 from wowsino.stream.relay import DUPLICATE_WINDOW, Relay, StreamSettings
+from wowsino.worker import Worker
 
 NATS_URL = os.environ.get("WOWSINO_TEST_NATS_URL", "nats://127.0.0.1:4222")
 STATUSES = ("suspended", "fraud_hold", "aml_hold", "active")
@@ -243,7 +248,7 @@ async def test_a_relay_killed_mid_stream_and_replaced_publishes_every_event_once
     js: JetStreamContext, stream: StreamSettings, tenant: Tenant, db_url: str, engine: Any,
     tmp_path: Path,
 ) -> None:
-    names = [f"p{i}" for i in range(4)]
+    names = [f"p{i}" for i in range(3)]
     for name in names:
         await create_player(tenant, name)
     env = {**os.environ, "WOWSINO_DATABASE_URL": db_url, "WOWSINO_NATS_URL": stream.url,
@@ -264,24 +269,33 @@ async def test_a_relay_killed_mid_stream_and_replaced_publishes_every_event_once
                                    {"status": STATUSES[i % len(STATUSES)], "reason": "w"})
             assert r.status_code == 200, r.text
             i += 1
+            await asyncio.sleep(0.01)  # leave the relays some of the machine
 
     async def committed() -> int:
         return len(await outbox_rows(engine))
 
-    writers = [asyncio.create_task(writer(name)) for name in names for _ in range(2)]
+    async def started(n: int) -> bool:
+        return "relay started" in (tmp_path / f"relay{n}.out").read_text()
+
+    writers: list[asyncio.Task[None]] = []
     first = await start(1)
     second = None
     try:
-        await eventually(lambda: _at_least(stored(js, stream), 30), "the first relay")
+        await eventually(lambda: started(1), "the first relay to start")
+        writers = [asyncio.create_task(writer(name)) for name in names for _ in range(2)]
+        await eventually(lambda: _at_least(stored(js, stream), 15), "the first relay")
+        # a second relay: it waits for the stream's lock, or takes passes between the
+        # first one's, and carries on alone once the first is killed mid-stream
+        second = await start(2)
+        await eventually(lambda: started(2), "the second relay to start")
         first.send_signal(signal.SIGKILL)
         await first.wait()
         killed_at = await committed()
-        await eventually(lambda: _at_least(committed(), killed_at + 40), "writes meanwhile")
-        second = await start(2)
-        await eventually(lambda: _at_least(stored(js, stream), killed_at + 20), "the second")
+        await eventually(lambda: _at_least(committed(), killed_at + 20), "writes meanwhile")
         stop.set()
         await asyncio.gather(*writers)
         total = await committed()
+        assert total > killed_at
         await eventually(lambda: _at_least(stored(js, stream), total), "every event")
     finally:
         stop.set()
@@ -314,3 +328,61 @@ def per_player_ids(envelopes: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 async def _at_least(value: Awaitable[int], n: int) -> bool:
     return await value >= n
+
+
+async def test_the_worker_publishes_when_the_nats_url_is_set(
+    js: JetStreamContext, stream: StreamSettings, tenant: Tenant, engine: Any,
+    settings: Settings, clock: ManualClock,
+) -> None:
+    await create_player(tenant, "alice")
+    await change_statuses(tenant, "alice", 3)
+    configured = replace(settings, nats_url=stream.url, nats_stream=stream.stream,
+                         nats_subject_prefix=stream.prefix)
+    worker = asyncio.create_task(Worker(Platform.build(configured, engine, clock)).run_forever())
+    try:
+        await eventually(lambda: _at_least(stored(js, stream), 3), "the worker's relay")
+    finally:
+        worker.cancel()
+        with suppress(asyncio.CancelledError):
+            await worker
+    assert_commit_order(per_player([json.loads(m.data) for m in await consume(js, stream)]))
+
+
+async def test_the_documented_consumer_receives_the_events_of_its_subjects(
+    js: JetStreamContext, stream: StreamSettings, tenant: Tenant, engine: Any,
+) -> None:
+    await create_player(tenant, "alice")
+    await create_player(tenant, "bob", mode="live")
+    await change_statuses(tenant, "alice", 2)
+    await change_statuses(tenant, "bob", 3, mode="live")
+    relay = Relay(engine, stream)
+    await relay.connect()
+    try:
+        assert await drain(relay) == 5
+    finally:
+        await relay.close()
+
+    namespace: dict[str, Any] = {}
+    code = compile(snippet("docs/operations.md", "pull_subscribe"), "operations.md", "exec")
+    exec(code, namespace)  # noqa: S102 -- the snippet is the subject under test
+    received: list[dict[str, Any]] = []
+    done = asyncio.Event()
+
+    async def handle(event: dict[str, Any]) -> None:
+        received.append(event)
+        if len(received) == 3:
+            done.set()
+
+    consumer = asyncio.create_task(namespace["consume"](
+        handle, url=stream.url, stream=stream.stream, subjects=f"{stream.prefix}.acme.live.>"))
+    try:
+        await asyncio.wait_for(done.wait(), timeout=30)
+    finally:
+        consumer.cancel()
+        with suppress(asyncio.CancelledError):
+            await consumer
+    assert [(e["tenant"], e["mode"], e["data"]["user"]["username"]) for e in received] == [
+        ("acme", "live", "bob")] * 3
+    assert_commit_order(per_player(received))
+    info = await js.consumer_info(stream.stream, "crm-sync")
+    assert info.num_ack_pending == 0 and info.num_pending == 0  # each acknowledged
