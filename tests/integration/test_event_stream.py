@@ -386,3 +386,45 @@ async def test_the_documented_consumer_receives_the_events_of_its_subjects(
     assert_commit_order(per_player(received))
     info = await js.consumer_info(stream.stream, "crm-sync")
     assert info.num_ack_pending == 0 and info.num_pending == 0  # each acknowledged
+
+
+async def test_a_players_events_keep_commit_order_when_the_later_write_began_first(
+    js: JetStreamContext, stream: StreamSettings, tenant: Tenant, engine: Any,
+    clock: ManualClock,
+) -> None:
+    """The later write took its transaction id first (so ordering by transaction id would
+    put its event first), and an older transaction is still running throughout (so
+    publishing only below the oldest running one would wait for it)."""
+    player = await create_player(tenant, "alice")
+    realm = Realm(UUID(tenant.id), Mode.TEST)
+    lock = text("SELECT 1 FROM players WHERE tenant_id = :t AND id = :p FOR UPDATE")
+    key = {"t": UUID(tenant.id), "p": UUID(player["user_id"])}
+
+    async def change(conn: Any, before: str, after: str) -> UUID:
+        await conn.execute(lock, key)
+        return await outbox.emit(conn, realm=realm, type="player.status_changed", at=clock.now(),
+                                 data={"user": {"user_id": player["user_id"], "username": "alice"},
+                                       "from": before, "to": after, "reason": "order"})
+
+    relay = Relay(engine, stream)
+    await relay.connect()
+    try:
+        async with engine.connect() as oldest, engine.connect() as first, \
+                engine.connect() as second:
+            held = await oldest.begin()
+            await oldest.execute(text("SELECT pg_current_xact_id()"))
+            later = await second.begin()
+            await second.execute(text("SELECT pg_current_xact_id()"))  # an id before first's
+            earlier = await first.begin()
+            one = await change(first, "active", "suspended")
+            waiting = asyncio.create_task(change(second, "suspended", "fraud_hold"))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()  # it waits for the player's row
+            await earlier.commit()
+            two = await waiting
+            await later.commit()
+            assert await drain(relay) == 2
+            await held.rollback()
+    finally:
+        await relay.close()
+    assert [m.headers["Nats-Msg-Id"] for m in await consume(js, stream)] == [str(one), str(two)]

@@ -25,13 +25,14 @@ snapshot's ``xmin``, the *horizon*) and every visible event not yet published wh
   still matter), so nothing is skipped and nothing is published twice by the relay's
   own bookkeeping.
 
-Two writes for one player serialize on the player's row (every write that emits a
-player's event locks it first, and the event is inserted with the write's last
-statement): the second inserts its event, and draws its ``seq``, after the first
-committed. So whenever the second event is visible the first is too, and publishing the
-visible events in ``seq`` order keeps each player's events in commit order. Events of
-writes that never wait for each other (different players) are published as they commit,
-in no promised order.
+Two writes that wait for each other keep their order: on a player's row (status,
+limits) or a player's balance (whatever moves money), the later write takes the lock only
+once the earlier committed, and an event is inserted after the change it reports (with
+the write's last statement, in an API request), so it draws its ``seq`` after the
+earlier event committed. Whenever the later event is visible the earlier one is too, and
+publishing the visible events in ``seq`` order keeps a player's events in the order their
+writes committed. Writes that never wait for each other ran at the same time: no order
+is promised between their events.
 
 Once, and after a crash
 -----------------------
@@ -46,10 +47,18 @@ drops them as duplicates of their ``Nats-Msg-Id`` within the stream's duplicate 
 event once.
 
 The relay creates the stream on start (subjects ``<prefix>.>``, file storage, limits
-retention) or sets the subjects and the duplicate window of an existing one, keeping its
-other settings (retention, replicas) as the operator set them. Outbox rows are kept:
-nothing purges them, and the stream's first relay publishes every event since revision
-0025.
+retention) or adds those subjects to an existing one and sets its duplicate window,
+keeping its other settings (retention, replicas) as the operator set them. Outbox rows
+are kept: nothing purges them, and the stream's first relay publishes every event since
+revision 0025.
+
+Costs
+-----
+On the write path: one more column, filled by its default, and one index entry. A pass
+reads the events at or above the watermark through that index: normally the last
+moment's. A write transaction left open holds the horizon back, so until it ends each
+pass reads every event committed since it began (and publishes only the new ones); the
+first relay of a stream sorts the outbox's history a batch at a time.
 """
 
 from __future__ import annotations
@@ -173,7 +182,8 @@ def ranges(seqs: Sequence[int]) -> str:
 
 
 async def ensure_stream(js: JetStreamContext, settings: StreamSettings) -> None:
-    """Create the stream, or set the subjects and duplicate window of the existing one."""
+    """Create the stream, or add the subjects to the existing one and set its duplicate
+    window, keeping the rest of its configuration."""
     subjects = [f"{settings.prefix}.>"]
     try:
         info = await js.stream_info(settings.stream)
@@ -184,8 +194,9 @@ async def ensure_stream(js: JetStreamContext, settings: StreamSettings) -> None:
             discard=DiscardPolicy.OLD))
         return
     config = info.config
-    if config.subjects != subjects or config.duplicate_window != DUPLICATE_WINDOW:
-        config.subjects, config.duplicate_window = subjects, DUPLICATE_WINDOW
+    if subjects[0] not in (config.subjects or []) or config.duplicate_window != DUPLICATE_WINDOW:
+        config.subjects = [*(config.subjects or []), *subjects]
+        config.duplicate_window = DUPLICATE_WINDOW
         await js.update_stream(config)
 
 
