@@ -281,13 +281,13 @@ async def test_a_relay_killed_mid_stream_and_replaced_publishes_every_event_once
     first = await start(1)
     second = None
     try:
-        await eventually(lambda: started(1), "the first relay to start")
+        await eventually(lambda: started(1), "the first relay to start", deadline=90)
         writers = [asyncio.create_task(writer(name)) for name in names for _ in range(2)]
         await eventually(lambda: _at_least(stored(js, stream), 15), "the first relay")
         # a second relay: it waits for the stream's lock, or takes passes between the
         # first one's, and carries on alone once the first is killed mid-stream
         second = await start(2)
-        await eventually(lambda: started(2), "the second relay to start")
+        await eventually(lambda: started(2), "the second relay to start", deadline=90)
         first.send_signal(signal.SIGKILL)
         await first.wait()
         killed_at = await committed()
