@@ -21,10 +21,12 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import httpx
 import nats
 import pytest
 from nats.js import JetStreamContext
@@ -34,6 +36,7 @@ from sqlalchemy import text
 from tests.conftest import Tenant
 from tests.docs.test_python_snippets import snippet
 from tests.integration.support import create_player
+from wowsino.api import create_app
 from wowsino.kernel import outbox
 from wowsino.kernel.clock import ManualClock, iso
 from wowsino.kernel.config import Settings
@@ -428,3 +431,32 @@ async def test_a_players_events_keep_commit_order_when_the_later_write_began_fir
     finally:
         await relay.close()
     assert [m.headers["Nats-Msg-Id"] for m in await consume(js, stream)] == [str(one), str(two)]
+
+
+async def test_metrics_show_how_far_the_stream_is_behind(
+    js: JetStreamContext, stream: StreamSettings, tenant: Tenant, engine: Any, db_url: str,
+    settings: Settings, clock: ManualClock,
+) -> None:
+    await create_player(tenant, "alice")
+    await change_statuses(tenant, "alice", 4)
+    relay = Relay(engine, stream)
+    await relay.connect()  # the stream's row: nothing published yet
+    clock.advance(timedelta(seconds=90))
+    configured = replace(settings, nats_url=stream.url, nats_stream=stream.stream,
+                         nats_subject_prefix=stream.prefix)
+    app = create_app(configured, database_url=db_url, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://w.test") as http:
+            behind = (await http.get("/metrics")).text
+            await drain(relay)
+            caught_up = (await http.get("/metrics")).text
+    finally:
+        await relay.close()
+        await app.state.platform.engine.dispose()
+    label = f'{{stream="{stream.stream}"}}'
+    assert f"wowsino_event_stream_pending{label} 4.0" in behind
+    assert f"wowsino_event_stream_oldest_pending_seconds{label} 90.0" in behind
+    assert f"wowsino_event_stream_pending{label} 0.0" in caught_up
+    assert f"wowsino_event_stream_oldest_pending_seconds{label} 0.0" in caught_up
+    assert "wowsino_http_requests_total" in caught_up

@@ -75,6 +75,7 @@ import structlog
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -163,11 +164,12 @@ _RECORD = text(
     "greatest(watermark, CAST(:watermark AS xid8))), 9223372036854775807), NULL)), "
     "published_total = published_total + :count, updated_at = now() WHERE stream = :stream"
 )
-_LAG = text(
-    "SELECT count(o.seq) AS pending, min(o.created_at) AS oldest FROM outbox_relays r "
+_LAGS = (
+    "SELECT r.stream, count(o.seq) AS pending, min(o.created_at) AS oldest FROM outbox_relays r "
     "LEFT JOIN outbox_events o ON o.xid >= r.watermark AND NOT r.published @> o.seq "
-    "WHERE r.stream = :stream GROUP BY r.stream"
 )
+_LAG = text(_LAGS + "WHERE r.stream = :stream GROUP BY r.stream")
+_EVERY_LAG = text(_LAGS + "GROUP BY r.stream ORDER BY r.stream")
 
 
 def ranges(seqs: Sequence[int]) -> str:
@@ -305,3 +307,25 @@ async def run(engine: AsyncEngine, settings: Settings) -> None:
         log.error("event stream relay not started", error=str(exc))
         return
     await Relay(engine, stream).run_forever()
+
+
+async def lag_metrics(engine: AsyncEngine, now: datetime) -> str:
+    """Each stream's lag in Prometheus text format, read from the database (nothing when
+    it does not answer: the rest of ``/metrics`` still does)."""
+    registry = CollectorRegistry()
+    pending = Gauge("wowsino_event_stream_pending", "Committed events not yet published",
+                    ["stream"], registry=registry)
+    oldest = Gauge("wowsino_event_stream_oldest_pending_seconds",
+                   "Age of the oldest committed event not yet published (0: none)",
+                   ["stream"], registry=registry)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(_EVERY_LAG)).all()
+    except Exception as exc:
+        log_failure(log, "event stream lag unavailable", exc)
+        return ""
+    for row in rows:
+        pending.labels(row.stream).set(row.pending)
+        oldest.labels(row.stream).set(
+            max(0.0, (now - row.oldest).total_seconds()) if row.oldest else 0.0)
+    return generate_latest(registry).decode()
