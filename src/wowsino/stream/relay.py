@@ -247,6 +247,8 @@ class Relay:
                 raise RuntimeError(f"no state row for stream {self.settings.stream}")
             events = [Event(r.seq, r.id, r.tenant, r.mode, r.type, r.data, r.created_at)
                       for r in rows if r.seq is not None]
+            if not events:  # the watermark moves with the next batch (moving it now would
+                return 0  # take a transaction id, and so move the horizon: a write per poll)
             duplicates = await self._publish(events)
             full = len(events) >= self.batch  # more may be pending below the horizon
             await conn.execute(_RECORD, {
@@ -295,7 +297,6 @@ class Relay:
                     await asyncio.sleep(self.poll)
         finally:
             await self.close()
-
 
 
 async def run(engine: AsyncEngine, settings: Settings) -> None:
