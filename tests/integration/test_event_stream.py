@@ -460,3 +460,19 @@ async def test_metrics_show_how_far_the_stream_is_behind(
     assert f"wowsino_event_stream_pending{label} 0.0" in caught_up
     assert f"wowsino_event_stream_oldest_pending_seconds{label} 0.0" in caught_up
     assert "wowsino_http_requests_total" in caught_up
+
+
+async def test_a_relay_without_nats_keeps_trying_and_the_events_wait(
+    tenant: Tenant, engine: Any,
+) -> None:
+    await create_player(tenant, "alice")
+    await change_statuses(tenant, "alice", 2)
+    unreachable = StreamSettings("nats://127.0.0.1:1", f"WZT_{uuid4().hex[:12]}", "wztdown")
+    running = asyncio.create_task(Relay(engine, unreachable).run_forever())
+    await asyncio.sleep(1.0)
+    assert not running.done()  # failing to connect is logged and retried, never raised
+    running.cancel()
+    with suppress(asyncio.CancelledError):
+        await running
+    async with engine.connect() as conn:  # nothing recorded: the events wait in the outbox
+        assert await conn.scalar(text("SELECT count(*) FROM outbox_relays")) == 0

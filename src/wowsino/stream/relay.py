@@ -46,6 +46,12 @@ drops them as duplicates of their ``Nats-Msg-Id`` within the stream's duplicate 
 (``DUPLICATE_WINDOW``, 2 minutes: a republished batch is seconds old). Consumers see each
 event once.
 
+What JetStream stored of a failed batch is always its first messages, in order, so
+publishing the batch again keeps the order: the relay's client does not reconnect by
+itself (a batch resumed on a new connection could store messages buffered during the
+reconnect ahead of one lost with the old connection); a lost connection fails the pass,
+and the next pass starts the batch again on a new connection.
+
 The relay creates the stream on start (subjects ``<prefix>.>``, file storage, limits
 retention) or adds those subjects to an existing one and sets its duplicate window,
 keeping its other settings (retention, replicas) as the operator set them. Outbox rows
@@ -222,8 +228,9 @@ class Relay:
 
     async def connect(self) -> None:
         """Connect to NATS, create or update the stream, and the stream's state row."""
+        # no reconnecting inside the client: see "Once, and after a crash"
         self._nc = await nats.connect(self.settings.url, name="wowsino-relay",
-                                      max_reconnect_attempts=-1, reconnect_time_wait=1)
+                                      allow_reconnect=False, connect_timeout=5)
         self._js = self._nc.jetstream()
         await ensure_stream(self._js, self.settings)
         async with self.engine.begin() as conn:
