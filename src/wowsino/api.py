@@ -167,8 +167,12 @@ def create_app(
 
     @ops.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics_endpoint() -> PlainTextResponse:
-        return PlainTextResponse(generate_latest(metrics.registry).decode(),
-                                 media_type="text/plain; version=0.0.4")
+        body = generate_latest(metrics.registry).decode()
+        if settings.nats_url:  # the event stream's lag, from the database
+            from wowsino.stream.relay import lag_metrics
+
+            body += await lag_metrics(engine, platform.clock.now())
+        return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
 
     v1 = APIRouter(prefix="/v1", route_class=DecimalRoute)
 

@@ -536,6 +536,36 @@ def _report(what: str, problems: list[str], summary: str) -> None:
     console.print(f"[green]✓ {what} verified: {summary}[/green]")
 
 
+@app.command()
+def relay(
+    lag: Annotated[bool, typer.Option(
+        "--lag", help="Print how many committed events wait to be published, and exit")] = False,
+) -> None:
+    """Publish every committed event to NATS JetStream (WOWSINO_NATS_URL), until stopped;
+    several may run, one publishes at a time (docs/operations.md)."""
+    from wowsino.stream.relay import BadStreamSettings, Relay, StreamSettings
+
+    settings = Settings.from_env()
+    try:
+        stream = StreamSettings.from_settings(settings)
+    except BadStreamSettings as exc:
+        err.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    configure_logging(json_logs=settings.log_json)
+
+    async def job(engine: Any) -> None:
+        found = Relay(engine, stream)
+        if not lag:
+            await found.run_forever()
+            return
+        behind = await found.lag()
+        oldest = behind.oldest.isoformat() if behind.oldest else "-"
+        console.print(f"{stream.stream}: {behind.pending} pending, oldest {oldest}")
+
+    with contextlib.suppress(KeyboardInterrupt):
+        _with_engine(settings, job)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

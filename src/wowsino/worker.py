@@ -130,8 +130,14 @@ class Worker:
         return done
 
     async def run_forever(self) -> None:
-        """Run the scheduled jobs and the webhook deliveries until cancelled."""
-        await asyncio.gather(self._jobs_loop(), self._deliveries_loop())
+        """Run the scheduled jobs and the webhook deliveries (and the event stream's relay
+        when WOWSINO_NATS_URL is set) until cancelled."""
+        loops = [self._jobs_loop(), self._deliveries_loop()]
+        if self.platform.settings.nats_url:
+            from wowsino.stream import relay
+
+            loops.append(relay.run(self.platform.engine, self.platform.settings))
+        await asyncio.gather(*loops)
 
     async def _jobs_loop(self) -> None:
         while True:

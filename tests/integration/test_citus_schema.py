@@ -54,6 +54,9 @@ REFERENCE_TABLES = {
 COORDINATOR_ONLY = {
     "alembic_version": "the migration revision: one row, no tenant, read and written only "
                        "by migrations and /readyz",
+    "outbox_relays": "the event stream's progress, one row per stream over every tenant; its "
+                     "transaction-id horizon is one server's, so on Citus the relay needs one "
+                     "cursor per node (not built)",
 }
 
 # Distributed by their own column, not colocated with the tenants' tables: looked up by a

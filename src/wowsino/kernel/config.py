@@ -115,6 +115,11 @@ class Settings:
     # streaming replicas that reads accepting bounded staleness may use, and the bound
     replica_urls: tuple[str, ...] = ()
     replica_max_lag_ms: int = DEFAULT_REPLICA_MAX_LAG_MS
+    # the event stream (``wowsino relay``, wowsino.stream.relay): off until the NATS URL is
+    # set; the JetStream stream's name and the first token(s) of its subjects
+    nats_url: str | None = None
+    nats_stream: str = "WOWSINO"
+    nats_subject_prefix: str = "wowsino"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -161,4 +166,7 @@ class Settings:
             replica_max_lag_ms=_bounded_int("WOWSINO_REPLICA_MAX_LAG_MS",
                                             DEFAULT_REPLICA_MAX_LAG_MS,
                                             *REPLICA_MAX_LAG_MS_RANGE),
+            nats_url=os.environ.get("WOWSINO_NATS_URL") or None,
+            nats_stream=os.environ.get("WOWSINO_NATS_STREAM") or "WOWSINO",
+            nats_subject_prefix=os.environ.get("WOWSINO_NATS_SUBJECT_PREFIX") or "wowsino",
         )

@@ -404,7 +404,10 @@ def _markdown_lines() -> Iterator[str]:
     yield ("Every event type a [webhook](webhooks.md) can carry, with the fields of its "
            "`data`. A delivery is `{id, type, created_at, delivered_at, mode, data}`; "
            "subscribe with exact types (`jackpot.dropped`), a namespace (`lootbox.*`) or "
-           "`*`. Amounts are JSON numbers in the asset's unit, times ISO-8601 UTC.")
+           "`*`. Amounts are JSON numbers in the asset's unit, times ISO-8601 UTC. The "
+           "same events, `webhook.ping` aside, are published to NATS JetStream with "
+           "`WOWSINO_NATS_URL` set ([the event stream]"
+           "(operations.md#the-event-stream-nats-jetstream)).")
     yield ""
     yield "| type | sent when |"
     yield "|---|---|"
