@@ -5,10 +5,12 @@ cannot be reached falls back to this process's buckets instead of failing reques
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
 import httpx
@@ -240,12 +242,14 @@ async def test_an_unreachable_store_falls_back_to_this_process_buckets_with_one_
     who = caller(3, 1)
     capsys.readouterr()
     try:
-        seen = [await answers(limiter, who) for _ in range(4)]
+        # requests in flight together when the store fails: one warning between them
+        together = await asyncio.gather(*(answers(limiter, who) for _ in range(2)))
+        seen = together + [await answers(limiter, who) for _ in range(2)]
         assert [allowed for allowed, _ in seen] == [True, True, True, False]  # held locally
-        assert [h["RateLimit-Remaining"] for _, h in seen] == ["2", "1", "0", "0"]
+        assert sorted(h["RateLimit-Remaining"] for _, h in seen) == ["0", "0", "1", "2"]
         assert seen[3][1]["Retry-After"] == "1"
         lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
-        assert len(lines) == 1, lines  # one warning, not one per request
+        assert len(lines) == 1, "\n".join(lines)  # one warning, not one per request
         assert "rate limit store unavailable" in lines[0] and f"store={kind}" in lines[0]
         assert "Traceback" not in lines[0]
         deadline = time.monotonic() + 5  # once the pause is over, the store is tried again
@@ -301,3 +305,74 @@ def test_a_redis_store_without_a_redis_url_refuses_to_start(
     monkeypatch.setenv("WOWSINO_RATE_LIMIT_STORE", "postgres")
     assert Settings.from_env().rate_limit_store == "postgres"
     assert isinstance(RateLimiter(burst=1, per_second=1).store, MemoryBuckets)
+
+
+class Relay:
+    """A TCP relay on ``port`` to ``upstream``: the store comes up when it starts."""
+
+    def __init__(self, port: int, upstream: tuple[str, int]) -> None:
+        self.port, self.upstream = port, upstream
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redis"])
+async def test_limits_are_shared_again_once_the_store_is_back(
+    kind: str, db_url: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = free_port()
+    if kind == "postgres":
+        where = urlsplit(db_url)
+        relay = Relay(port, (where.hostname or "127.0.0.1", where.port or 5432))
+        down: Buckets = PostgresBuckets(create_engine(
+            urlunsplit(where._replace(netloc=f"{where.username}@127.0.0.1:{port}")),
+            pool_size=1))
+        shared = await open_shared(kind, db_url)
+    else:
+        where = urlsplit(require_redis())
+        relay = Relay(port, (where.hostname or "127.0.0.1", where.port or 6379))
+        down = RedisBuckets(f"redis://127.0.0.1:{port}{where.path}")
+        shared = await open_shared(kind, db_url)
+    limiter = RateLimiter(burst=200, per_second=50, store=down)
+    limiter.retry_shared_after = 0.2
+    other_process = RateLimiter(burst=200, per_second=50, store=shared)
+    fake = FrozenTime()
+    limiter.clock = other_process.clock = fake.monotonic
+    who = caller(5, 1)
+    try:
+        assert (await answers(limiter, who))[0]  # from this process's bucket
+        assert "rate limit store unavailable" in capsys.readouterr().out
+        await relay.start()
+        deadline = time.monotonic() + 5
+        while "rate limits shared again" not in capsys.readouterr().out:
+            assert time.monotonic() < deadline, "the store was not used again"
+            await asyncio.sleep(0.05)
+            assert (await answers(limiter, who))[0]
+        # the bucket is the store's again: the other process sees what this one took
+        _, headers = await answers(other_process, who)
+        taken_here = int(headers["RateLimit-Remaining"])
+        assert taken_here < 4, headers  # the shared bucket had this process's takes
+        _, headers = await answers(limiter, who)
+        assert int(headers["RateLimit-Remaining"]) == taken_here - 1
+    finally:
+        await relay.close()
+        await close_shared(down)
+        await close_shared(shared)

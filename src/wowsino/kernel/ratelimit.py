@@ -12,8 +12,8 @@ Where the buckets live is ``WOWSINO_RATE_LIMIT_STORE``:
 A shared store that cannot be answered (Redis or the database down, a timeout) fails
 open to this process's own bucket: metering is not money, and an outage of the store
 must not turn every request into an error. While it is down the limit holds per process
-(as with ``memory``), one warning says so, and the store is tried again every few
-seconds.
+(as with ``memory``): the store is tried again every 5 seconds, and each failed try logs
+one warning (not one per request).
 """
 
 from __future__ import annotations
@@ -276,13 +276,16 @@ class RateLimiter:
         now = None if self.clock is None else self.clock()
         if self.store is self.local or time.monotonic() < self._shared_down_until:
             return await self.local.take(tenant_id, mode, burst, rate, now)
+        tried = time.monotonic()
         try:
             taken = await self.store.take(tenant_id, mode, burst, rate, now)
         except Exception as exc:
-            self._shared_down_until = time.monotonic() + self.retry_shared_after
-            self._log_fallback(exc)
+            # the first failure of a try, not each of the calls that were in flight with it
+            if tried >= self._shared_down_until:
+                self._shared_down_until = time.monotonic() + self.retry_shared_after
+                self._log_fallback(exc)
             return await self.local.take(tenant_id, mode, burst, rate, now)
-        if self._shared_down_until:
+        if self._shared_down_until and tried >= self._shared_down_until:  # back after a pause
             self._shared_down_until = 0.0
             log.info("rate limits shared again", store=self.store.name)
         return taken
