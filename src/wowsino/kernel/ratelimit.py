@@ -91,10 +91,6 @@ class MemoryBuckets:
 
     async def take(self, tenant_id: UUID, mode: str, burst: int, rate: int,
                    now: float | None) -> Taken:
-        return self.take_now(tenant_id, mode, burst, rate, now)
-
-    def take_now(self, tenant_id: UUID, mode: str, burst: int, rate: int,
-                 now: float | None) -> Taken:
         at = time.monotonic() if now is None else now
         with self._lock:
             bucket = self._buckets.get((tenant_id, mode))
@@ -306,9 +302,7 @@ class RateLimiter:
 def _unreachable(exc: BaseException) -> bool:
     """An outage of the store (not a bug): Redis refused or timed out, or the database is
     unavailable."""
-    try:
-        from redis.exceptions import ConnectionError as RedisDown
-        from redis.exceptions import TimeoutError as RedisSlow
-    except ImportError:  # pragma: no cover - redis is a dependency
-        return database_unavailable(exc)
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import TimeoutError as RedisSlow
+
     return isinstance(exc, (RedisDown, RedisSlow, TimeoutError)) or database_unavailable(exc)
