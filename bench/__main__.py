@@ -17,6 +17,7 @@ Prints the machine, then one line per figure:
     crm run: <grants/s> grants/s (<n> players, <s> s), bare WINZ credits <n>/s, ratio <x>
     tournament leaderboard (100,000 players): top-100 p50/p99, own rank p50/p99, …
     seamless wallet: <n> rounds/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
+    rate limits (GET /v1/me): memory <n> req/s, postgres <n> req/s (ratio <x>), redis …
 
 ``--only <phase>`` (repeatable) runs just those of the further phases (``--only games``:
 the seamless wallet), after the machine line. See bench/README.md for the method and
@@ -58,6 +59,7 @@ EXTRA_PHASES = {
     "crm": "CRM: a segment preview at 200,000 players, a campaign run's grants/s",
     "tournaments": "Tournament leaderboard reads at 100,000 participants",
     "games": "Seamless wallet: bet+win rounds over HTTP at 32 clients, against pgbench",
+    "ratelimit": "GET /v1/me with the rate-limit buckets in memory, PostgreSQL and Redis",
 }
 
 

@@ -100,15 +100,19 @@ def _wowsino_command() -> list[str]:
 
 
 @contextmanager
-def api_server(database_url: str, workdir: Path) -> Iterator[tuple[str, str, int]]:
-    """Run ``wowsino serve --no-worker``; yield (base URL, admin token, pid)."""
+def api_server(database_url: str, workdir: Path, *, token: str | None = None,
+               env: dict[str, str] | None = None, name: str = "api"
+               ) -> Iterator[tuple[str, str, int]]:
+    """Run ``wowsino serve --no-worker`` (with ``env`` added to its environment, its log in
+    ``<name>.log``); yield (base URL, admin token, pid)."""
     port = _free_port()
-    token = secrets.token_urlsafe(24)
+    token = token or secrets.token_urlsafe(24)
     env = {
         **os.environ, "WOWSINO_DATABASE_URL": database_url, "WOWSINO_ADMIN_TOKEN": token,
         "WOWSINO_DATA_DIR": str(workdir / "api-data"), "HOST": "127.0.0.1", "PORT": str(port),
+        **(env or {}),
     }
-    log_path = workdir / "api.log"
+    log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*_wowsino_command(), "serve", "--no-worker", "--host", "127.0.0.1",

@@ -45,7 +45,7 @@ from wowsino.kernel.http import (
     install_error_handlers,
 )
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.logs import configure_logging
+from wowsino.kernel.logs import configure_logging, log_failure
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.replicas import ReadRouting
 from wowsino.kyc.endpoints import callback_router as kyc_callback_router
@@ -83,14 +83,35 @@ async def save_usage(platform: Platform) -> None:
                     error=type(exc).__name__)
 
 
+# how often an API process without a worker of its own saves its usage counts
+USAGE_FLUSH_SECONDS = 1.0
+
+
+async def flush_usage_forever(platform: Platform, every: float = USAGE_FLUSH_SECONDS) -> None:
+    """Save the usage counts every ``every`` seconds, in an API process that runs no
+    worker (the worker's ``flush_usage`` job does it otherwise): counts from every process
+    reach ``usage_counters`` while they run, not only when they stop. A failed flush keeps
+    its counts for the next one and logs one line."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await platform.usage.flush(platform.engine)
+        except Exception as exc:
+            log_failure(log, "usage flush failed", exc, unsaved_calls=platform.usage.pending)
+
+
 def create_app(
     settings: Settings,
     *,
     database_url: str,
     clock: Clock | None = None,
     run_worker: bool = False,
+    usage_flush_seconds: float | None = USAGE_FLUSH_SECONDS,
 ) -> FastAPI:
     """Build the ASGI app on ``database_url`` (migrations are the caller's job).
+
+    Without the worker the app saves its usage counts every ``usage_flush_seconds``
+    (None: only at shutdown, for tests that count what reaches the database).
 
     Raises ``WeakAdminToken`` for a production admin token shorter than 32 characters.
     """
@@ -110,6 +131,9 @@ def create_app(
             from wowsino.worker import Worker
 
             worker_task = asyncio.create_task(Worker(platform).run_forever())
+        elif usage_flush_seconds is not None:
+            worker_task = asyncio.create_task(
+                flush_usage_forever(platform, usage_flush_seconds))
         await platform.keys.start()
         await platform.reads.start()
         # what start-up built lives as long as the process: out of the collector's way
@@ -125,6 +149,7 @@ def create_app(
                 with suppress(asyncio.CancelledError):
                     await worker_task
             await save_usage(platform)
+            await platform.rate_limiter.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -70,8 +70,10 @@ def log_lines(captured: Any) -> list[str]:
 async def test_with_the_database_down_requests_answer_503_and_shutdown_completes(
     private_server: EmbeddedPostgres, capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # usage counts are flushed here by hand (what a worker or the periodic flush does)
     app = create_app(Settings(admin_token=ADMIN_TOKEN, db_pool_size=2),
-                     database_url=private_server.url, clock=ManualClock())
+                     database_url=private_server.url, clock=ManualClock(),
+                     usage_flush_seconds=None)
     lifespan = Lifespan(app)
     await lifespan.startup()
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

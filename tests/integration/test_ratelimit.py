@@ -1,17 +1,52 @@
-"""Token buckets per realm over ``/v1``: burst, refill, headers, separate worlds."""
+"""Token buckets per realm over ``/v1``: burst, refill, headers, separate worlds; the same
+with the buckets in this process, in PostgreSQL and in Redis; and a shared store that
+cannot be reached falls back to this process's buckets instead of failing requests."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from uuid import uuid4
 
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, Tenant
+from tests.conftest import ADMIN, ADMIN_TOKEN, Tenant
 from tests.integration.support import assert_error
-from wowsino.kernel import ratelimit
+from tests.support.live_server import free_port
+from tests.support.redis_service import require_redis
+from wowsino.kernel.config import Settings
+from wowsino.kernel.db import create_engine
+from wowsino.kernel.errors import RateLimited
+from wowsino.kernel.ratelimit import (
+    Buckets,
+    MemoryBuckets,
+    PostgresBuckets,
+    RateLimiter,
+    RedisBuckets,
+)
+from wowsino.kernel.realm import Mode, Realm
+
+
+@pytest.fixture(params=["memory", "postgres", "redis"])
+def store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(store: str) -> Settings:
+    redis_url = require_redis() if store == "redis" else None
+    return Settings(admin_token=ADMIN_TOKEN, db_pool_size=10, rate_limit_store=store,
+                    redis_url=redis_url)
 
 
 class FrozenTime:
-    """Stands in for the rate limiter's monotonic clock so refills happen only when told."""
+    """Stands in for the buckets' clock so refills happen only when told."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -21,10 +56,13 @@ class FrozenTime:
 
 
 @pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch) -> FrozenTime:
+async def frozen(app: Any, store: str) -> AsyncIterator[FrozenTime]:
+    limiter: RateLimiter = app.state.platform.rate_limiter
+    assert limiter.store.name == store
     fake = FrozenTime()
-    monkeypatch.setattr(ratelimit, "time", fake)
-    return fake
+    limiter.clock = fake.monotonic
+    yield fake
+    await limiter.close()
 
 
 async def limit(client: httpx.AsyncClient, tenant: Tenant, burst: int, per_second: int) -> None:
@@ -137,3 +175,204 @@ async def test_admin_routes_are_not_rate_limited(
         r = await client.get(f"/tenants/{tenant.id}", headers=ADMIN)
         assert r.status_code == 200
     assert (await tenant.get("/v1/me")).status_code == 200
+
+
+# --- the store itself: two processes' limiters on one shared store, and outages ---------
+
+def caller(burst: int, per_second: int) -> SimpleNamespace:
+    return SimpleNamespace(realm=Realm(uuid4(), Mode.TEST), rate_limit_burst=burst,
+                           rate_limit_per_second=per_second)
+
+
+async def answers(limiter: RateLimiter, who: SimpleNamespace) -> tuple[bool, dict[str, str]]:
+    """Whether ``limiter`` lets ``who`` through, and the headers it leaves for the answer."""
+    request = SimpleNamespace(state=SimpleNamespace())
+    try:
+        await limiter.take(request, who)
+    except RateLimited:
+        return False, request.state.rate_limit_headers
+    return True, request.state.rate_limit_headers
+
+
+async def open_shared(kind: str, db_url: str) -> Buckets:
+    if kind == "postgres":
+        return PostgresBuckets(create_engine(db_url, pool_size=1))
+    return RedisBuckets(require_redis())
+
+
+async def close_shared(buckets: Buckets) -> None:
+    await buckets.close()
+    if isinstance(buckets, PostgresBuckets):
+        await buckets.engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redis"])
+async def test_two_processes_limiters_take_from_one_bucket(kind: str, db_url: str) -> None:
+    first, second = await open_shared(kind, db_url), await open_shared(kind, db_url)
+    try:
+        limiters = [RateLimiter(burst=200, per_second=50, store=s) for s in (first, second)]
+        fake = FrozenTime()
+        for limiter in limiters:
+            limiter.clock = fake.monotonic
+        who = caller(5, 1)
+        allowed = [(await answers(limiters[i % 2], who))[0] for i in range(10)]
+        assert allowed == [True] * 5 + [False] * 5  # not 5 each
+        fake.now += 2  # two tokens back, whichever process asks
+        assert [(await answers(limiters[i % 2], who))[0] for i in range(3)] == [
+            True, True, False]
+        _, headers = await answers(limiters[0], caller(5, 1))  # another tenant: its own
+        assert headers["RateLimit-Remaining"] == "4"
+    finally:
+        await close_shared(first)
+        await close_shared(second)
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redis"])
+async def test_an_unreachable_store_falls_back_to_this_process_buckets_with_one_warning(
+    kind: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = free_port()  # nothing listens there
+    down: Buckets = (
+        PostgresBuckets(create_engine(f"postgresql://postgres@127.0.0.1:{port}/x", pool_size=1))
+        if kind == "postgres" else RedisBuckets(f"redis://127.0.0.1:{port}/0"))
+    limiter = RateLimiter(burst=200, per_second=50, store=down)
+    limiter.retry_shared_after = 1.0  # the store is tried again after this pause
+    fake = FrozenTime()
+    limiter.clock = fake.monotonic
+    who = caller(3, 1)
+    capsys.readouterr()
+    try:
+        # requests in flight together when the store fails: one warning between them
+        together = await asyncio.gather(*(answers(limiter, who) for _ in range(2)))
+        seen = together + [await answers(limiter, who) for _ in range(2)]
+        assert [allowed for allowed, _ in seen] == [True, True, True, False]  # held locally
+        assert sorted(h["RateLimit-Remaining"] for _, h in seen) == ["0", "0", "1", "2"]
+        assert seen[3][1]["Retry-After"] == "1"
+        lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+        assert len(lines) == 1, "\n".join(lines)  # one warning, not one per request
+        assert "rate limit store unavailable" in lines[0] and f"store={kind}" in lines[0]
+        assert "Traceback" not in lines[0]
+        deadline = time.monotonic() + 5  # once the pause is over, the store is tried again
+        while "rate limit store unavailable" not in capsys.readouterr().out:
+            assert time.monotonic() < deadline, "the store was not tried again"
+            assert not (await answers(limiter, who))[0]
+            await asyncio.sleep(0.05)
+    finally:
+        await close_shared(down)
+
+
+async def test_an_api_with_its_redis_down_still_answers_and_limits_per_process(
+    db_url: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.conftest import make_tenant
+    from wowsino.api import create_app
+
+    settings = Settings(admin_token=ADMIN_TOKEN, db_pool_size=2, rate_limit_store="redis",
+                        redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    app = create_app(settings, database_url=db_url)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://wowsino.test") as c:
+            tenant = await make_tenant(c, "acme")
+            await limit(c, tenant, 2, 1)
+            first = await tenant.get("/v1/me")
+            assert first.status_code == 200, first.text
+            assert first.headers["RateLimit-Limit"] == "2"
+            assert (await tenant.get("/v1/me")).status_code == 200
+            assert_error(await tenant.get("/v1/me"), 429, "RATE_LIMIT")
+        assert capsys.readouterr().out.count("rate limit store unavailable") == 1
+    finally:
+        await app.state.platform.rate_limiter.close()
+        await app.state.platform.engine.dispose()
+
+
+def test_a_redis_store_without_a_redis_url_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wowsino.kernel.config import InvalidSettings
+
+    monkeypatch.delenv("WOWSINO_REDIS_URL", raising=False)
+    monkeypatch.setenv("WOWSINO_RATE_LIMIT_STORE", "redis")
+    with pytest.raises(InvalidSettings, match="WOWSINO_REDIS_URL"):
+        Settings.from_env()
+    monkeypatch.setenv("WOWSINO_RATE_LIMIT_STORE", "memcached")
+    with pytest.raises(InvalidSettings, match="memory, postgres or redis"):
+        Settings.from_env()
+    monkeypatch.delenv("WOWSINO_RATE_LIMIT_STORE")
+    assert Settings.from_env().rate_limit_store == "memory"
+    monkeypatch.setenv("WOWSINO_REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert Settings.from_env().rate_limit_store == "redis"  # the default with a Redis
+    monkeypatch.setenv("WOWSINO_RATE_LIMIT_STORE", "postgres")
+    assert Settings.from_env().rate_limit_store == "postgres"
+    assert isinstance(RateLimiter(burst=1, per_second=1).store, MemoryBuckets)
+
+
+class Relay:
+    """A TCP relay on ``port`` to ``upstream``: the store comes up when it starts."""
+
+    def __init__(self, port: int, upstream: tuple[str, int]) -> None:
+        self.port, self.upstream = port, upstream
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redis"])
+async def test_limits_are_shared_again_once_the_store_is_back(
+    kind: str, db_url: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = free_port()
+    if kind == "postgres":
+        where = urlsplit(db_url)
+        relay = Relay(port, (where.hostname or "127.0.0.1", where.port or 5432))
+        down: Buckets = PostgresBuckets(create_engine(
+            urlunsplit(where._replace(netloc=f"{where.username}@127.0.0.1:{port}")),
+            pool_size=1))
+        shared = await open_shared(kind, db_url)
+    else:
+        where = urlsplit(require_redis())
+        relay = Relay(port, (where.hostname or "127.0.0.1", where.port or 6379))
+        down = RedisBuckets(f"redis://127.0.0.1:{port}{where.path}")
+        shared = await open_shared(kind, db_url)
+    limiter = RateLimiter(burst=200, per_second=50, store=down)
+    limiter.retry_shared_after = 0.2
+    other_process = RateLimiter(burst=200, per_second=50, store=shared)
+    fake = FrozenTime()
+    limiter.clock = other_process.clock = fake.monotonic
+    who = caller(5, 1)
+    try:
+        assert (await answers(limiter, who))[0]  # from this process's bucket
+        assert "rate limit store unavailable" in capsys.readouterr().out
+        await relay.start()
+        deadline = time.monotonic() + 5
+        while "rate limits shared again" not in capsys.readouterr().out:
+            assert time.monotonic() < deadline, "the store was not used again"
+            await asyncio.sleep(0.05)
+            assert (await answers(limiter, who))[0]
+        # the bucket is the store's again: the other process sees what this one took
+        _, headers = await answers(other_process, who)
+        taken_here = int(headers["RateLimit-Remaining"])
+        assert taken_here < 4, headers  # the shared bucket had this process's takes
+        _, headers = await answers(limiter, who)
+        assert int(headers["RateLimit-Remaining"]) == taken_here - 1
+    finally:
+        await relay.close()
+        await close_shared(down)
+        await close_shared(shared)

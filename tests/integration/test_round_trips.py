@@ -35,7 +35,9 @@ async def counted(db_url: str, clock: ManualClock, settings: Settings
                   ) -> AsyncIterator[tuple[RoundTripCounter, httpx.AsyncClient]]:
     counter = RoundTripCounter(*upstream_of(db_url))
     await counter.start()
-    app = create_app(settings, database_url=counter.url(db_url), clock=clock)
+    # no periodic usage flush: its statements would land in the counts
+    app = create_app(settings, database_url=counter.url(db_url), clock=clock,
+                     usage_flush_seconds=None)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with app.router.lifespan_context(app), httpx.AsyncClient(

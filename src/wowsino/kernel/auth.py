@@ -158,7 +158,7 @@ async def authenticate(request: Request) -> Principal:
         raise TenantSuspended("this tenant is suspended")
     principal = resolved.principal
     request.state.principal = principal
-    platform.rate_limiter.take(request, principal)
+    await platform.rate_limiter.take(request, principal)
     platform.usage.count(principal.realm)
     return principal
 

@@ -30,6 +30,13 @@ class SettingsError(ValueError):
     """A ``WOWSINO_*`` variable that cannot be used: the process refuses to start."""
 
 
+RATE_LIMIT_STORES = ("memory", "postgres", "redis")
+
+
+class InvalidSettings(ValueError):
+    """Settings that cannot work together: the process refuses to start."""
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw else default
@@ -87,6 +94,10 @@ class Settings:
     idempotency_retention_days: int = 30
     rate_limit_burst: int = 200
     rate_limit_per_second: int = 50
+    # where the buckets live: memory (this process), postgres or redis (shared by every
+    # API process), see kernel/ratelimit.py
+    rate_limit_store: str = "memory"
+    redis_url: str | None = None
     db_pool_size: int = 20
     max_body_bytes: int = 1024 * 1024
     log_json: bool = False
@@ -122,6 +133,16 @@ class Settings:
     nats_subject_prefix: str = "wowsino"
     extra: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.rate_limit_store not in RATE_LIMIT_STORES:
+            raise InvalidSettings(
+                f"WOWSINO_RATE_LIMIT_STORE must be memory, postgres or redis, "
+                f"not {self.rate_limit_store!r}")
+        if self.rate_limit_store == "redis" and not self.redis_url:
+            raise InvalidSettings(
+                "WOWSINO_RATE_LIMIT_STORE=redis needs WOWSINO_REDIS_URL "
+                "(e.g. redis://127.0.0.1:6379/0)")
+
     @property
     def production(self) -> bool:
         return self.env == "production"
@@ -130,6 +151,7 @@ class Settings:
     def from_env(cls) -> Settings:
         """Raises ``SettingsError`` for a variable that cannot be used."""
         env = os.environ.get("WOWSINO_ENV", "development")
+        redis_url = os.environ.get("WOWSINO_REDIS_URL") or None
         return cls(
             database_url=os.environ.get("WOWSINO_DATABASE_URL") or None,
             data_dir=Path(os.environ.get("WOWSINO_DATA_DIR", ".wowsino")),
@@ -140,6 +162,10 @@ class Settings:
             idempotency_retention_days=_int("WOWSINO_IDEMPOTENCY_RETENTION_DAYS", 30),
             rate_limit_burst=_int("WOWSINO_RATE_LIMIT_BURST", 200),
             rate_limit_per_second=_int("WOWSINO_RATE_LIMIT_PER_SECOND", 50),
+            # unset: redis when there is a Redis, else memory
+            rate_limit_store=(os.environ.get("WOWSINO_RATE_LIMIT_STORE", "").strip().lower()
+                              or ("redis" if redis_url else "memory")),
+            redis_url=redis_url,
             db_pool_size=_int("WOWSINO_DB_POOL_SIZE", 20),
             max_body_bytes=_int("WOWSINO_MAX_BODY_BYTES", 1024 * 1024),
             log_json=env == "production",

@@ -15,7 +15,7 @@ from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.grouping import Coalescer
 from wowsino.kernel.idempotency import IdempotentWrites
 from wowsino.kernel.keycache import KeyCache
-from wowsino.kernel.ratelimit import RateLimiter
+from wowsino.kernel.ratelimit import RateLimiter, open_buckets
 from wowsino.kernel.replicas import ReadRouter
 from wowsino.kernel.usage import UsageMeter
 
@@ -61,7 +61,9 @@ class Platform:
                 engine, clock, retention_days=settings.idempotency_retention_days
             ),
             rate_limiter=RateLimiter(
-                burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
+                burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second,
+                store=open_buckets(settings.rate_limit_store, engine=engine,
+                                   redis_url=settings.redis_url),
             ),
             usage=UsageMeter(clock),
             keys=KeyCache(engine.url.render_as_string(hide_password=False)),

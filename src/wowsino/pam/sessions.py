@@ -198,7 +198,7 @@ async def current_player(request: Request) -> PlayerSession:
         rate_limit_burst=row["rate_limit_burst"],
         rate_limit_per_second=row["rate_limit_per_second"])
     request.state.principal = session  # the request log names its tenant and mode
-    platform.rate_limiter.take(request, session)
+    await platform.rate_limiter.take(request, session)
     platform.usage.count(session.realm)
     return session
 

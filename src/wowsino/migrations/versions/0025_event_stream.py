@@ -5,7 +5,7 @@ explains the scheme).
 Events written before this revision have no transaction id and are not published.
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from wowsino.kernel.db import split_sql
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
