@@ -39,7 +39,9 @@ TOURNAMENT = {"name": "Probe race", "scoring": "sum_wagered",
               "prize_table": [{"rank_from": 1, "rank_to": 1,
                                "prize": {"asset": "WINZ", "amount": 100}}]}
 NOT_FOUND_CODE = re.compile(r"^(NOT_FOUND|NO_[A-Z_]+)$")
-UNTRACKED_TABLES = {"usage_counters"}  # metering of API calls, flushed by /v1/usage
+# metering of API calls (flushed by /v1/usage) and, with the PostgreSQL store, rate-limit
+# buckets: every request of any realm moves them
+UNTRACKED_TABLES = {"usage_counters", "rate_limit_buckets"}
 
 
 @dataclass
