@@ -289,14 +289,14 @@ async def test_an_api_with_its_redis_down_still_answers_and_limits_per_process(
 def test_a_redis_store_without_a_redis_url_refuses_to_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from wowsino.kernel.config import InvalidSettings
+    from wowsino.kernel.config import SettingsError
 
     monkeypatch.delenv("WOWSINO_REDIS_URL", raising=False)
     monkeypatch.setenv("WOWSINO_RATE_LIMIT_STORE", "redis")
-    with pytest.raises(InvalidSettings, match="WOWSINO_REDIS_URL"):
+    with pytest.raises(SettingsError, match="WOWSINO_REDIS_URL"):
         Settings.from_env()
     monkeypatch.setenv("WOWSINO_RATE_LIMIT_STORE", "memcached")
-    with pytest.raises(InvalidSettings, match="memory, postgres or redis"):
+    with pytest.raises(SettingsError, match="memory, postgres or redis"):
         Settings.from_env()
     monkeypatch.delenv("WOWSINO_RATE_LIMIT_STORE")
     assert Settings.from_env().rate_limit_store == "memory"

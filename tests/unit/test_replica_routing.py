@@ -213,16 +213,21 @@ def test_the_bounds_themselves_are_accepted(monkeypatch: pytest.MonkeyPatch, val
         int(value)
 
 
-def test_a_command_refuses_to_start_on_a_bad_replica_url(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("WOWSINO_REPLICA_URLS", "replica.internal:5432",
+     "WOWSINO_REPLICA_URLS: entry 1 is not a PostgreSQL URL"),
+    ("WOWSINO_RATE_LIMIT_STORE", "shared", "WOWSINO_RATE_LIMIT_STORE must be memory, postgres"),
+])
+def test_a_command_refuses_to_start_on_a_setting_it_cannot_use(
+    tmp_path: Path, name: str, value: str, says: str,
+) -> None:
     beside = Path(sys.executable).with_name("wowsino")
     command = str(beside) if beside.exists() else shutil.which("wowsino")
     assert command, "the wowsino command is not installed"
-    env: dict[str, Any] = {**os.environ, "WOWSINO_REPLICA_URLS": "replica.internal:5432",
-                           "WOWSINO_DATA_DIR": str(tmp_path / "data")}
+    env: dict[str, Any] = {**os.environ, name: value, "WOWSINO_DATA_DIR": str(tmp_path / "data")}
     done = subprocess.run([command, "migrate"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=60, check=False)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "Refusing to start: WOWSINO_REPLICA_URLS: entry 1 is not a PostgreSQL URL" in \
-        done.stderr
+    assert f"Refusing to start: {says}" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "data").exists()  # refused before any database was started

@@ -27,14 +27,11 @@ _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
 
 
 class SettingsError(ValueError):
-    """A ``WOWSINO_*`` variable that cannot be used: the process refuses to start."""
+    """A ``WOWSINO_*`` variable that cannot be used, alone or with the others: the process
+    refuses to start."""
 
 
 RATE_LIMIT_STORES = ("memory", "postgres", "redis")
-
-
-class InvalidSettings(ValueError):
-    """Settings that cannot work together: the process refuses to start."""
 
 
 def _int(name: str, default: int) -> int:
@@ -135,11 +132,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.rate_limit_store not in RATE_LIMIT_STORES:
-            raise InvalidSettings(
+            raise SettingsError(
                 f"WOWSINO_RATE_LIMIT_STORE must be memory, postgres or redis, "
                 f"not {self.rate_limit_store!r}")
         if self.rate_limit_store == "redis" and not self.redis_url:
-            raise InvalidSettings(
+            raise SettingsError(
                 "WOWSINO_RATE_LIMIT_STORE=redis needs WOWSINO_REDIS_URL "
                 "(e.g. redis://127.0.0.1:6379/0)")
 
