@@ -82,6 +82,20 @@ async def save_usage(platform: Platform) -> None:
                     error=type(exc).__name__)
 
 
+WORKER_STOP_SECONDS = 10  # an in-process worker's job at hand, at shutdown, then cancelled
+
+
+def app_from_env() -> FastAPI:
+    """The app of each of ``wowsino serve --workers N``'s processes (uvicorn calls this
+    factory in each): settings from the environment, the database at
+    ``WOWSINO_DATABASE_URL`` (the parent started and migrated it), no in-process worker
+    (the parent runs one ``wowsino worker`` beside them)."""
+    settings = Settings.from_env()
+    if not settings.database_url:
+        raise RuntimeError("WOWSINO_DATABASE_URL is not set: start the API with wowsino serve")
+    return create_app(settings, database_url=settings.database_url)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -103,11 +117,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await end_sessions_of_other_tokens(platform)  # a changed admin token signs all out
         app.state.console_sessions_swept = True
-        worker_task = None
+        worker_task = worker = None
         if run_worker:
             from wowsino.worker import Worker
 
-            worker_task = asyncio.create_task(Worker(platform).run_forever())
+            worker = Worker(platform)
+            worker_task = asyncio.create_task(worker.run_forever())
         await platform.keys.start()
         # what start-up built lives as long as the process: out of the collector's way
         gc.collect()
@@ -116,7 +131,9 @@ def create_app(
             yield
         finally:
             await platform.keys.close()
-            if worker_task is not None:
+            if worker is not None and worker_task is not None:
+                worker.stop()  # the job at hand finishes; unsent deliveries are handed back
+                await asyncio.wait([worker_task], timeout=WORKER_STOP_SECONDS)
                 worker_task.cancel()
                 with suppress(asyncio.CancelledError):
                     await worker_task

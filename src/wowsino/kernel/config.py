@@ -64,6 +64,9 @@ class Settings:
     # a game round whose last call is older than this, with bets no win or rollback
     # settled, is settled as lost by the worker (games/sweeper.py)
     game_round_idle_seconds: int = 3600
+    # how long a worker's claim on a webhook delivery lasts: a worker that dies holding
+    # one, another sends the delivery after this (webhooks/delivery.py)
+    webhook_lease_seconds: int = 60
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -105,4 +108,5 @@ class Settings:
                                 or DEVELOPMENT_SANDBOX_KYC_SECRET),
             sumsub_url=(os.environ.get("WOWSINO_SUMSUB_URL") or DEFAULT_SUMSUB_URL).rstrip("/"),
             game_round_idle_seconds=_int("WOWSINO_GAME_ROUND_IDLE_SECONDS", 3600),
+            webhook_lease_seconds=min(max(_int("WOWSINO_WEBHOOK_LEASE_SECONDS", 60), 1), 3600),
         )
