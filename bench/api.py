@@ -100,8 +100,10 @@ def _wowsino_command() -> list[str]:
 
 
 @contextmanager
-def api_server(database_url: str, workdir: Path) -> Iterator[tuple[str, str, int]]:
-    """Run ``wowsino serve --no-worker``; yield (base URL, admin token, pid)."""
+def api_server(database_url: str, workdir: Path, *, processes: int = 1
+               ) -> Iterator[tuple[str, str, int]]:
+    """Run ``wowsino serve --no-worker`` (``--workers processes``); yield (base URL, admin
+    token, pid)."""
     port = _free_port()
     token = secrets.token_urlsafe(24)
     env = {
@@ -111,8 +113,8 @@ def api_server(database_url: str, workdir: Path) -> Iterator[tuple[str, str, int
     log_path = workdir / "api.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*_wowsino_command(), "serve", "--no-worker", "--host", "127.0.0.1",
-             "--port", str(port)],
+            [*_wowsino_command(), "serve", "--no-worker", "--workers", str(processes),
+             "--host", "127.0.0.1", "--port", str(port)],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
