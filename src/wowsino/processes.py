@@ -41,6 +41,7 @@ class WorkerProcess:
         self._env = env
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
+        self._lock = threading.Lock()  # a restart and ``stop`` do not cross
         self._watch = threading.Thread(target=self._keep_running, name="worker-watch",
                                        daemon=True)
 
@@ -64,13 +65,17 @@ class WorkerProcess:
             code = process.wait()
             if self._stopping.wait(RESTART_DELAY):
                 return
-            log.warning("worker process exited; starting another", exit_code=code)
-            self._process = self._spawn()
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                log.warning("worker process exited; starting another", exit_code=code)
+                self._process = self._spawn()
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after ``STOP_SECONDS``; returns the exit code."""
-        self._stopping.set()
-        process = self._process
+        with self._lock:
+            self._stopping.set()
+            process = self._process
         if process is None:
             return None
         if process.poll() is None:

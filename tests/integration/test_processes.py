@@ -342,6 +342,17 @@ async def test_sigterm_lets_another_running_worker_send_at_once(
         {webhook_id: 1 for webhook_id in ids})
 
 
+def _worker_children(pid: int) -> list[psutil.Process]:
+    """The ``wowsino worker`` processes ``pid`` started and that still run."""
+    found = []
+    for child in psutil.Process(pid).children():
+        with suppress(psutil.Error):  # one that just ended
+            if child.status() != psutil.STATUS_ZOMBIE and "wowsino.cli worker" in " ".join(
+                    child.cmdline()):
+                found.append(child)
+    return found
+
+
 async def _answering(base: str) -> bool:
     with suppress(httpx.HTTPError):
         async with httpx.AsyncClient(timeout=2) as http:
@@ -360,15 +371,24 @@ async def test_serve_finishes_a_request_in_flight_on_sigterm_and_exits_0(
     args = ["serve", "--workers", str(processes), "--host", "127.0.0.1", "--port", str(port)]
     with running(args, env, tmp_path / "serve.log") as parent:
         await until(lambda: _answering(base), "the API to answer", deadline=STARTUP)
-        children = psutil.Process(parent.pid).children()
-        commands = [" ".join(child.cmdline()) for child in children]
-        workers = [c for c in children if "wowsino.cli worker" in " ".join(c.cmdline())]
+        commands = [" ".join(child.cmdline()) for child in psutil.Process(parent.pid).children()]
+        workers = _worker_children(parent.pid)
         if processes == 1:  # the worker runs inside the one API process
             assert not workers, commands
         else:  # one worker process beside the API processes, not one in each
             assert len(workers) == 1, commands
             assert sum("multiprocessing.spawn" in c for c in commands) == 2, commands
             assert workers[0].environ()["WOWSINO_RATE_LIMIT_STORE"] == "postgres"
+            workers[0].kill()  # a worker that dies is replaced
+
+            def replacement() -> list[psutil.Process]:
+                return [c for c in _worker_children(parent.pid) if c != workers[0]]
+
+            async def replaced() -> bool:
+                return len(replacement()) == 1
+
+            await until(replaced, "another worker process")
+            workers = replacement()
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
             r = await http.post("/tenants", headers=admin, json={
