@@ -35,7 +35,7 @@ from typer.testing import CliRunner
 from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.bonus_support import grant, template
 from tests.integration.support import create_player
-from tests.integration.tournament_support import make_tournament, wager, window
+from tests.integration.tournament_support import make_tournament, wager
 from tests.support.live_server import free_port
 from tests.support.receiver import receiver
 from wowsino.kernel.clock import ManualClock, iso
@@ -43,13 +43,14 @@ from wowsino.kernel.db import plain_url
 
 DEADLINE = 25.0  # seconds any one wait may take
 STARTUP = 90.0  # seconds a process may take to start on a busy machine
+SETUP = timedelta(seconds=15)  # writing what three workers then find due at once
 
 
 @pytest.fixture
 def clock() -> ManualClock:
-    """The API's clock three hours behind the wall clock: what it schedules an hour or
-    two ahead is long due for the workers, which run on the wall clock."""
-    return ManualClock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3))
+    """The API's clock, from the wall clock's time (the workers run on the wall clock);
+    a test sets it to write what falls due when it chooses."""
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
 
 
 def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -125,15 +126,16 @@ async def test_three_workers_do_each_due_thing_once(
 ) -> None:
     players = [f"p{i}" for i in range(6)]
     with receiver() as rx, workers(3, _env(db_url, tmp_path), tmp_path):
-        await listening(db_url, 3)  # all three contend for everything that follows
+        # everything falls due at once, once it is all written and the workers are up
+        due = datetime.now(UTC).replace(microsecond=0) + SETUP
+        clock.set(due - SETUP)
         await _subscribe(tenant, rx.url)
         for name in players:
             await create_player(tenant, name)
-        draw_at = iso(clock.now() + timedelta(hours=1))  # long past on the wall clock
         raffles = []
         for i in range(5):
             r = await tenant.post("/v1/raffles", {"name": f"Raffle {i}", "ticket_cost_winz": 0,
-                                                  "prize_winz": 50, "draw_at": draw_at})
+                                                  "prize_winz": 50, "draw_at": iso(due)})
             assert r.status_code == 201, r.text
             raffles.append(r.json()["raffle"]["id"])
             for name in players[i % 3:i % 3 + 3]:
@@ -141,13 +143,16 @@ async def test_three_workers_do_each_due_thing_once(
                                             {"user_id": name, "tickets": 1})
                 assert entered.status_code == 201, entered.text
         tournaments = [(await make_tournament(
-            tenant, clock, name=f"Race {i}", **window(clock, lasts=timedelta(hours=2))))["id"]
-            for i in range(3)]
+            tenant, clock, name=f"Race {i}", starts_at=iso(due - timedelta(hours=1)),
+            ends_at=iso(due)))["id"] for i in range(3)]
         for i, name in enumerate(players[:4]):
             await wager(tenant, name, f"w{i}", str(10 + i))  # every tournament: 4 entrants
         expiring = await template(tenant, wagering_multiple=10, expires_in_hours=1)
+        clock.set(due - timedelta(hours=1))  # granted an hour before ``due``: expire then
         bonuses = [(await grant(tenant, expiring["id"], user=name))["bonus"]["id"]
                    for name in players]
+        assert datetime.now(UTC) < due, "the set-up took longer than SETUP"
+        await listening(db_url, 3)  # all three contend for what falls due
 
         async def all_done() -> bool:
             return bool(await scalar(db_url, (
@@ -158,7 +163,8 @@ async def test_three_workers_do_each_due_thing_once(
                 "WHERE status <> 'succeeded')"), len(raffles), len(tournaments),
                 len(bonuses)))
 
-        await until(all_done, "the workers to finish every due job")
+        await until(all_done, "the workers to finish every due job",
+                    deadline=SETUP.total_seconds() + DEADLINE)
         await asyncio.sleep(1.5)  # a double would show up within another pass or two
 
     prizes = await rows(db_url, "SELECT kind, ref_id, count(*) AS n FROM ledger_entries "
