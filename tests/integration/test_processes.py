@@ -348,6 +348,31 @@ async def test_sigterm_lets_another_running_worker_send_at_once(
         {webhook_id: 1 for webhook_id in ids})
 
 
+async def test_a_stopped_worker_returns_and_hands_back_what_it_had_not_sent(
+    app: Any, tenant: Tenant, db_url: str
+) -> None:
+    from wowsino.worker import STOP_GRACE, Worker
+
+    with holding_receiver(hold=HOOKED) as rx:
+        await _pending_deliveries(tenant, rx.url, db_url)
+        worker = Worker(app.state.platform, interval=0.2)
+        running_worker = asyncio.create_task(worker.run_forever())
+
+        async def all_held() -> bool:
+            return len(rx.held) == HOOKED
+
+        await until(all_held, "the worker to send every delivery")
+        stopped_at = time.monotonic()
+        worker.stop()
+        await asyncio.wait_for(running_worker, STOP_GRACE + 5)
+        assert time.monotonic() - stopped_at < STOP_GRACE + 2
+    released = await rows(db_url, "SELECT status, lease_until, attempts FROM webhook_deliveries")
+    assert [(r["status"], r["lease_until"], r["attempts"]) for r in released] == [
+        ("pending", None, 0)] * HOOKED
+    attempts = await scalar(db_url, "SELECT count(*) FROM webhook_attempts")
+    assert attempts == 0  # nothing recorded as tried
+
+
 def _worker_children(pid: int) -> list[psutil.Process]:
     """The ``wowsino worker`` processes ``pid`` started and that still run."""
     found = []
