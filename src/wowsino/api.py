@@ -45,7 +45,7 @@ from wowsino.kernel.http import (
     install_error_handlers,
 )
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.logs import configure_logging
+from wowsino.kernel.logs import configure_logging, log_failure
 from wowsino.kernel.platform import Platform
 from wowsino.kyc.endpoints import callback_router as kyc_callback_router
 from wowsino.kyc.endpoints import player_router as player_kyc_router
@@ -83,17 +83,30 @@ async def save_usage(platform: Platform) -> None:
 
 
 WORKER_STOP_SECONDS = 10  # an in-process worker's job at hand, at shutdown, then cancelled
+USAGE_FLUSH_SECONDS = 1.0
+
+
+async def flush_usage_forever(platform: Platform) -> None:
+    """Write the process's usage counts every second, as its worker would: for an API
+    process whose worker runs elsewhere (``serve --workers N``)."""
+    while True:
+        await asyncio.sleep(USAGE_FLUSH_SECONDS)
+        try:
+            await platform.usage.flush(platform.engine)
+        except Exception as exc:
+            log_failure(log, "usage counts not flushed", exc)
 
 
 def app_from_env() -> FastAPI:
     """The app of each of ``wowsino serve --workers N``'s processes (uvicorn calls this
     factory in each): settings from the environment, the database at
     ``WOWSINO_DATABASE_URL`` (the parent started and migrated it), no in-process worker
-    (the parent runs one ``wowsino worker`` beside them)."""
+    (the parent runs one ``wowsino worker`` beside them), so the usage counts are written
+    by the process itself."""
     settings = Settings.from_env()
     if not settings.database_url:
         raise RuntimeError("WOWSINO_DATABASE_URL is not set: start the API with wowsino serve")
-    return create_app(settings, database_url=settings.database_url)
+    return create_app(settings, database_url=settings.database_url, flush_usage=True)
 
 
 def create_app(
@@ -102,6 +115,7 @@ def create_app(
     database_url: str,
     clock: Clock | None = None,
     run_worker: bool = False,
+    flush_usage: bool = False,
 ) -> FastAPI:
     """Build the ASGI app on ``database_url`` (migrations are the caller's job).
 
@@ -123,6 +137,8 @@ def create_app(
 
             worker = Worker(platform)
             worker_task = asyncio.create_task(worker.run_forever())
+        elif flush_usage:
+            worker_task = asyncio.create_task(flush_usage_forever(platform))
         await platform.keys.start()
         # what start-up built lives as long as the process: out of the collector's way
         gc.collect()
@@ -131,9 +147,10 @@ def create_app(
             yield
         finally:
             await platform.keys.close()
-            if worker is not None and worker_task is not None:
-                worker.stop()  # the job at hand finishes; unsent deliveries are handed back
-                await asyncio.wait([worker_task], timeout=WORKER_STOP_SECONDS)
+            if worker_task is not None:
+                if worker is not None:  # the job at hand finishes; unsent deliveries go back
+                    worker.stop()
+                    await asyncio.wait([worker_task], timeout=WORKER_STOP_SECONDS)
                 worker_task.cancel()
                 with suppress(asyncio.CancelledError):
                     await worker_task

@@ -45,10 +45,6 @@ class WorkerProcess:
         self._watch = threading.Thread(target=self._keep_running, name="worker-watch",
                                        daemon=True)
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
     def start(self) -> None:
         self._process = self._spawn()
         self._watch.start()

@@ -433,6 +433,12 @@ async def test_serve_finishes_a_request_in_flight_on_sigterm_and_exits_0(
             credit = {"rail": "real", "asset": "USD", "amount": "1.00", "reason": "test"}
             r = await http.post("/v1/players/alice/adjustments", headers=key, json=credit)
             assert r.status_code == 201, r.text
+
+            async def counted() -> bool:  # each API process writes its usage counts
+                return (await scalar(db_url, "SELECT coalesce(sum(api_calls), 0) "
+                                             "FROM usage_counters")) >= 2
+
+            await until(counted, "the usage counts to be written")
             # hold alice's balances: the next credit waits on the lock, in flight
             lock = await asyncpg.connect(plain_url(db_url))
             try:
