@@ -262,8 +262,15 @@ def worker() -> None:
     async def job(engine: Any) -> None:
         running = Worker(Platform.build(settings, engine, SystemClock()))
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, running.stop)
+        signals = (signal.SIGTERM, signal.SIGINT)
+
+        def stop() -> None:  # a second signal ends the process at once
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+            running.stop()
+
+        for signum in signals:
+            loop.add_signal_handler(signum, stop)
         await running.run_forever()
 
     with contextlib.suppress(KeyboardInterrupt):
