@@ -60,7 +60,9 @@ def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def running(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``wowsino <args>`` as a subprocess (output to ``log``), killed if still running."""
+    """``wowsino <args>`` as a subprocess (output to ``log``); if still running at the
+    end, stopped with SIGTERM (so it stops its own children), killed with its children
+    if that takes over 30 s."""
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "wowsino.cli", *args], env=env,
                                    stdout=out, stderr=subprocess.STDOUT,
@@ -69,7 +71,14 @@ def running(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
         yield process
     finally:
         if process.poll() is None:
-            process.kill()
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with suppress(psutil.Error):
+                    for child in psutil.Process(process.pid).children(recursive=True):
+                        child.kill()
+                process.kill()
         process.wait(timeout=10)
 
 
