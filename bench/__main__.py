@@ -142,7 +142,8 @@ def run(args: argparse.Namespace, progress: Progress, say: Console) -> None:
             report(line)
 
         with step(progress, f"Adjustments: round trips, then wrk ({adjustments.CLIENTS} "
-                            "connections) and pgbench alternating", args.api_seconds * 2 + 20):
+                            "connections) and pgbench alternating, on 1 then "
+                            f"{adjustments.PROCESSES} API processes", args.api_seconds * 4 + 40):
             lines = asyncio.run(adjustments.run(
                 server.fresh_database("bench_adjustments"), server.fresh_database("bench_trips"),
                 setup, seconds=args.api_seconds, rounds=args.api_rounds))

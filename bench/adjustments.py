@@ -1,6 +1,6 @@
 """Adjustments over HTTP against pgbench's single transfer, and round trips per request kind.
 
-Two parts, each with its own ``wowsino serve --no-worker`` on a fresh database:
+Three parts, each with its own ``wowsino serve --no-worker``:
 
 1. Round trips. The API's database connections go through a relay that counts
    every exchange with PostgreSQL (``bench.roundtrips``). For each request kind
@@ -14,8 +14,13 @@ Two parts, each with its own ``wowsino serve --no-worker`` on a fresh database:
    script (the reference: the same row writes as one ledger transfer, 16 clients)
    on the ledger benchmark's database, on the same server.
 
+3. The same throughput again, on the same database (a tenant of its own), against two
+   API processes (``wowsino serve --workers 2``: uvicorn's process manager, the kernel
+   spreading the connections over the two), with pgbench rounds of its own alternating.
+
 Prints ``api adjustments: <n> req/s, p50 <ms>, p99 <ms>, <k> round trips, pgbench <tps>
-tps, ratio <x>`` and ``round trips: …`` for every kind.
+tps, ratio <x>``, ``api adjustments (2 processes): <n> req/s, p50 <ms>, p99 <ms>, pgbench
+<tps> tps, ratio <x>`` and ``round trips: …`` for every kind.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from bench.roundtrips import counting_relay
 
 PLAYERS = 256
 CLIENTS = 32
+PROCESSES = 2  # the second throughput line: ``wowsino serve --workers 2``
 PGBENCH_CLIENTS = 16
 SEQUENTIAL = 30  # requests of each kind counted one at a time
 PRIZES = [
@@ -163,11 +169,12 @@ async def round_trips(url: str, workdir: Path) -> dict[str, float]:
 
 
 async def throughput(url: str, workdir: Path, setup: ledger.LedgerSetup, *, seconds: int,
-                     rounds: int) -> tuple[Load, ledger.Throughput]:
-    """``seconds`` of adjustments through wrk and as many of pgbench, alternating in rounds."""
-    with api_server(url, workdir) as (base, token, _pid):
+                     rounds: int, processes: int = 1) -> tuple[Load, ledger.Throughput]:
+    """``seconds`` of adjustments through wrk and as many of pgbench, alternating in rounds,
+    against ``processes`` API processes (each run on ``url`` has its own tenant)."""
+    with api_server(url, workdir, processes=processes) as (base, token, _pid):
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            key = await _tenant(client, token, "adjustments")
+            key = await _tenant(client, token, f"adjustments{processes}")
             names = [f"a{i}" for i in range(PLAYERS)]
             for name in names:
                 (await client.post("/v1/players", headers=key, json={
@@ -203,12 +210,20 @@ async def run(url: str, counting_url: str, setup: ledger.LedgerSetup, *, seconds
         counts = await round_trips(counting_url, Path(tmp))
         load, reference = await throughput(url, Path(tmp), setup, seconds=seconds,
                                            rounds=rounds)
+        spread, spread_reference = await throughput(url, Path(tmp), setup, seconds=seconds,
+                                                    rounds=rounds, processes=PROCESSES)
+    return [
+        f"api adjustments: {_figures(load, reference, counts['adjustment'])}",
+        f"api adjustments ({PROCESSES} processes): {_figures(spread, spread_reference)}",
+        "round trips: " + ", ".join(f"{kind} {n:g}" for kind, n in counts.items()),
+    ]
+
+
+def _figures(load: Load, reference: ledger.Throughput, round_trips: float | None = None
+             ) -> str:
     ratio = load.per_second / reference.per_second if reference.count else 0.0
     p50 = statistics.median(load.p50 or [0]) / 1000
     p99 = max(load.p99 or [0]) / 1000
-    return [
-        f"api adjustments: {load.per_second:,.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-        f"{counts['adjustment']:g} round trips, pgbench {reference.per_second:,.0f} tps, "
-        f"ratio {ratio:.2f}",
-        "round trips: " + ", ".join(f"{kind} {n:g}" for kind, n in counts.items()),
-    ]
+    trips = f"{round_trips:g} round trips, " if round_trips is not None else ""
+    return (f"{load.per_second:,.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {trips}"
+            f"pgbench {reference.per_second:,.0f} tps, ratio {ratio:.2f}")

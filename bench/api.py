@@ -101,10 +101,10 @@ def _wowsino_command() -> list[str]:
 
 @contextmanager
 def api_server(database_url: str, workdir: Path, *, token: str | None = None,
-               env: dict[str, str] | None = None, name: str = "api"
+               env: dict[str, str] | None = None, name: str = "api", processes: int = 1
                ) -> Iterator[tuple[str, str, int]]:
-    """Run ``wowsino serve --no-worker`` (with ``env`` added to its environment, its log in
-    ``<name>.log``); yield (base URL, admin token, pid)."""
+    """Run ``wowsino serve --no-worker --workers processes`` (with ``env`` added to its
+    environment, its log in ``<name>.log``); yield (base URL, admin token, pid)."""
     port = _free_port()
     token = token or secrets.token_urlsafe(24)
     env = {
@@ -115,8 +115,8 @@ def api_server(database_url: str, workdir: Path, *, token: str | None = None,
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*_wowsino_command(), "serve", "--no-worker", "--host", "127.0.0.1",
-             "--port", str(port)],
+            [*_wowsino_command(), "serve", "--no-worker", "--workers", str(processes),
+             "--host", "127.0.0.1", "--port", str(port)],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )

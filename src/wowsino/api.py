@@ -83,6 +83,7 @@ async def save_usage(platform: Platform) -> None:
                     error=type(exc).__name__)
 
 
+WORKER_STOP_SECONDS = 10  # an in-process worker's job at hand, at shutdown, then cancelled
 # how often an API process without a worker of its own saves its usage counts
 USAGE_FLUSH_SECONDS = 1.0
 
@@ -98,6 +99,18 @@ async def flush_usage_forever(platform: Platform, every: float = USAGE_FLUSH_SEC
             await platform.usage.flush(platform.engine)
         except Exception as exc:
             log_failure(log, "usage flush failed", exc, unsaved_calls=platform.usage.pending)
+
+
+def app_from_env() -> FastAPI:
+    """The app of each of ``wowsino serve --workers N``'s processes (uvicorn calls this
+    factory in each): settings from the environment, the database at
+    ``WOWSINO_DATABASE_URL`` (the parent started and migrated it), no in-process worker
+    (the parent runs one ``wowsino worker`` beside them), so each process saves its own
+    usage counts every second."""
+    settings = Settings.from_env()
+    if not settings.database_url:
+        raise RuntimeError("WOWSINO_DATABASE_URL is not set: start the API with wowsino serve")
+    return create_app(settings, database_url=settings.database_url)
 
 
 def create_app(
@@ -126,11 +139,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await end_sessions_of_other_tokens(platform)  # a changed admin token signs all out
         app.state.console_sessions_swept = True
-        worker_task = None
+        worker_task = worker = None
         if run_worker:
             from wowsino.worker import Worker
 
-            worker_task = asyncio.create_task(Worker(platform).run_forever())
+            worker = Worker(platform)
+            worker_task = asyncio.create_task(worker.run_forever())
         elif usage_flush_seconds is not None:
             worker_task = asyncio.create_task(
                 flush_usage_forever(platform, usage_flush_seconds))
@@ -145,6 +159,9 @@ def create_app(
             await platform.keys.close()
             await platform.reads.close()
             if worker_task is not None:
+                if worker is not None:  # the job at hand finishes; unsent deliveries go back
+                    worker.stop()
+                    await asyncio.wait([worker_task], timeout=WORKER_STOP_SECONDS)
                 worker_task.cancel()
                 with suppress(asyncio.CancelledError):
                     await worker_task

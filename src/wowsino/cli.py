@@ -120,6 +120,10 @@ def serve(
     demo: Annotated[bool, typer.Option(
         "--demo", help="Create the demo tenants (plug-in and white-label), print their keys")] = False,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the worker")] = False,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64,
+        help="API processes (1 to 64); above 1 the worker runs as one process beside "
+             "them")] = 1,
 ) -> None:
     """Start the API (and the worker) on the configured database."""
     import os
@@ -160,6 +164,8 @@ def serve(
         console.print(f"Console      {base}/admin")
         where = "external" if settings.database_url else f"embedded, data in {settings.data_dir}"
         console.print(f"Database     {where}")
+        if workers > 1:
+            console.print(f"Processes    {workers} API" + ("" if no_worker else ", 1 worker"))
         if generated_token:
             console.print(f"Admin token  {settings.admin_token}   (generated for this run; "
                           "set WOWSINO_ADMIN_TOKEN to choose one)", soft_wrap=True)
@@ -209,10 +215,17 @@ def serve(
             raise SystemExit(0)
 
         signal.signal(signal.SIGTERM, _terminate)
-        application = create_app(settings, database_url=url, run_worker=not no_worker)
         try:
-            uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
-                        access_log=False)
+            if workers > 1:
+                from wowsino.processes import serve_processes
+
+                serve_processes(url, workers=workers, host=bind_host, port=bind_port,
+                                run_worker=not no_worker, log_level="warning",
+                                access_log=False)
+            else:
+                application = create_app(settings, database_url=url, run_worker=not no_worker)
+                uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",
+                            access_log=False)
         finally:
             for process in sandboxes:
                 process.terminate()
@@ -244,15 +257,31 @@ def _start_sandbox(name: str, url: str, *args: str) -> subprocess.Popen[bytes] |
 
 @app.command()
 def worker() -> None:
-    """Run the worker alone (deliveries and scheduled jobs)."""
+    """Run the worker alone (deliveries and scheduled jobs); any number may run. SIGTERM
+    or Ctrl-C stops it: the job at hand finishes, unsent webhook deliveries are handed
+    back."""
+    import signal
+
     from wowsino.kernel.clock import SystemClock
     from wowsino.kernel.platform import Platform
     from wowsino.worker import Worker
 
     settings = Settings.from_env()
+    configure_logging(json_logs=settings.log_json)
 
     async def job(engine: Any) -> None:
-        await Worker(Platform.build(settings, engine, SystemClock())).run_forever()
+        running = Worker(Platform.build(settings, engine, SystemClock()))
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT)
+
+        def stop() -> None:  # a second signal ends the process at once
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+            running.stop()
+
+        for signum in signals:
+            loop.add_signal_handler(signum, stop)
+        await running.run_forever()
 
     with contextlib.suppress(KeyboardInterrupt):
         _with_engine(settings, job)

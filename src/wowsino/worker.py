@@ -6,6 +6,12 @@ expire bonuses, pay VIP cashback at each period's end, expire journey runs, star
 CRM campaigns, lift self-exclusions that have ended, forget old failed logins, send
 approved payouts a PSP has not taken, settle game rounds left open as lost, purge expired
 idempotency keys, flush usage meters; and webhook deliveries.
+
+Any number of workers may run: each job claims what it works on (row locks taken with
+``SKIP LOCKED``, advisory locks, leases), so each thing due is done once. ``stop`` ends
+a worker in an orderly way: the job at hand finishes and the pass ends there; a
+delivery pass gets ``STOP_GRACE`` to record what it has sent, then its claims not
+recorded are handed back for another worker to send at once.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from wowsino.wallet import gateway as wallet
 from wowsino.webhooks import delivery
 
 log = structlog.get_logger("wowsino.worker")
+
+STOP_GRACE = 1.0  # seconds a delivery pass in flight gets to finish once stopped
 
 
 Job = Callable[[Platform], Awaitable[int]]
@@ -108,6 +116,11 @@ class Worker:
         self.platform = platform
         self.interval = interval
         self._last_purge: datetime | None = None
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask ``run_forever`` to return (see the module's docstring); safe to repeat."""
+        self._stopping.set()
 
     async def tick(self) -> dict[str, int]:
         """One pass over every job (tests call this directly). A job that fails is logged
@@ -119,6 +132,8 @@ class Worker:
             jobs.append(("idempotency_purged", purge_idempotency_keys))
         done = {}
         for name, job in jobs:
+            if self._stopping.is_set():
+                break
             try:
                 done[name] = await job(self.platform)
             except Exception as exc:
@@ -130,19 +145,33 @@ class Worker:
         return done
 
     async def run_forever(self) -> None:
-        """Run the scheduled jobs and the webhook deliveries (and the event stream's relay
-        when WOWSINO_NATS_URL is set) until cancelled."""
-        loops = [self._jobs_loop(), self._deliveries_loop()]
+        """Run the scheduled jobs and the webhook deliveries until stopped (or cancelled),
+        and the event stream's relay beside them when WOWSINO_NATS_URL is set (stopped with
+        them: a pass cut short is published again by the next, and JetStream drops the
+        copies)."""
+        relaying = None
         if self.platform.settings.nats_url:
             from wowsino.stream import relay
 
-            loops.append(relay.run(self.platform.engine, self.platform.settings))
-        await asyncio.gather(*loops)
+            relaying = asyncio.create_task(relay.run(self.platform.engine,
+                                                     self.platform.settings))
+        try:
+            await asyncio.gather(self._jobs_loop(), self._deliveries_loop())
+        finally:
+            if relaying is not None:
+                relaying.cancel()
+                with suppress(asyncio.CancelledError):
+                    await relaying
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if the worker is stopped meanwhile."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def _jobs_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self.tick()
-            await asyncio.sleep(self.interval)
+            await self._pause(self.interval)
 
     async def _deliveries_loop(self) -> None:
         """Deliver as soon as a commit notifies us, and poll once a second for retries."""
@@ -150,21 +179,44 @@ class Worker:
         listener = await self._listen(wake)
         try:
             async with delivery.client() as http:
-                while True:
+                while not self._stopping.is_set():
                     try:
-                        sent = await delivery.deliver_due(self.platform, http)
+                        sent = await self._delivery_pass(http)
                     except Exception as exc:
                         log_failure(log, "webhook delivery pass failed", exc)
                         sent = 0
                     if sent:
                         continue
                     wake.clear()
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), timeout=self.interval)
+                    waits = [asyncio.ensure_future(wake.wait()),
+                             asyncio.ensure_future(self._stopping.wait())]
+                    try:
+                        await asyncio.wait(waits, timeout=self.interval,
+                                           return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for waiting in waits:
+                            waiting.cancel()
         finally:
             if listener is not None:
                 with suppress(Exception):
                     await listener.close()
+
+    async def _delivery_pass(self, http: Any) -> int:
+        """One ``deliver_due``; once stopped, it has ``STOP_GRACE`` to finish, then it is
+        cancelled and hands back its claims not recorded."""
+        sending = asyncio.ensure_future(delivery.deliver_due(self.platform, http))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait([sending, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if not sending.done():
+                await asyncio.wait([sending], timeout=STOP_GRACE)
+        finally:
+            stopping.cancel()
+            if not sending.done():
+                sending.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sending
+        return 0 if sending.cancelled() else sending.result()
 
     async def _listen(self, wake: asyncio.Event) -> Any:
         """A LISTEN connection that sets ``wake`` on each delivery commit (None if unavailable)."""

@@ -128,6 +128,9 @@ class Settings:
     nats_url: str | None = None
     nats_stream: str = "WOWSINO"
     nats_subject_prefix: str = "wowsino"
+    # how long a worker's claim on a webhook delivery lasts: a worker that dies holding
+    # one, another sends the delivery after this (webhooks/delivery.py)
+    webhook_lease_seconds: int = 60
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -192,4 +195,5 @@ class Settings:
             nats_url=os.environ.get("WOWSINO_NATS_URL") or None,
             nats_stream=os.environ.get("WOWSINO_NATS_STREAM") or "WOWSINO",
             nats_subject_prefix=os.environ.get("WOWSINO_NATS_SUBJECT_PREFIX") or "wowsino",
+            webhook_lease_seconds=min(max(_int("WOWSINO_WEBHOOK_LEASE_SECONDS", 60), 1), 3600),
         )

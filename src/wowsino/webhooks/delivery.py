@@ -1,6 +1,11 @@
 """Sending webhook deliveries: claim due rows (``FOR UPDATE SKIP LOCKED``, so several
 workers may run), sign and post each, record the attempt, schedule retries.
 
+A claim is a lease (``lease_until``, ``WOWSINO_WEBHOOK_LEASE_SECONDS`` ahead): a worker
+that dies holding one loses it when it expires, and another worker sends the delivery.
+A worker stopped in an orderly way (a cancelled pass) hands back at once what it
+claimed and has not recorded, so nothing waits for the lease.
+
 2xx acknowledges. 4xx fails at once (408 and 429 are retried: they mean "later").
 5xx, timeouts and network errors retry with backoff and jitter — about 30 s, 2 m,
 10 m, 1 h, 6 h, then every 12 h — until 3 days after the first attempt. A
@@ -32,7 +37,7 @@ BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10),
            timedelta(hours=1), timedelta(hours=6))
 EVERY_LATER = timedelta(hours=12)
 GIVE_UP_AFTER = timedelta(days=3)
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=60)  # the default of WOWSINO_WEBHOOK_LEASE_SECONDS
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 RETRYABLE_4XX = {408, 429}
 
@@ -56,6 +61,7 @@ class Claimed:
     created_at: datetime
     url: str
     secret: str
+    lease_until: datetime  # this claim's lease: with ``attempts``, which claim a row is under
 
 
 @dataclass(frozen=True)
@@ -84,18 +90,55 @@ _CLAIM = text(
     "webhook_subscriptions s WHERE d.tenant_id = c.tenant_id AND d.id = c.id "
     "AND s.tenant_id = d.tenant_id AND s.id = d.subscription_id "
     "RETURNING d.tenant_id, d.mode, d.id, d.subscription_id, d.event_type, d.data, "
-    "d.event_created_at, d.attempts, d.created_at, s.url, s.secret"
+    "d.event_created_at, d.attempts, d.created_at, s.url, s.secret, d.lease_until"
 )
+
+# Hands back a claim not recorded: due again at once, as if never claimed (the attempt
+# it counted was not made, or not seen through), and idle workers are woken for it. A
+# row recorded since, or claimed again by another worker after the lease ran out, does
+# not match and is left alone.
+_RELEASE = text(
+    "UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL, "
+    "attempts = attempts - 1 WHERE tenant_id = :t AND id = :id AND status = 'delivering' "
+    "AND lease_until = :lease AND attempts = :n"
+)
+
+
+def lease(platform: Platform) -> timedelta:
+    return timedelta(seconds=platform.settings.webhook_lease_seconds)
 
 
 async def claim(platform: Platform, batch: int = 50) -> list[Claimed]:
     now = platform.clock.now()
 
     async def work(conn: AsyncConnection) -> list[Claimed]:
-        rows = await conn.execute(_CLAIM, {"now": now, "lease": now + LEASE, "batch": batch})
+        rows = await conn.execute(_CLAIM, {"now": now, "lease": now + lease(platform),
+                                           "batch": batch})
         return [Claimed(**dict(r._mapping)) for r in rows]
 
     return await unit_of_work(platform.engine, work)
+
+
+async def release(platform: Platform, items: list[Claimed]) -> int:
+    """Hand back claims that were not recorded (see ``_RELEASE``); returns how many."""
+    if not items:
+        return 0
+
+    async def work(conn: AsyncConnection) -> int:
+        released = 0
+        for item in items:
+            result = await conn.execute(_RELEASE, {"t": item.tenant_id, "id": item.id,
+                                                   "lease": item.lease_until,
+                                                   "n": item.attempts})
+            released += result.rowcount
+        if released:
+            await conn.execute(text("SELECT pg_notify('wowsino_webhooks', '')"))
+        return released
+
+    released = await unit_of_work(platform.engine, work)
+    if released:
+        log.info("webhook deliveries released", count=released)
+    return released
 
 
 def envelope(item: Claimed, delivered_at: datetime) -> bytes:
@@ -188,24 +231,33 @@ async def _track_subscription(
 
 async def deliver_due(platform: Platform, http: httpx.AsyncClient, *, batch: int = 50,
                       concurrency: int = 16) -> int:
-    """Claim and send one batch of due deliveries; returns how many were attempted."""
+    """Claim and send one batch of due deliveries; returns how many were attempted.
+
+    Cancelled (the worker stopping), it releases the claims it has not recorded before
+    it re-raises."""
     items = await claim(platform, batch)
     if not items:
         return 0
     gate = asyncio.Semaphore(concurrency)
     production = platform.settings.production
+    unrecorded = {item.id: item for item in items}
 
     async def one(item: Claimed) -> None:
         async with gate:
             outcome = await send(http, item, now=platform.clock.now(), production=production)
             state = await record(platform, item, outcome)
+            unrecorded.pop(item.id, None)
             if not outcome.ok and outcome.error != "refused":  # a refusal is logged by send
                 log.warning("webhook delivery failed", delivery=str(item.id),
                             tenant_id=str(item.tenant_id), mode=item.mode,
                             event_type=item.event_type, attempt=item.attempts,
                             status_code=outcome.status_code, error=outcome.error, next=state)
 
-    await asyncio.gather(*(one(item) for item in items))
+    try:
+        await asyncio.gather(*(one(item) for item in items))
+    except asyncio.CancelledError:
+        await asyncio.shield(release(platform, list(unrecorded.values())))
+        raise
     return len(items)
 
 
