@@ -20,8 +20,10 @@ while the workers deliver webhooks to the receiver, which records each delivery'
 up to 30 s to drain.
 
 Printed per configuration: requests/s, p50 and p99 per kind with errors; deliveries/s
-with lag p50/p99 and how many were left undelivered; the CPU seconds each group of
-processes used (API, workers, PostgreSQL, load generators). Then the scaling ratio of
+with lag p50/p99 and how many were left undelivered; the cores each group of processes
+kept busy (API, workers, PostgreSQL, load generators, and the machine's other
+processes), and from those the requests per busy core of API and of PostgreSQL (the
+capacity-planning figures of docs/operations.md). Then the scaling ratio of
 requests/s (2 processes over 1), and, when it is under the 1.6× target, the reason read
 off those CPU figures (a machine with no idle core cannot scale by adding processes).
 """
@@ -330,6 +332,13 @@ class Outcome:
                           for name, used in self.cpu.items() if name != "machine")
         out.append(f"  cores used: {cores}, other processes {self.others / self.seconds:.2f} "
                    f"(of {os.cpu_count()})")
+        per_core = {name: self.requests_per_second / (self.cpu[name] / self.seconds)
+                    for name in ("API", "PostgreSQL") if self.cpu[name] > 0}
+        deliveries = self.delivered_in_window / self.cpu["workers"] if self.cpu["workers"] else 0
+        out.append("  per busy core: " + ", ".join(
+            f"{name} {rate:,.0f} req/s" for name, rate in per_core.items())
+            + f", workers {deliveries:,.0f} webhook deliveries/s (capacity planning: "
+              "docs/operations.md)")
         return out
 
 
