@@ -9,12 +9,8 @@ import asyncio
 import contextlib
 import math
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -22,72 +18,22 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN, ADMIN_TOKEN
-from tests.support.live_server import free_port
+from tests.support.api_process import ApiProcess
 from tests.support.redis_service import require_redis
 
 pytestmark = pytest.mark.timeout(120)
 BURST, PER_SECOND = 10, 1
 
 
-@dataclass
-class Api:
-    """``wowsino serve --no-worker`` as a process of its own."""
-
-    env: dict[str, str]
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", "from wowsino.cli import app; app()", "serve",
-                 "--host", "127.0.0.1", "--port", str(self.port), "--no-worker"],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                cwd=self.log_path.parent, start_new_session=True)
-
-    async def ready(self) -> None:
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient(timeout=2) as http:
-            while time.monotonic() < deadline:
-                assert self.process is not None and self.process.poll() is None, self.log()
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{self.base}/readyz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"the API did not start: {self.log()}")
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self) -> None:
-        if self.running:
-            assert self.process is not None
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-
 @contextlib.asynccontextmanager
-async def two_apis(db_url: str, root: Path, **env: str) -> AsyncIterator[tuple[Api, Api]]:
+async def two_apis(db_url: str, root: Path, **env: str) -> AsyncIterator[tuple[ApiProcess, ApiProcess]]:
     base = {name: value for name, value in os.environ.items()
             if name not in ("WOWSINO_REDIS_URL", "WOWSINO_RATE_LIMIT_STORE")}
     base.update({"WOWSINO_DATABASE_URL": db_url, "WOWSINO_ADMIN_TOKEN": ADMIN_TOKEN,
                  "WOWSINO_DATA_DIR": str(root), "WOWSINO_DB_POOL_SIZE": "4",
                  "WOWSINO_RATE_LIMIT_BURST": str(BURST),
                  "WOWSINO_RATE_LIMIT_PER_SECOND": str(PER_SECOND), **env})
-    apis = (Api(base, root / "api-a.log"), Api(base, root / "api-b.log"))
+    apis = (ApiProcess(base, root, "api-a"), ApiProcess(base, root, "api-b"))
     try:
         for api in apis:
             api.start()
@@ -98,7 +44,7 @@ async def two_apis(db_url: str, root: Path, **env: str) -> AsyncIterator[tuple[A
             api.stop()
 
 
-async def make_tenant(http: httpx.AsyncClient, api: Api) -> tuple[str, dict[str, str]]:
+async def make_tenant(http: httpx.AsyncClient, api: ApiProcess) -> tuple[str, dict[str, str]]:
     r = await http.post(f"{api.base}/tenants", headers=ADMIN, json={
         "slug": "acme", "name": "Acme", "service_mode": "plug_in",
         "brand": {"slug": "main", "name": "Main"}})

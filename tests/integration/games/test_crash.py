@@ -11,10 +11,8 @@ and ``wowsino ledger verify`` is clean."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,7 +31,7 @@ from tests.conftest import ADMIN_TOKEN
 from tests.integration.games_support import launch, signed
 from tests.integration.support import adjust
 from tests.integration.wl_support import login, make_white_label, register
-from tests.support.live_server import free_port
+from tests.support.api_process import ApiProcess
 from wowsino.kernel.clock import Clock, SystemClock
 from wowsino.kernel.jsonio import dumps, loads
 
@@ -49,65 +47,12 @@ def clock() -> Clock:
     return SystemClock()
 
 
-@dataclass
-class Api:
-    """``wowsino serve`` as a process of its own on the test's database."""
-
-    db_url: str
-    root: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.starts += 1
-        env = {**os.environ, "WOWSINO_DATABASE_URL": self.db_url,
-               "WOWSINO_ADMIN_TOKEN": ADMIN_TOKEN, "WOWSINO_DATA_DIR": str(self.root),
-               "WOWSINO_DB_POOL_SIZE": "8"}
-        with (self.root / f"api-{self.starts}.log").open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", "from wowsino.cli import app; app()", "serve",
-                 "--host", "127.0.0.1", "--port", str(self.port), "--no-worker"],
-                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root,
-                start_new_session=True)
-
-    async def ready(self) -> None:
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient(timeout=2) as http:
-            while time.monotonic() < deadline:
-                assert self.process is not None and self.process.poll() is None, self.log()
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{self.base}/readyz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"the API did not start: {self.log()}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-
-    def log(self) -> str:
-        return (self.root / f"api-{self.starts}.log").read_text(errors="replace")[-3000:]
-
-
 @pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
+def api(db_url: str) -> Iterator[ApiProcess]:
     with tempfile.TemporaryDirectory(prefix="wowsino-crash-") as root:
-        served = Api(db_url, Path(root))
+        served = ApiProcess({**os.environ, "WOWSINO_DATABASE_URL": db_url,
+                             "WOWSINO_ADMIN_TOKEN": ADMIN_TOKEN, "WOWSINO_DATA_DIR": root,
+                             "WOWSINO_DB_POOL_SIZE": "8"}, Path(root))
         try:
             yield served
         finally:
@@ -181,7 +126,7 @@ async def until(storm: Storm, answered: int) -> None:
 
 
 async def test_a_killed_api_applies_every_transaction_once_after_the_clients_retry(
-    client: httpx.AsyncClient, api: Api, engine: Any,
+    client: httpx.AsyncClient, api: ApiProcess, engine: Any,
 ) -> None:
     api.start()  # it starts while the players are set up
     wl = await make_white_label(client)
@@ -251,7 +196,6 @@ async def test_a_killed_api_applies_every_transaction_once_after_the_clients_ret
     verified = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-c", "from wowsino.cli import app; app()", "ledger", "verify"],
-        env={**os.environ, "WOWSINO_DATABASE_URL": api.db_url,
-             "WOWSINO_DATA_DIR": str(api.root)}, capture_output=True, text=True, timeout=120)
+        env=api.env, capture_output=True, text=True, timeout=120)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "ledger verified" in verified.stdout
