@@ -53,7 +53,7 @@ import httpx
 import psutil
 
 from bench.adjustments import WRK_COMMON, Load, _wrk
-from bench.api import ADMIN_HEADER, _free_port, _wowsino_command, bench_tenant
+from bench.api import ADMIN_HEADER, _wowsino_command, api_server, bench_tenant
 from bench.server import bench_server
 
 PLAYERS = 256
@@ -179,40 +179,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 class Platform:
     base: str
     token: str
-    api: subprocess.Popen[bytes]
+    api_pid: int
     workers: list[subprocess.Popen[bytes]]
 
 
 @contextmanager
 def platform(database_url: str, workdir: Path, processes: int) -> Iterator[Platform]:
     """``processes`` API processes on one port and as many workers, on ``database_url``."""
-    port = _free_port()
     token = secrets.token_urlsafe(24)
-    env = {**os.environ, "WOWSINO_DATABASE_URL": database_url, "WOWSINO_ADMIN_TOKEN": token,
-           "WOWSINO_DATA_DIR": str(workdir / "data")}
-    log = workdir / f"platform-{processes}.log"
-    api = _start(["serve", "--no-worker", "--workers", str(processes), "--host", "127.0.0.1",
-                  "--port", str(port)], env, log)
-    started: list[subprocess.Popen[bytes]] = [api]
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if api.poll() is not None:
-                raise RuntimeError(f"the API exited with {api.returncode}:\n"
-                                   f"{log.read_text(errors='replace')[-4000:]}")
-            with suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the API did not become ready; see {log}")
-            time.sleep(0.2)
-        workers = [_start(["worker"], env, log) for _ in range(processes)]
-        started += workers
-        yield Platform(base, token, api, workers)
-    finally:
-        for process in reversed(started):
-            _stop(process)
+    with api_server(database_url, workdir, token=token, name=f"api-{processes}",
+                    processes=processes) as (base, _, pid):
+        env = {**os.environ, "WOWSINO_DATABASE_URL": database_url,
+               "WOWSINO_ADMIN_TOKEN": token, "WOWSINO_DATA_DIR": str(workdir / "api-data")}
+        workers = [_start(["worker"], env, workdir / f"workers-{processes}.log")
+                   for _ in range(processes)]
+        try:
+            yield Platform(base, token, pid, workers)
+        finally:
+            for process in workers:
+                _stop(process)
 
 
 async def _prepare(base: str, token: str, hook_url: str) -> tuple[str, str]:
@@ -371,7 +356,7 @@ async def measure(database_url: str, workdir: Path, processes: int, seconds: int
                                for script in scripts.values()))
         await asyncio.sleep(1.0)
         groups = {
-            "API": lambda: _cpu_seconds(_tree(running.api.pid)),
+            "API": lambda: _cpu_seconds(_tree(running.api_pid)),
             "workers": lambda: _cpu_seconds([p for w in running.workers for p in _tree(w.pid)]),
             "PostgreSQL": lambda: _cpu_seconds(_postgres()),
             "load generators": _own_cpu_seconds,
