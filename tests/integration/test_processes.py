@@ -1,10 +1,10 @@
 """Several processes, one truth: real ``wowsino worker`` and ``wowsino serve`` processes
 on one database.
 
-Three workers against the same due raffles, tournaments, bonuses and webhook
-deliveries do each thing once; a worker killed mid-delivery loses its claims when the
-lease runs out and another sends them, once; a worker stopped with SIGTERM hands its
-claims back at once; an API process stopped with SIGTERM finishes the request in
+Three workers against the same due raffles, tournaments, bonuses, campaign runs, VIP
+cashback and webhook deliveries do each thing once; a worker killed mid-delivery loses
+its claims when the lease runs out and another sends them, once; a worker stopped with
+SIGTERM hands its claims back at once; an API process stopped with SIGTERM finishes the request in
 flight and exits 0; ``serve --workers 2`` runs two API processes and one worker.
 """
 
@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import ADMIN_TOKEN, Tenant
 from tests.integration.bonus_support import grant, template
+from tests.integration.crm_support import campaign, segment
 from tests.integration.support import create_player
 from tests.integration.tournament_support import make_tournament, wager
+from tests.integration.vip_support import BRONZE, SILVER, configure
+from tests.integration.vip_support import wager as vip_wager
 from tests.support.live_server import free_port
 from tests.support.receiver import receiver
 from wowsino.kernel.clock import ManualClock, iso
@@ -130,10 +133,82 @@ async def _subscribe(tenant: Tenant, url: str) -> None:
     assert r.status_code == 201, r.text
 
 
+@dataclass
+class AlreadyDue:
+    """What is due before the workers start: campaigns at a past scheduled time, and
+    yesterday's VIP cashback."""
+
+    slot: datetime  # the campaigns' scheduled time, two minutes ago
+    campaigns: list[str]
+    members: list[str]  # the ids of the players in the campaigns' segment
+    day: date  # yesterday (UTC), the cashback period that has ended
+    losers: list[str]  # the ids of the players who lost real money that day
+    winner: str
+
+
+async def _already_due(tenant: Tenant, clock: ManualClock) -> AlreadyDue:
+    """Written before any worker runs: a slot or a period that ends while the workers
+    run is a whole minute or a local midnight, too far off for a test to wait for."""
+    now = datetime.now(UTC)
+    slot = now.replace(second=0, microsecond=0) - timedelta(minutes=2)
+    clock.set(now - timedelta(days=1))  # the programme and the wagers: yesterday
+    await configure(tenant, cashback_as="real", timezone="UTC", cashback_period="daily",
+                    levels=[{**BRONZE, "cashback_pct": 10},
+                            {**SILVER, "xp_required": 100_000}])
+    losers = [(await create_player(tenant, f"loser{i}"))["user_id"] for i in range(3)]
+    winner = (await create_player(tenant, "winner"))["user_id"]
+    for i in range(3):
+        await vip_wager(tenant, f"lost{i}", "10.00", user=f"loser{i}")
+    await vip_wager(tenant, "won", "10.00", user="winner", win_amount="30.00")
+    clock.set(slot - timedelta(minutes=1))  # the campaigns' next run: ``slot``
+    members = [(await create_player(tenant, f"member{i}", country_code="MT"))["user_id"]
+               for i in range(3)]
+    maltese = (await segment(tenant, "country_code = 'MT'"))["id"]
+    daily = {"cron": f"{slot.minute} {slot.hour} * * *", "tz": "UTC"}
+    campaigns = [(await campaign(tenant, maltese, {"type": "grant_winz", "amount": amount},
+                                 daily))["id"] for amount in (100, 7)]
+    return AlreadyDue(slot, campaigns, members, (now - timedelta(days=1)).date(), losers,
+                      winner)
+
+
+async def _assert_done_once(db_url: str, due: AlreadyDue) -> None:
+    """One run per campaign for its slot, one grant per member and run; one cashback per
+    loser for yesterday, none for the winner."""
+    runs = await rows(db_url, "SELECT id, campaign_id, scheduled_for, status, granted "
+                              "FROM crm_runs")
+    assert sorted((str(r["campaign_id"]), r["scheduled_for"], r["status"], r["granted"])
+                  for r in runs) == sorted((c, due.slot, "completed", len(due.members))
+                                           for c in due.campaigns)
+    results = await rows(db_url, "SELECT run_id, player_id, outcome FROM crm_run_results")
+    assert sorted((str(r["run_id"]), str(r["player_id"]), r["outcome"]) for r in results) == \
+        sorted((str(run["id"]), member, "granted") for run in runs for member in due.members)
+    grants = await rows(db_url, (
+        "SELECT e.ref_id, a.owner_key, count(*) AS n FROM ledger_entries e "
+        "JOIN ledger_postings p ON p.tenant_id = e.tenant_id AND p.entry_id = e.id "
+        "JOIN ledger_accounts a ON a.tenant_id = p.tenant_id AND a.id = p.account_id "
+        "WHERE e.kind = 'campaign.grant' AND a.owner_type = 'player' GROUP BY 1, 2"))
+    assert Counter({(r["ref_id"], r["owner_key"]): r["n"] for r in grants}) == Counter(
+        {(str(run["id"]), member): 1 for run in runs for member in due.members})
+    paid = await rows(db_url, "SELECT player_id, period_start, outcome, amount "
+                              "FROM vip_cashback")
+    assert sorted((str(r["player_id"]), r["outcome"], r["amount"]) for r in paid
+                  if r["period_start"] == due.day) == sorted(
+        (loser, "granted", 100) for loser in due.losers)  # 10 % of 10.00 lost
+    cashback = await rows(db_url, "SELECT ref_id, metadata->>'period_start' AS period, "
+                                  "count(*) AS n FROM ledger_entries "
+                                  "WHERE kind = 'vip.cashback' GROUP BY 1, 2")
+    assert {(r["ref_id"], r["period"]) for r in cashback} >= {
+        (loser, due.day.isoformat()) for loser in due.losers}
+    assert all(r["n"] == 1 for r in cashback), cashback  # once per player and period
+    assert len(cashback) == sum(r["outcome"] == "granted" for r in paid)
+    assert due.winner not in {str(r["player_id"]) for r in paid}
+
+
 async def test_three_workers_do_each_due_thing_once(
     tenant: Tenant, clock: ManualClock, db_url: str, tmp_path: Path
 ) -> None:
     players = [f"p{i}" for i in range(6)]
+    already = await _already_due(tenant, clock)  # the workers race for it from the start
     with receiver() as rx, workers(3, _env(db_url, tmp_path), tmp_path):
         # everything falls due at once, once it is all written and the workers are up
         due = datetime.now(UTC).replace(microsecond=0) + SETUP
@@ -168,9 +243,11 @@ async def test_three_workers_do_each_due_thing_once(
                 "SELECT (SELECT count(*) FROM raffles WHERE status = 'completed') = $1 "
                 "AND (SELECT count(*) FROM tournaments WHERE status = 'closed') = $2 "
                 "AND (SELECT count(*) FROM bonuses WHERE status = 'expired') = $3 "
+                "AND (SELECT count(*) FROM crm_runs WHERE status = 'completed') >= $4 "
+                "AND (SELECT count(*) FROM vip_cashback) >= $5 "
                 "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries "
                 "WHERE status <> 'succeeded')"), len(raffles), len(tournaments),
-                len(bonuses)))
+                len(bonuses), len(already.campaigns), len(already.losers)))
 
         await until(all_done, "the workers to finish every due job",
                     deadline=SETUP.total_seconds() + DEADLINE)
@@ -195,6 +272,7 @@ async def test_three_workers_do_each_due_thing_once(
     assert len(delivered) > len(players) + len(raffles) + len(tournaments)
     assert received == Counter({str(row["id"]): 1 for row in delivered})
     assert {row["attempts"] for row in delivered} == {1}
+    await _assert_done_once(db_url, already)
 
 
 @dataclass
