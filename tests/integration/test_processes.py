@@ -350,6 +350,16 @@ async def _pending_deliveries(tenant: Tenant, url: str, db_url: str) -> set[str]
     return ids
 
 
+async def _all_held(rx: HoldingReceiver) -> bool:
+    """Every delivery is held at the receiver, sent by the worker and not answered yet."""
+    return len(rx.held) == HOOKED
+
+
+def _assert_each_sent_once(rx: HoldingReceiver, ids: Any) -> None:
+    assert Counter(webhook_id for webhook_id, _ in rx.answered) == Counter(
+        {webhook_id: 1 for webhook_id in ids})
+
+
 async def _all_sent(db_url: str) -> bool:
     return not await scalar(db_url, "SELECT count(*) FROM webhook_deliveries "
                                     "WHERE status <> 'succeeded'")
@@ -362,10 +372,8 @@ async def test_a_killed_workers_deliveries_are_sent_once_by_another_after_the_le
     with holding_receiver(hold=HOOKED) as rx:
         ids = await _pending_deliveries(tenant, rx.url, db_url)  # one claim takes them all
         with running(["worker"], env, tmp_path / "first.log") as first:
-            async def all_held() -> bool:
-                return len(rx.held) == HOOKED
-
-            await until(all_held, "the first worker to send every delivery", deadline=STARTUP)
+            await until(lambda: _all_held(rx), "the first worker to send every delivery",
+                        deadline=STARTUP)
             leased_until = await scalar(db_url, "SELECT max(lease_until) FROM webhook_deliveries "
                                                 "WHERE status = 'delivering'")
             with running(["worker"], env, tmp_path / "second.log"):
@@ -375,8 +383,7 @@ async def test_a_killed_workers_deliveries_are_sent_once_by_another_after_the_le
                 await until(lambda: _all_sent(db_url), "the second worker to send every delivery")
                 await asyncio.sleep(1)  # a second send would arrive by now
     assert sorted(rx.held) == sorted(ids)  # the first worker had claimed them all
-    assert Counter(webhook_id for webhook_id, _ in rx.answered) == Counter(
-        {webhook_id: 1 for webhook_id in ids})
+    _assert_each_sent_once(rx, ids)
     assert min(at for _, at in rx.answered) >= leased_until  # not before the lease ran out
     attempts = await rows(db_url, "SELECT attempts FROM webhook_deliveries")
     assert [row["attempts"] for row in attempts] == [2] * HOOKED  # the lost claim counts
@@ -389,10 +396,8 @@ async def test_sigterm_hands_a_workers_deliveries_back_at_once(
     with holding_receiver(hold=HOOKED) as rx:
         ids = await _pending_deliveries(tenant, rx.url, db_url)  # one claim takes them all
         with running(["worker"], env, tmp_path / "first.log") as first:
-            async def all_held() -> bool:
-                return len(rx.held) == HOOKED
-
-            await until(all_held, "the worker to send every delivery", deadline=STARTUP)
+            await until(lambda: _all_held(rx), "the worker to send every delivery",
+                        deadline=STARTUP)
             first.send_signal(signal.SIGTERM)
             stopped_at = time.monotonic()
             assert first.wait(timeout=10) == 0
@@ -405,8 +410,7 @@ async def test_sigterm_hands_a_workers_deliveries_back_at_once(
                 await until(lambda: _all_sent(db_url), "another worker to send them",
                             deadline=STARTUP)  # the lease (a minute) does not hold it back
                 await asyncio.sleep(1)
-    assert Counter(webhook_id for webhook_id, _ in rx.answered) == Counter(
-        {webhook_id: 1 for webhook_id in ids})
+    _assert_each_sent_once(rx, ids)
     attempts = await rows(db_url, "SELECT attempts FROM webhook_deliveries")
     assert [row["attempts"] for row in attempts] == [1] * HOOKED
 
@@ -418,10 +422,8 @@ async def test_sigterm_lets_another_running_worker_send_at_once(
     with holding_receiver(hold=HOOKED) as rx:
         ids = await _pending_deliveries(tenant, rx.url, db_url)  # one claim takes them all
         with running(["worker"], env, tmp_path / "first.log") as first:
-            async def all_held() -> bool:
-                return len(rx.held) == HOOKED
-
-            await until(all_held, "the first worker to send every delivery", deadline=STARTUP)
+            await until(lambda: _all_held(rx), "the first worker to send every delivery",
+                        deadline=STARTUP)
             with running(["worker"], env, tmp_path / "second.log"):
                 await listening(db_url, 2)
                 first.send_signal(signal.SIGTERM)
@@ -431,8 +433,7 @@ async def test_sigterm_lets_another_running_worker_send_at_once(
                 assert time.monotonic() - stopped_at < 10
                 assert first.wait(timeout=10) == 0
                 await asyncio.sleep(1)
-    assert Counter(webhook_id for webhook_id, _ in rx.answered) == Counter(
-        {webhook_id: 1 for webhook_id in ids})
+    _assert_each_sent_once(rx, ids)
 
 
 async def test_a_stopped_worker_returns_and_hands_back_what_it_had_not_sent(
@@ -445,10 +446,7 @@ async def test_a_stopped_worker_returns_and_hands_back_what_it_had_not_sent(
         worker = Worker(app.state.platform, interval=0.2)
         running_worker = asyncio.create_task(worker.run_forever())
 
-        async def all_held() -> bool:
-            return len(rx.held) == HOOKED
-
-        await until(all_held, "the worker to send every delivery")
+        await until(lambda: _all_held(rx), "the worker to send every delivery")
         stopped_at = time.monotonic()
         worker.stop()
         await asyncio.wait_for(running_worker, STOP_GRACE + 5)
