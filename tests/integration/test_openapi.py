@@ -5,9 +5,11 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN, Tenant
-from tests.integration.support import assert_error
+from tests.conftest import ADMIN, Tenant, make_tenant
+from tests.integration.crm_support import segment
+from tests.integration.support import assert_error, create_player
 from tests.integration.test_scopes import PUBLIC, SESSION, SIGNED, WHITE_LABEL_SCOPE
+from tests.integration.tournament_support import make_tournament
 from tests.integration.wl_support import make_white_label, player_session
 from wowsino.kernel.http import api_routes
 
@@ -382,3 +384,32 @@ async def test_an_integer_field_refuses_a_boolean_as_documented(
     for field in ("rate_limit_burst", "rate_limit_per_second"):
         r = await client.patch(f"/tenants/{tenant.id}", headers=ADMIN, json={field: True})
         assert r.status_code == 400 and r.json()["details"]["field"] == field, r.text
+
+
+async def test_the_document_declares_read_routing_on_exactly_the_routed_reads(
+    client: httpx.AsyncClient, clock: Any,
+) -> None:
+    """Each GET the document says may come from a replica answers with X-Read-Source
+    (``primary`` here: no replica is configured) and refuses a bad X-Read-Consistency;
+    reads it does not declare answer without the header."""
+    tenant = await make_tenant(client, "acme", "white_label")  # every route answers it
+    await create_player(tenant, "bob", currency="USD")
+    made = await segment(tenant, "min_vip_level = 0")
+    tournament = await make_tournament(tenant, clock)
+    values = {"key": "bob", "rail": "real", "asset": "USD", "segment_id": made["id"],
+              "tournament_id": tournament["id"]}
+    doc = (await tenant.client.get("/v1/openapi.json")).json()
+    routed = [path for path, item in doc["paths"].items() if "get" in item and any(
+        p.get("name") == "X-Read-Consistency" for p in item["get"].get("parameters", []))]
+    assert len(routed) == 18, routed
+    for template in routed:
+        path = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
+        r = await tenant.get(path)
+        assert r.status_code == 200 and r.headers.get("x-read-source") == "primary", (path, r)
+        assert "X-Read-Source" in doc["paths"][template]["get"]["responses"]["200"]["headers"]
+        r = await tenant.client.get(path, headers={**tenant.headers(),
+                                                   "X-Read-Consistency": "eventual"})
+        assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR", (path, r.text)
+    for path in ("/v1/me", "/v1/audit", "/v1/webhooks", f"/v1/raffles/{made['id']}"):
+        r = await tenant.get(path)
+        assert "x-read-source" not in r.headers, path

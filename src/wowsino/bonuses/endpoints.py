@@ -22,7 +22,7 @@ from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import BIGINT, NEWEST, Keyset, Limit, check_limit
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import platform_of, write, write_answer
 
 router = APIRouter(tags=["bonuses"], route_class=DecimalRoute)
@@ -43,6 +43,7 @@ BY_SEQ = Keyset(("_seq",), (BIGINT,))  # a player's bonuses, newest grant first
 
 
 @router.get("/bonus-templates", summary="Bonus templates, newest first")
+@routed_read
 async def list_templates(request: Request, principal: Read, limit: Limit = None,
                          cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
@@ -179,6 +180,7 @@ async def settle_free_spins(bonus_id: str, body: SettleIn, request: Request,
 
 @router.get("/players/{key}/bonuses", responses=ERRORS,
             summary="A player's bonuses with progress, turnover left, time left and stakes")
+@routed_read
 async def player_bonuses(key: str, request: Request, principal: PlayersRead,
                          limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)

@@ -22,7 +22,7 @@ from wowsino.kernel.db import read_only, unit_of_work
 from wowsino.kernel.idempotency import choose_key
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import BIGINT, NEWEST, Keyset, Limit, check_limit
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import platform_of, write
 
 router = APIRouter(tags=["crm"], route_class=DecimalRoute)
@@ -53,6 +53,7 @@ async def create_segment(body: SegmentIn, request: Request, principal: Write) ->
 
 
 @router.get("/segments", summary="The brand's segments, newest first")
+@routed_read
 async def list_segments(request: Request, principal: Read, limit: Limit = None,
                         cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
@@ -93,6 +94,7 @@ async def delete_segment(segment_id: str, request: Request, principal: Write) ->
 
 @router.get("/segments/{segment_id}/preview", responses=ERRORS,
             summary="How many players match now, and a sample of 20")
+@routed_read
 async def preview_segment(segment_id: str, request: Request,
                           principal: Read) -> MoneyJSONResponse:
     p = platform_of(request)

@@ -21,6 +21,7 @@ from wowsino.kernel.jsonio import MoneyJSONResponse
 from wowsino.kernel.logs import log_failure
 from wowsino.kernel.openapi import without_null
 from wowsino.kernel.realm import request_id_var
+from wowsino.kernel.replicas import ROUTED_READ, declare_routing
 
 log = structlog.get_logger("wowsino.http")
 
@@ -368,9 +369,12 @@ def declare_errors(app: FastAPI) -> None:
         schemas["ErrorBody"] = ErrorBody.model_json_schema()
         components["securitySchemes"] = SECURITY
         taken = _credentials(app)
+        routed = _routed_reads(app)
         for path, item in doc.get("paths", {}).items():
             for method, op in item.items():
                 _tidy_operation(path, method, op, taken.get((path, method), ("apiKey",)))
+                if (path, method) in routed:
+                    declare_routing(op)
         app.openapi_schema = doc
         return doc
 
@@ -383,6 +387,12 @@ def _credentials(app: FastAPI) -> dict[tuple[str, str], tuple[str, ...]]:
 
     return {(path, method.lower()): credentials_of(route.dependant)
             for path, methods, route in api_routes(app) for method in methods}
+
+
+def _routed_reads(app: FastAPI) -> set[tuple[str, str]]:
+    """``(path template, method)`` of the reads marked ``kernel.replicas.routed_read``."""
+    return {(path, method.lower()) for path, methods, route in api_routes(app)
+            for method in methods if getattr(route.endpoint, ROUTED_READ, False)}
 
 
 def index_route_templates(app: FastAPI) -> None:

@@ -42,7 +42,7 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -369,6 +369,35 @@ class _RouterMetrics(Collector):
         for source in (PRIMARY, REPLICA):
             reads.add_metric([source], float(self.router.served[source]))
         return [up, stale, reads]
+
+
+ROUTED_READ = "wowsino_routed_read"  # set on a handler's function by ``routed_read``
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def routed_read(handler: Handler) -> Handler:
+    """Mark a GET handler that reads through ``reading``: the OpenAPI document then
+    declares the ``X-Read-Consistency`` header it takes and the ``X-Read-Source`` header
+    it answers with (``kernel.http.declare_errors``)."""
+    setattr(handler, ROUTED_READ, True)
+    return handler
+
+
+def declare_routing(operation: dict[str, Any]) -> None:
+    """Add the read-routing headers to a routed read's OpenAPI operation."""
+    operation.setdefault("parameters", []).append({
+        "name": "X-Read-Consistency", "in": "header", "required": False,
+        "schema": {"type": "string", "enum": list(CONSISTENCIES), "default": "bounded"},
+        "description": "`bounded` (the default): the read may come from a streaming "
+                       "replica within WOWSINO_REPLICA_MAX_LAG_MS, never behind the "
+                       "caller's own writes; `strong`: from the primary. Anything else: "
+                       "400 VALIDATION_ERROR."})
+    for code, answer in operation.get("responses", {}).items():
+        if code.startswith("2"):
+            answer.setdefault("headers", {})["X-Read-Source"] = {
+                "description": "Where the read ran: `primary` or `replica`.",
+                "schema": {"type": "string", "enum": [PRIMARY, REPLICA]}}
 
 
 @asynccontextmanager

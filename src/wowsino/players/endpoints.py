@@ -10,7 +10,7 @@ from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.money import Rail, asset, check_rail_asset
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import platform_of, write, write_answer
 from wowsino.players import explain, history, repository, service
 from wowsino.players.schemas import AdjustmentIn, PlayerIn, PlayerStatus, RgIn, StatusIn
@@ -37,6 +37,7 @@ async def upsert_player(body: PlayerIn, request: Request, principal: Write) -> M
 
 
 @router.get("", summary="Search players")
+@routed_read
 async def search_players(
     request: Request, principal: Read, query: str | None = None,
     status: PlayerStatus | None = None, tag: str | None = None, limit: Limit = None,
@@ -55,6 +56,7 @@ async def search_players(
 
 
 @router.get("/{key}", summary="The player dossier (by username or UUID)")
+@routed_read
 async def get_player(key: str, request: Request, principal: Read) -> MoneyJSONResponse:
     p = platform_of(request)
     async with reading(request) as conn:
@@ -101,6 +103,7 @@ async def adjust(key: str, body: AdjustmentIn, request: Request,
 
 
 @router.get("/{key}/timeline", summary="Status changes, notes, ledger entries, newest first")
+@routed_read
 async def get_timeline(key: str, request: Request, principal: Read, limit: Limit = None,
                        cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
@@ -111,6 +114,7 @@ async def get_timeline(key: str, request: Request, principal: Read, limit: Limit
 
 
 @router.get("/{key}/ledger", summary="The player's postings with running balances")
+@routed_read
 async def get_ledger(key: str, request: Request, principal: Read, limit: Limit = None,
                      cursor: str | None = None, rail: str | None = None,
                      asset: str | None = None) -> MoneyJSONResponse:
@@ -139,6 +143,7 @@ async def get_ledger(key: str, request: Request, principal: Read, limit: Limit =
                                     "CURRENCY_MISMATCH for money in another currency than "
                                     "the player's"},
                404: {"description": "NO_PLAYER"}})
+@routed_read
 async def explain_balance(
     key: str, request: Request, principal: Read,
     rail: Annotated[Rail, Path(description="real, bonus, winz or xp")],

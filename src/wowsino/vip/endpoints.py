@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from wowsino.engines.auth import Config, Read
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import platform_of, write
 from wowsino.vip import service
 from wowsino.vip.schemas import VipIn
@@ -41,6 +41,7 @@ async def put_vip(body: VipIn, request: Request, principal: Config) -> MoneyJSON
 @router.get("/players/{key}/vip",
             summary="A player's VIP standing: level, XP today and cap, progress, cashback",
             responses={404: {"description": "NO_PLAYER"}})
+@routed_read
 async def get_player_vip(key: str, request: Request, principal: Read) -> MoneyJSONResponse:
     platform = platform_of(request)
     async with reading(request) as conn:

@@ -14,7 +14,7 @@ from wowsino.kernel.auth import Principal, white_label
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import callback_base, platform_of, write, write_then
 from wowsino.players import service as players
 from wowsino.wallet import (
@@ -75,6 +75,7 @@ async def put_psp(slug: str, body: PspConfigIn, request: Request,
 @router.get("/players/{key}/transactions", responses=ERRORS,
             summary="A player's deposits, withdrawals, bonus and game movements, newest "
                     "first, each with the balance after it")
+@routed_read
 async def player_transactions(key: str, request: Request, principal: Read,
                               rail: Literal["real", "bonus"] | None = None,
                               limit: Limit = None,

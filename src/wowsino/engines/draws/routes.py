@@ -28,7 +28,7 @@ from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
 from wowsino.kernel.realm import Realm
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import platform_of, write
 
 Errors = dict[int | str, dict[str, Any]]
@@ -105,6 +105,7 @@ def _add_configuration(router: APIRouter, api: PrizeGameApi) -> None:
 
     @router.get("", name=f"list_{api.plural}",
                 summary=f"The realm's {titles} with configuration and status")
+    @routed_read
     async def list_entities(request: Request, principal: Public,
                             status: Literal["active", "paused"] | None = None,
                             limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:

@@ -14,7 +14,7 @@ from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import platform_of, write, write_answer
 
 router = APIRouter(prefix="/jackpots", tags=["jackpots"], route_class=DecimalRoute)
@@ -32,6 +32,7 @@ class KeyOnly(BaseModel):
 
 
 @router.get("", summary="Jackpots with their pool, round and last drop")
+@routed_read
 async def list_jackpots(request: Request, principal: Public,
                         status: Literal["active", "paused"] | None = None,
                         limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:

@@ -21,7 +21,7 @@ from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import platform_of, write
 
 
@@ -126,6 +126,7 @@ async def resume_journey(journey_id: str, request: Request, principal: Config,
 @router.get("/players/{key}/journeys",
             summary="A player's journeys: status, step, steps_total, expires_at",
             responses={404: {"description": "NO_PLAYER"}})
+@routed_read
 async def get_player_journeys(key: str, request: Request, principal: Read, limit: Limit = None,
                               cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)

@@ -20,7 +20,7 @@ from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import platform_of, write
 
 router = APIRouter(prefix="/raffles", tags=["raffles"], route_class=DecimalRoute)
@@ -32,6 +32,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", summary="List raffles: status, public configuration, seed hash")
+@routed_read
 async def list_raffles(request: Request, principal: Public, status: RaffleStatus | None = None,
                        limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)

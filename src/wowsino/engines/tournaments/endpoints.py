@@ -21,7 +21,7 @@ from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import Forbidden
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
-from wowsino.kernel.replicas import reading
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import platform_of, write, write_answer
 
 router = APIRouter(prefix="/tournaments", tags=["tournaments"], route_class=DecimalRoute)
@@ -46,6 +46,7 @@ def _now(request: Request) -> Any:
 
 
 @router.get("", summary="Tournaments with their configuration, status and participants")
+@routed_read
 async def list_tournaments(request: Request, principal: Public, status: Status | None = None,
                            limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
@@ -138,6 +139,7 @@ async def score_tournament(tournament_id: str, body: ScoreIn, request: Request,
             summary="Standings {rank, user, score}: ties go to who reached the score first "
                     "(to a publishable key: players by username only, no around)",
             responses=ERRORS)
+@routed_read
 async def leaderboard(
     tournament_id: str, request: Request, principal: Public, limit: Limit = None,
     cursor: str | None = None,
