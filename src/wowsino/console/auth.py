@@ -34,6 +34,7 @@ from wowsino.console.permissions import (
 from wowsino.kernel.admin import client_address
 from wowsino.kernel.db import unit_of_work
 from wowsino.kernel.errors import DomainError, NotFound, ValidationFailed
+from wowsino.kernel.ids import same_secret
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import ADMIN, Actor
 
@@ -133,7 +134,7 @@ def token_matches(candidate: str, admin_token: str | None) -> bool:
     """Whether ``candidate`` is the admin token (constant time; never true without one)."""
     if not admin_token:
         return False
-    return hmac.compare_digest(candidate.strip().encode(), admin_token.encode())
+    return same_secret(candidate.strip(), admin_token)
 
 
 def _platform(request: Request) -> Platform:
@@ -305,7 +306,7 @@ async def checked_form(request: Request) -> tuple[Session, Form]:
     """The session and the posted form, refusing a form without the session's CSRF token."""
     session = require_session(request)
     form = await read_form(request)
-    if not hmac.compare_digest(form.get("csrf").encode(), session.csrf_token.encode()):
+    if not same_secret(form.get("csrf"), session.csrf_token):
         raise CsrfRefused
     return session, form
 

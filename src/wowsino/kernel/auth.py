@@ -9,7 +9,6 @@ routes that declare themselves public (``/v1/auth/*`` and the engines' listings)
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from sqlalchemy import text
 
 from wowsino.kernel.admin import AdminLockedOut, client_address
 from wowsino.kernel.errors import AuthInvalid, AuthRequired, Forbidden, TenantSuspended
+from wowsino.kernel.ids import same_secret
 from wowsino.kernel.realm import Actor, Mode, Realm
 
 KEY_PATTERN = re.compile(r"^(wsk|wpk)_(live|test)_[0-9a-f]{48}$")
@@ -248,7 +248,7 @@ def check_admin_token(request: Request) -> None:
     if (
         scheme.lower() != "bearer"
         or not expected
-        or not hmac.compare_digest(token.strip().encode(), expected.encode())
+        or not same_secret(token.strip(), expected)
     ):
         platform.admin_throttle.failed(address, now)
         raise AuthInvalid("the admin token is invalid")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 import time
@@ -34,3 +35,10 @@ def visible_ascii(value: str, max_length: int) -> bool:
     """Whether ``value`` is 1 to ``max_length`` visible ASCII characters (``!`` to ``~``):
     what a client-chosen id must be to be echoed safely in a response header."""
     return 0 < len(value) <= max_length and _VISIBLE_ASCII.fullmatch(value) is not None
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Whether a secret a client sent (a token, a signature, a code) is ``expected``, in
+    constant time. Compared as UTF-8 bytes: ``hmac.compare_digest`` raises on a ``str``
+    with a character outside ASCII, which a header or a form may carry."""
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.kernel import audit
 from wowsino.kernel.db import read_only
 from wowsino.kernel.errors import AuthInvalid, NotFound, ValidationFailed
+from wowsino.kernel.ids import same_secret
 from wowsino.kernel.jsonio import dumps
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.realm import Actor, Mode, Realm
@@ -127,8 +128,8 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def signature_holds(secret: str, body: bytes, signature: str | None) -> bool:
-    return signature is not None and hmac.compare_digest(
-        sign(secret, body).encode(), signature.strip().lower().encode())
+    return signature is not None and same_secret(
+        signature.strip().lower(), sign(secret, body))
 
 
 async def post_signed(http: httpx.AsyncClient, account: Account, path: str,

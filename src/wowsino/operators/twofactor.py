@@ -9,13 +9,14 @@ either side, and is accepted once: the step it matched is remembered, so the sam
 from __future__ import annotations
 
 import hashlib
-import hmac
 import io
 import secrets
 from datetime import datetime
 
 import pyotp
 import segno
+
+from wowsino.kernel.ids import same_secret
 
 ISSUER = "WOWsino"
 STEP_SECONDS = 30
@@ -52,7 +53,7 @@ def matching_step(secret: str, code: str, now: datetime, after_step: int | None)
     for step in (current - 1, current, current + 1):
         if after_step is not None and step <= after_step:
             continue
-        if hmac.compare_digest(totp.at(step * STEP_SECONDS).encode(), code.encode()):
+        if same_secret(code, totp.at(step * STEP_SECONDS)):
             return step
     return None
 

@@ -10,7 +10,6 @@ and nothing else; adding an aggregator is one module registered in
 
 from __future__ import annotations
 
-import hmac
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from wowsino.kernel.config import Settings
+from wowsino.kernel.ids import same_secret
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.vendors import sign
 
@@ -184,7 +184,7 @@ class Adapter(ABC):
         """Whether the signature header is the HMAC of the raw body: checked before the
         body is even parsed."""
         given = (headers.get(self.signature_header) or "").strip()
-        return bool(given) and hmac.compare_digest(given.encode(), sign(secret, raw).encode())
+        return bool(given) and same_secret(given, sign(secret, raw))
 
     @abstractmethod
     def parse(self, operation: Operation, raw: bytes) -> Call:

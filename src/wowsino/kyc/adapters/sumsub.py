@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from wowsino.kernel.ids import same_secret
 from wowsino.kernel.vendors import (
     Account,
     CallbackInvalid,
@@ -138,10 +139,8 @@ class SumsubAdapter(KycAdapter):
         secret = account.credentials.get("webhook_secret")
         if not digest or not secret or (alg or "HMAC_SHA256_HEX") not in DIGESTS:
             return False
-        # bytes: a header may carry any character, which compare_digest refuses in a str
-        return hmac.compare_digest(
-            payload_digest(secret, body, alg or "HMAC_SHA256_HEX").encode(),
-            digest.strip().lower().encode())
+        return same_secret(digest.strip().lower(),
+                           payload_digest(secret, body, alg or "HMAC_SHA256_HEX"))
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> VendorDecision | None:
         document = read_json_object(body)
