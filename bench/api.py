@@ -135,13 +135,18 @@ def api_server(database_url: str, workdir: Path, *, token: str | None = None,
             time.sleep(0.2)
         yield base, token, process.pid
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes], *, grace: float = 20) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds (a process that has ended: nothing)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def _rss(pid: int) -> int:

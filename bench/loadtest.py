@@ -35,7 +35,6 @@ import asyncio
 import json
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -53,7 +52,7 @@ import httpx
 import psutil
 
 from bench.adjustments import WRK_COMMON, Load, _wrk
-from bench.api import ADMIN_HEADER, _wowsino_command, api_server, bench_tenant
+from bench.api import ADMIN_HEADER, _wowsino_command, api_server, bench_tenant, stop_process
 from bench.server import bench_server
 
 PLAYERS = 256
@@ -165,16 +164,6 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @dataclass
 class Platform:
     base: str
@@ -197,7 +186,7 @@ def platform(database_url: str, workdir: Path, processes: int) -> Iterator[Platf
             yield Platform(base, token, pid, workers)
         finally:
             for process in workers:
-                _stop(process)
+                stop_process(process, grace=30)
 
 
 async def _prepare(base: str, token: str, hook_url: str) -> tuple[str, str]:
