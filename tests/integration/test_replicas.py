@@ -92,6 +92,20 @@ async def tenant_with_reader(client: httpx.AsyncClient, service_mode: str = "plu
     return tenant, bearer(reader["key"])
 
 
+async def replica_reader(client: httpx.AsyncClient, name: str
+                         ) -> tuple[dict[str, str], Callable[[], Awaitable[bool]]]:
+    """A reader key of a new tenant with player ``name``, once the reader's reads of that
+    player come from the replica; the reader's headers and that check."""
+    tenant, reader = await tenant_with_reader(client)
+    await create_player(tenant, name, currency="USD")
+
+    async def on_replica() -> bool:
+        return replica_answered(await client.get(f"/v1/players/{name}", headers=reader))
+
+    await until(on_replica)
+    return reader, on_replica
+
+
 def real_usd(response: httpx.Response) -> int:
     return int(response.json()["player"]["balances"]["real"]["USD"])
 
@@ -188,13 +202,7 @@ async def test_a_caller_asks_for_strong_reads_and_a_bad_value_is_refused(
     api: tuple[Any, httpx.AsyncClient],
 ) -> None:
     app, client = api
-    tenant, reader = await tenant_with_reader(client)
-    await create_player(tenant, "carol", currency="USD")
-
-    async def on_replica() -> bool:
-        return replica_answered(await client.get("/v1/players/carol", headers=reader))
-
-    await until(on_replica)
+    reader, _ = await replica_reader(client, "carol")
     strong = await client.get("/v1/players/carol",
                               headers={**reader, "X-Read-Consistency": "strong"})
     assert source(strong) == "primary"
@@ -215,13 +223,8 @@ async def test_reads_succeed_from_the_primary_while_the_replica_is_down(
     pair: StreamingPair, api: tuple[Any, httpx.AsyncClient],
 ) -> None:
     app, client = api
-    tenant, reader = await tenant_with_reader(client)
-    await create_player(tenant, "dave", currency="USD")
-
-    async def on_replica() -> bool:
-        return replica_answered(await client.get("/v1/players/dave", headers=reader))
-
-    await until(on_replica)  # pooled connections to the replica are open now
+    # pooled connections to the replica are open once its reads come from there
+    reader, on_replica = await replica_reader(client, "dave")
     pair.stop_replica()
     try:
         for _ in range(20):  # the first ones find the pool's connections dead
@@ -237,13 +240,7 @@ async def test_a_read_that_fails_on_the_replica_is_answered_from_the_primary(
     pair: StreamingPair, api: tuple[Any, httpx.AsyncClient],
 ) -> None:
     _, client = api
-    tenant, reader = await tenant_with_reader(client)
-    await create_player(tenant, "erin", currency="USD")
-
-    async def on_replica() -> bool:
-        return replica_answered(await client.get("/v1/players/erin", headers=reader))
-
-    await until(on_replica)
+    reader, on_replica = await replica_reader(client, "erin")
     # the replica still answers its probes (pg_catalog is always searched) and keeps up,
     # but no statement of a read finds its tables there any more
     await replica_execute(pair, "ALTER SYSTEM SET search_path = 'no_such_schema'")
