@@ -37,6 +37,7 @@ from wowsino.kernel.body_limit import BodyLimitMiddleware
 from wowsino.kernel.clock import Clock, SystemClock
 from wowsino.kernel.config import Settings
 from wowsino.kernel.db import create_engine, current_revision, head_revision
+from wowsino.kernel.direct import DirectRoute, DirectRoutes, plan_direct_routes
 from wowsino.kernel.http import (
     Metrics,
     RequestContextMiddleware,
@@ -177,6 +178,9 @@ def create_app(
     app.state.platform = platform
     app.state.metrics = metrics
     install_error_handlers(app)
+    direct_routes: list[DirectRoute] = []  # planned once every route is in, below
+    app.state.direct_routes = direct_routes
+    app.add_middleware(DirectRoutes, routes=direct_routes)  # innermost of ours
     app.add_middleware(ReadRouting, router=platform.reads)  # inside: sees the routed answer
     # added last, so outermost: the request id and the failure answer cover the limit's 413
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -247,4 +251,5 @@ def create_app(
     install_verifier(app)
     declare_errors(app)
     index_route_templates(app)
+    direct_routes.extend(plan_direct_routes(app))
     return app

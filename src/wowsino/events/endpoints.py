@@ -10,6 +10,7 @@ from wowsino.events import service
 from wowsino.events.grouped import coalescer as wager_group
 from wowsino.events.schemas import DepositIn, RollbackIn, WagerBatchIn, WagerIn
 from wowsino.kernel.auth import Principal, scoped
+from wowsino.kernel.direct import direct
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.writes import grouped, platform_of, write_answer
 
@@ -25,6 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post("/wager", status_code=201, responses=ERRORS,
              summary="A settled wager, fanned out to every engine (deduped on source_wager_id)")
+@direct
 async def wager(body: WagerIn, request: Request, principal: Events) -> MoneyJSONResponse:
     # concurrent single events of a brand share a commit (events/grouped.py)
     return await grouped(request, principal, payload=body.model_dump(mode="json"), item=body,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 
 from wowsino.kernel.auth import Principal, scoped
+from wowsino.kernel.direct import direct
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.money import Rail, asset, check_rail_asset
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
@@ -91,6 +92,7 @@ async def update_rg(key: str, body: RgIn, request: Request, principal: Write) ->
 
 @router.post("/{key}/adjustments", status_code=201,
              summary="Credit or debit a player against the rail's system account")
+@direct
 async def adjust(key: str, body: AdjustmentIn, request: Request,
                  principal: Config) -> MoneyJSONResponse:
     return await write_answer(
