@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from tests.conftest import Tenant
 from tests.integration.support import bearer, count_rows, create_key, create_player
@@ -70,6 +71,24 @@ async def test_the_hot_writes_are_planned_as_direct_routes(app: Any) -> None:
     planned = {(r.method, r.pattern.pattern) for r in app.state.direct_routes}
     assert ("POST", "^/v1/players/(?P<key>[^/]+)/adjustments$") in planned
     assert ("POST", "^/v1/events/wager$") in planned
+    assert ("POST", "^/v1/lootbox/(?P<lootbox_id>[^/]+)/open$") in planned
+
+
+async def test_no_earlier_route_would_take_a_direct_routes_requests(app: Any) -> None:
+    """The framework tries routes in order; a direct route answers first, so no route
+    before it in the table may match the same requests."""
+    contexts = list(iter_route_contexts(app.routes))
+    for planned in app.state.direct_routes:
+        sample = re.sub(r"\{[^}]+\}", "x1", route_template_of(contexts, planned.route))
+        assert planned.pattern.match(sample), sample
+        first = next(c for c in contexts if isinstance(c.original_route, APIRoute)
+                     and planned.method in (c.original_route.methods or ())
+                     and c.path_regex.match(sample))
+        assert first.original_route is planned.route, (sample, first.path_format)
+
+
+def route_template_of(contexts: list[Any], route: Any) -> str:
+    return str(next(c.path_format for c in contexts if c.original_route is route))
 
 
 async def test_direct_routes_answer_as_the_framework_does(
@@ -113,6 +132,23 @@ async def test_direct_routes_answer_as_the_framework_does(
          {"user_id": "alice", "source_wager_id": "w2", "amount": "1", "currency": "USD",
           "game_category": "darts"}),
         ("wager, no key", "/v1/events/wager", {}, {"user_id": "alice"}),
+        ("wager batch, a bad event", "/v1/events/wager:batch", key,
+         {"events": [{"user_id": "nobody", "source_wager_id": "b1", "amount": "1",
+                      "currency": "USD"}, {"amount": "x"}]}),
+        ("wager batch, empty", "/v1/events/wager:batch", key, {"events": []}),
+        ("rollback, unknown wager", "/v1/events/wager-rollback", key,
+         {"source_wager_id": "never"}),
+        ("deposit, unknown player", "/v1/events/deposit", key,
+         {"user_id": "nobody", "source_deposit_id": "d1", "amount": "10", "currency": "USD"}),
+        ("player, bad email", "/v1/players", key, {"username": "dan", "email": "nope"}),
+        ("player, scope denied", "/v1/players", wrong_scope, {"username": "dan"}),
+        ("lootbox, unknown", "/v1/lootbox/lb_nope/open", key, {"user_id": "alice"}),
+        ("lootbox, bad body", "/v1/lootbox/lb_nope/open", key, {"user": "alice"}),
+        ("mini-game, unknown", "/v1/mini-games/mg_nope/play", key, {"user_id": "alice"}),
+        ("jackpot, unknown", "/v1/jackpots/jp_nope/contribute", key,
+         {"user_id": "alice", "source_wager_id": "c1", "amount": "1"}),
+        ("tournament, unknown", "/v1/tournaments/t_nope/score", key,
+         {"user_id": "alice", "source_wager_id": "s1", "points": 1}),
     ]
     created: list[str] = []
     for name, url, headers, body in cases:

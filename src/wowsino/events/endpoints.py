@@ -35,6 +35,7 @@ async def wager(body: WagerIn, request: Request, principal: Events) -> MoneyJSON
 
 @router.post("/wager:batch", status_code=201, responses=ERRORS,
              summary="Up to 1,000 wager events in one transaction, a result per event")
+@direct
 async def wager_batch(body: WagerBatchIn, request: Request,
                       principal: Events) -> MoneyJSONResponse:
     return await write_answer(request, principal, payload=body.model_dump(mode="json"),
@@ -46,6 +47,7 @@ async def wager_batch(body: WagerBatchIn, request: Request,
 
 @router.post("/wager-rollback", status_code=201, responses=ERRORS,
              summary="Void a wager: its wagering progress is reversed (jackpots keep theirs)")
+@direct
 async def wager_rollback(body: RollbackIn, request: Request,
                          principal: Events) -> MoneyJSONResponse:
     return await write_answer(request, principal, payload=body.model_dump(mode="json"),
@@ -57,6 +59,7 @@ async def wager_rollback(body: RollbackIn, request: Request,
 
 @router.post("/deposit", status_code=201, responses=ERRORS,
              summary="A deposit: counters, deposit bonuses, first-deposit triggers")
+@direct
 async def deposit(body: DepositIn, request: Request, principal: Events) -> MoneyJSONResponse:
     return await write_answer(request, principal, payload=body.model_dump(mode="json"),
                               call=lambda conn, at: service.record_deposit(

@@ -34,16 +34,16 @@ def _as_stored(value: Any) -> Any:
     return value
 
 
+# built once (see ``jsonio._ENCODER``)
+_CANONICAL = simplejson.JSONEncoder(
+    use_decimal=True, default=json_default, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)
+
+
 def canonical(value: Any) -> bytes:
     """Stable bytes for ``value``: sorted keys, no whitespace, exact decimals."""
-    return simplejson.dumps(
-        _as_stored(value),
-        use_decimal=True,
-        default=json_default,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode("utf-8")
+    encoded: str = _CANONICAL.encode(_as_stored(value))
+    return encoded.encode("utf-8")
 
 
 def sha256(data: bytes) -> bytes:

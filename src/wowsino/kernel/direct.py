@@ -67,7 +67,7 @@ class DirectRoute:
     pattern: re.Pattern[str]
     route: APIRoute
     endpoint: Callable[..., Awaitable[Any]]
-    path_names: tuple[str, ...]
+    path_names: tuple[tuple[str, str], ...]  # (in the path, the endpoint's parameter)
     body_name: str | None
     body_model: type[BaseModel] | None
     request_name: str
@@ -113,7 +113,7 @@ def _plan(path: str, route: APIRoute) -> DirectRoute:
     method = next(iter(route.methods or ()))
     return DirectRoute(
         method=method, pattern=pattern, route=route, endpoint=route.endpoint,
-        path_names=tuple(f.name for f in dependant.path_params), body_name=body_name,
+        path_names=tuple((f.alias, f.name) for f in dependant.path_params), body_name=body_name,
         body_model=body_model, request_name=dependant.request_param_name,
         principal_name=principal.name, principal_check=principal_check)
 
@@ -193,7 +193,9 @@ class DirectRoutes:
             request = DecimalRequest(scope, _replay(body, receive))
             principal = await planned.principal_check(request)
             arguments: dict[str, Any] = {planned.request_name: request,
-                                         planned.principal_name: principal, **path_params}
+                                         planned.principal_name: principal}
+            for alias, name in planned.path_names:
+                arguments[name] = path_params[alias]
             if planned.body_name is not None:
                 arguments[planned.body_name] = model
             response = await planned.endpoint(**arguments)

@@ -25,6 +25,7 @@ Config = Annotated[Principal, scoped("config:write")]
 
 @router.post("", status_code=201, summary="Create or update a player (upsert on brand + username)",
              responses={200: {"description": "updated"}, 201: {"description": "created"}})
+@direct
 async def upsert_player(body: PlayerIn, request: Request, principal: Write) -> MoneyJSONResponse:
     fields = body.model_dump(exclude_unset=True)
     return await write_answer(

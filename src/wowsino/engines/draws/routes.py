@@ -25,6 +25,7 @@ from wowsino.engines.draws.flow import Drawn, draw_lookups, results
 from wowsino.engines.draws.schemas import DrawIn, PrizeGameIn, PrizeGamePatch, StatusChangeIn
 from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
+from wowsino.kernel.direct import direct
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
 from wowsino.kernel.realm import Realm
@@ -189,6 +190,7 @@ def _add_use(router: APIRouter, api: PrizeGameApi) -> None:
                  summary=f"{api.use.capitalize()} a {noun.replace('_', '-')} for a player "
                          "(provably fair draw, reward credited)")
     @_body_is(api.use_body)
+    @direct
     async def use_entity(ref: Ref, body: DrawIn, request: Request,
                          principal: Use) -> MoneyJSONResponse:
         async def draw(conn: AsyncConnection, at: datetime) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from wowsino.engines.jackpots import repository, service, views
 from wowsino.engines.jackpots.schemas import ContributionIn, DropIn, JackpotIn, JackpotPatch
 from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
+from wowsino.kernel.direct import direct
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
 from wowsino.kernel.replicas import reading, routed_read
@@ -99,6 +100,7 @@ async def resume_jackpot(jackpot_id: str, request: Request, principal: Config,
 @router.post("/{jackpot_id}/contribute", status_code=201,
              summary="Contribute to the pool (deduped on source_wager_id)",
              responses={**ERRORS, 200: {"description": "a replay or a known source_wager_id"}})
+@direct
 async def contribute(jackpot_id: str, body: ContributionIn, request: Request,
                      principal: Use) -> MoneyJSONResponse:
     # a contribution found by its source_wager_id answers 200 with deduped: true

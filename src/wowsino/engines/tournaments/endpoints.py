@@ -18,6 +18,7 @@ from wowsino.engines.tournaments.schemas import (
 )
 from wowsino.kernel.auth import Principal
 from wowsino.kernel.db import read_only
+from wowsino.kernel.direct import direct
 from wowsino.kernel.errors import Forbidden
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
@@ -124,6 +125,7 @@ async def join_tournament(tournament_id: str, body: JoinIn, request: Request,
              summary="Add to a player's score (deduped on source_wager_id)",
              responses={**PLAYER_ERRORS,
                         200: {"description": "a replay or a known source_wager_id"}})
+@direct
 async def score_tournament(tournament_id: str, body: ScoreIn, request: Request,
                            principal: Use) -> MoneyJSONResponse:
     fields = body.model_dump(exclude={"idempotency_key"})
