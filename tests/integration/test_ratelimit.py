@@ -227,6 +227,62 @@ async def test_two_processes_limiters_take_from_one_bucket(kind: str, db_url: st
         await close_shared(second)
 
 
+class Counting:
+    """A shared store that counts the calls made to it and the tokens asked for."""
+
+    def __init__(self, inner: Buckets) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls = 0
+        self.granted = 0
+
+    async def take(self, tenant_id: Any, mode: str, burst: int, rate: int,
+                   now: float | None, count: int = 1) -> Any:
+        self.calls += 1
+        taken = await self.inner.take(tenant_id, mode, burst, rate, now, count)
+        self.granted += taken.granted
+        return taken
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redis"])
+async def test_busy_processes_take_tokens_in_leases_and_never_exceed_the_limit(
+    kind: str, db_url: str,
+) -> None:
+    shared = [Counting(await open_shared(kind, db_url)) for _ in range(2)]
+    try:
+        limiters = [RateLimiter(burst=200, per_second=50, store=s) for s in shared]
+        fake = FrozenTime()
+        for limiter in limiters:
+            limiter.clock = fake.monotonic
+        who = caller(400, 1)
+        allowed = 0
+        remaining = []
+        for i in range(1000):  # 1,000 requests a second, spread over two processes
+            fake.now += 0.001
+            ok, headers = await answers(limiters[i % 2], who)
+            allowed += ok
+            remaining.append(int(headers["RateLimit-Remaining"]))
+        calls = sum(s.calls for s in shared)
+        granted = sum(s.granted for s in shared)
+        refilled = 1  # one second at 1/s
+        # never more than the limit; at most one lease (a twentieth) per process dropped
+        assert 400 - 2 * 20 <= allowed <= granted <= 400 + refilled, (allowed, granted)
+        assert calls < 1000 / 5, calls  # leases, not a call per request
+        assert remaining[0] == 399 and remaining[-1] == 0, (remaining[:3], remaining[-3:])
+        # a slow caller takes one token per call, as without leases
+        slow, before = caller(400, 1), shared[0].calls
+        for _ in range(5):
+            fake.now += 1
+            assert (await answers(limiters[0], slow))[0]
+        assert shared[0].calls - before == 5
+    finally:
+        for store in shared:
+            await close_shared(store.inner)
+
+
 @pytest.mark.parametrize("kind", ["postgres", "redis"])
 async def test_an_unreachable_store_falls_back_to_this_process_buckets_with_one_warning(
     kind: str, capsys: pytest.CaptureFixture[str],
