@@ -14,14 +14,16 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from tests.conftest import Tenant
 from tests.integration.support import bearer, count_rows, create_key, create_player
 from wowsino.api import create_app
+from wowsino.kernel.auth import Principal, scoped
 from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.config import Settings
-from wowsino.kernel.direct import DirectRoutes
+from wowsino.kernel.direct import DirectRoutes, Unsupported, direct, plan_direct_routes
 
 ADJUST = "/v1/players/{player}/adjustments"
 CREDIT = {"rail": "real", "asset": "USD", "amount": "1.00", "reason": "goodwill"}
@@ -204,3 +206,30 @@ async def test_a_query_string_goes_to_the_framework(
     r = await client.post(ADJUST.format(player="carol"), json=CREDIT, headers=tenant.headers())
     assert r.status_code == 201, r.text
     assert _direct_layer(app).served == served + 1
+
+
+def test_an_endpoint_the_direct_layer_cannot_call_is_refused_when_the_app_is_built() -> None:
+    principal: Any = scoped("players:write")
+
+    def app_with(endpoint: Any) -> FastAPI:
+        built = FastAPI()
+        built.post("/x/{ref}")(direct(endpoint))
+        return built
+
+    async def with_query(ref: str, request: Request, page: int,
+                         who: Principal = principal) -> None: ...
+
+    async def without_request(ref: str, who: Principal = principal) -> None: ...
+
+    async def without_principal(ref: str, request: Request) -> None: ...
+
+    async def typed_path(ref: int, request: Request, who: Principal = principal) -> None: ...
+
+    async def plain(ref: str, request: Request, who: Principal = principal) -> None: ...
+
+    for endpoint, reason in ((with_query, "query"), (without_request, "Request"),
+                             (without_principal, "dependency"), (typed_path, "plain str")):
+        with pytest.raises(Unsupported, match=reason):
+            plan_direct_routes(app_with(endpoint))
+    [planned] = plan_direct_routes(app_with(plain))
+    assert planned.path_names == (("ref", "ref"),)
