@@ -84,6 +84,9 @@ class WriteResult:
     body: dict[str, Any]
     deduped: bool
     key: str
+    # ``body`` as JSON, when it was encoded for the stored response: the answer sends
+    # these same bytes instead of encoding the body a second time
+    encoded: str | None = None
 
 
 Effect = Callable[[AsyncConnection], Awaitable[tuple[int, dict[str, Any]]]]
@@ -167,9 +170,10 @@ class IdempotentWrites:
                 status, body = await effect(conn)
                 # an effect may itself report a natural-key replay (deduped: true)
                 body = {**body, "deduped": bool(body.get("deduped", False))}
+                encoded = dumps(body)
                 await wire.flush(conn, (_STORE, {**where, "status": status,
-                                                 "response": dumps(body)}))
-            return WriteResult(status, body, body["deduped"], key)
+                                                 "response": encoded}))
+            return WriteResult(status, body, body["deduped"], key, encoded)
 
         return await unit_of_work(self.engine, attempt)
 
@@ -224,8 +228,9 @@ class IdempotentWrites:
                             continue
                         status, body = outcome
                         body = {**body, "deduped": bool(body.get("deduped", False))}
-                        out[i] = WriteResult(status, body, body["deduped"], keys[i])
-                        done.append((keys[i], status, dumps(body)))
+                        encoded = dumps(body)
+                        out[i] = WriteResult(status, body, body["deduped"], keys[i], encoded)
+                        done.append((keys[i], status, encoded))
                     if refused:
                         await wire.defer(conn, (_RELEASE_MANY, {**where, "keys": refused}))
                     await wire.flush(conn, (_STORE_MANY, {

@@ -50,10 +50,21 @@ def loads(raw: str | bytes) -> Any:
     return simplejson.loads(raw, use_decimal=True, parse_constant=_reject_constant)
 
 
+class Encoded:
+    """A body already encoded by ``dumps`` (a stored response): sent as it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 class MoneyJSONResponse(JSONResponse):
     """A JSON response that writes Decimals as exact JSON numbers."""
 
     def render(self, content: Any) -> bytes:
+        if isinstance(content, Encoded):
+            return content.text.encode("utf-8")
         return dumps(content).encode("utf-8")
 
 

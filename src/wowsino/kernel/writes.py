@@ -13,7 +13,7 @@ from wowsino.kernel.auth import Caller
 from wowsino.kernel.grouping import Coalescer
 from wowsino.kernel.http import route_template
 from wowsino.kernel.idempotency import Effect, KeyedRequest, WriteResult, choose_key
-from wowsino.kernel.jsonio import MoneyJSONResponse
+from wowsino.kernel.jsonio import Encoded, MoneyJSONResponse
 from wowsino.kernel.platform import Platform
 from wowsino.kernel.wire import Lookup
 
@@ -43,7 +43,9 @@ def keyed(request: Request, principal: Caller, payload: dict[str, Any]
 
 
 def _answer(result: WriteResult) -> MoneyJSONResponse:
-    return MoneyJSONResponse(result.body, status_code=result.status,
+    # the stored response's JSON when there is one: the body is not encoded twice
+    content = result.body if result.encoded is None else Encoded(result.encoded)
+    return MoneyJSONResponse(content, status_code=result.status,
                              headers={"Idempotency-Key": result.key})
 
 
