@@ -14,6 +14,7 @@ from uuid import UUID
 
 from hypothesis import given
 from hypothesis import strategies as st
+from simplejson import RawJSON
 
 from wowsino.kernel.canonical import canonical, fingerprint
 from wowsino.kernel.jsonio import loads
@@ -116,3 +117,15 @@ def test_the_entry_hash_of_unusual_values_takes_the_general_path() -> None:
         assert content_hash(realm, kind, None, None, metadata, canonical(metadata).decode(), None,
                             at, postings) == fingerprint(
             entry_content(realm, kind, None, None, metadata, None, at, postings))
+
+
+@given(before=documents, after=documents)
+def test_a_part_encoded_on_its_own_and_embedded_hashes_as_the_whole(
+    before: object, after: object,
+) -> None:
+    """The audit record encodes ``before`` and ``after`` once and embeds that JSON in
+    the content it hashes: the same bytes as encoding the whole content at once."""
+    whole = {"action": "x", "after": after, "before": before, "z": [1]}
+    embedded = {"action": "x", "after": RawJSON(canonical(after).decode()),
+                "before": RawJSON(canonical(before).decode()), "z": [1]}
+    assert canonical(embedded) == canonical(whole)

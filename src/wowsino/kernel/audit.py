@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from simplejson import RawJSON
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,15 +70,20 @@ async def record(
 ) -> None:
     """Append one audit row in the caller's transaction."""
     request_id = request_id_var.get()
-    content = _content(realm, actor, action, target_type, target_id, before, after, request_id, at)
+    before_json = None if before is None else canonical(before).decode()
+    after_json = None if after is None else canonical(after).decode()
+    # the content hashed with ``before`` and ``after`` as the canonical JSON just made
+    # (the same bytes as encoding them again inside it: canonical JSON sorts every level)
+    content = _content(realm, actor, action, target_type, target_id,
+                       None if before_json is None else RawJSON(before_json),
+                       None if after_json is None else RawJSON(after_json), request_id, at)
     # nothing in a request reads its audit rows back: sent with the write's last statement
     await wire.defer(conn, (
         _RECORD,
         {
             **realm.params, "actor_type": actor.type, "actor_id": actor.id, "action": action,
             "target_type": target_type, "target_id": target_id,
-            "before": None if before is None else canonical(before).decode(),
-            "after": None if after is None else canonical(after).decode(),
+            "before": before_json, "after": after_json,
             "request_id": request_id, "at": at, "hash": fingerprint(content),
             "subject": _subject_player(target_type, target_id, after),
         },
