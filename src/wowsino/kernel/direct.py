@@ -25,27 +25,21 @@ raises at start-up, not per request.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import simplejson
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import Headers
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wowsino.kernel.auth import authenticate
-from wowsino.kernel.errors import DomainError
-from wowsino.kernel.jsonio import (
-    MAX_BODY_DEPTH,
-    DecimalRequest,
-    is_json_media_type,
-    loads,
-    nested_deeper_than,
-)
+from wowsino.kernel.jsonio import DecimalRequest, is_json_media_type, parse_body
 
 DIRECT = "wowsino_direct"
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -66,7 +60,6 @@ class DirectRoute:
     method: str
     pattern: re.Pattern[str]
     route: APIRoute
-    endpoint: Callable[..., Awaitable[Any]]
     path_names: tuple[tuple[str, str], ...]  # (in the path, the endpoint's parameter)
     body_name: str | None
     body_model: type[BaseModel] | None
@@ -112,7 +105,7 @@ def _plan(path: str, route: APIRoute) -> DirectRoute:
     pattern, _, _ = compile_path(path)
     method = next(iter(route.methods or ()))
     return DirectRoute(
-        method=method, pattern=pattern, route=route, endpoint=route.endpoint,
+        method=method, pattern=pattern, route=route,
         path_names=tuple((f.alias, f.name) for f in dependant.path_params), body_name=body_name,
         body_model=body_model, request_name=dependant.request_param_name,
         principal_name=principal.name, principal_check=principal_check)
@@ -137,13 +130,6 @@ def _route_path(scope: Scope) -> str:
     return path[len(root):] if root and path.startswith(root) else path
 
 
-def _content_type(scope: Scope) -> bytes | None:
-    for name, value in scope["headers"]:
-        if name.lower() == b"content-type":
-            return bytes(value)
-    return None
-
-
 class _Refer(Exception):
     """The request goes to the app as it came (nothing has happened yet)."""
 
@@ -151,7 +137,8 @@ class _Refer(Exception):
 class DirectRoutes:
     """Pure ASGI: serve the planned routes directly; everything else goes to ``app``.
 
-    ``routes`` is filled once the app's routes are known (``install``)."""
+    ``routes`` is filled by ``create_app`` once every route is in (the middleware is
+    added before the routes are)."""
 
     def __init__(self, app: ASGIApp, routes: list[DirectRoute]) -> None:
         self.app = app
@@ -188,7 +175,7 @@ class DirectRoutes:
                 await self.app(scope, _replay(body, receive), send)
                 return
             scope["route"] = planned.route
-            scope["endpoint"] = planned.endpoint
+            scope["endpoint"] = planned.route.endpoint
             scope["path_params"] = path_params
             request = DecimalRequest(scope, _replay(body, receive))
             principal = await planned.principal_check(request)
@@ -198,7 +185,7 @@ class DirectRoutes:
                 arguments[name] = path_params[alias]
             if planned.body_name is not None:
                 arguments[planned.body_name] = model
-            response = await planned.endpoint(**arguments)
+            response = await planned.route.endpoint(**arguments)
         except Exception as exc:
             handler = _handler(scope["app"], exc)
             if handler is None:
@@ -213,15 +200,14 @@ class DirectRoutes:
             if body:
                 raise _Refer
             return None
-        content_type = _content_type(scope)
-        if content_type is not None and not is_json_media_type(content_type.decode("latin-1")):
+        content_type = Headers(scope=scope).get("content-type")
+        if content_type is not None and not is_json_media_type(content_type):
             raise _Refer
         try:
-            parsed = loads(body)
-        except (DomainError, simplejson.JSONDecodeError, UnicodeDecodeError, RecursionError,
-                ValueError):
+            parsed = parse_body(body)  # what the framework's body reading does
+        except json.JSONDecodeError:
             raise _Refer from None
-        if not isinstance(parsed, dict) or nested_deeper_than(parsed, MAX_BODY_DEPTH):
+        if not isinstance(parsed, dict):
             raise _Refer
         try:
             return planned.body_model.model_validate(parsed)

@@ -86,29 +86,34 @@ def nested_deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def parse_body(body: bytes) -> Any:
+    """A request body as JSON with exact decimals, or ``json.JSONDecodeError`` saying why
+    not: malformed, not UTF-8, NaN or Infinity, a number past Python's digit limit,
+    nested more than ``MAX_BODY_DEPTH`` levels, or ``null``."""
+    too_deep = f"nested more than {MAX_BODY_DEPTH} levels deep"
+    try:
+        parsed = loads(body)
+    except ValidationFailed as exc:
+        raise json.JSONDecodeError(exc.message, body.decode(errors="replace"), 0) from None
+    except simplejson.JSONDecodeError as exc:
+        raise json.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
+    except UnicodeDecodeError:
+        raise json.JSONDecodeError("body is not UTF-8", "", 0) from None
+    except RecursionError:
+        raise json.JSONDecodeError(too_deep, "", 0) from None
+    except ValueError:  # an integer past Python's digit limit for conversions
+        raise json.JSONDecodeError("a number has too many digits", "", 0) from None
+    if isinstance(parsed, dict | list) and nested_deeper_than(parsed, MAX_BODY_DEPTH):
+        raise json.JSONDecodeError(too_deep, "", 0)
+    if parsed is None:  # an optional body is left out, never sent as null
+        raise json.JSONDecodeError("the body is null: send a JSON object or none", "", 0)
+    return parsed
+
+
 class DecimalRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            body = await self.body()
-            too_deep = f"nested more than {MAX_BODY_DEPTH} levels deep"
-            try:
-                parsed = loads(body)
-            except ValidationFailed as exc:
-                raise json.JSONDecodeError(exc.message, body.decode(errors="replace"), 0) from None
-            except simplejson.JSONDecodeError as exc:
-                raise json.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
-            except UnicodeDecodeError:
-                raise json.JSONDecodeError("body is not UTF-8", "", 0) from None
-            except RecursionError:
-                raise json.JSONDecodeError(too_deep, "", 0) from None
-            except ValueError:  # an integer past Python's digit limit for conversions
-                raise json.JSONDecodeError("a number has too many digits", "", 0) from None
-            if isinstance(parsed, dict | list) and nested_deeper_than(parsed, MAX_BODY_DEPTH):
-                raise json.JSONDecodeError(too_deep, "", 0)
-            if parsed is None:  # an optional body is left out, never sent as null
-                raise json.JSONDecodeError("the body is null: send a JSON object or none",
-                                           "", 0)
-            self._json = parsed
+            self._json = parse_body(await self.body())
         return self._json
 
 
