@@ -59,13 +59,15 @@ class Limited(Protocol):
 
 @dataclass(frozen=True)
 class Taken:
-    """What a bucket said: whether the request got its token, and the tokens left.
-    ``granted``: how many tokens were taken (a shared store may be asked for several at
-    once, see ``RateLimiter``); 0 when refused."""
+    """What a bucket said: the tokens left, and how many it gave (a shared store may be
+    asked for several at once, see ``RateLimiter``); 0 when it refused."""
 
-    allowed: bool
     tokens: float
-    granted: int = 1
+    granted: int
+
+    @property
+    def allowed(self) -> bool:
+        return self.granted > 0
 
 
 class Buckets(Protocol):
@@ -110,7 +112,7 @@ class MemoryBuckets:
             bucket.updated = max(bucket.updated, at)
             granted = min(count, int(bucket.tokens)) if bucket.tokens >= 1.0 else 0
             bucket.tokens -= granted
-            return Taken(granted > 0, bucket.tokens, granted)
+            return Taken(bucket.tokens, granted)
 
     async def close(self) -> None:
         return None
@@ -120,8 +122,10 @@ class MemoryBuckets:
 # for the seconds since it was last refreshed (capped at the burst) and take up to $6
 # whole tokens if there is one. The conflicting row is locked before the SET is
 # evaluated, so concurrent requests from any process queue on it and each sees the one
-# before. ``granted`` holds how many were taken. $1 tenant, $2 mode, $3 burst, $4 rate
-# per second, $5 now in seconds (NULL: the database's clock), $6 tokens wanted (>= 1).
+# before. ``granted`` holds how many were taken (``allowed``, granted > 0, is still
+# written for API processes of the release before, during a rolling upgrade). $1 tenant,
+# $2 mode, $3 burst, $4 rate per second, $5 now in seconds (NULL: the database's clock),
+# $6 tokens wanted (>= 1).
 _TAKE = """
 INSERT INTO rate_limit_buckets AS b (tenant_id, mode, tokens, refreshed_at, allowed, granted)
 VALUES ($1, $2, $3 - least($6::integer, $3::integer),
@@ -137,7 +141,7 @@ ON CONFLICT (tenant_id, mode) DO UPDATE SET (tokens, refreshed_at, allowed, gran
                        n.now
                 FROM (SELECT coalesce($5::double precision,
                                       extract(epoch FROM clock_timestamp())) AS now) n) l) r)
-RETURNING allowed, tokens, granted
+RETURNING tokens, granted
 """
 
 
@@ -166,7 +170,7 @@ class PostgresBuckets:
             raise
         finally:
             await greenlet_spawn(pooled.close)  # back to the pool (no transaction to end)
-        return Taken(bool(row["allowed"]), float(row["tokens"]), int(row["granted"]))
+        return Taken(float(row["tokens"]), int(row["granted"]))
 
     async def close(self) -> None:
         return None  # the engine is the app's
@@ -174,8 +178,8 @@ class PostgresBuckets:
 
 # KEYS[1]: the bucket (a hash of tokens and ts); ARGV: burst, rate, now (empty: the
 # server's clock), tokens wanted. Returns {tokens taken, tokens left as a string} (a Lua
-# number would be cut to an integer). The key expires once the bucket would be full again, when forgetting it
-# changes nothing. TIME before a write is fine from Redis 5 (effects replication).
+# number would be cut to an integer). The key expires once the bucket would be full
+# again, when forgetting it changes nothing. TIME before a write is fine from Redis 5 (effects replication).
 _TAKE_LUA = """
 local burst = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -226,7 +230,7 @@ class RedisBuckets:
         granted, tokens = await self._script(
             keys=[f"wowsino:ratelimit:{tenant_id}:{mode}"],
             args=[burst, rate, "" if now is None else repr(now), count])
-        return Taken(int(granted) > 0, float(tokens), int(granted))
+        return Taken(float(tokens), int(granted))
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -260,9 +264,8 @@ class _Lease:
     started: float = 0.0  # the current window of the request count
     seen: int = 0  # requests in the current window
     last_seen: int = 1  # requests in the window before
-    empty: Taken | None = None  # the store's refusal, which holds until ``empty_until``
-    empty_until: float = 0.0
-    empty_for: tuple[int, int] = (0, 0)  # the (burst, rate) it was refused under
+    # the store's last refusal: its tokens, when it came, under which (burst, rate)
+    refused: tuple[float, float, int, int] | None = None
 
 
 class RateLimiter:
@@ -332,11 +335,15 @@ class RateLimiter:
         lease.seen += 1
         if lease.left > 0 and at < lease.until:
             lease.left -= 1
-            return Taken(True, lease.shared + lease.left)
-        if lease.empty is not None and at < lease.empty_until and lease.empty_for == (
-                burst, rate):
-            # only the refill adds tokens to the shared bucket: none has come since
-            return lease.empty
+            return Taken(lease.shared + lease.left, 1)
+        if lease.refused is not None:
+            # only the refill adds tokens to the shared bucket: while it cannot have
+            # brought a whole one since the refusal, the answer is the same
+            tokens, when, *limits = lease.refused
+            level = tokens + (at - when) * rate
+            if level < 1.0 and limits == [burst, rate]:
+                return Taken(level, 0)
+            lease.refused = None
         wanted = max(1, min(lease.last_seen, burst // LEASE_SHARE_OF_BURST))
         tried = time.monotonic()
         try:
@@ -351,14 +358,13 @@ class RateLimiter:
             self._shared_down_until = 0.0
             log.info("rate limits shared again", store=self.store.name)
         if not taken.allowed:
-            lease.empty, lease.empty_for = taken, (burst, rate)
-            lease.empty_until = at + (1.0 - taken.tokens) / rate
+            lease.refused = (taken.tokens, at, burst, rate)
             return taken
         if taken.granted > 1:  # the rest are this process's to spend
             fresh = lease.left if at < lease.until else 0
             lease.left, lease.shared = fresh + taken.granted - 1, taken.tokens
             lease.until = at + LEASE_SECONDS
-            return Taken(True, taken.tokens + lease.left)
+            return Taken(taken.tokens + lease.left, 1)
         return taken
 
     def _log_fallback(self, exc: Exception) -> None:
