@@ -50,13 +50,33 @@ def test_cursor_round_trip() -> None:
                                         "0190a6f2-0000-7000-8000-000000000001", 42]
 
 
-@given(st.lists(st.one_of(st.integers(), st.text(), st.booleans(), st.none(),
-                          st.decimals(allow_nan=False, allow_infinity=False, places=4)),
+# A keyset's values are integers, instants, UUIDs and short names (pagination's kinds): the
+# texts of a position are printable ASCII, at most 40 characters. (Free text of any length
+# could make a cursor longer than the bound decode_cursor sets on what it reads.)
+POSITION_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+
+
+@given(st.lists(st.one_of(st.integers(min_value=-2**63, max_value=2**63 - 1), POSITION_TEXT,
+                          st.booleans(), st.none(),
+                          st.decimals(allow_nan=False, allow_infinity=False, places=4,
+                                      min_value=-10**18, max_value=10**18)),
                 min_size=1, max_size=4))
 def test_any_position_survives_the_cursor(position: list[Any]) -> None:
     cursor = encode_cursor(position)
     assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     assert decode_cursor(cursor, len(position)) == position
+
+
+def test_the_longest_position_a_list_issues_is_well_under_the_bound() -> None:
+    """The widest keyset (a player's timeline) at its longest values: an instant with
+    microseconds, its longest source name, the most negative bigint."""
+    from wowsino.kernel.pagination import MAX_CURSOR_LENGTH
+    from wowsino.players.history import TIMELINE
+
+    at = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    cursor = TIMELINE.page([{"at": at, "source": "ledger", "id": -(2**63)}] * 2, 1)["next_cursor"]
+    assert len(cursor) < 200 < MAX_CURSOR_LENGTH
+    assert TIMELINE.decode(cursor) == (at, "ledger", -(2**63))
 
 
 def test_no_cursor_means_the_first_page() -> None:
