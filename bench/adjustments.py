@@ -40,6 +40,7 @@ import httpx
 from bench import ledger
 from bench.api import ADMIN_HEADER, api_server, bench_tenant
 from bench.roundtrips import counting_relay
+from bench.server import analyze
 
 PLAYERS = 256
 CLIENTS = 32
@@ -185,6 +186,7 @@ async def throughput(url: str, workdir: Path, setup: ledger.LedgerSetup, *, seco
             "players": ", ".join(json.dumps(n) for n in names),
             "key": key[ADMIN_HEADER].removeprefix("Bearer ")})
         await _wrk(base, script, 2, Load())  # connections, plans and the key cache warm
+        await analyze(url)
         await asyncio.sleep(0.5)
         load, reference = Load(), ledger.Throughput(0, 0.0)
         per_round = max(1, seconds // rounds)

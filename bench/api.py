@@ -28,6 +28,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from bench.server import analyze
+
 ADMIN_HEADER = "Authorization"
 
 
@@ -237,6 +239,7 @@ async def run(
             # connections opened and first-call costs paid before any clock starts
             await _drive(pool, 0.5, write, Latencies(), seed=99)
             await _drive(pool, 0.5, healthz, Latencies(), seed=99)
+            await analyze(database_url)
             peak = [_rss(pid)]
             stop = asyncio.Event()
             sampler = asyncio.create_task(_sample_rss(pid, peak, stop))

@@ -34,6 +34,7 @@ import httpx
 
 from bench import ledger
 from bench.api import api_server, bench_tenant
+from bench.server import analyze
 
 CLIENTS = 32
 PGBENCH_CLIENTS = 16
@@ -167,6 +168,7 @@ async def run(url: str, *, seconds: int = SECONDS) -> str:
         with api_server(url, Path(tmp)) as (base, token, _pid):
             tokens = await _prepare(base, token, secret)
             await _play(base, tokens, secret, 1, Rounds(), seed=0)  # warm up
+            await analyze(url)
             rounds, pgbench = Rounds(), ledger.Throughput(0, 0.0)
             span = max(1, seconds // ROUNDS)
             for i in range(ROUNDS):

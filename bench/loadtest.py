@@ -53,7 +53,7 @@ import psutil
 
 from bench.adjustments import WRK_COMMON, Load, _wrk
 from bench.api import ADMIN_HEADER, _wowsino_command, api_server, bench_tenant, stop_process
-from bench.server import bench_server
+from bench.server import analyze, bench_server
 
 PLAYERS = 256
 BATCH = 50
@@ -343,6 +343,7 @@ async def measure(database_url: str, workdir: Path, processes: int, seconds: int
         # connections, plans and the key cache warm on every API process
         await asyncio.gather(*(_wrk(running.base, script, 2, Load(), clients=2)
                                for script in scripts.values()))
+        await analyze(database_url)
         await asyncio.sleep(1.0)
         groups = {
             "API": lambda: _cpu_seconds(_tree(running.api_pid)),

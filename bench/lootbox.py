@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from bench.api import Latencies, _drive, api_server, bench_tenant
+from bench.server import analyze
 
 CLIENTS = 16
 SECONDS = 12.0
@@ -69,6 +70,7 @@ async def run(url: str, *, clients: int = CLIENTS, seconds: float = SECONDS) -> 
         try:
             await _drive(pool, 0.5, open_box, Latencies(), seed=99)  # warm connections and plans
             await _drive(pool, 0.5, healthz, Latencies(), seed=99)
+            await analyze(url)
             opens, bare = Latencies(), Latencies()
             for i in range(ROUNDS):
                 await _drive(pool, seconds / ROUNDS, open_box, opens, seed=i)

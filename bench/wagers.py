@@ -27,6 +27,7 @@ import httpx
 from bench import ledger
 from bench.adjustments import WRK_COMMON, Load, _wrk
 from bench.api import ADMIN_HEADER, Latencies, _drive, api_server, bench_tenant
+from bench.server import analyze
 
 CLIENTS = 16
 PLAYERS_PER_CLIENT = 16
@@ -120,6 +121,7 @@ async def run(url: str, *, clients: int = CLIENTS, seconds: int = SECONDS) -> st
             try:
                 await _wrk(base, script, 1, Load(), clients=clients)  # warm up
                 await _drive(pool, 0.5, batch, Latencies(), seed=998)
+                await analyze(url)
                 singles, batches = Load(), Latencies()
                 pgbench = ledger.Throughput(0, 0.0)
                 span = max(1, seconds // ROUNDS)
