@@ -5,12 +5,14 @@ single-transfer tps measured on the same server in the same run.
 holds pgbench's mirror of the ledger tables (``bench.ledger``). A plug-in tenant gets
 256 players, each with an active bonus to wager (so every event does bonus-wagering
 work: a locked bonus row, a contribution row, a progress update) and a jackpot pool
-with a ``contribution_pct`` (so every event also contributes to a pool). Single events
-come from ``wrk`` (C, one thread, 16 connections, a random player and a fresh
-``source_wager_id`` per request: the load generator stays far below a core); batches
-come from 16 Python clients, each sending events for its own 16 players (an operator
-shards its event stream by player). pgbench, single events and batches alternate in
-rounds. The lines::
+with a ``contribution_pct`` (so every event also contributes to a pool); the tenant
+also runs a VIP programme (XP on every real-money wager), a race scored on stakes and
+a journey that every wager enters and advances, so every consumer of the spine works
+on every event. Single events come from ``wrk`` (C, one thread, 16 connections, a
+random player and a fresh ``source_wager_id`` per request: the load generator stays
+far below a core); batches come from 16 Python clients, each sending events for its
+own 16 players (an operator shards its event stream by player). pgbench, single events
+and batches alternate in rounds. The lines::
 
     wager events (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
     wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -47,6 +50,27 @@ async def _prepare(base: str, token: str) -> dict[str, str]:
             "wagering_multiple": 200, "game_weights": {"slots": 1, "table": "0.1"}})
         made.raise_for_status()
         template_id = made.json()["template"]["id"]
+        # every other consumer of the spine has work too: a VIP programme (XP on every
+        # real-money wager, levels to reach), a running race scored on stakes and a
+        # journey that wagers enter and advance
+        now = datetime.now(UTC)
+        (await setup.put("/v1/vip", headers=key, json={
+            "xp_per_unit": 1, "xp_daily_cap": 10_000_000, "timezone": "UTC",
+            "cashback_period": "weekly", "cashback_as": "real",
+            "levels": [{"level": 1, "name": "Bronze", "xp_required": 0, "cashback_pct": 0},
+                       {"level": 2, "name": "Silver", "xp_required": 500, "cashback_pct": 1},
+                       {"level": 3, "name": "Gold", "xp_required": 5_000,
+                        "cashback_pct": 2}]})).raise_for_status()
+        (await setup.post("/v1/tournaments", headers=key, json={
+            "name": "Bench race", "scoring": "sum_wagered",
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            "prize_table": [{"rank_from": 1, "rank_to": 3,
+                             "prize": {"asset": "WINZ", "amount": 1000}}]})).raise_for_status()
+        (await setup.post("/v1/journeys", headers=key, json={
+            "name": "Bench mission", "entry_trigger": "wager",
+            "steps": [{"trigger": "wager", "count": 10_000}],
+            "reward_winz": 100})).raise_for_status()
         for i in range(CLIENTS * PLAYERS_PER_CLIENT):
             (await setup.post("/v1/players", headers=key, json={
                 "username": f"bettor{i}", "email": f"bettor{i}@example.com"})).raise_for_status()
