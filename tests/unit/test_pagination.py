@@ -19,6 +19,7 @@ from wowsino.kernel.pagination import (
     BY_ID,
     DEFAULT_LIMIT,
     INSTANT,
+    MAX_CURSOR_LENGTH,
     MAX_LIMIT,
     NEWEST,
     Keyset,
@@ -28,6 +29,7 @@ from wowsino.kernel.pagination import (
     one_of,
     page,
 )
+from wowsino.players.history import TIMELINE
 
 
 def test_limit_defaults_and_bounds() -> None:
@@ -70,9 +72,6 @@ def test_any_position_survives_the_cursor(position: list[Any]) -> None:
 def test_the_longest_position_a_list_issues_is_well_under_the_bound() -> None:
     """The widest keyset (a player's timeline) at its longest values: an instant with
     microseconds, its longest source name, the most negative bigint."""
-    from wowsino.kernel.pagination import MAX_CURSOR_LENGTH
-    from wowsino.players.history import TIMELINE
-
     at = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
     cursor = TIMELINE.page([{"at": at, "source": "ledger", "id": -(2**63)}] * 2, 1)["next_cursor"]
     assert len(cursor) < 200 < MAX_CURSOR_LENGTH

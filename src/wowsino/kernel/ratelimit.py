@@ -179,7 +179,8 @@ class PostgresBuckets:
 # KEYS[1]: the bucket (a hash of tokens and ts); ARGV: burst, rate, now (empty: the
 # server's clock), tokens wanted. Returns {tokens taken, tokens left as a string} (a Lua
 # number would be cut to an integer). The key expires once the bucket would be full
-# again, when forgetting it changes nothing. TIME before a write is fine from Redis 5 (effects replication).
+# again, when forgetting it changes nothing. TIME before a write is fine from Redis 5
+# (effects replication).
 _TAKE_LUA = """
 local burst = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -339,9 +340,9 @@ class RateLimiter:
         if lease.refused is not None:
             # only the refill adds tokens to the shared bucket: while it cannot have
             # brought a whole one since the refusal, the answer is the same
-            tokens, when, *limits = lease.refused
+            tokens, when, refused_burst, refused_rate = lease.refused
             level = tokens + (at - when) * rate
-            if level < 1.0 and limits == [burst, rate]:
+            if level < 1.0 and (refused_burst, refused_rate) == (burst, rate):
                 return Taken(level, 0)
             lease.refused = None
         wanted = max(1, min(lease.last_seen, burst // LEASE_SHARE_OF_BURST))
