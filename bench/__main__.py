@@ -13,6 +13,8 @@ Prints the machine, then one line per figure:
     explain: first page <ms> ms (duplicates over <n> entries), deep page <ms> ms, …, ratio <x>
     wager events (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
     wager events (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
+    wager events, every consumer (single): <n>/s, p50 <ms>, p99 <ms>, pgbench <tps> tps, ratio <x>
+    wager events, every consumer (batch 500): <n>/s, pgbench <tps> tps, ratio <x>
     crm preview: <ms> ms at <n> players (<matched> match), all joins <ms> ms, count(*) <ms> ms
     crm run: <grants/s> grants/s (<n> players, <s> s), bare WINZ credits <n>/s, ratio <x>
     tournament leaderboard (100,000 players): top-100 p50/p99, own rank p50/p99, …
