@@ -3,13 +3,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import text
 
 from tests.conftest import Tenant
+from tests.integration import vip_support as vip
+from tests.integration.bonus_support import bonuses_of, template
 from tests.integration.support import assert_error, assert_validation, body, create_player
+from wowsino.events import service
+from wowsino.kernel import db
+from wowsino.kernel.jsonio import loads
+from wowsino.kernel.realm import Mode, Realm
 
 
 def wager(n: int | str, amount: str = "1.00", **extra: Any) -> dict[str, Any]:
@@ -162,3 +171,43 @@ async def test_a_contribution_the_pool_cannot_take_is_that_wagers_effect_not_the
     (result,) = r.json()["results"]
     (effect,) = result["effects"]["jackpots"]
     assert effect["code"] == "VALIDATION_ERROR" and effect["contribution"] is None, r.text
+
+
+async def test_a_first_use_that_loses_the_race_for_its_id_is_retried_as_a_replay(
+    tenant: Tenant, engine: Any,
+) -> None:
+    """A wager's row is written last: a transaction that read the id as free while another
+    was recording it loses the race on the key, and its retry answers the replay. (With
+    VIP on and a bonus to wager, the wager's XP and progress rows come before its own; the
+    XP row's reference to the wager holds at commit.)"""
+    await create_player(tenant, "alice")
+    await vip.configure(tenant)
+    made = await template(tenant, name="Race", amount="10.00", wagering_multiple=10)
+    granted = await tenant.post("/v1/bonuses/grant", {"player_id": "alice",
+                                                      "template": made["id"]})
+    assert granted.status_code == 201, granted.text
+    realm = Realm(UUID(tenant.id), Mode.TEST)
+
+    async def record(conn: Any) -> list[dict[str, Any]]:
+        return await service.record_wagers(
+            conn, realm=realm, brand_id=UUID(tenant.brand_id), service_mode="plug_in",
+            events=[wager("raced", "2.00", game_category="slots")], at=datetime.now(UTC))
+
+    retried = db.RETRIES["23505"]
+    async with engine.begin() as first:
+        [mine] = await record(first)
+        second = asyncio.create_task(db.unit_of_work(engine, record))
+        await asyncio.sleep(0.5)  # it reads the id as free, then waits on the first's rows
+        assert not second.done()
+    [theirs] = await second
+    assert (mine["status"], mine["deduped"]) == (201, False)
+    assert (theirs["status"], theirs["deduped"]) == (200, True)
+    assert theirs["effects"] == loads(mine["effects"].encoded_json)
+    assert db.RETRIES["23505"] == retried + 1
+    stats = await activity(engine)
+    assert (stats["wager_count"], stats["total_wagered"]) == (1, 200)
+    assert mine["effects"].encoded_json.count('"xp":') == 1
+    assert await vip.cached_xp(engine, "alice") == theirs["effects"]["vip"][0]["xp"]
+    [progress] = theirs["effects"]["bonus_wagering"]
+    assert progress["wagering_completed"] == Decimal("2.00")
+    assert [b["wagering_completed"] for b in await bonuses_of(tenant)] == [Decimal("2.00")]

@@ -29,6 +29,7 @@ from wowsino.bonuses import repository
 from wowsino.bonuses import terms as terms_
 from wowsino.events.wagers import Context, Effects, Wager, read
 from wowsino.kernel import fairness, wire
+from wowsino.kernel.db import retry_on_conflict
 from wowsino.kernel.errors import DomainError
 from wowsino.kernel.money import ASSETS, from_minor
 from wowsino.kernel.realm import SYSTEM, Realm
@@ -146,6 +147,11 @@ async def _award(conn: AsyncConnection, realm: Realm, ctx: Context, template: di
         {**realm.params, "id": template["id"], "remaining": remaining, "left": sum(remaining),
          "at": ctx.at})
     return out
+
+
+# A wager's row here is written before the wager's own row, which the spine writes
+# last: a violation is a concurrent first use of the wager (``events.repository``).
+retry_on_conflict("bonus_drop_wins_pkey")
 
 
 async def _record(conn: AsyncConnection, realm: Realm, template_id: UUID, wager: Wager,

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.canonical import canonical
+from wowsino.kernel.db import retry_on_conflict
 from wowsino.kernel.errors import Conflict
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.pagination import NEWEST
@@ -203,6 +204,10 @@ async def add_progress(conn: AsyncConnection, realm: Realm,
         {**realm.params, "ids": list(progress), "deltas": [p[0] for p in progress.values()],
          "money": [p[1] for p in progress.values()]})
 
+
+# A wager's row here is written before the wager's own row, which the spine writes
+# last: a violation is a concurrent first use of the wager (``events.repository``).
+retry_on_conflict("bonus_wagering_pkey")
 
 _WAGERING = text(
     "WITH added AS (INSERT INTO bonus_wagering (tenant_id, mode, bonus_id, source_wager_id, "

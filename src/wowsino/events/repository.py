@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.events.wagers import Deposit, Wager
 from wowsino.kernel import wire
+from wowsino.kernel.db import retry_on_conflict
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.realm import Realm
 
@@ -32,13 +33,15 @@ _FOUND = (
 async def players_by_ref(
     conn: AsyncConnection, realm: Realm, brand_id: UUID, names: list[str], ids: list[UUID],
     *, currencies: Sequence[str] = (), reads: tuple[str, ...] = (),
+    wager_ids: Sequence[str] = (),
 ) -> tuple[list[dict[str, Any]], list[Any]]:
     """The brand's players named by username (any case) or UUID: rows with ``ref``, the
     name asked for (NULL for a UUID), the best match of each name first; and the value of
-    each of ``reads`` (consumers' reads over ``currencies``, JSON text), in one query."""
+    each of ``reads`` (consumers' reads over ``currencies``, ``STORED_WAGERS`` over
+    ``wager_ids``: JSON text), in one query."""
     rows = await wire.send(conn, _with_reads(reads), {
         **realm.params, "brand": brand_id, "names": names, "ids": ids,
-        "currencies": list(currencies)})
+        "currencies": list(currencies), "wager_ids": list(wager_ids)})
     players = [{"ref": ref, "id": UUID(pid), "username": username, "brand_id": UUID(brand),
                 "status": status, "currency": currency}
                for ref, pid, username, brand, status, currency in loads(rows[0][0])]
@@ -53,34 +56,61 @@ def _with_reads(reads: tuple[str, ...]) -> str:
     return f"WITH found AS ({_FOUND}) SELECT {', '.join(columns)}"
 
 
-_INSERT_WAGERS = text(
+WAGER_KEY = "wager_events_pkey"
+# The spine checks each wager id when it reads its players and writes the new wagers with
+# the transaction's last statement: a concurrent first use of an id in between is a lost
+# race, and the retry replays it.
+retry_on_conflict(WAGER_KEY)
+
+# Each id asked for that is already recorded, with what a replay answers from.
+STORED_WAGERS = (
+    "(SELECT coalesce(json_agg(json_build_array(w.source_wager_id, w.player_id, "
+    "encode(w.fingerprint, 'hex'), w.effects) ORDER BY w.source_wager_id), '[]')::text "
+    "FROM wager_events w WHERE w.tenant_id = :tenant_id AND w.mode = :mode "
+    "AND w.source_wager_id = ANY (CAST(:wager_ids AS text[])))"
+)
+
+
+def stored_from(value: Any) -> dict[str, dict[str, Any]]:
+    """``STORED_WAGERS``'s value by ``source_wager_id``: ``{source_wager_id, player_id,
+    fingerprint, effects}``."""
+    return {wager_id: {"source_wager_id": wager_id, "player_id": UUID(player),
+                       "fingerprint": bytes.fromhex(digest), "effects": effects}
+            for wager_id, player, digest, effects in value}
+
+
+_INSERT_WAGERS = (
     "INSERT INTO wager_events (tenant_id, mode, source_wager_id, player_id, brand_id, currency, "
-    "amount, win_amount, game_id, game_category, funding, settled_at, fingerprint, created_at) "
-    "SELECT :tenant_id, :mode, w.* , :at FROM unnest(CAST(:ids AS text[]), "
-    "CAST(:players AS uuid[]), CAST(:brands AS uuid[]), CAST(:currencies AS text[]), "
-    "CAST(:amounts AS bigint[]), CAST(:wins AS bigint[]), CAST(:games AS text[]), "
-    "CAST(:categories AS text[]), CAST(:fundings AS text[]), CAST(:settled AS timestamptz[]), "
-    "CAST(:fingerprints AS bytea[])) AS w "
-    "ON CONFLICT (tenant_id, mode, source_wager_id) DO NOTHING RETURNING source_wager_id"
+    "amount, win_amount, game_id, game_category, funding, settled_at, fingerprint, effects, "
+    "created_at) SELECT :tenant_id, :mode, w.id, w.player, w.brand, w.currency, w.amount, "
+    "w.win, w.game, w.category, w.funding, w.settled, w.fingerprint, CAST(w.effects AS jsonb), "
+    ":at FROM unnest(CAST(:ids AS text[]), CAST(:players AS uuid[]), CAST(:brands AS uuid[]), "
+    "CAST(:currencies AS text[]), CAST(:amounts AS bigint[]), CAST(:wins AS bigint[]), "
+    "CAST(:games AS text[]), CAST(:categories AS text[]), CAST(:fundings AS text[]), "
+    "CAST(:settled AS timestamptz[]), CAST(:fingerprints AS bytea[]), "
+    "CAST(:effects AS text[])) AS w (id, player, brand, currency, amount, win, game, category, "
+    "funding, settled, fingerprint, effects)"
 )
 
 
 async def insert_wagers(
-    conn: AsyncConnection, realm: Realm, wagers: list[tuple[Wager, bytes]], at: Any
-) -> set[str]:
-    """Record new wagers; returns the ids this call inserted (the others existed; a
-    concurrent first use is waited for)."""
+    conn: AsyncConnection, realm: Realm, wagers: list[tuple[Wager, bytes, str]], at: Any
+) -> None:
+    """Record new wagers, each with its fingerprint and its answer's effects (canonical
+    JSON, for replays); sent with the write's last statement, in id order. An id a
+    concurrent transaction recorded first violates ``WAGER_KEY`` (retried)."""
     if not wagers:
-        return set()
-    ws = [w for w, _ in wagers]
-    rows = await conn.execute(_INSERT_WAGERS, {
+        return
+    wagers = sorted(wagers, key=lambda w: w[0].source_wager_id)
+    ws = [w for w, _, _ in wagers]
+    await wire.defer(conn, (_INSERT_WAGERS, {
         **realm.params, "at": at, "ids": [w.source_wager_id for w in ws],
         "players": [w.player_id for w in ws], "brands": [w.brand_id for w in ws],
         "currencies": [w.currency for w in ws], "amounts": [w.amount for w in ws],
         "wins": [w.win_amount for w in ws], "games": [w.game_id for w in ws],
         "categories": [w.game_category for w in ws], "fundings": [w.funding for w in ws],
-        "settled": [w.settled_at for w in ws], "fingerprints": [f for _, f in wagers]})
-    return {r[0] for r in rows}
+        "settled": [w.settled_at for w in ws], "fingerprints": [f for _, f, _ in wagers],
+        "effects": [e for _, _, e in wagers]}))
 
 
 async def stored_wagers(
@@ -89,6 +119,7 @@ async def stored_wagers(
     """Recorded wagers by ``source_wager_id`` with their stored effects."""
     if not ids:
         return {}
+    await wire.settle(conn)  # wagers this transaction recorded are written first
     rows = await conn.execute(
         text("SELECT source_wager_id, player_id, brand_id, currency, amount, win_amount, "
              "game_id, game_category, funding, settled_at, fingerprint, effects::text AS effects, "
@@ -104,23 +135,10 @@ async def stored_wagers(
     return out
 
 
-async def store_effects(
-    conn: AsyncConnection, realm: Realm, effects: dict[str, str]
-) -> None:
-    """Keep each new wager's answer (canonical JSON) for replays."""
-    if not effects:
-        return
-    # nothing reads them back in the request: sent with the write's last statement
-    await wire.defer(conn, (
-        "UPDATE wager_events w SET effects = CAST(e.effects AS jsonb) "
-        "FROM unnest(CAST(:ids AS text[]), CAST(:effects AS text[])) AS e (id, effects) "
-        "WHERE w.tenant_id = :tenant_id AND w.mode = :mode AND w.source_wager_id = e.id",
-        {**realm.params, "ids": list(effects), "effects": list(effects.values())}))
-
-
 async def mark_rolled_back(
     conn: AsyncConnection, realm: Realm, source_wager_id: str, at: Any
 ) -> None:
+    await wire.settle(conn)
     await conn.execute(
         text("UPDATE wager_events SET rolled_back_at = :at WHERE tenant_id = :tenant_id "
              "AND mode = :mode AND source_wager_id = :id"),

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
+from simplejson import RawJSON
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.events import repository
@@ -101,7 +102,7 @@ def _refusal(error: DomainError) -> Body:
     return {"status": error.status, **error.body()}
 
 
-def _answer(wager: Wager | dict[str, Any], effects: Body, *, deduped: bool) -> Body:
+def _answer(wager: Wager | dict[str, Any], effects: Body | RawJSON, *, deduped: bool) -> Body:
     get = wager.get if isinstance(wager, dict) else lambda k: getattr(wager, k)
     return {"status": 200 if deduped else 201, "source_wager_id": get("source_wager_id"),
             "user_id": str(get("player_id")), "deduped": deduped, "effects": effects}
@@ -153,20 +154,22 @@ def _resolve(batch: _Batch, players: dict[str, dict[str, Any]], at: datetime,
         p.fingerprint = content
 
 
-def _judge(batch: _Batch, inserted: set[str], effects: dict[str, Body],
-           stored: dict[str, dict[str, Any]]) -> list[Body]:
-    """The answer of each event: new (201), a replay (200) or ``SOURCE_ID_REUSED``."""
+def _judge(batch: _Batch, new: dict[str, str], stored: dict[str, dict[str, Any]]
+           ) -> list[Body]:
+    """The answer of each event: new (201), a replay (200) or ``SOURCE_ID_REUSED``.
+    ``new``: the effects of each new wager, encoded (sent as they are)."""
     first: dict[str, Body] = {}
     for p in batch.parsed:
         if batch.results[p.index] is not None or not p.fingerprint:
             continue
         wager_id = p.given.source_wager_id
-        if wager_id in inserted:
-            result = _answer(batch.candidates[wager_id][0], effects[wager_id], deduped=False)
+        if wager_id in new:
+            result = _answer(batch.candidates[wager_id][0], RawJSON(new[wager_id]),
+                             deduped=False)
         else:
             row = stored[wager_id]
             result = (_answer(row, row["effects"], deduped=True)
-                      if bytes(row["fingerprint"]) == p.fingerprint
+                      if row["fingerprint"] == p.fingerprint
                       else _refusal(source_id_reused("source_wager_id", wager_id)))
         batch.results[p.index] = first[wager_id] = result
     for p, content in batch.repeats:
@@ -194,33 +197,36 @@ async def record_wagers(
     players, values = await _players(
         conn, realm, brand_id, [p.given.user_id for p in batch.parsed],
         currencies=sorted({p.currency.code for p in batch.parsed}),
-        reads=tuple(c.reads for c in readers if c.reads is not None))
+        reads=(repository.STORED_WAGERS, *(c.reads for c in readers if c.reads is not None)),
+        wager_ids=sorted({p.given.source_wager_id for p in batch.parsed}))
+    stored = repository.stored_from(values[0] or [])
     _resolve(batch, players, at, bonus_money_moved)
-    # in one order for every transaction: concurrent batches sharing ids cannot deadlock
-    ordered = sorted(batch.candidates.values(), key=lambda c: c[0].source_wager_id)
-    inserted = await repository.insert_wagers(conn, realm, ordered, at)
-    new = [w for w, _ in batch.candidates.values() if w.source_wager_id in inserted]
-    ctx = Context(service_mode, at, {c.name: v for c, v in zip(readers, values, strict=True)})
+    new = [w for w, _ in batch.candidates.values() if w.source_wager_id not in stored]
+    ctx = Context(service_mode, at, {c.name: v for c, v in zip(readers, values[1:], strict=True)})
     effects = await run_consumers(conn, realm, new, ctx)
-    await repository.store_effects(conn, realm, {
-        w.source_wager_id: dumps(effects[w.source_wager_id]) for w in new})
-    stored = await repository.stored_wagers(
-        conn, realm, [i for i in batch.candidates if i not in inserted])
-    return _judge(batch, inserted, effects, stored)
+    # the wagers' own rows go last, with their answers: a concurrent first use of one of
+    # the ids since they were read above is a lost race, retried (``WAGER_KEY``)
+    encoded = {w.source_wager_id: dumps(effects[w.source_wager_id]) for w in new}
+    await repository.insert_wagers(conn, realm, [
+        (w, batch.candidates[w.source_wager_id][1], encoded[w.source_wager_id]) for w in new],
+        at)
+    return _judge(batch, encoded, stored)
 
 
 async def _players(
     conn: AsyncConnection, realm: Realm, brand_id: UUID, refs: list[str], *,
     currencies: Sequence[str] = (), reads: tuple[str, ...] = (),
+    wager_ids: Sequence[str] = (),
 ) -> tuple[dict[str, dict[str, Any]], list[Any]]:
     """Each reference (username or UUID) mapped to its player in the brand, and the value
-    of each consumer read in ``reads``, in one round trip."""
+    of each read in ``reads`` (``repository.players_by_ref``), in one round trip."""
     if not refs:
         return {}, [None] * len(reads)
     ids = {ref: parse_uuid(ref) for ref in set(refs)}
     rows, values = await repository.players_by_ref(
         conn, realm, brand_id, [r for r, u in ids.items() if u is None],
-        [u for u in ids.values() if u is not None], currencies=currencies, reads=reads)
+        [u for u in ids.values() if u is not None], currencies=currencies, reads=reads,
+        wager_ids=wager_ids)
     by_name: dict[str, dict[str, Any]] = {}
     by_id: dict[UUID, dict[str, Any]] = {}
     for row in rows:

@@ -31,6 +31,11 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}
 # Units of work retried in this process, by SQLSTATE (40P01: deadlock): a deadlock means
 # two writers took their locks in different orders, so the tests expect none.
 RETRIES: Counter[str] = Counter()
+# Unique constraints whose violation is a lost race, not a bad request: a unit of work
+# found the key free, wrote it last, and a concurrent one had written it meanwhile.
+# Retried like a serialization failure (the retry finds the key taken); see
+# ``retry_on_conflict``.
+_RACED_CONSTRAINTS: set[str] = set()
 # Text PostgreSQL cannot store (U+0000 in text, \u0000 in jsonb) comes from the client:
 # a 400, not a crash.
 UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}
@@ -113,6 +118,32 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def retry_on_conflict(constraint: str) -> None:
+    """Have ``unit_of_work`` retry a unit that violates unique ``constraint``: its code
+    checks the key first and writes it at the end, so a violation means a concurrent
+    first use committed in between, and the retry sees it."""
+    _RACED_CONSTRAINTS.add(constraint)
+
+
+def _retryable(exc: BaseException) -> str | None:
+    """The SQLSTATE that makes ``exc`` worth a retry of the whole unit, if any."""
+    state = sqlstate(exc)
+    if state in RETRYABLE_SQLSTATES:
+        return state
+    if state == "23505" and _constraint(exc) in _RACED_CONSTRAINTS:
+        return state
+    return None
+
+
+def _constraint(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    for candidate in (getattr(orig, "__cause__", None), orig, exc):
+        name = getattr(candidate, "constraint_name", None)
+        if name:
+            return str(name)
+    return None
+
+
 def error_detail(exc: BaseException) -> str | None:
     orig = getattr(exc, "orig", None)
     for candidate in (getattr(orig, "__cause__", None), orig):
@@ -183,16 +214,17 @@ async def unit_of_work(
 ) -> T:
     """Run ``work`` in one READ COMMITTED transaction and commit once.
 
-    Deadlocks and serialization failures roll back and retry the whole unit with
-    jittered backoff; anything else rolls back and propagates.
+    Deadlocks, serialization failures and lost races on a ``retry_on_conflict`` key roll
+    back and retry the whole unit with jittered backoff; anything else rolls back and
+    propagates.
     """
     for attempt in range(1, attempts + 1):
         try:
             return await _in_transaction(engine, work)
         except (DBAPIError, asyncpg.PostgresError) as exc:  # the latter: sent on the driver
             _refuse_unstorable_text(exc)
-            state = sqlstate(exc)
-            if state not in RETRYABLE_SQLSTATES or attempt == attempts:
+            state = _retryable(exc)
+            if state is None or attempt == attempts:
                 raise
             RETRIES[state] += 1
             await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311

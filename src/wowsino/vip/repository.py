@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wowsino.compliance.service import rule_sql
 from wowsino.kernel import wire
 from wowsino.kernel.canonical import canonical
+from wowsino.kernel.db import retry_on_conflict
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.realm import Realm
 
@@ -140,6 +141,11 @@ async def lock_players(conn: AsyncConnection, realm: Realm, players: list[UUID],
     rows = _mapped(await wire.send(conn, _LOCK_PLAYERS, {
         **realm.params, "base": base, "at": at, "players": sorted(set(players), key=str)}))
     return {r["player_id"]: (int(r["level"]), int(r["xp"])) for r in rows}
+
+
+# A wager's row here is written before the wager's own row, which the spine writes
+# last: a violation is a concurrent first use of the wager (``events.repository``).
+retry_on_conflict("vip_wagers_pkey")
 
 
 async def record_wagers(conn: AsyncConnection, realm: Realm, rows: list[tuple[Any, ...]],
