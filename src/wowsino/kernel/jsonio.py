@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 import simplejson
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from simplejson import RawJSON
 
 from wowsino.kernel.clock import iso
 from wowsino.kernel.errors import UnsupportedMediaType, ValidationFailed
@@ -35,10 +38,33 @@ def json_default(value: Any) -> Any:
 _ENCODER = simplejson.JSONEncoder(
     use_decimal=True, default=json_default, separators=(",", ":"), ensure_ascii=False)
 
+# orjson writes what the API sends about ten times faster than simplejson (which spends
+# most of a small answer setting up its encoder); a Decimal goes out as the exact number
+# ``str`` gives, as simplejson's ``use_decimal`` writes it, and instants as ``iso`` does.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _orjson_default(value: Any) -> Any:
+    kind = type(value)
+    if kind is Decimal:
+        return orjson.Fragment(str(value))
+    if kind is RawJSON:
+        return orjson.Fragment(value.encoded_json)
+    return json_default(value)
+
+
+def encode(content: Any) -> bytes:
+    """``content`` as compact UTF-8 JSON, amounts as exact numbers."""
+    try:
+        return orjson.dumps(content, default=_orjson_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        # what orjson does not write (an integer beyond 64 bits, a float subclass) or
+        # nothing does (simplejson then raises the same TypeError)
+        return _ENCODER.encode(content).encode("utf-8")
+
 
 def dumps(content: Any) -> str:
-    encoded: str = _ENCODER.encode(content)
-    return encoded
+    return encode(content).decode("utf-8")
 
 
 def _reject_constant(name: str) -> Any:
@@ -65,7 +91,7 @@ class MoneyJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         if isinstance(content, Encoded):
             return content.text.encode("utf-8")
-        return dumps(content).encode("utf-8")
+        return encode(content)
 
 
 # Deeper request bodies are refused when read: nothing here needs more than a few
