@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from simplejson import RawJSON
 
-from wowsino.kernel.canonical import canonical, fingerprint
+from wowsino.kernel.canonical import _CANONICAL, _as_stored, canonical, fingerprint
 from wowsino.kernel.jsonio import loads
 from wowsino.kernel.ledger import content_hash, entry_content
 from wowsino.kernel.realm import Mode, Realm
@@ -129,3 +129,20 @@ def test_a_part_encoded_on_its_own_and_embedded_hashes_as_the_whole(
     embedded = {"action": "x", "after": RawJSON(canonical(after).decode()),
                 "before": RawJSON(canonical(before).decode()), "z": [1]}
     assert canonical(embedded) == canonical(whole)
+
+
+# The canonical form is defined by simplejson's sorted, exact-decimal encoder; orjson
+# writes it on the hot path. Every hash already stored depends on the two agreeing.
+keys = st.one_of(st.text(max_size=6), st.integers(-3, 3))
+rich = st.recursive(
+    st.one_of(numbers, st.text(), st.booleans(), st.none(), st.uuids(), moments,
+              st.integers(min_value=-(2**80), max_value=2**80)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner),
+                            st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=16,
+)
+
+
+@given(rich)
+def test_the_fast_writer_gives_the_canonical_bytes(document: object) -> None:
+    assert canonical(document) == _CANONICAL.encode(_as_stored(document)).encode("utf-8")

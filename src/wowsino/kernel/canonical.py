@@ -7,9 +7,10 @@ import math
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import simplejson
 
-from wowsino.kernel.jsonio import json_default
+from wowsino.kernel.jsonio import json_default, orjson_default
 
 # PostgreSQL's numeric holds at most this many digits before the decimal point.
 _NUMERIC_MAX_INTEGER_DIGITS = 131072
@@ -34,16 +35,22 @@ def _as_stored(value: Any) -> Any:
     return value
 
 
-# built once (see ``jsonio._ENCODER``)
+# built once (see ``jsonio._ENCODER``): the definition of the canonical form
 _CANONICAL = simplejson.JSONEncoder(
     use_decimal=True, default=json_default, sort_keys=True, separators=(",", ":"),
     ensure_ascii=False)
+# the same bytes, written by orjson (held to ``_CANONICAL`` by a property test)
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
 def canonical(value: Any) -> bytes:
     """Stable bytes for ``value``: sorted keys, no whitespace, exact decimals."""
-    encoded: str = _CANONICAL.encode(_as_stored(value))
-    return encoded.encode("utf-8")
+    stored = _as_stored(value)
+    try:
+        return orjson.dumps(stored, default=orjson_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:  # what orjson does not write (see ``jsonio.encode``)
+        encoded: str = _CANONICAL.encode(stored)
+        return encoded.encode("utf-8")
 
 
 def sha256(data: bytes) -> bytes:

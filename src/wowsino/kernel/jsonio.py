@@ -44,7 +44,9 @@ _ENCODER = simplejson.JSONEncoder(
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
-def _orjson_default(value: Any) -> Any:
+def orjson_default(value: Any) -> Any:
+    """orjson's ``default``: exact decimals and pre-encoded parts as they are, the rest as
+    ``json_default`` writes it."""
     kind = type(value)
     if kind is Decimal:
         return orjson.Fragment(str(value))
@@ -56,7 +58,7 @@ def _orjson_default(value: Any) -> Any:
 def encode(content: Any) -> bytes:
     """``content`` as compact UTF-8 JSON, amounts as exact numbers."""
     try:
-        return orjson.dumps(content, default=_orjson_default, option=_ORJSON_OPTIONS)
+        return orjson.dumps(content, default=orjson_default, option=_ORJSON_OPTIONS)
     except orjson.JSONEncodeError:
         # what orjson does not write (an integer beyond 64 bits, a float subclass) or
         # nothing does (simplejson then raises the same TypeError)
