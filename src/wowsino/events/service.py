@@ -199,10 +199,12 @@ async def record_wagers(
         currencies=sorted({p.currency.code for p in batch.parsed}),
         reads=(repository.STORED_WAGERS, *(c.reads for c in readers if c.reads is not None)),
         wager_ids=sorted({p.given.source_wager_id for p in batch.parsed}))
-    stored = repository.stored_from(values[0] or [])
+    stored_value, *read_values = values
+    stored = repository.stored_from(stored_value or [])
     _resolve(batch, players, at, bonus_money_moved)
     new = [w for w, _ in batch.candidates.values() if w.source_wager_id not in stored]
-    ctx = Context(service_mode, at, {c.name: v for c, v in zip(readers, values[1:], strict=True)})
+    ctx = Context(service_mode, at,
+                  {c.name: v for c, v in zip(readers, read_values, strict=True)})
     effects = await run_consumers(conn, realm, new, ctx)
     # the wagers' own rows go last, with their answers: a concurrent first use of one of
     # the ids since they were read above is a lost race, retried (``WAGER_KEY``)

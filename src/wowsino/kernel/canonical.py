@@ -7,10 +7,9 @@ import math
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import simplejson
 
-from wowsino.kernel.jsonio import json_default, orjson_default
+from wowsino.kernel.jsonio import json_default, orjson_first
 
 # PostgreSQL's numeric holds at most this many digits before the decimal point.
 _NUMERIC_MAX_INTEGER_DIGITS = 131072
@@ -39,18 +38,12 @@ def _as_stored(value: Any) -> Any:
 _CANONICAL = simplejson.JSONEncoder(
     use_decimal=True, default=json_default, sort_keys=True, separators=(",", ":"),
     ensure_ascii=False)
-# the same bytes, written by orjson (held to ``_CANONICAL`` by a property test)
-_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
 def canonical(value: Any) -> bytes:
     """Stable bytes for ``value``: sorted keys, no whitespace, exact decimals."""
-    stored = _as_stored(value)
-    try:
-        return orjson.dumps(stored, default=orjson_default, option=_ORJSON_OPTIONS)
-    except orjson.JSONEncodeError:  # what orjson does not write (see ``jsonio.encode``)
-        encoded: str = _CANONICAL.encode(stored)
-        return encoded.encode("utf-8")
+    # written by orjson where it can: the same bytes (a property test holds the two together)
+    return orjson_first(_as_stored(value), _CANONICAL, sort_keys=True)
 
 
 def sha256(data: bytes) -> bytes:

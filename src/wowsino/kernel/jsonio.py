@@ -44,7 +44,7 @@ _ENCODER = simplejson.JSONEncoder(
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
-def orjson_default(value: Any) -> Any:
+def _orjson_default(value: Any) -> Any:
     """orjson's ``default``: exact decimals and pre-encoded parts as they are, the rest as
     ``json_default`` writes it."""
     kind = type(value)
@@ -55,14 +55,23 @@ def orjson_default(value: Any) -> Any:
     return json_default(value)
 
 
+def orjson_first(content: Any, fallback: simplejson.JSONEncoder, *, sort_keys: bool = False
+                 ) -> bytes:
+    """``content`` written by orjson as ``fallback`` writes it (compact, exact decimals;
+    keys sorted if asked), or by ``fallback`` itself for what orjson does not write (an
+    integer beyond 64 bits, a float subclass) or nothing does (``fallback`` then raises
+    the same TypeError)."""
+    option = _ORJSON_OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _ORJSON_OPTIONS
+    try:
+        return orjson.dumps(content, default=_orjson_default, option=option)
+    except orjson.JSONEncodeError:
+        encoded: str = fallback.encode(content)
+        return encoded.encode("utf-8")
+
+
 def encode(content: Any) -> bytes:
     """``content`` as compact UTF-8 JSON, amounts as exact numbers."""
-    try:
-        return orjson.dumps(content, default=orjson_default, option=_ORJSON_OPTIONS)
-    except orjson.JSONEncodeError:
-        # what orjson does not write (an integer beyond 64 bits, a float subclass) or
-        # nothing does (simplejson then raises the same TypeError)
-        return _ENCODER.encode(content).encode("utf-8")
+    return orjson_first(content, _ENCODER)
 
 
 def dumps(content: Any) -> str:
