@@ -483,3 +483,48 @@ async def test_a_relay_without_nats_keeps_trying_and_the_events_wait(
         await running
     async with engine.connect() as conn:  # nothing recorded: the events wait in the outbox
         assert await conn.scalar(text("SELECT count(*) FROM outbox_relays")) == 0
+
+
+async def test_an_event_larger_than_a_message_is_kept_in_the_object_store_and_the_stream_goes_on(
+    js: JetStreamContext, stream: StreamSettings, tenant: Tenant, engine: Any,
+) -> None:
+    """A ``tournament.closed`` of many thousands of payouts is more than a NATS message
+    may carry: its message names the object holding the whole of it, in the stream's
+    order, and the events after it are published as usual (no pass fails on it)."""
+    await create_player(tenant, "alice")
+    realm = Realm(UUID(tenant.id), Mode.TEST)
+    payouts = [{"rank": rank, "user": {"user_id": str(uuid4()), "username": f"player{rank}"},
+                "prize": {"asset": "WINZ", "amount": "10"}} for rank in range(1, 12_001)]
+    async with engine.begin() as conn:
+        big = await outbox.emit(conn, realm=realm, type="tournament.closed", at=ManualClock().now(),
+                                data={"tournament_id": str(uuid4()), "payouts": payouts,
+                                      "total_paid": [{"asset": "WINZ", "amount": "120000"}]})
+    await change_statuses(tenant, "alice", 2)
+    relay = Relay(engine, stream)
+    await relay.connect()
+    try:
+        limit = relay._nc.max_payload
+        assert await drain(relay) == len(await outbox_rows(engine)) == 3
+    finally:
+        await relay.close()
+
+    rows = {row["id"]: row for row in await outbox_rows(engine)}
+    envelopes = [json.loads(m.data) for m in await consume(js, stream)]
+    assert [e["id"] for e in envelopes] == list(rows)  # every event, in seq order
+    whole = {"id": str(big), "type": "tournament.closed", "tenant": tenant.slug, "mode": "test",
+             "created_at": iso(rows[str(big)]["created_at"]), "data": rows[str(big)]["data"]}
+    size = len(json.dumps(whole).encode())
+    assert size > limit  # the event could not be one message
+    check = next(e for e in envelopes if e["id"] == str(big))
+    assert check["data"] is None
+    assert check["data_object"]["bucket"] == stream.bucket
+    assert check["data_object"]["name"] == str(big)
+    store = await js.object_store(check["data_object"]["bucket"])
+    try:
+        kept = await store.get(check["data_object"]["name"])
+        assert len(kept.data) == check["data_object"]["bytes"]
+        assert json.loads(kept.data) == whole
+    finally:
+        await js.delete_object_store(stream.bucket)
+    assert [e["data"]["to"] for e in envelopes if e["type"] == "player.status_changed"] == [
+        "suspended", "fraud_hold"]

@@ -4,7 +4,10 @@ once, and per player in commit order.
 Subjects are ``<prefix>.<tenant slug>.<mode>.<event type>`` (a slug is lowercase letters,
 digits and hyphens, never a ``.``, ``*``, ``>`` or space, so it is one subject token and
 never changes); the payload is the webhook envelope without ``delivered_at``, with the
-tenant's slug; the header ``Nats-Msg-Id`` is the event id.
+tenant's slug; the header ``Nats-Msg-Id`` is the event id. An event whose message would
+exceed the server's ``max_payload`` is kept whole in the object store ``<stream>_EVENTS``
+(named by its id), and its message says so: ``data`` null and ``data_object`` (a claim
+check), so one large event neither stalls the stream nor is cut short.
 
 Which events to publish, and in which order
 -------------------------------------------
@@ -79,8 +82,8 @@ from typing import Any, NamedTuple
 import nats
 import structlog
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import DiscardPolicy, ObjectStoreConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BucketNotFoundError, NotFoundError
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -95,6 +98,7 @@ DUPLICATE_WINDOW = 120.0  # seconds JetStream remembers a Nats-Msg-Id
 BATCH = 500  # events per pass
 POLL = 0.25  # seconds between passes when there was nothing to publish
 ACK_TIMEOUT = 10.0  # seconds to wait for a batch's acknowledgements
+HEADROOM = 1024  # bytes of a message's limit kept for its subject and headers
 RETRY = 2.0  # seconds before trying again after a failure (NATS or the database down)
 
 # a stream name: no whitespace, ``.``, ``*``, ``>``, path separators; subject tokens: no
@@ -112,6 +116,11 @@ class StreamSettings:
     url: str
     stream: str = "WOWSINO"
     prefix: str = "wowsino"
+
+    @property
+    def bucket(self) -> str:
+        """The object store of the stream's events too large for a message."""
+        return f"{self.stream}_EVENTS"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamSettings:
@@ -141,10 +150,18 @@ class Event:
     def subject(self, prefix: str) -> str:
         return f"{prefix}.{self.tenant}.{self.mode}.{self.type}"
 
+    def envelope(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "tenant": self.tenant, "mode": self.mode,
+                "created_at": self.created_at}
+
     def payload(self) -> bytes:
-        return dumps({"id": self.id, "type": self.type, "tenant": self.tenant,
-                      "mode": self.mode, "created_at": self.created_at,
-                      "data": loads(self.data)}).encode()
+        return dumps({**self.envelope(), "data": loads(self.data)}).encode()
+
+    def claim_check(self, bucket: str, size: int) -> bytes:
+        """The message for an event too large for one: the envelope, ``data`` null, and
+        where the whole message is kept (``data_object``)."""
+        return dumps({**self.envelope(), "data": None, "data_object": {
+            "bucket": bucket, "name": self.id, "bytes": size}}).encode()
 
 
 _STATE_ROW = text("INSERT INTO outbox_relays (stream, updated_at) VALUES (:stream, now()) "
@@ -271,11 +288,34 @@ class Relay:
         """Send ``events`` in order and wait for every acknowledgement; how many JetStream
         already had (a batch published again after a crash)."""
         assert self._js is not None
-        futures = [await self._js.publish_async(
-            event.subject(self.settings.prefix), event.payload(), stream=self.settings.stream,
-            headers={"Nats-Msg-Id": event.id}) for event in events]
+        futures = []
+        for event in events:
+            payload = event.payload()
+            if len(payload) > self._nc.max_payload - HEADROOM:
+                payload = await self._check_in(event, payload)
+            futures.append(await self._js.publish_async(
+                event.subject(self.settings.prefix), payload, stream=self.settings.stream,
+                headers={"Nats-Msg-Id": event.id}))
         acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=ACK_TIMEOUT)
         return sum(1 for ack in acks if ack.duplicate)
+
+    async def _check_in(self, event: Event, payload: bytes) -> bytes:
+        """Keep the whole message of an event too large for the server's message limit in
+        the stream's object store (the *claim check*), and return the message that says
+        where: the stream goes on, in order, and no event is cut short. Put again after a
+        crash, the object is replaced by the same bytes."""
+        assert self._js is not None
+        bucket = self.settings.bucket
+        try:
+            store = await self._js.object_store(bucket)
+        except BucketNotFoundError:
+            store = await self._js.create_object_store(bucket, ObjectStoreConfig(
+                description=f"events of stream {self.settings.stream} too large for a "
+                            "message", storage=StorageType.FILE))
+        await store.put(event.id, payload)
+        log.warning("event larger than a message; kept in the object store", stream=self.settings.stream,
+                    event_id=event.id, type=event.type, size=len(payload), bucket=bucket)
+        return event.claim_check(bucket, len(payload))
 
     async def lag(self) -> Lag:
         async with self.engine.connect() as conn:
