@@ -111,9 +111,12 @@ def app_from_env() -> FastAPI:
     ``WOWSINO_DATABASE_URL`` (the parent started and migrated it), no in-process worker
     (the parent runs one ``wowsino worker`` beside them), so each process saves its own
     usage counts every second."""
+    from wowsino.processes import die_with_parent
+
     settings = Settings.from_env()
     if not settings.database_url:
         raise RuntimeError("WOWSINO_DATABASE_URL is not set: start the API with wowsino serve")
+    die_with_parent()
     return create_app(settings, database_url=settings.database_url)
 
 

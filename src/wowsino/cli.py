@@ -264,6 +264,7 @@ def worker() -> None:
 
     from wowsino.kernel.clock import SystemClock
     from wowsino.kernel.platform import Platform
+    from wowsino.processes import die_with_parent
     from wowsino.worker import Worker
 
     settings = Settings.from_env()
@@ -281,6 +282,7 @@ def worker() -> None:
 
         for signum in signals:
             loop.add_signal_handler(signum, stop)
+        die_with_parent()  # a child of ``serve --workers``: stops with it
         await running.run_forever()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -7,11 +7,18 @@ and the webhook deliveries would be safe in every one of them, but N workers wou
 contend for the same rows; so none runs inside them, and one ``wowsino worker`` child
 runs beside them instead, restarted if it dies, stopped (SIGTERM, then SIGKILL after
 ``STOP_SECONDS``) when the parent exits.
+
+A parent that cannot stop them (killed with SIGKILL, or out of memory) does not leave
+them behind, serving on its port and holding its database: each child asks the kernel
+for SIGTERM when its parent dies (``die_with_parent``, Linux), and stops as it would on
+the parent's own SIGTERM.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -24,14 +31,34 @@ log = structlog.get_logger("wowsino.processes")
 MAX_WORKERS = 64
 STOP_SECONDS = 30  # a worker's job at hand gets this long to finish
 RESTART_DELAY = 1.0
+PARENT_ENV = "WOWSINO_SERVE_PID"  # the ``serve`` process a child stops with
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def child_environment(database_url: str) -> dict[str, str]:
     """What the children read: the parent's database and, unless chosen, rate limits kept
-    where every API process sees them."""
+    where every API process sees them; and which process is their parent."""
     os.environ["WOWSINO_DATABASE_URL"] = database_url
     os.environ.setdefault("WOWSINO_RATE_LIMIT_STORE", "postgres")
+    os.environ[PARENT_ENV] = str(os.getpid())
     return dict(os.environ)
+
+
+def die_with_parent() -> bool:
+    """In a child of ``serve --workers``: have the kernel send this process SIGTERM when
+    the parent dies, however it dies; and if it has already died (between the spawn and
+    now), send it at once. Whether the request was made: not outside such a child, nor
+    where the kernel has no such request (not Linux)."""
+    parent = os.environ.get(PARENT_ENV, "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+        log.warning("cannot ask to stop with the parent", errno=ctypes.get_errno())
+        return False
+    if os.getppid() != int(parent):  # the parent died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
+    return True
 
 
 class WorkerProcess:

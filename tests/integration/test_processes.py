@@ -46,6 +46,7 @@ from wowsino.kernel.db import plain_url
 
 DEADLINE = 25.0  # seconds any one wait may take
 STARTUP = 90.0  # seconds a process may take to start on a busy machine
+STOP_DEADLINE = 40.0  # seconds the children of a killed serve may take to stop
 SETUP = timedelta(seconds=15)  # writing what three workers then find due at once
 
 
@@ -563,3 +564,31 @@ def test_serve_refuses_a_process_count_out_of_range() -> None:
         said = " ".join(result.output.replace("│", " ").split())
         assert "Invalid value for '--workers'" in said and bound in said, said
 
+
+
+async def test_the_children_of_serve_stop_when_it_is_killed(db_url: str, tmp_path: Path) -> None:
+    """``serve --workers 2`` killed with SIGKILL cannot stop its children itself: they stop
+    on their own (the kernel signals each when its parent dies), and nothing is left
+    serving on the port or holding the database."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _env(db_url, tmp_path)
+    args = ["serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
+    with running(args, env, tmp_path / "serve.log") as parent:
+        await until(lambda: _answering(base), "the API to answer", deadline=STARTUP)
+        children = psutil.Process(parent.pid).children()
+        commands = [" ".join(child.cmdline()) for child in children]
+        assert len(_worker_children(parent.pid)) == 1, commands
+        assert sum("multiprocessing.spawn" in c for c in commands) == 2, commands
+        parent.kill()
+        parent.wait(timeout=10)
+
+        async def all_stopped() -> bool:
+            return not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE
+                           for c in children)
+
+        await until(all_stopped, "the children to stop", deadline=STOP_DEADLINE)
+    assert not await _answering(base)
+    assert await scalar(db_url, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                "application_name = 'wowsino' AND pid <> pg_backend_pid() "
+                                "AND datname = current_database()") == 0
