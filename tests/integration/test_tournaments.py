@@ -329,3 +329,67 @@ async def test_a_player_entered_by_another_transaction_meanwhile_still_scores(
     assert done.scored == {(row.tournament_id, "late-w"): 250}
     assert await standings(tenant, race["id"]) == [(1, "alice", D("2.50"))]
     assert (await show(tenant, race["id"]))["participants"] == 1
+
+
+async def test_entering_an_uncapped_race_does_not_wait_for_another_entering_transaction(
+    tenant: Tenant, clock: ManualClock, engine: Any,
+) -> None:
+    """At a race's start every wager enters a new player: in a race without
+    ``max_participants`` two transactions entering different players do not queue on the
+    race's row (the second would time out on it), and the count of participants is
+    exact once both commit. A capped race still admits one at a time, to hold its cap;
+    capping a race that is running counts those already in."""
+    from uuid import UUID
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from wowsino.engines.tournaments import scores
+    from wowsino.kernel.realm import Mode, Realm
+
+    realm, brand = Realm(UUID(tenant.id), Mode.TEST), UUID(tenant.brand_id)
+    ids = [UUID((await create_player(tenant, name))["user_id"])
+           for name in ("alice", "bob", "carol")]
+    race = await make_tournament(tenant, clock)
+    capped = await make_tournament(tenant, clock, max_participants=2)
+    open_id, capped_id = UUID(race["id"]), UUID(capped["id"])
+
+    async with engine.begin() as first:  # entered alice, not committed yet
+        entered = await scores.enter(first, realm, [(open_id, ids[0], brand)], at=clock.now())
+        assert entered.outcomes[(open_id, ids[0])][0] == "entered"
+        async with engine.begin() as second:
+            await second.execute(text("SET LOCAL lock_timeout = '2s'"))
+            entered = await scores.enter(second, realm, [(open_id, ids[1], brand)],
+                                         at=clock.now())
+            assert entered.outcomes[(open_id, ids[1])][0] == "entered"
+    assert (await show(tenant, race["id"]))["participants"] == 2
+    assert (await board(tenant, race["id"]))["participants"] == 2
+
+    async with engine.begin() as first:
+        await scores.enter(first, realm, [(capped_id, ids[0], brand)], at=clock.now())
+        async with engine.begin() as second:
+            await second.execute(text("SET LOCAL lock_timeout = '500ms'"))
+            with pytest.raises(DBAPIError, match="lock timeout"):
+                await scores.enter(second, realm, [(capped_id, ids[1], brand)], at=clock.now())
+    assert (await show(tenant, capped["id"]))["participants"] == 1
+
+    # a cap below those already in is refused; at or above, the count carries on from them
+    await scores_enter(engine, realm, open_id, ids[2], brand, clock)
+    assert_validation(await tenant.patch(f"/v1/tournaments/{race['id']}",
+                                         {"max_participants": 2}), "max_participants")
+    r = await tenant.patch(f"/v1/tournaments/{race['id']}", {"max_participants": 3})
+    assert r.status_code == 200, r.text
+    assert body(r)["tournament"]["participants"] == 3
+    r = await tenant.patch(f"/v1/tournaments/{race['id']}", {"max_participants": None})
+    assert r.status_code == 200, r.text
+    assert (await show(tenant, race["id"]))["participants"] == 3
+
+
+async def scores_enter(engine: Any, realm: Any, tournament_id: Any, player_id: Any, brand: Any,
+                       clock: ManualClock) -> None:
+    from wowsino.engines.tournaments import scores
+
+    async with engine.begin() as conn:
+        done = await scores.enter(conn, realm, [(tournament_id, player_id, brand)],
+                                  at=clock.now())
+    assert done.outcomes[(tournament_id, player_id)][0] == "entered"

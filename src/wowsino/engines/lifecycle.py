@@ -19,23 +19,25 @@ PAUSABLE = {"active": "paused", "paused": "active"}
 
 async def load(
     conn: AsyncConnection, *, table: str, realm: Realm, ref: str, not_found_code: str,
-    noun: str, for_update: bool = False,
+    noun: str, for_update: bool = False, columns: str = "*",
 ) -> dict[str, Any]:
     """A configured entity of ``realm`` by id, or 404 with the engine's code."""
-    lookup = load_lookup(table=table, realm=realm, ref=ref, for_update=for_update)
+    lookup = load_lookup(table=table, realm=realm, ref=ref, for_update=for_update,
+                         columns=columns)
     row = None if lookup is None else await wire.first(conn, lookup)
     if row is None:
         raise NotFound(f"no {noun} {ref!r}", code=not_found_code)
     return row
 
 
-def load_lookup(*, table: str, realm: Realm, ref: str, for_update: bool = False
-                ) -> wire.Lookup | None:
-    """``load``'s query, to be sent ahead of a write; None when ``ref`` is no id."""
+def load_lookup(*, table: str, realm: Realm, ref: str, for_update: bool = False,
+                columns: str = "*") -> wire.Lookup | None:
+    """``load``'s query, to be sent ahead of a write; None when ``ref`` is no id.
+    ``columns``: the select list, over the table by its own name."""
     entity_id = parse_uuid(ref)
     if entity_id is None:
         return None
-    return wire.Lookup(f"SELECT * FROM {table} WHERE tenant_id = :tenant_id AND mode = :mode "
+    return wire.Lookup(f"SELECT {columns} FROM {table} WHERE tenant_id = :tenant_id AND mode = :mode "
                        "AND id = :id" + (" FOR UPDATE" if for_update else ""),
                        {**realm.params, "id": entity_id})
 

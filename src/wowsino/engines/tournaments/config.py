@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.engines.tournaments import recurrence
+from wowsino.engines.tournaments import recurrence, repository
 from wowsino.events.wagers import MAX_EVENT_MINOR
 from wowsino.kernel.errors import Conflict, NotActive, ValidationFailed
 from wowsino.kernel.jsonio import loads
@@ -232,9 +232,12 @@ async def changes(
         values["game_categories"] = _categories(requested["game_categories"])
     if "max_participants" in requested:
         cap = requested["max_participants"]
-        if cap is not None and cap < tournament["participants"]:
-            raise ValidationFailed(f"max_participants: {tournament['participants']} players "
-                                   "have entered already", field="max_participants")
+        entered = tournament["participants"]
+        if cap is not None and tournament["max_participants"] is None:
+            entered = await repository.fold_entry_counts(conn, realm, tournament["id"])
+        if cap is not None and cap < entered:
+            raise ValidationFailed(f"max_participants: {entered} players have entered "
+                                   "already", field="max_participants")
         values["max_participants"] = cap
     if "prize_table" in requested:
         values["prize_table"] = await prize_table(conn, realm, requested["prize_table"])

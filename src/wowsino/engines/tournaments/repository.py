@@ -19,16 +19,46 @@ JSON_COLUMNS = ("prize_table", "recurrence", "total_paid")
 TABLE, NOUN, NOT_FOUND = "tournaments", "tournament", "NO_TOURNAMENT"
 
 
+# A race's participants: its row's count and, for one without a cap, the stripes its
+# entering transactions add to (migration 0028), as ``participants``.
+_COUNTED = (
+    "*, participants + coalesce((SELECT sum(k.entered) FROM tournament_entry_counts k "
+    "WHERE k.tenant_id = tournaments.tenant_id AND k.mode = tournaments.mode "
+    "AND k.tournament_id = tournaments.id), 0) AS participants_counted")
+
+
+def _counted(row: dict[str, Any]) -> dict[str, Any]:
+    row["participants"] = int(row.pop("participants_counted"))
+    return row
+
+
 async def load(conn: AsyncConnection, realm: Realm, ref: str, *,
                for_update: bool = False) -> dict[str, Any]:
-    """A tournament of ``realm`` by id, or 404 ``NO_TOURNAMENT``."""
-    return await lifecycle.load(conn, table=TABLE, realm=realm, ref=ref,
-                                not_found_code=NOT_FOUND, noun=NOUN, for_update=for_update)
+    """A tournament of ``realm`` by id, or 404 ``NO_TOURNAMENT``. Its ``participants``
+    are read in the statement's snapshot, which one that waited for the lock of
+    ``for_update`` took before: ``fold_entry_counts`` counts after the lock."""
+    return _counted(await lifecycle.load(conn, table=TABLE, realm=realm, ref=ref,
+                                         not_found_code=NOT_FOUND, noun=NOUN,
+                                         for_update=for_update, columns=_COUNTED))
 
 
 def load_lookup(realm: Realm, ref: str) -> wire.Lookup | None:
     """``load``'s query, to be sent ahead of a write."""
-    return lifecycle.load_lookup(table=TABLE, realm=realm, ref=ref)
+    return lifecycle.load_lookup(table=TABLE, realm=realm, ref=ref, columns=_COUNTED)
+
+
+async def fold_entry_counts(conn: AsyncConnection, realm: Realm, tournament_id: UUID) -> int:
+    """Move a race's entry stripes into its row's count (it is being capped, and a capped
+    race counts on its row); its participants. The caller holds the row FOR UPDATE, so
+    every transaction that entered players has ended, and this statement sees them all."""
+    count = await conn.scalar(
+        text("WITH gone AS (DELETE FROM tournament_entry_counts WHERE tenant_id = :tenant_id "
+             "AND mode = :mode AND tournament_id = :tournament_id RETURNING entered) "
+             "UPDATE tournaments SET participants = participants + "
+             "(SELECT coalesce(sum(entered), 0) FROM gone) WHERE tenant_id = :tenant_id "
+             "AND mode = :mode AND id = :tournament_id RETURNING participants"),
+        {**realm.params, "tournament_id": tournament_id})
+    return int(count or 0)
 
 
 def _bind(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -80,9 +110,9 @@ async def listing(
         clauses.append(NEWEST.before(after, params))
     where = "".join(f" AND {c}" for c in clauses)
     rows = await conn.execute(
-        text("SELECT * FROM tournaments WHERE tenant_id = :tenant_id AND mode = :mode"
+        text(f"SELECT {_COUNTED} FROM tournaments WHERE tenant_id = :tenant_id AND mode = :mode"
              f"{where} ORDER BY {NEWEST.order()} LIMIT :limit"), params)
-    return [dict(r._mapping) for r in rows]
+    return [_counted(dict(r._mapping)) for r in rows]
 
 
 async def entry(conn: AsyncConnection, realm: Realm, tournament_id: UUID,

@@ -102,10 +102,17 @@ WITH cand AS (
         CAST(:c_brands AS uuid[])) WITH ORDINALITY AS cand (tournament_id, player_id, brand_id,
                                                             ord)
 ), t AS (
-    SELECT id, scoring, max_participants, participants FROM tournaments
+    SELECT id, scoring, max_participants FROM tournaments
      WHERE tenant_id = :tenant_id AND mode = :mode AND status = 'active'
        AND id IN (SELECT tournament_id FROM cand)
-     ORDER BY id FOR NO KEY UPDATE
+     ORDER BY id FOR KEY SHARE
+), capped AS (
+    -- a cap holds one admitting transaction at a time, on the row's own count; a race
+    -- without one counts in tournament_entry_counts and its row is only shared
+    SELECT s.id, s.participants FROM tournaments s
+     WHERE s.tenant_id = :tenant_id
+       AND s.id IN (SELECT id FROM t WHERE max_participants IS NOT NULL)
+     ORDER BY s.id FOR NO KEY UPDATE
 ), fresh AS (
     SELECT cand.*, row_number() OVER (PARTITION BY cand.tournament_id ORDER BY cand.ord) AS rn
       FROM cand WHERE NOT EXISTS (
@@ -113,8 +120,8 @@ WITH cand AS (
            AND e.tournament_id = cand.tournament_id AND e.player_id = cand.player_id)
 ), admitted AS (
     SELECT f.tournament_id, f.player_id, f.brand_id, f.ord FROM fresh f
-      JOIN t ON t.id = f.tournament_id
-     WHERE t.max_participants IS NULL OR t.participants + f.rn <= t.max_participants
+      JOIN t ON t.id = f.tournament_id LEFT JOIN capped k ON k.id = f.tournament_id
+     WHERE t.max_participants IS NULL OR k.participants + f.rn <= t.max_participants
 ), eligible AS (
     -- the admitted, and those another transaction entered since SCORE looked: their
     -- wagers are scored too (the insert below meets their entry and adds to it)
@@ -164,12 +171,20 @@ WITH cand AS (
                              <> 'max_multiplier')
                        THEN excluded.reached ELSE e.reached END
     RETURNING e.tournament_id, e.player_id, e.score, (e.xmax = 0) AS inserted
+), n AS (
+    SELECT tournament_id, count(*) AS entered FROM ins WHERE inserted GROUP BY tournament_id
 ), bump AS (
-    UPDATE tournaments s SET participants = s.participants + n.entered
-      FROM (SELECT tournament_id, count(*) AS entered FROM ins WHERE inserted
-             GROUP BY tournament_id) n
+    UPDATE tournaments s SET participants = s.participants + n.entered FROM n
      WHERE s.tenant_id = :tenant_id AND s.id = n.tournament_id
+       AND s.id IN (SELECT id FROM capped)
     RETURNING s.id
+), counted AS (
+    INSERT INTO tournament_entry_counts AS k (tenant_id, mode, tournament_id, stripe, entered)
+    SELECT :tenant_id, :mode, n.tournament_id, pg_backend_pid() % 32, n.entered FROM n
+     WHERE n.tournament_id NOT IN (SELECT id FROM capped)
+    ON CONFLICT (tenant_id, mode, tournament_id, stripe)
+    DO UPDATE SET entered = k.entered + excluded.entered
+    RETURNING k.tournament_id
 )
 SELECT 'entry' AS kind, NULL::text AS source_wager_id, cand.tournament_id, cand.player_id,
        NULL::bigint AS value, i.score AS total,
