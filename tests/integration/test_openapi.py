@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN, Tenant, make_tenant
+from tests.conftest import ADMIN, Tenant
 from tests.integration.crm_support import segment
 from tests.integration.support import assert_error, create_player
 from tests.integration.test_scopes import PUBLIC, SESSION, SIGNED, WHITE_LABEL_SCOPE
@@ -392,24 +392,31 @@ async def test_the_document_declares_read_routing_on_exactly_the_routed_reads(
     """Each GET the document says may come from a replica answers with X-Read-Source
     (``primary`` here: no replica is configured) and refuses a bad X-Read-Consistency;
     reads it does not declare answer without the header."""
-    tenant = await make_tenant(client, "acme", "white_label")  # every route answers it
+    tenant = await make_white_label(client, "acme")  # every route answers it
     await create_player(tenant, "bob", currency="USD")
+    player = await player_session(tenant, "carol")  # the player API's routes
     made = await segment(tenant, "min_vip_level = 0")
     tournament = await make_tournament(tenant, clock)
+    r = await tenant.post("/v1/raffles", {"name": "Weekly", "ticket_cost_winz": 10,
+                                          "prize_winz": 700})
+    assert r.status_code == 201, r.text
     values = {"key": "bob", "rail": "real", "asset": "USD", "segment_id": made["id"],
-              "tournament_id": tournament["id"]}
+              "tournament_id": tournament["id"], "raffle_id": r.json()["raffle"]["id"]}
     doc = (await tenant.client.get("/v1/openapi.json")).json()
     routed = [path for path, item in doc["paths"].items() if "get" in item and any(
         p.get("name") == "X-Read-Consistency" for p in item["get"].get("parameters", []))]
-    assert len(routed) == 18, routed
+    assert len(routed) == 30, routed
     for template in routed:
         path = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
-        r = await tenant.get(path)
+        caller = player if path.startswith("/v1/player/") else tenant.headers()
+        r = await tenant.client.get(path, headers=caller)
         assert r.status_code == 200 and r.headers.get("x-read-source") == "primary", (path, r)
         assert "X-Read-Source" in doc["paths"][template]["get"]["responses"]["200"]["headers"]
-        r = await tenant.client.get(path, headers={**tenant.headers(),
-                                                   "X-Read-Consistency": "eventual"})
+        r = await tenant.client.get(path, headers={**caller, "X-Read-Consistency": "eventual"})
         assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR", (path, r.text)
+    for path in ("/v1/player/profile", "/v1/player/balances", "/v1/player/limits"):
+        r = await tenant.client.get(path, headers=player)  # the player's own state: primary
+        assert r.status_code == 200 and "x-read-source" not in r.headers, path
     for path in ("/v1/me", "/v1/audit", "/v1/webhooks", f"/v1/raffles/{made['id']}"):
         r = await tenant.get(path)
         assert "x-read-source" not in r.headers, path

@@ -25,6 +25,7 @@ from tests.integration.console_support import signed_in_operator
 from tests.integration.crm_support import segment
 from tests.integration.support import adjust, assert_validation, bearer, create_key, create_player
 from tests.integration.tournament_support import make_tournament
+from tests.integration.wl_support import make_white_label, player_session
 from tests.support.replication import (
     StreamingPair,
     pause_replay,
@@ -169,10 +170,15 @@ async def test_every_routed_read_runs_on_the_replica(
 ) -> None:
     """Each routed endpoint runs read-only on a hot standby (a write there would fail)."""
     app, client = api
-    tenant, _ = await tenant_with_reader(client, "white_label")
+    tenant = await make_white_label(client, f"replica{next(_slugs)}")
     await create_player(tenant, "bob", currency="USD")
+    player = await player_session(tenant, "dave")
     made = await segment(tenant, "min_vip_level = 0")
     tournament = await make_tournament(tenant, app.state.platform.clock)
+    raffle = await tenant.post("/v1/raffles", {"name": "Weekly", "ticket_cost_winz": 10,
+                                               "prize_winz": 700})
+    assert raffle.status_code == 201, raffle.text
+    raffle_id = raffle.json()["raffle"]["id"]
     operator = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
         base_url="http://wowsino.test")
@@ -185,14 +191,22 @@ async def test_every_routed_read_runs_on_the_replica(
         "/v1/tournaments", f"/v1/tournaments/{tournament['id']}/leaderboard",
         "/v1/segments", f"/v1/segments/{made['id']}/preview",
     ]
-    await until(lambda: _all_on_replica(tenant, operator, paths))
+    # the player API's listings, leaderboard and the player's own lists
+    player_paths = [f"/v1/player/{p}" for p in (
+        "bonuses", "vip", "journeys", "lootboxes", "mini-games", "raffles",
+        f"raffles/{raffle_id}/entries", "tournaments",
+        f"tournaments/{tournament['id']}/leaderboard", "jackpots", "transactions",
+        "withdrawals")]
+    await until(lambda: _all_on_replica(tenant, operator, paths, player, player_paths))
     await operator.aclose()
 
 
-async def _all_on_replica(tenant: Tenant, operator: httpx.AsyncClient,
-                          paths: list[str]) -> bool:
+async def _all_on_replica(tenant: Tenant, operator: httpx.AsyncClient, paths: list[str],
+                          player: dict[str, str], player_paths: list[str]) -> bool:
     # the writer's own reads too, once the replica has replayed past its writes
     sources = {path: source(await tenant.get(path)) for path in paths}
+    for path in player_paths:
+        sources[path] = source(await tenant.client.get(path, headers=player))
     sources["dashboard"] = source(
         await operator.get(f"/admin/tenants/{tenant.slug}/test/dashboard"))
     return set(sources.values()) == {"replica"}

@@ -2,7 +2,8 @@
 
 ``WOWSINO_REPLICA_URLS`` names hot standbys of the primary. The reads that accept bounded
 staleness — dossiers and a player's lists, leaderboards, listings, segment previews, the
-console's dashboard — take their connection from ``reading(request)``: a replica that is
+console's dashboard, and the player API's listings, leaderboards and the player's own
+lists — take their connection from ``reading(request)``: a replica that is
 up and no more than ``WOWSINO_REPLICA_MAX_LAG_MS`` behind, else the primary. Everything
 in a write path reads the primary, in the write's own transaction.
 

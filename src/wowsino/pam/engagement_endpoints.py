@@ -27,9 +27,9 @@ from wowsino.engines.raffles import service as raffles
 from wowsino.engines.raffles.schemas import RaffleStatus
 from wowsino.engines.tournaments import service as tournaments
 from wowsino.engines.tournaments.schemas import Status as TournamentStatus
-from wowsino.kernel.db import read_only
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import Limit, check_limit
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import Body, platform_of, write, write_answer
 from wowsino.pam import engagement, guard
 from wowsino.pam.schemas import ClaimIn, EnterIn, KeyOnly, PlayIn
@@ -59,12 +59,13 @@ def _session_lookups(session: PlayerSession) -> list[Any]:
 @router.get("/bonuses",
             summary="The player's bonuses with wagering progress, turnover left, time left "
                     "and stakes, newest first")
+@routed_read
 async def list_bonuses(request: Request, session: CurrentPlayer, limit: Limit = None,
                        cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = BY_SEQ.decode(cursor)
     p = platform_of(request)
-    async with read_only(p.engine) as conn:
+    async with reading(request) as conn:
         rows = await bonuses.player_bonuses(
             conn, realm=session.realm, brand_id=session.brand_id, ref=engagement.me(session),
             before_seq=after[0] if after else None, limit=size, now=p.clock.now())
@@ -103,20 +104,22 @@ async def cancel_bonus(bonus_id: str, request: Request, session: CurrentPlayer,
 
 @router.get("/vip", summary="The player's VIP standing: level, XP today and cap, progress, "
                             "cashback accrued")
+@routed_read
 async def get_vip(request: Request, session: CurrentPlayer) -> MoneyJSONResponse:
     p = platform_of(request)
-    async with read_only(p.engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await vip.player_view(
             conn, realm=session.realm, brand_id=session.brand_id, ref=engagement.me(session),
             now=p.clock.now()))
 
 
 @router.get("/journeys", summary="The player's journeys: status, step, steps_total, expires_at")
+@routed_read
 async def list_journeys(request: Request, session: CurrentPlayer, limit: Limit = None,
                         cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     p = platform_of(request)
-    async with read_only(p.engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await journeys.player_runs(
             conn, realm=session.realm, brand_id=session.brand_id, ref=engagement.me(session),
             limit=size, cursor=cursor, now=p.clock.now()))
@@ -128,12 +131,13 @@ async def _prize_games(request: Request, session: PlayerSession, game: draws.Pri
                        status: str | None, limit: int | None,
                        cursor: str | None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await draws.listing(
             conn, game=game, realm=session.realm, status=status, limit=size, cursor=cursor))
 
 
 @router.get("/lootboxes", summary="The lootboxes with their prize tables and costs")
+@routed_read
 async def list_lootboxes(request: Request, session: CurrentPlayer,
                          status: ActiveOrPaused | None = None, limit: Limit = None,
                          cursor: str | None = None) -> MoneyJSONResponse:
@@ -163,6 +167,7 @@ async def open_lootbox(lootbox_id: str, request: Request, session: CurrentPlayer
 
 
 @router.get("/mini-games", summary="The mini-games with their prize tables, costs and limits")
+@routed_read
 async def list_mini_games(request: Request, session: CurrentPlayer,
                           status: ActiveOrPaused | None = None, limit: Limit = None,
                           cursor: str | None = None) -> MoneyJSONResponse:
@@ -183,11 +188,12 @@ async def play_mini_game(mini_game_id: str, request: Request, session: CurrentPl
 # --- raffles ---------------------------------------------------------------------------------
 
 @router.get("/raffles", summary="The raffles: status, public configuration, seed hash")
+@routed_read
 async def list_raffles(request: Request, session: CurrentPlayer,
                        status: RaffleStatus | None = None, limit: Limit = None,
                        cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await raffles.listing(
             conn, session.realm, status=status, limit=size, cursor=cursor, viewer_brand=None))
 
@@ -208,9 +214,10 @@ async def enter_raffle(raffle_id: str, body: EnterIn, request: Request,
 @router.get("/raffles/{raffle_id}/entries",
             summary="The player's own entries in a raffle: their tickets and holder id",
             responses={404: {"description": "NO_RAFFLE"}})
+@routed_read
 async def raffle_entries(raffle_id: str, request: Request,
                          session: CurrentPlayer) -> MoneyJSONResponse:
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await raffles.player_entries(
             conn, realm=session.realm, brand_id=session.brand_id, ref=raffle_id,
             user_ref=engagement.me(session)))
@@ -220,12 +227,13 @@ async def raffle_entries(raffle_id: str, request: Request,
 
 @router.get("/tournaments",
             summary="The tournaments with their configuration, status and participants")
+@routed_read
 async def list_tournaments(request: Request, session: CurrentPlayer,
                            status: TournamentStatus | None = None, limit: Limit = None,
                            cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
     p = platform_of(request)
-    async with read_only(p.engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await tournaments.listing(
             conn, session.realm, status=status, limit=size, cursor=cursor, at=p.clock.now()))
 
@@ -251,21 +259,23 @@ async def join_tournament(tournament_id: str, request: Request, session: Current
                     "(me); other players by username only",
             responses={400: {"description": "VALIDATION_ERROR: around_me with a cursor"},
                        404: {"description": "NO_TOURNAMENT"}})
+@routed_read
 async def tournament_leaderboard(tournament_id: str, request: Request, session: CurrentPlayer,
                                  limit: Limit = None, cursor: str | None = None,
                                  around_me: bool = False) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await engagement.standings(
             conn, session=session, ref=tournament_id, limit=size, cursor=cursor,
             around_me=around_me))
 
 
 @router.get("/jackpots", summary="The jackpots with their pool, round and last drop")
+@routed_read
 async def list_jackpots(request: Request, session: CurrentPlayer,
                         status: ActiveOrPaused | None = None, limit: Limit = None,
                         cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await engagement.jackpots(
             conn, session=session, status=status, limit=size, cursor=cursor))

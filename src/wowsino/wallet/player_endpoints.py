@@ -13,6 +13,7 @@ from wowsino.kernel.db import read_only
 from wowsino.kernel.idempotency import WriteResult
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
+from wowsino.kernel.replicas import reading, routed_read
 from wowsino.kernel.writes import callback_base, platform_of, write_then
 from wowsino.pam.sessions import CurrentPlayer
 from wowsino.wallet import deposits, history, repository, service, views, withdrawals
@@ -95,6 +96,7 @@ async def create_withdrawal(body: WithdrawalIn, request: Request,
 
 
 @router.get("/withdrawals", summary="The player's withdrawals, newest first", responses=ERRORS)
+@routed_read
 async def list_withdrawals(
     request: Request, player: CurrentPlayer,
     status: Literal["pending", "approved", "completed", "failed", "rejected"] | None = None,
@@ -102,7 +104,7 @@ async def list_withdrawals(
 ) -> MoneyJSONResponse:
     size = check_limit(limit)
     after = NEWEST.decode(cursor)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         rows = await repository.listing(conn, player.realm, "withdrawal",
                                         brand_id=player.brand_id, player_id=player.player_id,
                                         status=status, flagged=None, after=after, limit=size)
@@ -114,10 +116,11 @@ async def list_withdrawals(
 @router.get("/transactions", responses=ERRORS,
             summary="The player's deposits, withdrawals, bonus and game movements, newest "
                     "first, each with the balance after it")
+@routed_read
 async def list_transactions(request: Request, player: CurrentPlayer,
                             rail: Literal["real", "bonus"] | None = None,
                             limit: Limit = None, cursor: str | None = None) -> MoneyJSONResponse:
     size = check_limit(limit)
-    async with read_only(platform_of(request).engine) as conn:
+    async with reading(request) as conn:
         return MoneyJSONResponse(await history.transactions(
             conn, player.realm, player.player_id, rail=rail, limit=size, cursor=cursor))
