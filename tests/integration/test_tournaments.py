@@ -393,3 +393,42 @@ async def scores_enter(engine: Any, realm: Any, tournament_id: Any, player_id: A
         done = await scores.enter(conn, realm, [(tournament_id, player_id, brand)],
                                   at=clock.now())
     assert done.outcomes[(tournament_id, player_id)][0] == "entered"
+
+
+async def test_the_count_of_participants_is_exact_while_players_enter_and_a_race_is_capped(
+    client: httpx.AsyncClient, tenant: Tenant, clock: ManualClock, engine: Any,
+) -> None:
+    """Thirty first wagers at once enter thirty players into two running races; one race
+    is capped at 20 while they do. However the two interleave, each race's participants
+    equal its entries, and a cap that was set holds."""
+    from sqlalchemy import text
+
+    r = await client.patch(f"/tenants/{tenant.id}", headers=ADMIN,
+                           json={"rate_limit_burst": 100_000, "rate_limit_per_second": 100_000})
+    assert r.status_code == 200
+    names = [f"q{i}" for i in range(30)]
+    for name in names:
+        await create_player(tenant, name)
+    open_race = await make_tournament(tenant, clock)
+    capped_race = await make_tournament(tenant, clock)
+
+    async def cap() -> httpx.Response:
+        await asyncio.sleep(0.05)
+        return await tenant.patch(f"/v1/tournaments/{capped_race['id']}",
+                                  {"max_participants": 20})
+
+    *_, capping = await asyncio.gather(
+        *(wager(tenant, n, f"first-{n}", "1.00") for n in names), cap())
+    async with engine.connect() as conn:
+        entries = dict((await conn.execute(text(
+            "SELECT CAST(tournament_id AS text), count(*) FROM tournament_entries "
+            "GROUP BY tournament_id"))).all())
+    assert entries[open_race["id"]] == 30
+    assert (await show(tenant, open_race["id"]))["participants"] == 30
+    shown = await show(tenant, capped_race["id"])
+    assert shown["participants"] == entries[capped_race["id"]]
+    if capping.status_code == 200:  # capped before 21 were in: it held from there
+        assert shown["max_participants"] == 20 and entries[capped_race["id"]] <= 20
+    else:  # more than 20 were in already
+        assert_validation(capping, "max_participants")
+        assert shown["max_participants"] is None and entries[capped_race["id"]] == 30
