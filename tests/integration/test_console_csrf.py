@@ -387,3 +387,67 @@ async def test_every_console_post_route_refuses_a_form_without_its_csrf_token(
             elif not case.changes and await database_digest(engine) != before:
                 problems.append(f"POST {path} with its token changed the database")
         assert not problems, "\n".join(problems)
+
+
+# Values a form field should never meet, and a console must answer without a 5xx.
+GARBAGE = ("", " ", "x" * 5000, "\x00", "ключ", "-1", "0", "1e400", "NaN",
+           "99999999999999999999999999", "-99999999999999999999999.99", "../../etc/passwd",
+           "<script>alert(1)</script>", "' OR 1=1 --", "\udcff".encode("utf-8", "surrogatepass")
+           .decode("utf-8", "replace"))
+
+
+async def test_no_console_form_answers_a_server_error_for_bad_values(
+    app: Any, client: httpx.AsyncClient, tenant: Tenant, clock: Any
+) -> None:
+    """Every console POST route, signed in and with the session's token, posted its form
+    with each field in turn set to each of ``GARBAGE`` (and with no fields, and with one
+    it does not know): every answer is below 500."""
+    values, signers = await setting_up(app, client, tenant, clock)
+    problems: list[str] = []
+    for template in sorted(console_post_routes(app) - NO_SESSION_ROUTES):
+        case = CASES[template]
+        path = concrete(template, values, case)
+        client.cookies.clear()
+        csrf, _ = await signers[case.signer](client)
+        form = filled(case.form, values)
+        variants = [{}, {**form, "unexpected": "1"}]
+        variants += [{**form, name: bad} for name in form for bad in GARBAGE]
+        for variant in variants:
+            r = await client.post(path, data={**variant, "csrf": csrf})
+            if r.status_code >= 500:
+                problems.append(f"POST {path} {variant!r:.200} answered {r.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_no_console_page_answers_a_server_error_for_bad_parameters(
+    app: Any, client: httpx.AsyncClient, tenant: Tenant, clock: Any
+) -> None:
+    """Every console GET route, as the platform admin and as the tenant's owner, with its
+    path parameters valid and then each one set to garbage, and with garbage in the query
+    parameters pages take (cursor, search, filters): every answer is below 500."""
+    values, signers = await setting_up(app, client, tenant, clock)
+    values["token"] = "an-invitation-token-no-one-was-sent"
+    templates = sorted(path for path, methods, _ in console_routes(app) if "GET" in methods)
+    query_names = ("cursor", "q", "search", "status", "limit", "since", "until", "brand",
+                   "mode", "kind", "page", "tab", "next")
+    problems: list[str] = []
+    for signer in ("platform", "owner"):
+        client.cookies.clear()
+        await signers[signer](client)
+        for template in templates:
+            names = re.findall(r"\{(\w+)\}", template)
+            if any(name not in values or callable(values[name]) for name in names):
+                problems.append(f"no fixture for a parameter of GET {template}")
+                continue
+            path = concrete(template, values, Case())
+            tries = [path] + [f"{path}?{name}={bad}" for name in query_names
+                              for bad in ("", "x" * 3000, "%00", "-1", "1e400", "W10")]
+            for name in names:
+                for bad in ("x", "%00", "0" * 300, "00000000-0000-0000-0000-000000000000"):
+                    tries.append(template.replace(f"{{{name}}}", bad).format(**{
+                        n: values[n] for n in names if n != name}))
+            for url in tries:
+                r = await client.get(url)
+                if r.status_code >= 500:
+                    problems.append(f"GET {url:.200} as {signer} answered {r.status_code}")
+    assert not problems, "\n".join(problems)
