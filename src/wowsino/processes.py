@@ -119,6 +119,10 @@ def serve_processes(database_url: str, *, workers: int, host: str, port: int,
     SIGTERM or Ctrl-C; returns once every child has exited."""
     import uvicorn
 
+    from wowsino.kernel.replicas import SHARED_WRITES_ENV, SharedWrites
+
+    writes = SharedWrites.create()  # read-your-writes across the API processes
+    os.environ[SHARED_WRITES_ENV] = writes.path
     env = child_environment(database_url)
     worker = WorkerProcess(env) if run_worker else None
     if worker is not None:
@@ -129,3 +133,4 @@ def serve_processes(database_url: str, *, workers: int, host: str, port: int,
     finally:
         if worker is not None:
             worker.stop()
+        writes.close(remove=True)

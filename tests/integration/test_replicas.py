@@ -10,6 +10,7 @@ own (``tests/support/replication.py``). Which server answered is told by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import tempfile
 import time
@@ -268,3 +269,84 @@ async def test_a_read_that_fails_on_the_replica_is_answered_from_the_primary(
         await replica_execute(pair, "ALTER SYSTEM RESET search_path")
         await replica_execute(pair, "SELECT pg_reload_conf()")
     await until(on_replica)
+
+
+async def test_read_your_writes_holds_across_the_api_processes_of_serve(
+    pair: StreamingPair, tmp_path: Path,
+) -> None:
+    """``serve --workers 2`` on the primary with the replica, and connections held open to
+    each of its two processes (which process accepted which is read from the
+    processes' sockets). With the replica's replay paused, a credit written through one
+    process is seen by the writer's next read through the other, from the primary; a
+    reader that did not write reads the paused replica there, within the bound."""
+    import os
+
+    import psutil
+
+    from tests.integration.test_processes import STARTUP, running
+    from tests.support.live_server import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "WOWSINO_DATABASE_URL": pair.primary_url,
+           "WOWSINO_ADMIN_TOKEN": ADMIN_TOKEN, "WOWSINO_DATA_DIR": str(tmp_path / "data"),
+           "WOWSINO_REPLICA_URLS": pair.replica_url, "WOWSINO_REPLICA_MAX_LAG_MS": "600000",
+           "PYTHONUNBUFFERED": "1"}
+    args = ["serve", "--workers", "2", "--no-worker", "--host", "127.0.0.1",
+            "--port", str(port)]
+
+    async def answering() -> bool:
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+                return (await http.get("/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def owner(parent: int, response: httpx.Response) -> int:
+        """The API process holding the connection ``response`` came on."""
+        local = response.extensions["network_stream"].get_extra_info("socket").getsockname()
+        for child in psutil.Process(parent).children():
+            with contextlib.suppress(psutil.Error):
+                if any(c.raddr and c.raddr.port == local[1]
+                       for c in child.net_connections(kind="tcp")):
+                    return int(child.pid)
+        raise AssertionError(f"no process holds the connection from port {local[1]}")
+
+    with running(args, env, tmp_path / "serve.log") as parent:
+        await until(answering, STARTUP)
+        by_process: dict[int, httpx.AsyncClient] = {}
+        opened = []
+        for _ in range(20):  # connections at once, until both processes hold one
+            batch = [httpx.AsyncClient(base_url=base, timeout=30) for _ in range(8)]
+            opened += batch
+            answers = await asyncio.gather(*(c.get("/readyz") for c in batch))
+            for c, r in zip(batch, answers, strict=True):
+                by_process.setdefault(owner(parent.pid, r), c)
+            if len(by_process) == 2:
+                break
+        try:
+            assert len(by_process) == 2, "every connection went to one process"
+            one, other = by_process.values()
+            tenant = await make_tenant(one, f"replica{next(_slugs)}")
+            await create_player(tenant, "erin", currency="USD")
+            reader = bearer((await create_key(one, tenant, ["players:read"]))["key"])
+
+            async def on_replica() -> bool:
+                answers = [await c.get("/v1/players/erin", headers=reader)
+                           for c in (one, other)]
+                return all(source(r) == "replica" for r in answers)
+
+            await until(on_replica, 30)
+            await pause_replay(pair)
+            try:
+                for credit in range(1, 4):
+                    assert (await adjust(tenant, "erin", 1)).status_code == 201  # via one
+                    mine = await other.get("/v1/players/erin", headers=tenant.headers())
+                    assert (source(mine), real_usd(mine)) == ("primary", credit), credit
+                    theirs = await other.get("/v1/players/erin", headers=reader)
+                    assert (source(theirs), real_usd(theirs)) == ("replica", 0), credit
+            finally:
+                await resume_replay(pair)
+        finally:
+            for c in opened:
+                await c.aclose()

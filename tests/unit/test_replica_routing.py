@@ -231,3 +231,35 @@ def test_a_command_refuses_to_start_on_a_setting_it_cannot_use(
     assert f"Refusing to start: {says}" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "data").exists()  # refused before any database was started
+
+
+def test_shared_writes_are_seen_by_every_process_that_maps_the_table(tmp_path: Path) -> None:
+    """Two mappings of one table (as two API processes hold it): a write marked through
+    one is read through the other, a slot keeps the latest time, and another process's
+    interpreter (its own hash seed) finds the writer in the same slot."""
+    from wowsino.kernel.replicas import SharedWrites
+
+    writer = (Realm(uuid4(), Mode.TEST), "key:wsk_test_abc")
+    one = SharedWrites.create(str(tmp_path))
+    other = SharedWrites(one.path)
+    try:
+        assert other.written_at(writer) is None
+        one.mark(writer, 100.0)
+        assert other.written_at(writer) == 100.0
+        other.mark(writer, 50.0)  # an earlier time never moves a slot back
+        assert one.written_at(writer) == 100.0
+        other.mark(writer, 150.5)
+        assert one.written_at(writer) == 150.5
+        code = ("import sys, uuid; from wowsino.kernel.realm import Mode, Realm; "
+                "from wowsino.kernel.replicas import SharedWrites; "
+                "t = SharedWrites(sys.argv[1]); "
+                f"print(t.written_at((Realm(uuid.UUID({str(writer[0].tenant_id)!r}), "
+                "Mode.TEST), 'key:wsk_test_abc')))")
+        seen = subprocess.run([sys.executable, "-c", code, one.path], capture_output=True,
+                              text=True, check=True, env={**os.environ,
+                                                          "PYTHONHASHSEED": "12345"})
+        assert seen.stdout.strip() == "150.5"
+    finally:
+        other.close()
+        one.close(remove=True)
+    assert not Path(one.path).exists()

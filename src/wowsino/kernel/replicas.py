@@ -25,9 +25,11 @@ Read-your-writes. A write's own answer is built in its transaction on the primar
 the answer of a write request starts (its transaction committed), its writer — the API
 key, the player's session or the console session — is remembered with the time; that
 writer's reads use a replica only once the replica has caught up to a sample taken after
-that time, and read the primary until then. Nothing is added to the write path. The
-promise holds within one API process; ``X-Read-Consistency: strong`` sends any read to
-the primary.
+that time, and read the primary until then. Nothing is added to the write path. The API processes of
+one ``serve --workers N`` share these times (``SharedWrites``: a table in a file mapped
+into each, keyed by a stable hash of the writer; ``time.monotonic`` is one clock for a
+whole host), so the promise holds whichever of them serves the read; across hosts it
+holds per host. ``X-Read-Consistency: strong`` sends any read to the primary.
 
 A replica that fails to answer is taken out of rotation and probed again with a growing
 pause (at most ``RETRY_MAX_SECONDS``); a read whose replica cannot be reached is served
@@ -37,7 +39,12 @@ by the primary, so no read fails because a replica is down.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import hashlib
 import itertools
+import mmap
+import os
+import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
@@ -81,6 +88,62 @@ _FLUSH_ON_COMMIT = text("SET LOCAL synchronous_commit = local")
 _ASSIGN_XID = text("SELECT pg_current_xact_id()")
 _REPLAY_POSITION = text(
     "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
+
+
+SHARED_WRITES_ENV = "WOWSINO_SHARED_WRITES"  # the table's file, set by ``serve --workers``
+
+
+class SharedWrites:
+    """When each writer last wrote, for every API process of one host: ``SLOTS`` doubles
+    (monotonic seconds) in a file each process maps, a writer's slot chosen by a hash of
+    it that every process computes alike. A slot keeps the latest write of all the
+    writers that fall in it, under an exclusive lock of the file, so a writer's reads
+    wait for its own writes and, rarely, for a neighbour's too (which only sends a read
+    to the primary), never for less."""
+
+    SLOTS = 1 << 16
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR)
+        self._map = mmap.mmap(self._fd, self.SLOTS * 8)
+        self._times = memoryview(self._map).cast("d")
+
+    @classmethod
+    def create(cls, directory: str | None = None) -> SharedWrites:
+        """A new, empty table in a file of its own (``close(remove=True)`` deletes it)."""
+        fd, path = tempfile.mkstemp(prefix="wowsino-writes-", dir=directory)
+        try:
+            os.ftruncate(fd, cls.SLOTS * 8)  # zeros: no write seen
+        finally:
+            os.close(fd)
+        return cls(path)
+
+    @staticmethod
+    def _slot(writer: Hashable) -> int:
+        digest = hashlib.blake2b(repr(writer).encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % SharedWrites.SLOTS
+
+    def mark(self, writer: Hashable, at: float) -> None:
+        slot = self._slot(writer)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            if self._times[slot] < at:
+                self._times[slot] = at
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def written_at(self, writer: Hashable) -> float | None:
+        at = self._times[self._slot(writer)]
+        return at or None
+
+    def close(self, *, remove: bool = False) -> None:
+        self._times.release()
+        self._map.close()
+        os.close(self._fd)
+        if remove:
+            with suppress(FileNotFoundError):
+                os.unlink(self.path)
 
 
 def poll_interval(max_lag_ms: int) -> float:
@@ -181,6 +244,7 @@ class ReadRouter:
     _turn: itertools.count[int] = field(default_factory=itertools.count)
     _unflushed: int | None = None  # the insert position the last sample found unflushed
     _task: asyncio.Task[None] | None = None
+    shared: SharedWrites | None = None  # the other API processes' writes, if any
 
     @classmethod
     def build(cls, primary: AsyncEngine, urls: Sequence[str], *, max_lag_ms: int,
@@ -188,7 +252,9 @@ class ReadRouter:
         replicas = [Replica(display_name(url), create_engine(
             url, pool_size=pool_size, pre_ping=True, connect_timeout=CONNECT_TIMEOUT_SECONDS))
             for url in urls]
-        return cls(primary, replicas, max_lag_ms)
+        table = os.environ.get(SHARED_WRITES_ENV)
+        shared = SharedWrites(table) if replicas and table else None
+        return cls(primary, replicas, max_lag_ms, shared=shared)
 
     @property
     def max_lag(self) -> float:
@@ -203,7 +269,17 @@ class ReadRouter:
     def mark_write(self, writer: Hashable | None) -> None:
         """``writer``'s write has committed: its reads wait for a replica to pass it."""
         if writer is not None and self.replicas:
-            self.written[writer] = self.clock()
+            self.written[writer] = at = self.clock()
+            if self.shared is not None:
+                self.shared.mark(writer, at)
+
+    def written_at(self, writer: Hashable | None) -> float | None:
+        """When ``writer`` last wrote, through this process or (shared) another."""
+        if writer is None:
+            return None
+        mine = self.written.get(writer)
+        theirs = self.shared.written_at(writer) if self.shared is not None else None
+        return max((t for t in (mine, theirs) if t is not None), default=None)
 
     def choose(self, writer: Hashable | None) -> Replica | None:
         """A replica for ``writer``'s read (round robin among the usable ones), or None
@@ -211,7 +287,7 @@ class ReadRouter:
         if not self.replicas:
             return None
         now = self.clock()
-        written_at = self.written.get(writer) if writer is not None else None
+        written_at = self.written_at(writer)
         candidates = [r for r in self.replicas
                       if usable(r, now=now, max_lag=self.max_lag, written_at=written_at)]
         if not candidates:
@@ -339,6 +415,9 @@ class ReadRouter:
             self._task = None
         for replica in self.replicas:
             await replica.engine.dispose()
+        if self.shared is not None:
+            self.shared.close()
+            self.shared = None
 
     def collector(self) -> Collector:
         return _RouterMetrics(self)
