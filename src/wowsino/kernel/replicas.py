@@ -25,11 +25,12 @@ Read-your-writes. A write's own answer is built in its transaction on the primar
 the answer of a write request starts (its transaction committed), its writer — the API
 key, the player's session or the console session — is remembered with the time; that
 writer's reads use a replica only once the replica has caught up to a sample taken after
-that time, and read the primary until then. Nothing is added to the write path. The API processes of
-one ``serve --workers N`` share these times (``SharedWrites``: a table in a file mapped
-into each, keyed by a stable hash of the writer; ``time.monotonic`` is one clock for a
-whole host), so the promise holds whichever of them serves the read; across hosts it
-holds per host. ``X-Read-Consistency: strong`` sends any read to the primary.
+that time, and read the primary until then. Nothing is added to the write path. The
+API processes of one ``serve --workers N`` share these times (``SharedWrites``: a table
+in a file mapped into each, keyed by a stable hash of the writer; ``time.monotonic`` is
+one clock for a whole host), so the promise holds whichever of them serves the read;
+across hosts it holds per host. ``X-Read-Consistency: strong`` sends any read to the
+primary.
 
 A replica that fails to answer is taken out of rotation and probed again with a growing
 pause (at most ``RETRY_MAX_SECONDS``); a read whose replica cannot be reached is served
