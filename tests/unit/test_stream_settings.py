@@ -22,12 +22,19 @@ def test_the_published_seqs_are_kept_as_ranges() -> None:
 @pytest.mark.parametrize(("stream", "prefix"), [
     ("WOW SINO", "wowsino"), ("WOW.SINO", "wowsino"), ("WOWSINO", "wow*"),
     ("WOWSINO", "wow.>"), ("WOWSINO", "wowsino."), ("WOWSINO", "a b"), ("", "wowsino"),
+    ("W" * 201, "wowsino"),  # its large events' object store would pass NATS's 255
 ])
 def test_unusable_stream_names_and_prefixes_are_refused(stream: str, prefix: str) -> None:
     settings = Settings(nats_url="nats://127.0.0.1:4222", nats_stream=stream,
                         nats_subject_prefix=prefix)
     with pytest.raises(BadStreamSettings):
         StreamSettings.from_settings(settings)
+
+
+def test_the_longest_stream_name_leaves_room_for_its_object_store() -> None:
+    settings = StreamSettings.from_settings(Settings(
+        nats_url="nats://n:4222", nats_stream="W" * 200, nats_subject_prefix="wowsino"))
+    assert len(f"OBJ_{settings.bucket}") <= 255
 
 
 def test_a_subject_names_the_tenant_mode_and_type() -> None:

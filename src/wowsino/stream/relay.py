@@ -103,7 +103,9 @@ RETRY = 2.0  # seconds before trying again after a failure (NATS or the database
 
 # a stream name: no whitespace, ``.``, ``*``, ``>``, path separators; subject tokens: no
 # whitespace, ``*`` or ``>`` (NATS's rules)
-STREAM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+# (200 at most: the object store of its large events is a stream named OBJ_<name>_EVENTS,
+# within NATS's 255)
+STREAM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 SUBJECT_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$")
 
 
@@ -129,7 +131,7 @@ class StreamSettings:
         found = cls(settings.nats_url, settings.nats_stream, settings.nats_subject_prefix)
         if not STREAM_NAME.match(found.stream):
             raise BadStreamSettings(
-                f"WOWSINO_NATS_STREAM {found.stream!r}: 1-255 letters, digits, _ and -")
+                f"WOWSINO_NATS_STREAM {found.stream!r}: 1-200 letters, digits, _ and -")
         if not SUBJECT_PREFIX.match(found.prefix):
             raise BadStreamSettings(
                 f"WOWSINO_NATS_SUBJECT_PREFIX {found.prefix!r}: tokens of letters, digits, "
