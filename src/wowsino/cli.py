@@ -220,8 +220,8 @@ def serve(
                 from wowsino.processes import serve_processes
 
                 serve_processes(url, workers=workers, host=bind_host, port=bind_port,
-                                run_worker=not no_worker, log_level="warning",
-                                access_log=False)
+                                run_worker=not no_worker, data_dir=settings.data_dir,
+                                log_level="warning", access_log=False)
             else:
                 application = create_app(settings, database_url=url, run_worker=not no_worker)
                 uvicorn.run(application, host=bind_host, port=bind_port, log_level="warning",

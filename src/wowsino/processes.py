@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -114,14 +115,15 @@ class WorkerProcess:
 
 
 def serve_processes(database_url: str, *, workers: int, host: str, port: int,
-                    run_worker: bool, **uvicorn_options: Any) -> None:
+                    run_worker: bool, data_dir: Path, **uvicorn_options: Any) -> None:
     """Run ``workers`` API processes on ``host:port`` (and the worker process) until
     SIGTERM or Ctrl-C; returns once every child has exited."""
     import uvicorn
 
     from wowsino.kernel.replicas import SHARED_WRITES_ENV, SharedWrites
 
-    writes = SharedWrites.create()  # read-your-writes across the API processes
+    data_dir.mkdir(parents=True, exist_ok=True)
+    writes = SharedWrites.create(str(data_dir / "shared-writes"))  # read-your-writes
     os.environ[SHARED_WRITES_ENV] = writes.path
     env = child_environment(database_url)
     worker = WorkerProcess(env) if run_worker else None

@@ -240,7 +240,7 @@ def test_shared_writes_are_seen_by_every_process_that_maps_the_table(tmp_path: P
     from wowsino.kernel.replicas import SharedWrites
 
     writer = (Realm(uuid4(), Mode.TEST), "key:wsk_test_abc")
-    one = SharedWrites.create(str(tmp_path))
+    one = SharedWrites.create(str(tmp_path / "shared-writes"))
     other = SharedWrites(one.path)
     try:
         assert other.written_at(writer) is None
@@ -263,3 +263,10 @@ def test_shared_writes_are_seen_by_every_process_that_maps_the_table(tmp_path: P
         other.close()
         one.close(remove=True)
     assert not Path(one.path).exists()
+    left = tmp_path / "left-by-a-killed-serve"
+    stale = SharedWrites.create(str(left))
+    stale.mark(writer, 7.0)
+    stale.close()  # not removed: the next serve empties it
+    again = SharedWrites.create(str(left))
+    assert again.written_at(writer) is None
+    again.close(remove=True)

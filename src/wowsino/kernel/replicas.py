@@ -45,7 +45,6 @@ import hashlib
 import itertools
 import mmap
 import os
-import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
@@ -111,9 +110,10 @@ class SharedWrites:
         self._times = memoryview(self._map).cast("d")
 
     @classmethod
-    def create(cls, directory: str | None = None) -> SharedWrites:
-        """A new, empty table in a file of its own (``close(remove=True)`` deletes it)."""
-        fd, path = tempfile.mkstemp(prefix="wowsino-writes-", dir=directory)
+    def create(cls, path: str) -> SharedWrites:
+        """An empty table in the file ``path``, made or emptied (``close(remove=True)``
+        deletes it; one a killed process left is emptied by the next)."""
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.ftruncate(fd, cls.SLOTS * 8)  # zeros: no write seen
         finally:
