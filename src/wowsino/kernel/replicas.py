@@ -240,7 +240,7 @@ class ReadRouter:
     max_lag_ms: int
     clock: Callable[[], float] = time.monotonic
     samples: deque[Sample] = field(default_factory=lambda: deque(maxlen=4096))
-    written: dict[Hashable, float] = field(default_factory=dict)
+    written: dict[Hashable, float] = field(default_factory=dict)  # without ``shared``
     served: Counter[str] = field(default_factory=Counter)
     _turn: itertools.count[int] = field(default_factory=itertools.count)
     _unflushed: int | None = None  # the insert position the last sample found unflushed
@@ -270,17 +270,19 @@ class ReadRouter:
     def mark_write(self, writer: Hashable | None) -> None:
         """``writer``'s write has committed: its reads wait for a replica to pass it."""
         if writer is not None and self.replicas:
-            self.written[writer] = at = self.clock()
             if self.shared is not None:
-                self.shared.mark(writer, at)
+                self.shared.mark(writer, self.clock())
+            else:
+                self.written[writer] = self.clock()
 
     def written_at(self, writer: Hashable | None) -> float | None:
-        """When ``writer`` last wrote, through this process or (shared) another."""
+        """When ``writer`` last wrote: through any API process of the host when they share
+        a table, else through this one."""
         if writer is None:
             return None
-        mine = self.written.get(writer)
-        theirs = self.shared.written_at(writer) if self.shared is not None else None
-        return max((t for t in (mine, theirs) if t is not None), default=None)
+        if self.shared is not None:
+            return self.shared.written_at(writer)
+        return self.written.get(writer)
 
     def choose(self, writer: Hashable | None) -> Replica | None:
         """A replica for ``writer``'s read (round robin among the usable ones), or None
