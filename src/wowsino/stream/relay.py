@@ -244,6 +244,7 @@ class Relay:
         self.poll = poll
         self._nc: Any = None
         self._js: JetStreamContext | None = None
+        self._store: Any = None  # the object store of large events, once looked up
 
     async def connect(self) -> None:
         """Connect to NATS, create or update the stream, and the stream's state row."""
@@ -258,7 +259,7 @@ class Relay:
     async def close(self) -> None:
         if self._nc is not None:
             await self._nc.close()
-            self._nc, self._js = None, None
+            self._nc, self._js, self._store = None, None, None
 
     async def publish_pending(self) -> int | None:
         """One pass: publish the next batch of pending events and record it. How many were
@@ -308,15 +309,17 @@ class Relay:
         crash, the object is replaced by the same bytes."""
         assert self._js is not None
         bucket = self.settings.bucket
-        try:
-            store = await self._js.object_store(bucket)
-        except BucketNotFoundError:
-            store = await self._js.create_object_store(bucket, ObjectStoreConfig(
-                description=f"events of stream {self.settings.stream} too large for a "
-                            "message", storage=StorageType.FILE))
-        await store.put(event.id, payload)
-        log.warning("event larger than a message; kept in the object store", stream=self.settings.stream,
-                    event_id=event.id, type=event.type, size=len(payload), bucket=bucket)
+        if self._store is None:
+            try:
+                self._store = await self._js.object_store(bucket)
+            except BucketNotFoundError:
+                self._store = await self._js.create_object_store(bucket, ObjectStoreConfig(
+                    description=f"events of stream {self.settings.stream} too large for a "
+                                "message", storage=StorageType.FILE))
+        await self._store.put(event.id, payload)
+        log.warning("event larger than a message; kept in the object store",
+                    stream=self.settings.stream, event_id=event.id, type=event.type,
+                    size=len(payload), bucket=bucket)
         return event.claim_check(bucket, len(payload))
 
     async def lag(self) -> Lag:
