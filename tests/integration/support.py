@@ -43,6 +43,13 @@ def assert_validation(response: httpx.Response, field: str) -> dict[str, Any]:
     return payload
 
 
+async def unthrottle(tenant: Tenant) -> None:
+    """Concurrency tests send hundreds of requests at once: lift the tenant's rate limit."""
+    r = await tenant.client.patch(f"/tenants/{tenant.id}", headers=ADMIN, json={
+        "rate_limit_burst": 100_000, "rate_limit_per_second": 100_000})
+    assert r.status_code == 200, r.text
+
+
 async def create_player(tenant: Tenant, username: str, mode: str = "test",
                         **fields: Any) -> dict[str, Any]:
     payload = {"username": username, "email": f"{username}@example.com", **fields}

@@ -13,7 +13,7 @@ of signing in with two factors...), since every route has its own permission.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -353,6 +353,19 @@ def filled(form: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+async def signed_in_posts(app: Any, client: httpx.AsyncClient, values: dict[str, Any],
+                          signers: dict[str, Signer]
+                          ) -> AsyncIterator[tuple[str, Case, str, str]]:
+    """Each console POST route posted with a session (its path, its case), ``client``
+    newly signed in as the case's signer: with the session's CSRF token and a page that
+    answers while the session lasts."""
+    for template in sorted(console_post_routes(app) - NO_SESSION_ROUTES):
+        case = CASES[template]
+        client.cookies.clear()
+        csrf, probe = await signers[case.signer](client)
+        yield concrete(template, values, case), case, csrf, probe
+
+
 async def test_every_console_post_route_refuses_a_form_without_its_csrf_token(
     app: Any, client: httpx.AsyncClient, tenant: Tenant, engine: Any, clock: Any
 ) -> None:
@@ -360,11 +373,7 @@ async def test_every_console_post_route_refuses_a_form_without_its_csrf_token(
     async with other_client(app) as other:
         foreign_token = await sign_in(other)
         problems: list[str] = []
-        for template in sorted(console_post_routes(app) - NO_SESSION_ROUTES):
-            case = CASES[template]
-            path = concrete(template, values, case)
-            client.cookies.clear()
-            csrf, probe = await signers[case.signer](client)
+        async for path, case, csrf, probe in signed_in_posts(app, client, values, signers):
             before = await database_digest(engine)
             for label, extra in (("no token", {}), ("a wrong token", {"csrf": "0" * 64}),
                                  ("another session's token", {"csrf": foreign_token}),
@@ -404,11 +413,7 @@ async def test_no_console_form_answers_a_server_error_for_bad_values(
     it does not know): every answer is below 500."""
     values, signers = await setting_up(app, client, tenant, clock)
     problems: list[str] = []
-    for template in sorted(console_post_routes(app) - NO_SESSION_ROUTES):
-        case = CASES[template]
-        path = concrete(template, values, case)
-        client.cookies.clear()
-        csrf, _ = await signers[case.signer](client)
+    async for path, case, csrf, _ in signed_in_posts(app, client, values, signers):
         form = filled(case.form, values)
         variants = [{}, {**form, "unexpected": "1"}]
         variants += [{**form, name: bad} for name in form for bad in GARBAGE]

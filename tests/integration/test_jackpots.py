@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import ADMIN, Tenant, make_tenant
+from tests.conftest import Tenant, make_tenant
 from tests.integration.support import (
     assert_error,
     assert_validation,
@@ -23,6 +23,7 @@ from tests.integration.support import (
     create_key,
     create_player,
     outbox,
+    unthrottle,
 )
 from wowsino.engines.jackpots import service as jackpots
 from wowsino.engines.jackpots.flows import pool_account
@@ -36,13 +37,6 @@ D = Decimal
 
 def realm_of(tenant: Tenant, mode: str = "test") -> Realm:
     return Realm(UUID(tenant.id), Mode(mode))
-
-
-async def unthrottle(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    """Concurrency tests send hundreds of requests at once: lift the tenant's rate limit."""
-    r = await client.patch(f"/tenants/{tenant.id}", headers=ADMIN,
-                           json={"rate_limit_burst": 100_000, "rate_limit_per_second": 100_000})
-    assert r.status_code == 200, r.text
 
 
 async def make_jackpot(tenant: Tenant, **fields: Any) -> dict[str, Any]:
@@ -195,7 +189,7 @@ async def test_patch_pause_and_resume(tenant: Tenant, engine: Any) -> None:
 
 async def test_200_concurrent_contributions_from_50_players_lose_nothing(
         client: httpx.AsyncClient, tenant: Tenant, engine: Any) -> None:
-    await unthrottle(client, tenant)
+    await unthrottle(tenant)
     jackpot = await make_jackpot(tenant, seed_usd=1000, must_drop_at=1_000_000)
     names = [f"p{i:02d}" for i in range(50)]
     for name in names:
@@ -253,7 +247,7 @@ async def test_a_drop_waits_for_a_contribution_in_flight_and_pays_it(
 
 async def test_source_wager_id_dedupes_under_concurrency(
         client: httpx.AsyncClient, tenant: Tenant, engine: Any) -> None:
-    await unthrottle(client, tenant)
+    await unthrottle(tenant)
     jackpot = await make_jackpot(tenant, seed_usd=100)
     await create_player(tenant, "alice")
     responses = await asyncio.gather(*(
@@ -354,7 +348,7 @@ async def test_concurrent_contributions_never_push_the_pool_past_must_drop(
         count: int) -> None:
     # 20: every contribution is near the trigger (exclusive path); 60: the stripes' shares
     # fit about half of them, so fast and exclusive contributions interleave
-    await unthrottle(client, tenant)
+    await unthrottle(tenant)
     jackpot = await make_jackpot(tenant, seed_usd=10, must_drop_at=must_drop_at)
     names = [f"p{i:02d}" for i in range(30)]
     for name in names:

@@ -22,6 +22,7 @@ from tests.integration.support import (
     count_rows,
     create_player,
     outbox,
+    unthrottle,
 )
 from tests.integration.tournament_support import (
     make_tournament,
@@ -41,12 +42,6 @@ D = Decimal
 PRIZES = [{"rank_from": 1, "rank_to": 1, "prize": {"asset": "WINZ", "amount": 1000}},
           {"rank_from": 2, "rank_to": 2, "prize": {"asset": "USD", "amount": "50.00"}},
           {"rank_from": 3, "rank_to": 5, "prize": {"asset": "XP", "amount": 100}}]
-
-
-async def unthrottle(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    r = await client.patch(f"/tenants/{tenant.id}", headers=ADMIN,
-                           json={"rate_limit_burst": 100_000, "rate_limit_per_second": 100_000})
-    assert r.status_code == 200, r.text
 
 
 async def played(tenant: Tenant, clock: ManualClock, **fields: Any) -> dict[str, Any]:
@@ -106,7 +101,7 @@ async def test_a_white_label_currency_prize_is_credited_to_the_player(
 async def test_close_pays_once_under_16_concurrent_closes_and_the_worker(
     client: httpx.AsyncClient, tenant: Tenant, clock: ManualClock, app: Any, engine: Any,
 ) -> None:
-    await unthrottle(client, tenant)
+    await unthrottle(tenant)
     race = await played(tenant, clock)
     clock.advance(timedelta(days=2))  # past ends_at: the worker closes it too
     worker = Worker(app.state.platform)

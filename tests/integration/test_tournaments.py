@@ -11,8 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, Tenant
-from tests.integration.support import assert_error, assert_validation, body, create_player
+from tests.conftest import Tenant
+from tests.integration.support import (
+    assert_error,
+    assert_validation,
+    body,
+    create_player,
+    unthrottle,
+)
 from tests.integration.tournament_support import (
     board,
     make_tournament,
@@ -148,9 +154,7 @@ async def test_an_opt_in_tournament_scores_only_players_who_joined(
 async def test_max_participants_admits_exactly_that_many_under_concurrency(
     client: httpx.AsyncClient, tenant: Tenant, clock: ManualClock,
 ) -> None:
-    r = await client.patch(f"/tenants/{tenant.id}", headers=ADMIN,
-                           json={"rate_limit_burst": 100_000, "rate_limit_per_second": 100_000})
-    assert r.status_code == 200
+    await unthrottle(tenant)
     names = [f"p{i}" for i in range(12)]
     for name in names:
         await create_player(tenant, name)
@@ -403,9 +407,7 @@ async def test_the_count_of_participants_is_exact_while_players_enter_and_a_race
     equal its entries, and a cap that was set holds."""
     from sqlalchemy import text
 
-    r = await client.patch(f"/tenants/{tenant.id}", headers=ADMIN,
-                           json={"rate_limit_burst": 100_000, "rate_limit_per_second": 100_000})
-    assert r.status_code == 200
+    await unthrottle(tenant)
     names = [f"q{i}" for i in range(30)]
     for name in names:
         await create_player(tenant, name)
