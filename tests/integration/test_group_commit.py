@@ -4,13 +4,21 @@ and each gets exactly the answer it would get alone."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
 from tests.conftest import Tenant
-from tests.integration.support import assert_error, body, create_player
+from tests.integration.support import (
+    adjust,
+    assert_error,
+    balances,
+    body,
+    create_player,
+    unthrottle,
+)
 from wowsino.kernel.idempotency import KeyedRequest
 
 
@@ -167,3 +175,111 @@ async def test_run_group_claims_replays_and_releases_like_run(app: Any, tenant: 
     assert ran == [2, 3]  # only the released key and the new one run again
     assert [a.status for a in second[:2]] == [200, 200]  # type: ignore[union-attr]
     assert [a.body["n"] for a in second[:2]] == [0, 1]  # type: ignore[union-attr]
+
+
+# --- adjustments ---------------------------------------------------------------------------
+
+
+async def audit_rows(engine: Any, tenant_id: str) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text(
+            "SELECT request_id, target_id, after FROM audit_log WHERE tenant_id = :t "
+            "AND action = 'player.adjusted' ORDER BY id"), {"t": tenant_id})
+        return [dict(r._mapping) for r in rows]
+
+
+async def test_concurrent_adjustments_share_commits_and_each_gets_its_own_answer(
+    tenant: Tenant, engine: Any, app: Any,
+) -> None:
+    from tests.integration.bonus_support import ledger_problems
+
+    await unthrottle(tenant)
+    names = ["alice", "bob", "carol", "dave"]
+    ids = {n: (await create_player(tenant, n, currency="USD"))["user_id"] for n in names}
+    sent: list[tuple[str, str, str]] = []  # key, player, amount (cents)
+    for i in range(48):
+        sent.append((f"credit-{i}", names[i % 4], str(100 + i)))
+    answers = await asyncio.gather(
+        *(adjust(tenant, who, f"{int(cents) / 100:.2f}", key=key) for key, who, cents in sent),
+        adjust(tenant, "nobody", "1.00", key="unknown"),
+        adjust(tenant, "alice", "1.00", asset="EUR", key="other-currency"),
+        *(adjust(tenant, "bob", "5.00", key="twice") for _ in range(4)))
+    by_key = dict(zip([k for k, _, _ in sent], answers[:48], strict=True))
+    for key, who, cents in sent:
+        made = body(by_key[key])["adjustment"]
+        assert by_key[key].status_code == 201, by_key[key].text
+        assert made["user_id"] == ids[who] and made["amount"] == Decimal(cents) / 100
+    assert_error(answers[48], 404, "NO_PLAYER")
+    assert_error(answers[49], 400, "CURRENCY_MISMATCH")
+    assert sorted(a.status_code for a in answers[50:]) == [200, 200, 200, 201]
+    # each player's answers are the running balance of its own credits, in some order
+    for who in names:
+        mine = sorted(body(by_key[k])["adjustment"]["balance_after"]
+                      for k, w, _ in sent if w == who)
+        steps = sorted(body(by_key[k])["adjustment"]["amount"] for k, w, _ in sent if w == who)
+        total = sum(steps) + (Decimal(5) if who == "bob" else 0)
+        assert mine[-1] in (total, total - 5)
+        assert (await balances(tenant, who))["real"]["USD"] == total
+    # every credit once, each with its request's own audit row and request id
+    rows = await audit_rows(engine, tenant.id)
+    assert len(rows) == 48 + 1
+    assert len({r["request_id"] for r in rows}) == 49
+    by_entry = {r["after"]["entry_id"]: r for r in rows}
+    for key, _, _ in sent:
+        row = by_entry[body(by_key[key])["adjustment"]["entry_id"]]
+        assert row["request_id"] == by_key[key].headers["x-request-id"]
+    assert await ledger_problems(engine) == []
+    coalescer = app.state.platform.coalescers["adjustment"]
+    assert coalescer.groups < coalescer.items  # they did share commits
+    # refusals stored nothing: the unknown player's key performs once the player exists
+    await create_player(tenant, "nobody")
+    retried = await adjust(tenant, "nobody", "1.00", key="unknown")
+    assert retried.status_code == 201, retried.text
+    # a replay answers what the key first answered
+    again = await adjust(tenant, sent[0][1], f"{int(sent[0][2]) / 100:.2f}", key=sent[0][0])
+    assert again.status_code == 200 and body(again)["deduped"] is True
+    assert body(again)["adjustment"] == body(by_key[sent[0][0]])["adjustment"]
+
+
+async def test_a_debit_beyond_the_balance_in_a_group_refuses_only_itself(
+    tenant: Tenant, engine: Any, app: Any,
+) -> None:
+    """The ledger refuses the debit inside the group's transaction; the group is sent again
+    one request at a time, and only the debit gets 402."""
+    from tests.integration.bonus_support import ledger_problems
+
+    await unthrottle(tenant)
+    for name in ("alice", "bob"):
+        await create_player(tenant, name)
+        assert (await adjust(tenant, name, "10.00")).status_code == 201
+    coalescer = app.state.platform.coalescers["adjustment"]
+    # alice's balance is held by another transaction until every request below is queued,
+    # so that the debit is written in a group with the others
+    async with engine.connect() as holder:
+        await holder.execute(text(
+            "SELECT balance FROM ledger_accounts WHERE tenant_id = :t AND owner_key = "
+            "(SELECT id::text FROM players WHERE tenant_id = :t AND username = 'alice') "
+            "FOR UPDATE"), {"t": tenant.id})
+        sending = asyncio.gather(
+            *(adjust(tenant, "alice" if i % 2 else "bob", "1.00", key=f"c-{i}")
+              for i in range(20)),
+            adjust(tenant, "alice", "-500.00", key="too-much"),
+            *(adjust(tenant, "bob", "-0.50", key=f"d-{i}") for i in range(6)))
+        for _ in range(200):
+            if sum(len(q) for q in coalescer._queues.values()) >= 15:
+                break
+            await asyncio.sleep(0.02)
+        await holder.rollback()
+        answers = await sending
+    assert [a.status_code for a in answers[:20]] == [201] * 20
+    assert_error(answers[20], 402)
+    assert [a.status_code for a in answers[21:]] == [201] * 6
+    assert coalescer.alone > 0  # the debit's group failed as a whole and was sent again
+    assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("20.00")
+    assert (await balances(tenant, "bob"))["real"]["USD"] == Decimal("17.00")
+    assert len(await audit_rows(engine, tenant.id)) == 2 + 26
+    assert await ledger_problems(engine) == []
+    # the refusal stored nothing under its key: another body under it now performs
+    retried = await adjust(tenant, "alice", "-15.00", key="too-much")
+    assert retried.status_code == 201, retried.text
+    assert body(retried)["adjustment"]["balance_after"] == Decimal("5.00")

@@ -9,6 +9,7 @@ the tenant-wide ones). The tag is derived from the row, outside its hashed conte
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -45,6 +46,24 @@ _RECORD = (
 )
 
 
+_MANY = ("actor_type", "actor_id", "action", "target_type", "target_id", "before", "after",
+         "request_id", "at", "hash", "subject")
+_RECORD_MANY = (  # as _RECORD, for many rows, inserted in the order given
+    "INSERT INTO audit_log (tenant_id, mode, actor_type, actor_id, action, target_type, "
+    "target_id, before, after, request_id, created_at, content_hash, brand_id) "
+    "SELECT :tenant_id, :mode, r.actor_type, r.actor_id, r.action, r.target_type, r.target_id, "
+    "CAST(r.before AS jsonb), CAST(r.after AS jsonb), r.request_id, r.at, r.hash, "
+    "(SELECT brand_id FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
+    "AND id = r.subject) "
+    "FROM unnest(CAST(:actor_types AS text[]), CAST(:actor_ids AS text[]), "
+    "CAST(:actions AS text[]), CAST(:target_types AS text[]), CAST(:target_ids AS text[]), "
+    "CAST(:befores AS text[]), CAST(:afters AS text[]), CAST(:request_ids AS text[]), "
+    "CAST(:ats AS timestamptz[]), CAST(:hashs AS bytea[]), CAST(:subjects AS uuid[])) "
+    "WITH ORDINALITY AS r (actor_type, actor_id, action, target_type, target_id, before, after, "
+    "request_id, at, hash, subject, ord) ORDER BY r.ord"
+)
+
+
 def _subject_player(target_type: str, target_id: str, after: Any) -> UUID | None:
     """The player a row concerns: its target, or the winner named in ``after``."""
     ref: Any = target_id if target_type == "player" else None
@@ -54,6 +73,20 @@ def _subject_player(target_type: str, target_id: str, after: Any) -> UUID | None
         return UUID(str(ref)) if ref is not None else None
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One audit row to append: who did what to which target, before and after."""
+
+    actor: Actor
+    action: str
+    target_type: str
+    target_id: str
+    at: datetime
+    before: Any = None
+    after: Any = None
+    request_id: str | None = None
 
 
 async def record(
@@ -68,26 +101,41 @@ async def record(
     before: Any = None,
     after: Any = None,
 ) -> None:
-    """Append one audit row in the caller's transaction."""
-    request_id = request_id_var.get()
-    before_json = None if before is None else canonical(before).decode()
-    after_json = None if after is None else canonical(after).decode()
+    """Append one audit row in the caller's transaction (the request's id with it)."""
+    await record_rows(conn, realm, [Row(actor, action, target_type, target_id, at, before, after,
+                                        request_id_var.get())])
+
+
+def _params(realm: Realm, row: Row) -> dict[str, Any]:
+    before_json = None if row.before is None else canonical(row.before).decode()
+    after_json = None if row.after is None else canonical(row.after).decode()
     # the content hashed with ``before`` and ``after`` as the canonical JSON just made
     # (the same bytes as encoding them again inside it: canonical JSON sorts every level)
-    content = _content(realm, actor, action, target_type, target_id,
+    content = _content(realm, row.actor, row.action, row.target_type, row.target_id,
                        None if before_json is None else RawJSON(before_json),
-                       None if after_json is None else RawJSON(after_json), request_id, at)
-    # nothing in a request reads its audit rows back: sent with the write's last statement
-    await wire.defer(conn, (
-        _RECORD,
-        {
-            **realm.params, "actor_type": actor.type, "actor_id": actor.id, "action": action,
-            "target_type": target_type, "target_id": target_id,
-            "before": before_json, "after": after_json,
-            "request_id": request_id, "at": at, "hash": fingerprint(content),
-            "subject": _subject_player(target_type, target_id, after),
-        },
-    ))
+                       None if after_json is None else RawJSON(after_json), row.request_id,
+                       row.at)
+    return {
+        **realm.params, "actor_type": row.actor.type, "actor_id": row.actor.id,
+        "action": row.action, "target_type": row.target_type, "target_id": row.target_id,
+        "before": before_json, "after": after_json, "request_id": row.request_id, "at": row.at,
+        "hash": fingerprint(content),
+        "subject": _subject_player(row.target_type, row.target_id, row.after),
+    }
+
+
+async def record_rows(conn: AsyncConnection, realm: Realm, rows: Sequence[Row]) -> None:
+    """Append ``rows``, in order, in the caller's transaction: one statement however many.
+    Nothing in a request reads its audit rows back: they go with the write's last
+    statement (``wire.defer``)."""
+    if not rows:
+        return
+    if len(rows) == 1:
+        await wire.defer(conn, (_RECORD, _params(realm, rows[0])))
+        return
+    each = [_params(realm, row) for row in rows]
+    await wire.defer(conn, (_RECORD_MANY, {
+        **realm.params, **{f"{name}s": [p[name] for p in each] for name in _MANY}}))
 
 
 async def verify_contents(conn: AsyncConnection, realm: Realm) -> list[str]:

@@ -43,6 +43,7 @@ class Coalescer(Generic[Item, Result]):
     in_flight: int = 4  # groups of one key written at the same time
     groups: int = 0  # groups written, and the items they carried
     items: int = 0
+    alone: int = 0  # items written again one at a time after their group failed as a whole
     _queues: dict[Hashable, deque[_Waiting[Item, Result]]] = field(default_factory=dict)
     _drains: dict[Hashable, set[asyncio.Task[None]]] = field(default_factory=dict)
 

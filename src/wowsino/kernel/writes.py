@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wowsino.kernel.auth import Caller
+from wowsino.kernel.db import database_unavailable
 from wowsino.kernel.grouping import Coalescer
 from wowsino.kernel.http import route_template
-from wowsino.kernel.idempotency import Effect, KeyedRequest, WriteResult, choose_key
+from wowsino.kernel.idempotency import Effect, KeyedRequest, Outcome, WriteResult, choose_key
 from wowsino.kernel.jsonio import Encoded, MoneyJSONResponse
 from wowsino.kernel.platform import Platform
+from wowsino.kernel.realm import Realm
 from wowsino.kernel.wire import Lookup
 
 Body = dict[str, Any]
@@ -75,6 +78,76 @@ async def grouped(
     group = (principal.realm, principal.brand_id, principal.service_mode, endpoint)
     return _answer(await coalescer.submit(group, keyed_request.key,
                                           (endpoint, keyed_request, item)))
+
+
+GroupKey = tuple[Realm, UUID, str, str]  # realm, brand, service mode, endpoint
+Waiting = tuple[str, KeyedRequest, Any]  # endpoint, keyed request, item (``grouped``)
+# the fresh items of a group, in one transaction at ``at``: each one's (status, body), or
+# the refusal it raises when sent alone; raising fails the group as a whole
+GroupEffect = Callable[[GroupKey, list[Any], AsyncConnection, datetime],
+                       Awaitable[list[Outcome]]]
+# one item alone, as the endpoint without group commit would write it
+AloneEffect = Callable[[GroupKey, Any, AsyncConnection, datetime],
+                       Awaitable[tuple[int, Body]]]
+
+
+def group_commit(effect: GroupEffect, alone: AloneEffect, *, max_group: int = 256,
+                 lone: Callable[[GroupKey, Any], Sequence[Lookup]] | None = None,
+                 ) -> Callable[[Platform], Coalescer[Waiting, WriteResult]]:
+    """The coalescer ``grouped`` takes, made per process (``Platform.coalescer``): each group
+    goes through ``IdempotentWrites.run_group`` with ``effect``. Should the group fail as a
+    whole (a refusal raised rather than answered per item, a lost race, a deadlock), each
+    request is written again alone with ``alone``, so a request never gets a group's error
+    instead of its own answer; a database that is down fails them all.
+
+    ``lone``: a group of one request is written alone at once, with the reads ``lone``
+    names for it sent with its key's claim (``IdempotentWrites.run``): a request that finds
+    no others waiting costs what it costs without group commit."""
+
+    def make(platform: Platform) -> Coalescer[Waiting, WriteResult]:
+        async def process(group: Hashable, waiting: list[Waiting]
+                          ) -> list[WriteResult | BaseException]:
+            assert isinstance(group, tuple)
+            realm, _, _, endpoint = group
+            if lone is not None and len(waiting) == 1:
+                return [await _alone(platform, group, waiting[0], alone,
+                                     lone(group, waiting[0][2]))]
+
+            async def run(conn: AsyncConnection, indexes: list[int]) -> list[Outcome]:
+                return await effect(group, [waiting[i][2] for i in indexes], conn,
+                                    platform.clock.now())
+
+            try:
+                answers = await platform.writes.run_group(
+                    realm=realm, endpoint=endpoint, requests=[w[1] for w in waiting],
+                    effect=run)
+            except Exception as error:
+                if database_unavailable(error):
+                    raise
+                coalescer.alone += len(waiting)
+                return [await _alone(platform, group, w, alone) for w in waiting]
+            return list(answers)
+
+        coalescer: Coalescer[Waiting, WriteResult] = Coalescer(process, max_group=max_group)
+        return coalescer
+
+    return make
+
+
+async def _alone(platform: Platform, group: GroupKey, waiting: Waiting, alone: AloneEffect,
+                 lookups: Sequence[Lookup] = ()) -> WriteResult | BaseException:
+    realm, _, _, endpoint = group
+    _, keyed_request, item = waiting
+
+    async def effect(conn: AsyncConnection) -> tuple[int, Body]:
+        return await alone(group, item, conn, platform.clock.now())
+
+    try:
+        return await platform.writes.run(realm=realm, endpoint=endpoint, key=keyed_request.key,
+                                         request=keyed_request.content, effect=effect,
+                                         lookups=lookups)
+    except Exception as error:  # this request's own answer (a refusal, a failure)
+        return error
 
 
 async def write(

@@ -11,9 +11,11 @@ from wowsino.kernel.direct import direct
 from wowsino.kernel.jsonio import DecimalRoute, MoneyJSONResponse
 from wowsino.kernel.money import Rail, asset, check_rail_asset
 from wowsino.kernel.pagination import NEWEST, Limit, check_limit
+from wowsino.kernel.realm import request_id_var
 from wowsino.kernel.replicas import reading, routed_read
-from wowsino.kernel.writes import platform_of, write, write_answer
+from wowsino.kernel.writes import grouped, platform_of, write, write_answer
 from wowsino.players import explain, history, repository, service
+from wowsino.players.grouped import coalescer as adjustment_group
 from wowsino.players.schemas import AdjustmentIn, PlayerIn, PlayerStatus, RgIn, StatusIn
 
 router = APIRouter(prefix="/players", tags=["players"], route_class=DecimalRoute)
@@ -96,12 +98,18 @@ async def update_rg(key: str, body: RgIn, request: Request, principal: Write) ->
 @direct
 async def adjust(key: str, body: AdjustmentIn, request: Request,
                  principal: Config) -> MoneyJSONResponse:
+    wanted = service.Adjustment(key, body.rail, body.asset, body.amount, body.reason,
+                                principal.actor, request_id_var.get())
+    if body.rail != Rail.XP.value:
+        # concurrent adjustments of a brand share a commit (players/grouped.py); XP moves
+        # VIP levels, written one request at a time
+        return await grouped(request, principal, payload=body.model_dump(), item=wanted,
+                             coalescer=platform_of(request).coalescer("adjustment",
+                                                                      adjustment_group))
     return await write_answer(
         request, principal, payload=body.model_dump(),
-        call=lambda conn, at: service.adjust(
-            conn, realm=principal.realm, brand_id=principal.brand_id, ref=key, rail=body.rail,
-            asset_code=body.asset, amount=body.amount, reason=body.reason, actor=principal.actor,
-            at=at),
+        call=lambda conn, at: service.adjust_one(
+            conn, realm=principal.realm, brand_id=principal.brand_id, wanted=wanted, at=at),
         lookups=[repository.find_lookup(principal.realm, principal.brand_id, key)])
 
 

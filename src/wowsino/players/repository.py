@@ -9,6 +9,7 @@ see ``player_username_collisions``), the exact spelling wins, then the oldest.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -49,6 +50,32 @@ def _find_statement(*, by_id: bool, for_update: bool) -> str:
     return (f"SELECT {COLUMNS} FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
             "AND brand_id = :brand AND " + ("id = :ref" if by_id else _BY_USERNAME)
             + (" FOR UPDATE" if for_update else ""))
+
+
+async def find_many(conn: AsyncConnection, realm: Realm, brand_id: UUID, refs: Sequence[str]
+                    ) -> dict[str, dict[str, Any]]:
+    """``find`` for several references at once (one statement): each one found, by the
+    reference as given."""
+    wanted = sorted(set(refs))
+    ids = {ref: parse_uuid(ref) for ref in wanted}
+    rows = await wire.send(conn, _FIND_MANY, {
+        **realm.params, "brand": brand_id, "names": [r for r in wanted if ids[r] is None],
+        "ids": [u for u in ids.values() if u is not None]})
+    by_name: dict[str, dict[str, Any]] = {}
+    by_id: dict[UUID, dict[str, Any]] = {}
+    for row in rows:
+        found = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+        ref = found.pop("ref")
+        if ref is None:
+            by_id[found["id"]] = found
+        else:
+            by_name[ref] = found
+    out = {}
+    for ref, uid in ids.items():
+        player = by_id.get(uid) if uid is not None else by_name.get(ref)
+        if player is not None:
+            out[ref] = player
+    return out
 
 
 # the username in any case; the exact spelling first where old collisions remain
@@ -155,6 +182,15 @@ async def add_note(
     )
 
 
+_FIND_MANY = (  # find_lookup's two statements, for many references
+    f"SELECT NULL::text AS ref, {COLUMNS} FROM players WHERE tenant_id = :tenant_id "
+    "AND mode = :mode AND brand_id = :brand AND id = ANY (CAST(:ids AS uuid[])) "
+    "UNION ALL "
+    f"SELECT n.ref, p.* FROM unnest(CAST(:names AS text[])) AS n (ref) CROSS JOIN LATERAL "
+    f"(SELECT {COLUMNS} FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
+    "AND brand_id = :brand AND lower(username) = lower(n.ref) "
+    "ORDER BY username = n.ref DESC, created_at, id LIMIT 1) AS p"
+)
 _MARK_ACTIVE = (
     "INSERT INTO player_activity (tenant_id, mode, month, player_id) VALUES (:tenant_id, :mode, "
     "date_trunc('month', CAST(:at AS timestamptz) AT TIME ZONE 'UTC')::date, :pid) "
@@ -174,6 +210,21 @@ async def set_referrer(conn: AsyncConnection, realm: Realm, player_id: UUID,
 async def mark_active(conn: AsyncConnection, realm: Realm, player_id: UUID, at: datetime) -> None:
     """Count the player as active this month (monthly active players)."""
     await wire.defer(conn, (_MARK_ACTIVE, {**realm.params, "pid": player_id, "at": at}))
+
+
+_MARK_ACTIVE_MANY = (
+    "INSERT INTO player_activity (tenant_id, mode, month, player_id) "
+    "SELECT :tenant_id, :mode, "
+    "date_trunc('month', CAST(:at AS timestamptz) AT TIME ZONE 'UTC')::date, p.id "
+    "FROM unnest(CAST(:pids AS uuid[])) AS p (id) ON CONFLICT DO NOTHING"
+)
+
+
+async def mark_active_many(conn: AsyncConnection, realm: Realm, player_ids: Sequence[UUID],
+                           at: datetime) -> None:
+    """``mark_active`` for several players, in one statement."""
+    await wire.defer(conn, (_MARK_ACTIVE_MANY, {**realm.params, "pids": sorted(set(player_ids)),
+                                                "at": at}))
 
 
 async def search(

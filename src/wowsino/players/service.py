@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,7 +14,13 @@ from wowsino.events import triggers
 from wowsino.events.wagers import Context
 from wowsino.kernel import audit, ledger, outbox
 from wowsino.kernel.clock import iso
-from wowsino.kernel.errors import Conflict, NotFound, PlayerBlocked, ValidationFailed
+from wowsino.kernel.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PlayerBlocked,
+    ValidationFailed,
+)
 from wowsino.kernel.ids import new_id
 from wowsino.kernel.money import (
     ASSETS,
@@ -24,7 +31,7 @@ from wowsino.kernel.money import (
     from_minor,
     to_minor,
 )
-from wowsino.kernel.realm import Actor, Realm
+from wowsino.kernel.realm import Actor, Realm, request_id_var
 from wowsino.pam import sessions
 from wowsino.players import repository, rg
 
@@ -363,26 +370,36 @@ def check_currency(player: dict[str, Any], rail: Rail, the_asset: Asset) -> None
             player_currency=player["currency"])
 
 
-async def adjust(
-    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, rail: str, asset_code: str,
-    amount: Any, reason: str, actor: Actor, at: datetime,
-) -> tuple[int, dict[str, Any]]:
-    """Credit (or, negative, debit) a player against the rail's system account.
+@dataclass(frozen=True)
+class Adjustment:
+    """One adjustment as requested: whose, which rail and asset, how much, why, by whom."""
 
-    Raises InsufficientFunds (402) when a debit exceeds the balance, 400
-    ``CURRENCY_MISMATCH`` for money in another currency than the player's, 400 naming
-    ``amount`` beyond the asset's bound (per posting or for the balance).
-    """
-    player = await get(conn, realm, brand_id, ref)
-    the_rail = Rail(rail)
-    the_asset = asset(asset_code)
+    ref: str
+    rail: str
+    asset_code: str
+    amount: Any
+    reason: str
+    actor: Actor
+    request_id: str | None = None  # the request's, for its audit row (group commit)
+
+
+def _checked(player: dict[str, Any], wanted: Adjustment) -> tuple[Rail, Asset, int]:
+    """The rail, asset and signed minor amount of ``wanted``, or the 400 it is refused with."""
+    the_rail = Rail(wanted.rail)
+    the_asset = asset(wanted.asset_code)
     check_rail_asset(the_rail, the_asset)
     check_currency(player, the_rail, the_asset)
-    minor = to_minor(amount, the_asset, allow_negative=True)
+    return the_rail, the_asset, to_minor(wanted.amount, the_asset, allow_negative=True)
+
+
+async def _post(conn: AsyncConnection, realm: Realm, player: dict[str, Any], wanted: Adjustment,
+                checked: tuple[Rail, Asset, int], at: datetime) -> dict[str, Any]:
+    """Post a checked adjustment; its answer (``adjustment``)."""
+    the_rail, the_asset, minor = checked
     mine = ledger.Account.player(player["id"], the_rail, the_asset.code)
     entry = await ledger.post_entry(
         conn, realm=realm, kind="adjustment", at=at, ref_type="player", ref_id=str(player["id"]),
-        metadata={"reason": reason, "actor": actor.label},
+        metadata={"reason": wanted.reason, "actor": wanted.actor.label},
         postings=[
             ledger.Posting(mine, minor),
             ledger.Posting(ledger.Account.system(ledger.counterparty_for(the_rail), the_rail,
@@ -394,12 +411,74 @@ async def adjust(
 
         await xp.track(conn, realm, player["id"], minor, at)
     balance = entry.balance_after(mine) or 0
-    adjustment = {
-        "entry_id": entry.id, "user_id": str(player["id"]), "rail": rail,
+    return {
+        "entry_id": entry.id, "user_id": str(player["id"]), "rail": wanted.rail,
         "asset": the_asset.code, "amount": from_minor(minor, the_asset),
-        "balance_after": from_minor(balance, the_asset), "reason": reason, "created_at": at,
+        "balance_after": from_minor(balance, the_asset), "reason": wanted.reason,
+        "created_at": at,
     }
-    await audit.record(conn, realm=realm, actor=actor, action="player.adjusted",
-                       target_type="player", target_id=str(player["id"]), after=adjustment, at=at)
+
+
+def _audit_row(player: dict[str, Any], wanted: Adjustment, adjustment: dict[str, Any],
+               at: datetime) -> audit.Row:
+    return audit.Row(actor=wanted.actor, action="player.adjusted", target_type="player",
+                     target_id=str(player["id"]), after=adjustment, at=at,
+                     request_id=wanted.request_id)
+
+
+async def adjust(
+    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, ref: str, rail: str, asset_code: str,
+    amount: Any, reason: str, actor: Actor, at: datetime,
+) -> tuple[int, dict[str, Any]]:
+    """Credit (or, negative, debit) a player against the rail's system account.
+
+    Raises InsufficientFunds (402) when a debit exceeds the balance, 400
+    ``CURRENCY_MISMATCH`` for money in another currency than the player's, 400 naming
+    ``amount`` beyond the asset's bound (per posting or for the balance).
+    """
+    return await adjust_one(conn, realm=realm, brand_id=brand_id, at=at, wanted=Adjustment(
+        ref, rail, asset_code, amount, reason, actor, request_id_var.get()))
+
+
+async def adjust_one(conn: AsyncConnection, *, realm: Realm, brand_id: UUID, wanted: Adjustment,
+                     at: datetime) -> tuple[int, dict[str, Any]]:
+    """``adjust`` for an ``Adjustment``."""
+    player = await get(conn, realm, brand_id, wanted.ref)
+    adjustment = await _post(conn, realm, player, wanted, _checked(player, wanted), at)
+    await audit.record_rows(conn, realm, [_audit_row(player, wanted, adjustment, at)])
     await repository.mark_active(conn, realm, player["id"], at)
     return 201, {"adjustment": adjustment}
+
+
+async def adjust_many(
+    conn: AsyncConnection, *, realm: Realm, brand_id: UUID, wanted: list[Adjustment],
+    at: datetime,
+) -> list[tuple[int, dict[str, Any]] | DomainError]:
+    """Several adjustments in the caller's transaction, each answered as ``adjust`` answers
+    it: ``(201, body)``, or the refusal found before any posting (404 ``NO_PLAYER``, 400).
+    The players are read in one statement, the postings are made in the order of the
+    players' ids (the lock order of their balances, so that concurrent groups wait on
+    each other rather than deadlock), and the audit rows and activity marks are written
+    together. A refusal of a posting (402, a balance beyond its bound) raises: it ends the
+    transaction, so the caller sends the adjustments again one at a time."""
+    players = await repository.find_many(conn, realm, brand_id, [w.ref for w in wanted])
+    outcomes: list[tuple[int, dict[str, Any]] | DomainError | None] = [None] * len(wanted)
+    planned: list[tuple[UUID, int, dict[str, Any], tuple[Rail, Asset, int]]] = []
+    for i, one in enumerate(wanted):
+        player = players.get(one.ref)
+        try:
+            if player is None:
+                raise NotFound(f"no player {one.ref!r}", code="NO_PLAYER")
+            planned.append((player["id"], i, player, _checked(player, one)))
+        except DomainError as error:
+            outcomes[i] = error
+    rows = []
+    for _, i, player, checked in sorted(planned, key=lambda p: (p[0], p[1])):
+        adjustment = await _post(conn, realm, player, wanted[i], checked, at)
+        rows.append(_audit_row(player, wanted[i], adjustment, at))
+        outcomes[i] = (201, {"adjustment": adjustment})
+    if rows:
+        await audit.record_rows(conn, realm, rows)
+        await repository.mark_active_many(conn, realm, [p[0] for p in planned], at)
+    assert all(o is not None for o in outcomes)
+    return [o for o in outcomes if o is not None]
