@@ -334,7 +334,7 @@ async def test_read_your_writes_holds_across_the_api_processes_of_serve(
             async def on_replica() -> bool:
                 answers = [await c.get("/v1/players/erin", headers=reader)
                            for c in (one, other)]
-                return all(source(r) == "replica" for r in answers)
+                return all(replica_answered(r) for r in answers)
 
             await until(on_replica, 30)
             await pause_replay(pair)
