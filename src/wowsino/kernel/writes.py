@@ -92,13 +92,14 @@ AloneEffect = Callable[[GroupKey, Any, AsyncConnection, datetime],
 
 
 def group_commit(effect: GroupEffect, alone: AloneEffect, *, max_group: int = 256,
-                 lone: Callable[[GroupKey, Any], Sequence[Lookup]] | None = None,
+                 in_flight: int = 4, lone: Callable[[GroupKey, Any], Sequence[Lookup]] | None = None,
                  ) -> Callable[[Platform], Coalescer[Waiting, WriteResult]]:
     """The coalescer ``grouped`` takes, made per process (``Platform.coalescer``): each group
     goes through ``IdempotentWrites.run_group`` with ``effect``. Should the group fail as a
     whole (a refusal raised rather than answered per item, a lost race, a deadlock), each
     request is written again alone with ``alone``, so a request never gets a group's error
-    instead of its own answer; a database that is down fails them all.
+    instead of its own answer; a database that is down fails them all. ``max_group`` and
+    ``in_flight``: as ``Coalescer`` takes them.
 
     ``lone``: a group of one request is written alone at once, with the reads ``lone``
     names for it sent with its key's claim (``IdempotentWrites.run``): a request that finds
@@ -128,7 +129,8 @@ def group_commit(effect: GroupEffect, alone: AloneEffect, *, max_group: int = 25
                 return [await _alone(platform, group, w, alone) for w in waiting]
             return list(answers)
 
-        coalescer: Coalescer[Waiting, WriteResult] = Coalescer(process, max_group=max_group)
+        coalescer: Coalescer[Waiting, WriteResult] = Coalescer(process, max_group=max_group,
+                                                               in_flight=in_flight)
         return coalescer
 
     return make
