@@ -584,3 +584,86 @@ async def test_a_cancelled_unit_rolls_back_and_returns_its_connection(
         await post(engine, realm, "wager", [Posting(wallet, -1), Posting(HOUSE_USD, 1)])
     assert await balances(engine, realm, [wallet]) == [1_000 - TASKS - 4]
     await assert_books_clean(engine, realm)
+
+
+# --- several entries in one statement (post_entries) ---------------------------------------
+
+
+async def postings_of(engine: AsyncEngine, realm: Realm) -> list[tuple[Any, ...]]:
+    """Every posting of ``realm`` in entry order: (entry kind, metadata, account, amount,
+    balance after)."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(text(
+            "SELECT e.kind, e.metadata, a.owner_type, a.owner_key, a.rail, a.asset, p.amount, "
+            "p.balance_after FROM ledger_entries e JOIN ledger_postings p ON p.tenant_id = "
+            "e.tenant_id AND p.entry_id = e.id JOIN ledger_accounts a ON a.tenant_id = "
+            "p.tenant_id AND a.id = p.account_id WHERE e.tenant_id = :tenant_id AND e.mode = "
+            ":mode ORDER BY e.id, a.owner_type, a.owner_key"), realm.params)
+        return [tuple(r) for r in rows]
+
+
+def entries_for(players: list[UUID], plan: list[tuple[int, int, int]]) -> list[ledger.NewEntry]:
+    """Entries from (player, other player or -1 for the house, amount) triples: a transfer
+    from the player to the other, or a credit (negative: a debit) against the house."""
+    out = []
+    for n, (a, b, amount) in enumerate(plan):
+        other = HOUSE_USD if b < 0 else usd(players[b])
+        moved = amount if b < 0 else -abs(amount)
+        out.append(ledger.NewEntry(kind="adjustment" if b < 0 else "transfer", at=AT,
+                                   ref_type="player", ref_id=str(players[a]),
+                                   metadata={"n": n},
+                                   postings=[Posting(usd(players[a]), moved),
+                                             Posting(other, -moved)]))
+    return out
+
+
+async def test_post_entries_appends_what_post_entry_one_by_one_appends(
+    engine: AsyncEngine,
+) -> None:
+    """The same entries through ``post_entries`` (one statement) and through
+    ``post_entry`` one at a time, each in a realm of its own: the same postings, balances
+    after each posting (an account posted to by several entries included), answers and
+    clean books."""
+    rng = random.Random(7)
+    players = [uuid4() for _ in range(5)]
+    plan = [(rng.randrange(5), -1, rng.randint(100, 10_000)) for _ in range(10)]
+    plan += [(rng.randrange(5), rng.choice([-1, rng.randrange(5)]), rng.randint(-50, 50) or 1)
+             for _ in range(40)]
+    plan = [(a, -1 if b == a else b, amount) for a, b, amount in plan]
+    together, alone = Realm(uuid4(), Mode.LIVE), Realm(uuid4(), Mode.LIVE)
+    for p in players:  # enough for every debit
+        await deposit(engine, together, usd(p), 1_000_000)
+        await deposit(engine, alone, usd(p), 1_000_000)
+    entries = entries_for(players, plan)
+    posted = await unit_of_work(engine, lambda conn: ledger.post_entries(
+        conn, realm=together, entries=entries))
+    one_by_one = []
+    for entry in entries:
+        one_by_one.append(await unit_of_work(engine, lambda conn, e=entry: ledger.post_entry(
+            conn, realm=alone, kind=e.kind, postings=e.postings, at=e.at, ref_type=e.ref_type,
+            ref_id=e.ref_id, metadata=e.metadata)))
+    assert [p.balances_after for p in posted] == [p.balances_after for p in one_by_one]
+    assert [p.postings for p in posted] == [p.postings for p in one_by_one]
+    assert [p.id for p in posted] == sorted(p.id for p in posted)
+    assert await postings_of(engine, together) == await postings_of(engine, alone)
+    await assert_books_clean(engine, together)
+    await assert_books_clean(engine, alone)
+
+
+async def test_post_entries_refused_anywhere_appends_nothing(
+    engine: AsyncEngine, realm: Realm,
+) -> None:
+    """A debit beyond the balance in any entry fails the statement: nothing of the others is
+    kept once the transaction rolls back, and the balances are as before."""
+    players = [uuid4(), uuid4()]
+    await deposit(engine, realm, usd(players[0]), 500)
+    entries = entries_for(players, [(0, -1, 100), (1, -1, 200), (0, -1, -700), (1, -1, 5)])
+    with pytest.raises(DBAPIError) as refused:
+        await unit_of_work(engine, lambda conn: ledger.post_entries(
+            conn, realm=realm, entries=entries))
+    assert sqlstate(refused.value) == "WZ001"
+    assert await balances(engine, realm, [usd(players[0])]) == [500]
+    assert len(await postings_of(engine, realm)) == 2  # the deposit's
+    assert await unit_of_work(engine, lambda conn: ledger.post_entries(
+        conn, realm=realm, entries=[])) == []
+    await assert_books_clean(engine, realm)

@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wowsino.kernel import wire
 from wowsino.kernel.canonical import canonical, fingerprint, sha256
 from wowsino.kernel.clock import iso
 from wowsino.kernel.db import driver_connection, driver_error, error_detail, sqlstate
@@ -162,6 +163,92 @@ def content_hash(
     return sha256(document.encode("utf-8"))
 
 
+def _post_args(realm: Realm, kind: str, postings: list[Posting], at: datetime,
+               ref_type: str | None, ref_id: str | None, metadata: dict[str, Any] | None,
+               reverses: int | None) -> tuple[Any, ...]:
+    """``ledger_post``'s arguments for one entry (``_POST_ARGS``), its postings checked."""
+    _check_balanced(postings)
+    metadata = metadata or {}
+    metadata_json = canonical(metadata).decode() if metadata else "{}"
+    accounts = [p.account for p in postings]
+    rails = [a.rail.value for a in accounts]
+    content = [(a.owner_type, a.owner_key, rail, a.asset, p.amount)
+               for a, rail, p in zip(accounts, rails, postings, strict=True)]
+    return (
+        realm.tenant_id, realm.mode.value, kind, ref_type, ref_id, metadata_json, reverses,
+        content_hash(realm, kind, ref_type, ref_id, metadata, metadata_json, reverses, at, content),
+        at, [a.owner_type for a in accounts], [a.owner_key for a in accounts], rails,
+        [a.asset for a in accounts], [a.tracked for a in accounts], [p.amount for p in postings],
+    )
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to post with ``post_entries``: ``post_entry``'s arguments but the realm."""
+
+    kind: str
+    postings: list[Posting]
+    at: datetime
+    ref_type: str | None = None
+    ref_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+# ``ledger_post`` once per entry, in the order given, in one statement: each entry's
+# postings are its slice of the flat posting arrays.
+_POST_MANY = (
+    "SELECT e.i, r.entry_id, r.balance_after FROM unnest(CAST(:kinds AS text[]), "
+    "CAST(:ref_types AS text[]), CAST(:ref_ids AS text[]), "
+    "CAST(CAST(:metadatas AS text[]) AS jsonb[]), CAST(:hashes AS bytea[]), "
+    "CAST(:ats AS timestamptz[]), CAST(:firsts AS integer[]), CAST(:lasts AS integer[])) "
+    "WITH ORDINALITY AS e (kind, ref_type, ref_id, metadata, hash, at, first, last, i) "
+    "CROSS JOIN LATERAL ledger_post(:tenant_id, :mode, e.kind, e.ref_type, e.ref_id, "
+    "e.metadata, NULL, e.hash, e.at, "
+    "(CAST(:owner_types AS text[]))[e.first:e.last], (CAST(:owner_keys AS text[]))[e.first:e.last], "
+    "(CAST(:rails AS text[]))[e.first:e.last], (CAST(:assets AS text[]))[e.first:e.last], "
+    "(CAST(:tracked AS boolean[]))[e.first:e.last], (CAST(:amounts AS bigint[]))[e.first:e.last]) "
+    "AS r ORDER BY e.i, r.ord"
+)
+
+
+async def post_entries(conn: AsyncConnection, *, realm: Realm, entries: Sequence[NewEntry]
+                       ) -> list[PostedEntry]:
+    """Append several balanced entries in the caller's transaction, in the order given, in
+    one statement: what ``post_entry`` for each in turn appends (balances after each
+    posting included), for one round trip.
+
+    A refusal of any entry (a balance that would go negative or beyond its bound) raises
+    the database's error without saying which entry: the transaction is over, and the
+    caller that needs each refusal sends the entries again one by one (``post_entry``).
+    """
+    if not entries:
+        return []
+    args = [_post_args(realm, e.kind, e.postings, e.at, e.ref_type, e.ref_id, e.metadata, None)
+            for e in entries]
+    firsts, lasts, at = [], [], 1
+    for a in args:
+        firsts.append(at)
+        at += len(a[-1])
+        lasts.append(at - 1)
+    flat = {name: [x for a in args for x in a[i]]
+            for i, name in enumerate(_POST_ARGS) if name in _FLAT}
+    rows = await wire.send(conn, _POST_MANY, {
+        **realm.params, "kinds": [a[2] for a in args], "ref_types": [a[3] for a in args],
+        "ref_ids": [a[4] for a in args], "metadatas": [a[5] for a in args],
+        "hashes": [a[7] for a in args], "ats": [a[8] for a in args], "firsts": firsts,
+        "lasts": lasts, **flat})
+    balances: list[list[int | None]] = [[] for _ in entries]
+    ids = [0] * len(entries)
+    for i, entry_id, balance in rows:  # one row per posting, in entry and posting order
+        ids[i - 1] = int(entry_id)
+        balances[i - 1].append(None if balance is None else int(balance))
+    return [PostedEntry(id=ids[n], kind=e.kind, created_at=e.at, postings=tuple(e.postings),
+                        balances_after=tuple(balances[n])) for n, e in enumerate(entries)]
+
+
+_FLAT = ("owner_types", "owner_keys", "rails", "assets", "tracked", "amounts")
+
+
 async def post_entry(
     conn: AsyncConnection,
     *,
@@ -180,19 +267,7 @@ async def post_entry(
     balance would go negative; LedgerInvariantViolated for unbalanced postings
     (a programming error).
     """
-    _check_balanced(postings)
-    metadata = metadata or {}
-    metadata_json = canonical(metadata).decode() if metadata else "{}"
-    accounts = [p.account for p in postings]
-    rails = [a.rail.value for a in accounts]
-    content = [(a.owner_type, a.owner_key, rail, a.asset, p.amount)
-               for a, rail, p in zip(accounts, rails, postings, strict=True)]
-    args = (
-        realm.tenant_id, realm.mode.value, kind, ref_type, ref_id, metadata_json, reverses,
-        content_hash(realm, kind, ref_type, ref_id, metadata, metadata_json, reverses, at, content),
-        at, [a.owner_type for a in accounts], [a.owner_key for a in accounts], rails,
-        [a.asset for a in accounts], [a.tracked for a in accounts], [p.amount for p in postings],
-    )
+    args = _post_args(realm, kind, postings, at, ref_type, ref_id, metadata, reverses)
     try:
         # the one statement of the hottest write: sent on the driver when possible
         driver = await driver_connection(conn)

@@ -392,25 +392,32 @@ def _checked(player: dict[str, Any], wanted: Adjustment) -> tuple[Rail, Asset, i
     return the_rail, the_asset, to_minor(wanted.amount, the_asset, allow_negative=True)
 
 
-async def _post(conn: AsyncConnection, realm: Realm, player: dict[str, Any], wanted: Adjustment,
-                checked: tuple[Rail, Asset, int], at: datetime) -> dict[str, Any]:
-    """Post a checked adjustment; its answer (``adjustment``)."""
+def _entry(player: dict[str, Any], wanted: Adjustment, checked: tuple[Rail, Asset, int],
+           at: datetime) -> ledger.NewEntry:
+    """The ledger entry of a checked adjustment: the player's account first."""
     the_rail, the_asset, minor = checked
-    mine = ledger.Account.player(player["id"], the_rail, the_asset.code)
-    entry = await ledger.post_entry(
-        conn, realm=realm, kind="adjustment", at=at, ref_type="player", ref_id=str(player["id"]),
+    return ledger.NewEntry(
+        kind="adjustment", at=at, ref_type="player", ref_id=str(player["id"]),
         metadata={"reason": wanted.reason, "actor": wanted.actor.label},
         postings=[
-            ledger.Posting(mine, minor),
+            ledger.Posting(ledger.Account.player(player["id"], the_rail, the_asset.code), minor),
             ledger.Posting(ledger.Account.system(ledger.counterparty_for(the_rail), the_rail,
                                                  the_asset.code), -minor),
         ],
     )
+
+
+async def _posted(conn: AsyncConnection, realm: Realm, player: dict[str, Any],
+                  wanted: Adjustment, checked: tuple[Rail, Asset, int],
+                  entry: ledger.PostedEntry, at: datetime) -> dict[str, Any]:
+    """The answer (``adjustment``) of a posted adjustment; XP moves the player's VIP
+    standing too."""
+    the_rail, the_asset, minor = checked
     if the_rail is Rail.XP:
         from wowsino.vip import xp  # VIP builds on players
 
         await xp.track(conn, realm, player["id"], minor, at)
-    balance = entry.balance_after(mine) or 0
+    balance = entry.balances_after[0] or 0
     return {
         "entry_id": entry.id, "user_id": str(player["id"]), "rail": wanted.rail,
         "asset": the_asset.code, "amount": from_minor(minor, the_asset),
@@ -444,7 +451,12 @@ async def adjust_one(conn: AsyncConnection, *, realm: Realm, brand_id: UUID, wan
                      at: datetime) -> tuple[int, dict[str, Any]]:
     """``adjust`` for an ``Adjustment``."""
     player = await get(conn, realm, brand_id, wanted.ref)
-    adjustment = await _post(conn, realm, player, wanted, _checked(player, wanted), at)
+    checked = _checked(player, wanted)
+    entry = _entry(player, wanted, checked, at)
+    posted = await ledger.post_entry(conn, realm=realm, kind=entry.kind, at=at,
+                                     ref_type=entry.ref_type, ref_id=entry.ref_id,
+                                     metadata=entry.metadata, postings=entry.postings)
+    adjustment = await _posted(conn, realm, player, wanted, checked, posted, at)
     await audit.record_rows(conn, realm, [_audit_row(player, wanted, adjustment, at)])
     await repository.mark_active(conn, realm, player["id"], at)
     return 201, {"adjustment": adjustment}
@@ -458,9 +470,10 @@ async def adjust_many(
     it: ``(201, body)``, or the refusal found before any posting (404 ``NO_PLAYER``, 400).
     The players are read in one statement, the postings are made in the order of the
     players' ids (the lock order of their balances, so that concurrent groups wait on
-    each other rather than deadlock), and the audit rows and activity marks are written
-    together. A refusal of a posting (402, a balance beyond its bound) raises: it ends the
-    transaction, so the caller sends the adjustments again one at a time."""
+    each other rather than deadlock) in one statement, and the audit rows and activity
+    marks are written together. A refusal of a posting (402, a balance beyond its bound)
+    raises: it ends the transaction, so the caller sends the adjustments again one at a
+    time."""
     players = await repository.find_many(conn, realm, brand_id, [w.ref for w in wanted])
     outcomes: list[tuple[int, dict[str, Any]] | DomainError | None] = [None] * len(wanted)
     planned: list[tuple[UUID, int, dict[str, Any], tuple[Rail, Asset, int]]] = []
@@ -472,9 +485,12 @@ async def adjust_many(
             planned.append((player["id"], i, player, _checked(player, one)))
         except DomainError as error:
             outcomes[i] = error
+    planned.sort(key=lambda p: (p[0], p[1]))
+    posted = await ledger.post_entries(conn, realm=realm, entries=[
+        _entry(player, wanted[i], checked, at) for _, i, player, checked in planned])
     rows = []
-    for _, i, player, checked in sorted(planned, key=lambda p: (p[0], p[1])):
-        adjustment = await _post(conn, realm, player, wanted[i], checked, at)
+    for (_, i, player, checked), entry in zip(planned, posted, strict=True):
+        adjustment = await _posted(conn, realm, player, wanted[i], checked, entry, at)
         rows.append(_audit_row(player, wanted[i], adjustment, at))
         outcomes[i] = (201, {"adjustment": adjustment})
     if rows:
