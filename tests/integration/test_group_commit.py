@@ -283,3 +283,19 @@ async def test_a_debit_beyond_the_balance_in_a_group_refuses_only_itself(
     retried = await adjust(tenant, "alice", "-15.00", key="too-much")
     assert retried.status_code == 201, retried.text
     assert body(retried)["adjustment"]["balance_after"] == Decimal("5.00")
+
+
+async def test_text_the_database_cannot_store_in_a_group_refuses_only_its_request(
+    tenant: Tenant, engine: Any,
+) -> None:
+    await unthrottle(tenant)
+    await create_player(tenant, "alice")
+    answers = await asyncio.gather(
+        *(adjust(tenant, "alice", "1.00", key=f"ok-{i}") for i in range(12)),
+        adjust(tenant, "alice", "1.00", key="nul", reason="bad \x00 reason"),
+        tenant.post("/v1/players/al%00ice/adjustments", {
+            "rail": "real", "asset": "USD", "amount": "1.00", "reason": "x"}))
+    assert [a.status_code for a in answers[:12]] == [201] * 12
+    assert_error(answers[12], 400)
+    assert answers[13].status_code in (400, 404), answers[13].text
+    assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("12.00")

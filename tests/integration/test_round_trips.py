@@ -21,6 +21,9 @@ from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.config import Settings
 
 ADJUSTMENT_BUDGET = 5  # BEGIN, claim + player, ledger_post, audit + activity + response, COMMIT
+# concurrent adjustments, whatever their number: BEGIN, the claims, the players, every
+# entry, the audit rows + activity + responses, COMMIT
+ADJUSTMENT_GROUP_BUDGET = 6
 UPSERT_BUDGET = 5  # a new player: BEGIN, claim + player, insert, audit + activity + response, COMMIT
 # an existing player: and the reads of its balances, active bonuses and VIP standing for the dossier
 UPDATE_BUDGET = 8
@@ -82,6 +85,34 @@ async def test_an_adjustment_takes_at_most_five_round_trips(
 
     spent = await round_trips(counter, adjust, 201)
     assert spent <= ADJUSTMENT_BUDGET, spent
+
+
+async def test_a_group_of_adjustments_takes_at_most_six_round_trips_whatever_its_size(
+    counted: tuple[RoundTripCounter, httpx.AsyncClient],
+) -> None:
+    counter, client = counted
+    tenant = await _tenant(client)
+    for name in ("alice", "bob", "carol"):
+        assert (await tenant.post("/v1/players", {"username": name,
+                                                  "email": f"{name}@example.com"})).status_code == 201
+
+    async def adjust(i: int) -> httpx.Response:
+        return await tenant.post(f"/v1/players/{('alice', 'bob', 'carol')[i % 3]}/adjustments", {
+            "rail": "real", "asset": "USD", "amount": "1.00", "reason": f"credit {i}"})
+
+    assert (await adjust(0)).status_code == 201
+    await asyncio.sleep(0.2)  # the set-up's key-change notifications have come and gone
+    assert (await adjust(1)).status_code == 201  # the key cached again
+    # the group's statements prepared, as in steady traffic
+    assert {a.status_code for a in await asyncio.gather(*(adjust(i) for i in range(9)))} == {201}
+    coalescer = client._transport.app.state.platform.coalescers["adjustment"]  # type: ignore[attr-defined]
+    groups, before = coalescer.groups, counter.count
+    answers = await asyncio.gather(*(adjust(i) for i in range(60)))
+    assert [a.status_code for a in answers] == [201] * 60
+    written = coalescer.groups - groups
+    assert written < 60, written  # they did share commits
+    assert counter.count - before <= ADJUSTMENT_GROUP_BUDGET * written, (
+        counter.count - before, written)
 
 
 async def test_a_player_upsert_takes_at_most_five_round_trips(
