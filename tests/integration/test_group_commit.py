@@ -4,10 +4,13 @@ and each gets exactly the answer it would get alone."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import Tenant
@@ -20,6 +23,8 @@ from tests.integration.support import (
     unthrottle,
 )
 from wowsino.kernel.idempotency import KeyedRequest
+
+AT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def wager(n: int | str, user: str = "alice", amount: str = "1.00", **extra: Any
@@ -299,3 +304,29 @@ async def test_text_the_database_cannot_store_in_a_group_refuses_only_its_reques
     assert_error(answers[12], 400)
     assert answers[13].status_code in (400, 404), answers[13].text
     assert (await balances(tenant, "alice"))["real"]["USD"] == Decimal("12.00")
+
+
+async def test_xp_adjustments_are_written_one_at_a_time(
+    tenant: Tenant, engine: Any, app: Any,
+) -> None:
+    """XP moves VIP levels: concurrent XP adjustments bypass the group, and the grouped
+    service refuses them (a group holding one is sent again one request at a time)."""
+    from wowsino.kernel.db import unit_of_work
+    from wowsino.kernel.realm import Actor, Mode, Realm
+    from wowsino.players import service
+
+    await unthrottle(tenant)
+    await create_player(tenant, "alice")
+    coalescers = app.state.platform.coalescers
+    before = coalescers["adjustment"].items if "adjustment" in coalescers else 0
+    answers = await asyncio.gather(*(adjust(tenant, "alice", "10", rail="xp", asset="XP")
+                                     for _ in range(8)))
+    assert [a.status_code for a in answers] == [201] * 8
+    assert sorted(body(a)["adjustment"]["balance_after"] for a in answers) == [
+        Decimal(10 * n) for n in range(1, 9)]
+    assert (coalescers["adjustment"].items if "adjustment" in coalescers else 0) == before
+    realm = Realm(UUID(tenant.id), Mode("test"))
+    wanted = [service.Adjustment("alice", "xp", "XP", "1", "r", Actor("admin", "t"))]
+    with pytest.raises(ValueError, match="one at a time"):
+        await unit_of_work(engine, lambda conn: service.adjust_many(
+            conn, realm=realm, brand_id=UUID(tenant.brand_id), wanted=wanted, at=AT))

@@ -473,7 +473,10 @@ async def adjust_many(
     each other rather than deadlock) in one statement, and the audit rows and activity
     marks are written together. A refusal of a posting (402, a balance beyond its bound)
     raises: it ends the transaction, so the caller sends the adjustments again one at a
-    time."""
+    time. XP adjustments move VIP levels one at a time: they go through ``adjust_one``
+    (here they raise ValueError, which a group commit answers by sending each alone)."""
+    if any(w.rail == Rail.XP.value for w in wanted):
+        raise ValueError("XP adjustments are written one at a time (adjust_one)")
     players = await repository.find_many(conn, realm, brand_id, [w.ref for w in wanted])
     outcomes: list[tuple[int, dict[str, Any]] | DomainError | None] = [None] * len(wanted)
     planned: list[tuple[UUID, int, dict[str, Any], tuple[Rail, Asset, int]]] = []
