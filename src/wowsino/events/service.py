@@ -28,10 +28,10 @@ from wowsino.events.wagers import MAX_EVENT_MINOR, Context, Deposit, Wager
 from wowsino.kernel.canonical import canonical, fingerprint, sha256
 from wowsino.kernel.clock import iso
 from wowsino.kernel.errors import Conflict, DomainError, NotFound, ValidationFailed
-from wowsino.kernel.ids import parse_uuid
 from wowsino.kernel.jsonio import dumps, loads
 from wowsino.kernel.money import Asset, asset, from_minor, to_minor
 from wowsino.kernel.realm import Realm
+from wowsino.players import repository as players
 
 Body = dict[str, Any]
 
@@ -224,25 +224,12 @@ async def _players(
     of each read in ``reads`` (``repository.players_by_ref``), in one round trip."""
     if not refs:
         return {}, [None] * len(reads)
-    ids = {ref: parse_uuid(ref) for ref in set(refs)}
+    ids = players.parsed_refs(refs)
     rows, values = await repository.players_by_ref(
         conn, realm, brand_id, [r for r, u in ids.items() if u is None],
         [u for u in ids.values() if u is not None], currencies=currencies, reads=reads,
         wager_ids=wager_ids)
-    by_name: dict[str, dict[str, Any]] = {}
-    by_id: dict[UUID, dict[str, Any]] = {}
-    for row in rows:
-        ref = row.pop("ref")
-        if ref is None:
-            by_id[row["id"]] = row
-        else:
-            by_name.setdefault(ref, row)  # the best match comes first
-    out = {}
-    for ref, uid in ids.items():
-        found = by_id.get(uid) if uid is not None else by_name.get(ref)
-        if found is not None:
-            out[ref] = found
-    return out, values
+    return players.matched(ids, rows), values
 
 
 async def run_consumers(

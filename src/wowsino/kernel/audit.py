@@ -36,19 +36,9 @@ def _content(
     }
 
 
-_RECORD = (
-    "INSERT INTO audit_log (tenant_id, mode, actor_type, actor_id, action, target_type, "
-    "target_id, before, after, request_id, created_at, content_hash, brand_id) VALUES "
-    "(:tenant_id, :mode, :actor_type, :actor_id, :action, :target_type, :target_id, "
-    "CAST(:before AS jsonb), CAST(:after AS jsonb), :request_id, :at, :hash, "
-    "(SELECT brand_id FROM players WHERE tenant_id = :tenant_id AND mode = :mode "
-    "AND id = :subject))"
-)
-
-
 _MANY = ("actor_type", "actor_id", "action", "target_type", "target_id", "before", "after",
          "request_id", "at", "hash", "subject")
-_RECORD_MANY = (  # as _RECORD, for many rows, inserted in the order given
+_RECORD = (  # the rows, inserted in the order given; a row about a player takes its brand
     "INSERT INTO audit_log (tenant_id, mode, actor_type, actor_id, action, target_type, "
     "target_id, before, after, request_id, created_at, content_hash, brand_id) "
     "SELECT :tenant_id, :mode, r.actor_type, r.actor_id, r.action, r.target_type, r.target_id, "
@@ -116,7 +106,7 @@ def _params(realm: Realm, row: Row) -> dict[str, Any]:
                        None if after_json is None else RawJSON(after_json), row.request_id,
                        row.at)
     return {
-        **realm.params, "actor_type": row.actor.type, "actor_id": row.actor.id,
+        "actor_type": row.actor.type, "actor_id": row.actor.id,
         "action": row.action, "target_type": row.target_type, "target_id": row.target_id,
         "before": before_json, "after": after_json, "request_id": row.request_id, "at": row.at,
         "hash": fingerprint(content),
@@ -130,11 +120,8 @@ async def record_rows(conn: AsyncConnection, realm: Realm, rows: Sequence[Row]) 
     statement (``wire.defer``)."""
     if not rows:
         return
-    if len(rows) == 1:
-        await wire.defer(conn, (_RECORD, _params(realm, rows[0])))
-        return
     each = [_params(realm, row) for row in rows]
-    await wire.defer(conn, (_RECORD_MANY, {
+    await wire.defer(conn, (_RECORD, {
         **realm.params, **{f"{name}s": [p[name] for p in each] for name in _MANY}}))
 
 

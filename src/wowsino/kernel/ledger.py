@@ -194,6 +194,7 @@ class NewEntry:
     metadata: dict[str, Any] | None = None
 
 
+_FLAT = ("owner_types", "owner_keys", "rails", "assets", "tracked", "amounts")  # per posting
 # ``ledger_post`` once per entry, in the order given, in one statement: each entry's
 # postings are its slice of the flat posting arrays.
 _POST_MANY = (
@@ -244,9 +245,6 @@ async def post_entries(conn: AsyncConnection, *, realm: Realm, entries: Sequence
         balances[i - 1].append(None if balance is None else int(balance))
     return [PostedEntry(id=ids[n], kind=e.kind, created_at=e.at, postings=tuple(e.postings),
                         balances_after=tuple(balances[n])) for n, e in enumerate(entries)]
-
-
-_FLAT = ("owner_types", "owner_keys", "rails", "assets", "tracked", "amounts")
 
 
 async def post_entry(

@@ -85,6 +85,11 @@ async def send(conn: AsyncConnection, sql: str, params: Params) -> Sequence[Any]
     return rows
 
 
+def mapped(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows of ``send`` as dicts (asyncpg records, or SQLAlchemy rows without the driver)."""
+    return [dict(r._mapping) if hasattr(r, "_mapping") else dict(r) for r in rows]
+
+
 # --- deferred writes ----------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ see ``player_username_collisions``), the exact spelling wins, then the oldest.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -52,30 +52,41 @@ def _find_statement(*, by_id: bool, for_update: bool) -> str:
             + (" FOR UPDATE" if for_update else ""))
 
 
-async def find_many(conn: AsyncConnection, realm: Realm, brand_id: UUID, refs: Sequence[str]
-                    ) -> dict[str, dict[str, Any]]:
-    """``find`` for several references at once (one statement): each one found, by the
-    reference as given."""
-    wanted = sorted(set(refs))
-    ids = {ref: parse_uuid(ref) for ref in wanted}
-    rows = await wire.send(conn, _FIND_MANY, {
-        **realm.params, "brand": brand_id, "names": [r for r in wanted if ids[r] is None],
-        "ids": [u for u in ids.values() if u is not None]})
+def parsed_refs(refs: Iterable[str]) -> dict[str, UUID | None]:
+    """Each distinct player reference: its UUID, or None for a username."""
+    return {ref: parse_uuid(ref) for ref in sorted(set(refs))}
+
+
+def matched(refs: Mapping[str, UUID | None], rows: Iterable[dict[str, Any]]
+            ) -> dict[str, dict[str, Any]]:
+    """Each reference of ``refs`` that was found, with its player: ``rows`` carry ``ref``
+    (the username asked for, NULL for a row found by UUID), the best match of a name
+    first. ``ref`` is taken out of each row."""
     by_name: dict[str, dict[str, Any]] = {}
     by_id: dict[UUID, dict[str, Any]] = {}
     for row in rows:
-        found = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
-        ref = found.pop("ref")
+        ref = row.pop("ref")
         if ref is None:
-            by_id[found["id"]] = found
+            by_id[row["id"]] = row
         else:
-            by_name[ref] = found
+            by_name.setdefault(ref, row)
     out = {}
-    for ref, uid in ids.items():
-        player = by_id.get(uid) if uid is not None else by_name.get(ref)
-        if player is not None:
-            out[ref] = player
+    for ref, uid in refs.items():
+        found = by_id.get(uid) if uid is not None else by_name.get(ref)
+        if found is not None:
+            out[ref] = found
     return out
+
+
+async def find_many(conn: AsyncConnection, realm: Realm, brand_id: UUID, refs: Iterable[str]
+                    ) -> dict[str, dict[str, Any]]:
+    """``find`` for several references at once (one statement): each one found, by the
+    reference as given."""
+    ids = parsed_refs(refs)
+    rows = await wire.send(conn, _FIND_MANY, {
+        **realm.params, "brand": brand_id, "names": [r for r, u in ids.items() if u is None],
+        "ids": [u for u in ids.values() if u is not None]})
+    return matched(ids, wire.mapped(rows))
 
 
 # the username in any case; the exact spelling first where old collisions remain
@@ -191,11 +202,6 @@ _FIND_MANY = (  # find_lookup's two statements, for many references
     "AND brand_id = :brand AND lower(username) = lower(n.ref) "
     "ORDER BY username = n.ref DESC, created_at, id LIMIT 1) AS p"
 )
-_MARK_ACTIVE = (
-    "INSERT INTO player_activity (tenant_id, mode, month, player_id) VALUES (:tenant_id, :mode, "
-    "date_trunc('month', CAST(:at AS timestamptz) AT TIME ZONE 'UTC')::date, :pid) "
-    "ON CONFLICT DO NOTHING"
-)
 
 
 async def set_referrer(conn: AsyncConnection, realm: Realm, player_id: UUID,
@@ -209,7 +215,7 @@ async def set_referrer(conn: AsyncConnection, realm: Realm, player_id: UUID,
 
 async def mark_active(conn: AsyncConnection, realm: Realm, player_id: UUID, at: datetime) -> None:
     """Count the player as active this month (monthly active players)."""
-    await wire.defer(conn, (_MARK_ACTIVE, {**realm.params, "pid": player_id, "at": at}))
+    await mark_active_many(conn, realm, [player_id], at)
 
 
 _MARK_ACTIVE_MANY = (

@@ -23,11 +23,6 @@ CONFIG_COLUMNS = ("xp_per_unit, xp_daily_cap, timezone, cashback_period, cashbac
                   "updated_at")
 
 
-def _mapped(rows: Any) -> list[dict[str, Any]]:
-    """Rows of ``wire.send`` (asyncpg records, or SQLAlchemy rows without the driver)."""
-    return [dict(r._mapping) if hasattr(r, "_mapping") else dict(r) for r in rows]
-
-
 def _json(value: Any) -> Any:
     return loads(value) if isinstance(value, str) else value
 
@@ -119,7 +114,7 @@ async def lock_days(conn: AsyncConnection, realm: Realm, players: list[UUID],
                     currencies: list[str], at: list[datetime]) -> dict[str, Any] | None:
     """``_DAYS`` over real wagers given as arrays in batch order (``wagers`` rows are
     ``[index from 1, day, in the player's currency]``); None without a programme."""
-    rows = _mapped(await wire.send(conn, _DAYS, {
+    rows = wire.mapped(await wire.send(conn, _DAYS, {
         **realm.params, **ALLOWED_PARAMS, "players": players, "currencies": currencies,
         "at": at}))
     if not rows:
@@ -138,7 +133,7 @@ _LOCK_PLAYERS = (
 async def lock_players(conn: AsyncConnection, realm: Realm, players: list[UUID], base: int,
                        at: datetime) -> dict[UUID, tuple[int, int]]:
     """The standing ``(level, xp)`` of each player, row-locked (created at ``base``)."""
-    rows = _mapped(await wire.send(conn, _LOCK_PLAYERS, {
+    rows = wire.mapped(await wire.send(conn, _LOCK_PLAYERS, {
         **realm.params, "base": base, "at": at, "players": sorted(set(players), key=str)}))
     return {r["player_id"]: (int(r["level"]), int(r["xp"])) for r in rows}
 
@@ -203,7 +198,7 @@ _TAKE_BACK = (
 
 async def take_back(conn: AsyncConnection, realm: Realm, wager_ids: list[str],
                     at: datetime) -> list[dict[str, Any]]:
-    return _mapped(await wire.send(conn, _TAKE_BACK, {**realm.params, "ids": wager_ids,
+    return wire.mapped(await wire.send(conn, _TAKE_BACK, {**realm.params, "ids": wager_ids,
                                                       "at": at}))
 
 
