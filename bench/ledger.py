@@ -1,4 +1,4 @@
-"""Ledger transfers/s through ``post_entry``, against pgbench doing the same row writes.
+"""Ledger transfers/s, against pgbench doing the same row writes.
 
 One transfer moves a random amount between two random funded player accounts:
 two cached balances change (never below zero), one entry and two postings are
@@ -7,6 +7,13 @@ script with exactly those row writes on tables shaped like the ledger's (same
 columns, constraints and indexes, via ``CREATE TABLE … (LIKE … INCLUDING ALL)``),
 on the same server, with the same client count and the same total duration.
 
+Two ways of posting are measured: ``post_alone`` (the entry is the transaction, one
+message), with the clients spread over as many processes as pgbench has threads
+(``--jobs``), which is the ``ledger`` line; and ``post_entry`` inside a
+``unit_of_work`` (``BEGIN``, the call, ``COMMIT``: how the platform's writes post,
+beside their other rows), from one process, which is the ``ledger in a unit of
+work`` line and the one set against django-hordak.
+
 The contenders alternate in short rounds, in a rotating order, so that a change
 in the machine's load during the run weighs on all of them alike.
 """
@@ -14,21 +21,24 @@ in the machine's load during the run weighs on all of them alike.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import random
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wowsino.kernel.db import create_engine, migrate, plain_url, unit_of_work
 from wowsino.kernel.embedded import bin_dir
-from wowsino.kernel.ledger import PSP_CLEARING, Account, Posting, post_entry
+from wowsino.kernel.ledger import PSP_CLEARING, Account, Posting, post_alone, post_entry
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Mode, Realm
 
@@ -105,9 +115,7 @@ async def prepare(url: str, workdir: Path, *, players: int, clients: int) -> Led
     try:
         await migrate(engine)
         realm = Realm(uuid.uuid4(), Mode.LIVE)
-        accounts = tuple(
-            Account.player(uuid.UUID(int=i + 1), Rail.REAL, "USD") for i in range(players)
-        )
+        accounts = _accounts(players)
         clearing = Account.system(PSP_CLEARING, Rail.REAL, "USD")
         queue = list(accounts)
 
@@ -141,25 +149,31 @@ async def prepare(url: str, workdir: Path, *, players: int, clients: int) -> Led
     return LedgerSetup(url, realm, accounts, script)
 
 
+def _accounts(players: int) -> tuple[Account, ...]:
+    return tuple(Account.player(uuid.UUID(int=i + 1), Rail.REAL, "USD") for i in range(players))
+
+
+def _transfer(rng: random.Random, accounts: tuple[Account, ...]) -> list[Posting]:
+    source, target = rng.sample(accounts, 2)
+    amount = rng.randint(1, MAX_AMOUNT)
+    return [Posting(source, -amount), Posting(target, amount)]
+
+
 async def _ours(
     engine: AsyncEngine, setup: LedgerSetup, *, clients: int, seconds: float, seed: int
 ) -> Throughput:
-    """``clients`` workers (one pooled connection each) posting transfers for ``seconds``."""
-    accounts = setup.accounts
+    """``clients`` workers (one pooled connection each) posting transfers in units of work
+    (``post_entry``) for ``seconds``."""
     count = 0
 
     async def worker(rng: random.Random, deadline: float) -> None:
         nonlocal count
         while time.perf_counter() < deadline:
-            source, target = rng.sample(accounts, 2)
-            amount = rng.randint(1, MAX_AMOUNT)
+            postings = _transfer(rng, setup.accounts)
 
-            async def transfer(
-                conn: AsyncConnection, source: Account = source, target: Account = target,
-                amount: int = amount,
-            ) -> None:
+            async def transfer(conn: AsyncConnection, postings: list[Posting] = postings) -> None:
                 await post_entry(conn, realm=setup.realm, kind="transfer", at=_now(),
-                                 postings=[Posting(source, -amount), Posting(target, amount)])
+                                 postings=postings)
 
             await unit_of_work(engine, transfer)
             count += 1
@@ -168,6 +182,56 @@ async def _ours(
     await asyncio.gather(*(worker(random.Random(seed * 1000 + i), started + seconds)
                            for i in range(clients)))
     return Throughput(count, time.perf_counter() - started)
+
+
+async def _alone_in_process(url: str, realm: Realm, players: int, clients: int, seconds: float,
+                            seed: int, start: Any) -> tuple[int, float]:
+    """One client process: ``clients`` workers posting transfers with ``post_alone`` for
+    ``seconds``, once every process has its connections open and warm (``start``)."""
+    engine = create_engine(url, pool_size=clients)
+    accounts = _accounts(players)
+    try:
+        async def warm() -> None:
+            rng = random.Random(seed)
+            for _ in range(3):
+                await post_alone(engine, realm=realm, kind="transfer", at=_now(),
+                                 postings=_transfer(rng, accounts))
+
+        await asyncio.gather(*(warm() for _ in range(clients)))
+        await asyncio.to_thread(start.wait)
+        count = 0
+
+        async def worker(rng: random.Random, deadline: float) -> None:
+            nonlocal count
+            while time.perf_counter() < deadline:
+                await post_alone(engine, realm=realm, kind="transfer", at=_now(),
+                                 postings=_transfer(rng, accounts))
+                count += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(random.Random(seed * 1000 + i), started + seconds)
+                               for i in range(clients)))
+        return count, time.perf_counter() - started
+    finally:
+        await engine.dispose()
+
+
+def _alone_process(*args: Any) -> tuple[int, float]:
+    return asyncio.run(_alone_in_process(*args))
+
+
+async def _alone(pool: ProcessPoolExecutor, start: Any, setup: LedgerSetup, *, clients: int,
+                 processes: int, seconds: float, seed: int) -> Throughput:
+    """``post_alone`` from ``processes`` client processes sharing ``clients`` connections,
+    started together; the count of all over the longest one's duration."""
+    loop = asyncio.get_running_loop()
+    shares = [clients // processes + (1 if i < clients % processes else 0)
+              for i in range(processes)]
+    runs = await asyncio.gather(*(
+        loop.run_in_executor(pool, _alone_process, setup.url, setup.realm, len(setup.accounts),
+                             share, seconds, seed * 100 + i, start)
+        for i, share in enumerate(shares)))
+    return Throughput(sum(c for c, _ in runs), max(s for _, s in runs))
 
 
 async def _pgbench(setup: LedgerSetup, *, clients: int, seconds: int, jobs: int) -> Throughput:
@@ -210,9 +274,14 @@ async def compare(
     setup: LedgerSetup, *, clients: int, seconds: int, rounds: int = 4, jobs: int = 2,
     others: dict[str, Contender] | None = None,
 ) -> dict[str, Throughput]:
-    """``seconds`` in total for each contender ("wowsino", "pgbench" and ``others``),
-    split into rounds; each round runs them all, in an order that rotates."""
+    """``seconds`` in total for each contender ("wowsino": ``post_alone`` from ``jobs``
+    processes; "unit_of_work": ``post_entry`` in a unit of work from this one; "pgbench";
+    and ``others``), split into rounds; each round runs them all, in an order that
+    rotates."""
     engine = create_engine(setup.url, pool_size=clients)
+    spawn = multiprocessing.get_context("spawn")  # this process has threads and a loop
+    manager = spawn.Manager()
+    pool = ProcessPoolExecutor(jobs, mp_context=spawn)
     try:
         # open every connection and prepare the statement on it before any clock starts
         async def warm(conn: AsyncConnection) -> None:
@@ -225,12 +294,18 @@ async def compare(
         await _checkpoint(engine)
 
         async def ours(span: int, index: int) -> Throughput:
+            start = manager.Barrier(jobs)
+            return await _alone(pool, start, setup, clients=clients, processes=jobs,
+                                seconds=span, seed=index)
+
+        async def in_unit(span: int, index: int) -> Throughput:
             return await _ours(engine, setup, clients=clients, seconds=span, seed=index)
 
         async def pgbench(span: int, index: int) -> Throughput:
             return await _pgbench(setup, clients=clients, seconds=span, jobs=jobs)
 
-        contenders: dict[str, Contender] = {"wowsino": ours, "pgbench": pgbench, **(others or {})}
+        contenders: dict[str, Contender] = {
+            "wowsino": ours, "unit_of_work": in_unit, "pgbench": pgbench, **(others or {})}
         totals = {name: Throughput(0, 0.0) for name in contenders}
         names = list(contenders)
         per_round = max(1, seconds // rounds)
@@ -240,10 +315,12 @@ async def compare(
                 totals[name] += await contenders[name](per_round, index)
         return totals
     finally:
+        pool.shutdown()
+        manager.shutdown()
         await engine.dispose()
 
 
-def line(ours: Throughput, pgbench: Throughput) -> str:
+def line(ours: Throughput, pgbench: Throughput, *, label: str = "ledger") -> str:
     ratio = ours.per_second / pgbench.per_second if pgbench.count else 0.0
-    return (f"ledger: {ours.per_second:,.0f} transfers/s, pgbench {pgbench.per_second:,.0f} tps, "
-            f"ratio {ratio:.2f}")
+    return (f"{label}: {ours.per_second:,.0f} transfers/s, pgbench {pgbench.per_second:,.0f} "
+            f"tps, ratio {ratio:.2f}")

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from bench.roundtrips import RoundTripCounter, upstream_of
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -56,10 +57,18 @@ def usd(player: UUID) -> Account:
 HOUSE_USD = Account.system(ledger.HOUSE, Rail.REAL, "USD")
 
 
-async def post(engine: AsyncEngine, realm: Realm, kind: str, postings: list[Posting],
-               **kw: Any) -> ledger.PostedEntry:
+async def post(engine: AsyncEngine, realm: Realm, kind: str, postings: list[Posting], *,
+               attempts: int = 8, alone: bool = False) -> ledger.PostedEntry:
+    """``post_entry`` in a unit of work, or (``alone``) ``post_alone``: the entry its own
+    transaction, one message."""
+    if alone:
+        return await ledger.post_alone(engine, realm=realm, kind=kind, postings=postings, at=AT,
+                                       attempts=attempts)
     return await unit_of_work(engine, lambda conn: ledger.post_entry(
-        conn, realm=realm, kind=kind, postings=postings, at=AT), **kw)
+        conn, realm=realm, kind=kind, postings=postings, at=AT), attempts=attempts)
+
+
+ALONE = pytest.mark.parametrize("alone", [False, True], ids=["unit_of_work", "post_alone"])
 
 
 async def deposit(engine: AsyncEngine, realm: Realm, account: Account, amount: int) -> None:
@@ -123,7 +132,7 @@ def plan_transfers(seed: int, players: int, count: int) -> list[list[tuple[int, 
 
 
 async def run_crossing_transfers(engine: AsyncEngine, realm: Realm, players: list[UUID],
-                                 *, attempts: int) -> None:
+                                 *, attempts: int, alone: bool) -> None:
     accounts = [usd(p) for p in players]
     funded = 1_000_000
     for account in accounts:
@@ -136,7 +145,7 @@ async def run_crossing_transfers(engine: AsyncEngine, realm: Realm, players: lis
         for legs in plan:
             entry = await post(engine, realm, "transfer",
                                [Posting(accounts[i], amount) for i, amount in legs],
-                               attempts=attempts)
+                               attempts=attempts, alone=alone)
             assert len(entry.balances_after) == len(legs)
         return len(plan)
 
@@ -159,16 +168,21 @@ async def run_crossing_transfers(engine: AsyncEngine, realm: Realm, players: lis
         await assert_no_lost_update(engine, realm, account, final)
 
 
-async def test_crossing_transfers_with_retries(engine: AsyncEngine, realm: Realm) -> None:
+@ALONE
+async def test_crossing_transfers_with_retries(engine: AsyncEngine, realm: Realm,
+                                               alone: bool) -> None:
     """16 transactions at once moving money both ways between the same four players."""
-    await run_crossing_transfers(engine, realm, [uuid4() for _ in range(4)], attempts=8)
+    await run_crossing_transfers(engine, realm, [uuid4() for _ in range(4)], attempts=8,
+                                 alone=alone)
 
 
+@ALONE
 async def test_crossing_transfers_never_deadlock_even_without_retries(
-    engine: AsyncEngine, realm: Realm
+    engine: AsyncEngine, realm: Realm, alone: bool
 ) -> None:
     """With the accounts in place the fixed lock order leaves nothing to retry."""
-    await run_crossing_transfers(engine, realm, [uuid4() for _ in range(3)], attempts=1)
+    await run_crossing_transfers(engine, realm, [uuid4() for _ in range(3)], attempts=1,
+                                 alone=alone)
 
 
 async def test_first_use_of_accounts_from_many_transactions(
@@ -201,9 +215,10 @@ async def test_first_use_of_accounts_from_many_transactions(
     (Rail.REAL, 700, 10, 32, "INSUFFICIENT_FUNDS"),
     (Rail.WINZ, 3, 5, 24, "INSUFFICIENT_WINZ"),
 ])
+@ALONE
 async def test_racing_debits_take_exactly_what_is_there(
     engine: AsyncEngine, realm: Realm, account: Rail, price: int, affordable: int, racers: int,
-    code: str,
+    code: str, alone: bool,
 ) -> None:
     asset = "USD" if account is Rail.REAL else "WINZ"
     wallet = Account.player(uuid4(), account, asset)
@@ -213,7 +228,8 @@ async def test_racing_debits_take_exactly_what_is_there(
 
     async def debit() -> ledger.PostedEntry:
         await start.wait()
-        return await post(engine, realm, "wager", [Posting(wallet, -price), Posting(sink, price)])
+        return await post(engine, realm, "wager", [Posting(wallet, -price), Posting(sink, price)],
+                          alone=alone)
 
     tasks = [asyncio.create_task(debit()) for _ in range(racers)]
     start.set()
@@ -233,8 +249,9 @@ async def test_racing_debits_take_exactly_what_is_there(
     assert report.entries == 1 + affordable
 
 
+@ALONE
 async def test_racing_credits_and_debits_never_go_negative(
-    engine: AsyncEngine, realm: Realm
+    engine: AsyncEngine, realm: Realm, alone: bool
 ) -> None:
     wallet = usd(uuid4())
     await deposit(engine, realm, wallet, 1_000)
@@ -246,7 +263,8 @@ async def test_racing_credits_and_debits_never_go_negative(
         sign = -1 if i % 3 else 1  # two debits for every credit
         try:
             await post(engine, realm, "wager" if sign < 0 else "win",
-                       [Posting(wallet, sign * amount), Posting(HOUSE_USD, -sign * amount)])
+                       [Posting(wallet, sign * amount), Posting(HOUSE_USD, -sign * amount)],
+                       alone=alone)
         except InsufficientFunds:
             assert sign < 0
             return 0, False
@@ -432,6 +450,44 @@ async def test_a_posting_as_the_first_statement_belongs_to_the_unit(
     assert entry.balance_after(wallet) == 700
     assert await balances(engine, realm, [wallet]) == [700]
     await assert_books_clean(engine, realm)
+
+
+async def test_an_entry_alone_is_one_message_and_commits_by_itself(
+    db_url: str, realm: Realm
+) -> None:
+    """``post_alone``: no ``BEGIN``, no ``COMMIT``, one round trip; the entry is committed
+    when it returns (another connection sees it), and a refusal leaves nothing behind."""
+    counter = RoundTripCounter(*upstream_of(db_url), record=True)
+    await counter.start()
+    counted = create_engine(counter.url(db_url), pool_size=1)
+    try:
+        wallet = usd(uuid4())
+        clearing = Account.system(ledger.PSP_CLEARING, Rail.REAL, "USD")
+        await ledger.post_alone(counted, realm=realm, kind="deposit", at=AT,
+                                postings=[Posting(wallet, 1_000), Posting(clearing, -1_000)])
+        before = counter.count
+        counter.exchanges.clear()
+        entry = await ledger.post_alone(counted, realm=realm, kind="wager", at=AT,
+                                        postings=[Posting(wallet, -300), Posting(HOUSE_USD, 300)])
+        assert counter.count - before == 1
+        sent = " ".join(s for exchange in counter.exchanges for s in exchange).upper()
+        assert "LEDGER_POST" in sent
+        assert "BEGIN" not in sent
+        assert "COMMIT" not in sent
+        assert entry.balance_after(wallet) == 700
+        with pytest.raises(InsufficientFunds):
+            await ledger.post_alone(counted, realm=realm, kind="wager", at=AT,
+                                    postings=[Posting(wallet, -701), Posting(HOUSE_USD, 701)])
+    finally:
+        await counted.dispose()
+        await counter.close()
+    other = create_engine(db_url, pool_size=1)
+    try:
+        assert await balances(other, realm, [wallet]) == [700]
+        report = await assert_books_clean(other, realm)
+        assert report.entries == 2
+    finally:
+        await other.dispose()
 
 
 async def test_a_posting_on_a_connection_without_a_transaction_begins_one(

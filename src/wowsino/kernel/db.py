@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -248,6 +248,41 @@ async def _in_transaction(engine: AsyncEngine, work: Callable[[AsyncConnection],
         raise
     await greenlet_spawn(_end, sync, True)
     return result
+
+
+async def alone(engine: AsyncEngine, statement: str, args: Sequence[Any], *,
+                attempts: int = 8) -> list[Any]:
+    """Send ``statement`` (positional ``$n`` parameters) as a transaction of its own: on a
+    pooled connection in autocommit, with no ``BEGIN`` or ``COMMIT`` around it, so the whole
+    transaction is one message and one answer. PostgreSQL runs a lone statement atomically
+    and answers once it has committed (durably, with ``synchronous_commit`` on).
+
+    For a write that is one statement and nothing else; anything that must commit with it
+    goes through ``unit_of_work``. Retried like a unit of work; errors are raised as
+    SQLAlchemy raises them.
+    """
+    for attempt in range(1, attempts + 1):
+        sync = await greenlet_spawn(engine.sync_engine.connect)
+        try:
+            driver = sync.connection.driver_connection
+            assert isinstance(driver, asyncpg.Connection)
+            try:
+                return list(await driver.fetch(statement, *args))
+            except Exception as error:
+                wrapped = driver_error(AsyncConnection(engine, sync), error, statement, args)
+                if wrapped is error:
+                    raise
+                raise wrapped from error
+        except DBAPIError as exc:
+            _refuse_unstorable_text(exc)
+            state = _retryable(exc)
+            if state is None or attempt == attempts:
+                raise
+            RETRIES[state] += 1
+        finally:
+            await greenlet_spawn(sync.close)
+        await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
+    raise AssertionError("unreachable")
 
 
 def _checkout_and_begin(engine: Engine) -> Connection:

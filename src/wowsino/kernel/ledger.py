@@ -23,12 +23,12 @@ from uuid import UUID
 import simplejson
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wowsino.kernel import wire
 from wowsino.kernel.canonical import canonical, fingerprint, sha256
 from wowsino.kernel.clock import iso
-from wowsino.kernel.db import driver_connection, driver_error, error_detail, sqlstate
+from wowsino.kernel.db import alone, driver_connection, driver_error, error_detail, sqlstate
 from wowsino.kernel.errors import (
     Conflict,
     InsufficientFunds,
@@ -282,27 +282,63 @@ async def post_entry(
                     raise
                 raise wrapped from error
     except DBAPIError as exc:
-        state = sqlstate(exc)
-        if state == "WZ001":
-            short = postings[int(error_detail(exc) or "1") - 1]
-            raise _insufficient(short.account) from None
-        if state == "WZ002":
-            raise LedgerInvariantViolated(str(exc.orig)) from exc
-        if state == "WZ005":  # a posting or a balance beyond its asset's bound
-            beyond = postings[int(error_detail(exc) or "1") - 1]
-            raise _beyond_bound(beyond.account, balance="balance" in str(exc.orig)) from None
-        if state == "WZ006" and reverses is not None:
-            raise _reversal_not_reversible(reverses) from None
-        if state == "23505" and reverses is not None and "ledger_entries_one_reversal" in str(
-            exc.orig
-        ):  # a concurrent reversal of the same entry won
-            raise _already_reversed(reverses) from None
+        _refusal(exc, postings, reverses)
         raise
-    # rows: (entry_id, ord, account_id, balance_after), one per posting in input order
+    return _posted(rows, kind, at, postings)
+
+
+async def post_alone(
+    engine: AsyncEngine,
+    *,
+    realm: Realm,
+    kind: str,
+    postings: list[Posting],
+    at: datetime,
+    ref_type: str | None = None,
+    ref_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    attempts: int = 8,
+) -> PostedEntry:
+    """Append one balanced entry as a transaction of its own, in one message: what
+    ``post_entry`` in a ``unit_of_work`` does, for one round trip instead of three
+    (``db.alone``). For an entry that is the whole effect; refused as ``post_entry``
+    refuses."""
+    args = _post_args(realm, kind, postings, at, ref_type, ref_id, metadata, None)
+    try:
+        rows = await alone(engine, _POST_SQL, args, attempts=attempts)
+    except DBAPIError as exc:
+        _refusal(exc, postings, None)
+        raise
+    return _posted(rows, kind, at, postings)
+
+
+def _posted(rows: Sequence[Any], kind: str, at: datetime, postings: list[Posting]) -> PostedEntry:
+    """The entry ``ledger_post`` answered: rows (entry_id, ord, account_id, balance_after),
+    one per posting in input order."""
     return PostedEntry(
         id=int(rows[0][0]), kind=kind, created_at=at, postings=tuple(postings),
         balances_after=tuple(None if r[3] is None else int(r[3]) for r in rows),
     )
+
+
+def _refusal(exc: DBAPIError, postings: list[Posting], reverses: int | None) -> None:
+    """Raise the ledger's own error for a refusal by ``ledger_post``; return for any other
+    failure (the caller re-raises it)."""
+    state = sqlstate(exc)
+    if state == "WZ001":
+        short = postings[int(error_detail(exc) or "1") - 1]
+        raise _insufficient(short.account) from None
+    if state == "WZ002":
+        raise LedgerInvariantViolated(str(exc.orig)) from exc
+    if state == "WZ005":  # a posting or a balance beyond its asset's bound
+        beyond = postings[int(error_detail(exc) or "1") - 1]
+        raise _beyond_bound(beyond.account, balance="balance" in str(exc.orig)) from None
+    if state == "WZ006" and reverses is not None:
+        raise _reversal_not_reversible(reverses) from None
+    if state == "23505" and reverses is not None and "ledger_entries_one_reversal" in str(
+        exc.orig
+    ):  # a concurrent reversal of the same entry won
+        raise _already_reversed(reverses) from None
 
 
 def _insufficient(account: Account) -> InsufficientFunds:
