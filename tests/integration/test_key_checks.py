@@ -3,11 +3,11 @@ empty table without statistics.
 
 PostgreSQL checks a foreign key with ``SELECT 1 FROM ONLY <referenced> x WHERE <key
 columns> = $n … FOR KEY SHARE OF x``, planned generically once per connection and kept
-for the connection's life. On an empty table every index leading with some of the key's
-columns costs the same as the key itself; one that leaves a key column to a filter turns
-each check into a scan of everything the other columns match (a tenant's whole history),
-for as long as the connection lasts. This plans each check of the migrated schema as the
-server does and fails on such a plan.
+until the table's statistics change. On an empty table not yet analyzed, every index
+leading with some of the key's columns costs the same as the key itself; one that leaves
+a key column to a filter turns each check into a scan of everything the other columns
+match (a tenant's whole history) until the table is first analyzed. This plans each
+check of the migrated schema as the server does and fails on such a plan.
 """
 
 from __future__ import annotations

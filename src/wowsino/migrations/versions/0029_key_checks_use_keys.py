@@ -1,14 +1,13 @@
 """Foreign-key checks look rows up by the referenced key, whatever the statistics say.
 
 PostgreSQL checks a foreign key with a query on the referenced table by the key's
-columns, planned once per connection and kept for its life. Planned while a table is
-empty or has no statistics (a new database, a new install's first minutes), every index
-that leads with ``tenant_id`` looks as cheap as the key: the check of each VIP row
-against its wager picked ``wager_events_by_player`` and then filtered a tenant's whole
-wager history for every wager, for as long as the connection lived (each batch of 500
-wagers scanned the tenant's wagers 500 times). The two indexes that could be picked so
-now lead with the column they serve, which a key check never names, and a test plans
-every foreign-key check on an empty schema.
+columns, planned once per connection and kept until the table's statistics change.
+Planned while a table is empty and not yet analyzed (a new database, until autovacuum
+first analyzes it), every index that leads with ``tenant_id`` looks as cheap as the
+key: the check of each VIP row against its wager picked ``wager_events_by_player`` and
+filtered a tenant's whole wager history for every wager, until the first ANALYZE. The
+two indexes that could be picked so now lead with the column they serve, which a key
+check never names, and a test plans every foreign-key check on an empty schema.
 
 Revision ID: 0029
 Revises: 0028
