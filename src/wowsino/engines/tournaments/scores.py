@@ -96,7 +96,9 @@ async def record(
     tournaments: dict[UUID, _Tournament] = {}
     pending = []
     for row in rows:
-        tournament = tournaments.setdefault(row.tournament_id, _tournament(row))
+        tournament = tournaments.get(row.tournament_id)
+        if tournament is None:  # one per tournament, not one per row
+            tournament = tournaments[row.tournament_id] = _tournament(row)
         if row.kind == "scored":
             effects[row.source_wager_id].append(tournament.scored(row.value, row.total))
         elif not row.opt_in:
