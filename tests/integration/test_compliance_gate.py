@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import text
 
 from tests.integration.games_support import Table, launch
-from tests.integration.support import adjust, assert_error
+from tests.integration.support import adjust, assert_error, unthrottle
 from tests.integration.wl_support import WhiteLabel, login, make_white_label, register
 from wowsino.compliance import gate, profiles
 from wowsino.kernel.clock import ManualClock, iso
@@ -211,6 +211,7 @@ async def test_every_route_to_an_action_gets_the_gates_one_decision(
     ``gate.evaluate`` gives a draw, and a bet and a launch answer the gate's decision for
     theirs, reading the player as the routes do."""
     wl = await make_white_label(client, "paths")
+    await unthrottle(wl)  # hundreds of requests, as fast as the machine goes
     await register(wl, "pat", date_of_birth="1990-01-01", country_code="MT")
     r = await adjust(wl, "pat", 1_000_000, rail="winz", asset="WINZ")
     assert r.status_code == 201, r.text
