@@ -38,7 +38,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wowsino.kernel.db import create_engine, migrate, plain_url, unit_of_work
 from wowsino.kernel.embedded import bin_dir
-from wowsino.kernel.ledger import PSP_CLEARING, Account, Posting, post_alone, post_entry
+from wowsino.kernel.ledger import (
+    PSP_CLEARING,
+    Account,
+    NewEntry,
+    Posting,
+    post_alone,
+    post_entry,
+)
 from wowsino.kernel.money import Rail
 from wowsino.kernel.realm import Mode, Realm
 
@@ -159,23 +166,18 @@ def _transfer(rng: random.Random, accounts: tuple[Account, ...]) -> list[Posting
     return [Posting(source, -amount), Posting(target, amount)]
 
 
-async def _ours(
-    engine: AsyncEngine, setup: LedgerSetup, *, clients: int, seconds: float, seed: int
-) -> Throughput:
-    """``clients`` workers (one pooled connection each) posting transfers in units of work
-    (``post_entry``) for ``seconds``."""
+Transfer = Callable[[list[Posting]], Awaitable[object]]  # posts one transfer's postings
+
+
+async def _transfers(post: Transfer, accounts: tuple[Account, ...], *, clients: int,
+                     seconds: float, seed: int) -> Throughput:
+    """``clients`` workers posting random transfers with ``post`` for ``seconds``."""
     count = 0
 
     async def worker(rng: random.Random, deadline: float) -> None:
         nonlocal count
         while time.perf_counter() < deadline:
-            postings = _transfer(rng, setup.accounts)
-
-            async def transfer(conn: AsyncConnection, postings: list[Posting] = postings) -> None:
-                await post_entry(conn, realm=setup.realm, kind="transfer", at=_now(),
-                                 postings=postings)
-
-            await unit_of_work(engine, transfer)
+            await post(_transfer(rng, accounts))
             count += 1
 
     started = time.perf_counter()
@@ -184,34 +186,38 @@ async def _ours(
     return Throughput(count, time.perf_counter() - started)
 
 
+async def _ours(
+    engine: AsyncEngine, setup: LedgerSetup, *, clients: int, seconds: float, seed: int
+) -> Throughput:
+    """``clients`` workers (one pooled connection each) posting transfers in units of work
+    (``post_entry``) for ``seconds``."""
+    async def post(postings: list[Posting]) -> None:
+        await unit_of_work(engine, lambda conn: post_entry(
+            conn, realm=setup.realm, kind="transfer", at=_now(), postings=postings))
+
+    return await _transfers(post, setup.accounts, clients=clients, seconds=seconds, seed=seed)
+
+
 async def _alone_in_process(url: str, realm: Realm, players: int, clients: int, seconds: float,
                             seed: int, start: Any) -> tuple[int, float]:
     """One client process: ``clients`` workers posting transfers with ``post_alone`` for
     ``seconds``, once every process has its connections open and warm (``start``)."""
     engine = create_engine(url, pool_size=clients)
     accounts = _accounts(players)
+
+    async def post(postings: list[Posting]) -> None:
+        await post_alone(engine, realm=realm, entry=NewEntry("transfer", postings, _now()))
+
     try:
         async def warm() -> None:
             rng = random.Random(seed)
             for _ in range(3):
-                await post_alone(engine, realm=realm, kind="transfer", at=_now(),
-                                 postings=_transfer(rng, accounts))
+                await post(_transfer(rng, accounts))
 
         await asyncio.gather(*(warm() for _ in range(clients)))
         await asyncio.to_thread(start.wait)
-        count = 0
-
-        async def worker(rng: random.Random, deadline: float) -> None:
-            nonlocal count
-            while time.perf_counter() < deadline:
-                await post_alone(engine, realm=realm, kind="transfer", at=_now(),
-                                 postings=_transfer(rng, accounts))
-                count += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(random.Random(seed * 1000 + i), started + seconds)
-                               for i in range(clients)))
-        return count, time.perf_counter() - started
+        done = await _transfers(post, accounts, clients=clients, seconds=seconds, seed=seed)
+        return done.count, done.seconds
     finally:
         await engine.dispose()
 

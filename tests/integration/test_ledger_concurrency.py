@@ -62,8 +62,8 @@ async def post(engine: AsyncEngine, realm: Realm, kind: str, postings: list[Post
     """``post_entry`` in a unit of work, or (``alone``) ``post_alone``: the entry its own
     transaction, one message."""
     if alone:
-        return await ledger.post_alone(engine, realm=realm, kind=kind, postings=postings, at=AT,
-                                       attempts=attempts)
+        return await ledger.post_alone(engine, realm=realm, attempts=attempts,
+                                       entry=ledger.NewEntry(kind, postings, AT))
     return await unit_of_work(engine, lambda conn: ledger.post_entry(
         conn, realm=realm, kind=kind, postings=postings, at=AT), attempts=attempts)
 
@@ -463,12 +463,12 @@ async def test_an_entry_alone_is_one_message_and_commits_by_itself(
     try:
         wallet = usd(uuid4())
         clearing = Account.system(ledger.PSP_CLEARING, Rail.REAL, "USD")
-        await ledger.post_alone(counted, realm=realm, kind="deposit", at=AT,
-                                postings=[Posting(wallet, 1_000), Posting(clearing, -1_000)])
+        await ledger.post_alone(counted, realm=realm, entry=ledger.NewEntry(
+            "deposit", [Posting(wallet, 1_000), Posting(clearing, -1_000)], AT))
         before = counter.count
         counter.exchanges.clear()
-        entry = await ledger.post_alone(counted, realm=realm, kind="wager", at=AT,
-                                        postings=[Posting(wallet, -300), Posting(HOUSE_USD, 300)])
+        entry = await ledger.post_alone(counted, realm=realm, entry=ledger.NewEntry(
+            "wager", [Posting(wallet, -300), Posting(HOUSE_USD, 300)], AT))
         assert counter.count - before == 1
         sent = " ".join(s for exchange in counter.exchanges for s in exchange).upper()
         assert "LEDGER_POST" in sent
@@ -476,8 +476,8 @@ async def test_an_entry_alone_is_one_message_and_commits_by_itself(
         assert "COMMIT" not in sent
         assert entry.balance_after(wallet) == 700
         with pytest.raises(InsufficientFunds):
-            await ledger.post_alone(counted, realm=realm, kind="wager", at=AT,
-                                    postings=[Posting(wallet, -701), Posting(HOUSE_USD, 701)])
+            await ledger.post_alone(counted, realm=realm, entry=ledger.NewEntry(
+                "wager", [Posting(wallet, -701), Posting(HOUSE_USD, 701)], AT))
     finally:
         await counted.dispose()
         await counter.close()

@@ -206,6 +206,20 @@ def driver_error(
     return wrapped
 
 
+async def driver_fetch(conn: AsyncConnection, driver: asyncpg.Connection, statement: str,
+                       args: Sequence[Any]) -> Sequence[Any]:
+    """The rows of ``statement`` sent on ``driver`` (``conn``'s asyncpg connection), its
+    errors raised as SQLAlchemy raises them (``driver_error``)."""
+    try:
+        rows: Sequence[Any] = await driver.fetch(statement, *args)
+    except Exception as error:
+        wrapped = driver_error(conn, error, statement, args)
+        if wrapped is error:
+            raise
+        raise wrapped from error
+    return rows
+
+
 async def unit_of_work(
     engine: AsyncEngine,
     work: Callable[[AsyncConnection], Awaitable[T]],
@@ -218,9 +232,15 @@ async def unit_of_work(
     back and retry the whole unit with jittered backoff; anything else rolls back and
     propagates.
     """
+    return await _retried(lambda: _in_transaction(engine, work), attempts)
+
+
+async def _retried(once: Callable[[], Awaitable[T]], attempts: int) -> T:
+    """``once()``, again with jittered backoff after a deadlock, a serialization failure or
+    a lost race on a ``retry_on_conflict`` key, up to ``attempts`` times in all."""
     for attempt in range(1, attempts + 1):
         try:
-            return await _in_transaction(engine, work)
+            return await once()
         except (DBAPIError, asyncpg.PostgresError) as exc:  # the latter: sent on the driver
             _refuse_unstorable_text(exc)
             state = _retryable(exc)
@@ -261,28 +281,16 @@ async def alone(engine: AsyncEngine, statement: str, args: Sequence[Any], *,
     goes through ``unit_of_work``. Retried like a unit of work; errors are raised as
     SQLAlchemy raises them.
     """
-    for attempt in range(1, attempts + 1):
+    async def once() -> list[Any]:
         sync = await greenlet_spawn(engine.sync_engine.connect)
         try:
             driver = sync.connection.driver_connection
             assert isinstance(driver, asyncpg.Connection)
-            try:
-                return list(await driver.fetch(statement, *args))
-            except Exception as error:
-                wrapped = driver_error(AsyncConnection(engine, sync), error, statement, args)
-                if wrapped is error:
-                    raise
-                raise wrapped from error
-        except DBAPIError as exc:
-            _refuse_unstorable_text(exc)
-            state = _retryable(exc)
-            if state is None or attempt == attempts:
-                raise
-            RETRIES[state] += 1
+            return list(await driver_fetch(AsyncConnection(engine, sync), driver, statement, args))
         finally:
             await greenlet_spawn(sync.close)
-        await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
-    raise AssertionError("unreachable")
+
+    return await _retried(once, attempts)
 
 
 def _checkout_and_begin(engine: Engine) -> Connection:

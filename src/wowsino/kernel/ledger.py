@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from wowsino.kernel import wire
 from wowsino.kernel.canonical import canonical, fingerprint, sha256
 from wowsino.kernel.clock import iso
-from wowsino.kernel.db import alone, driver_connection, driver_error, error_detail, sqlstate
+from wowsino.kernel.db import alone, driver_connection, driver_fetch, error_detail, sqlstate
 from wowsino.kernel.errors import (
     Conflict,
     InsufficientFunds,
@@ -274,42 +274,27 @@ async def post_entry(
                 await conn.execute(_POST, dict(zip(_POST_ARGS, args, strict=True)))
             ).all()
         else:
-            try:
-                rows = await driver.fetch(_POST_SQL, *args)
-            except Exception as error:
-                wrapped = driver_error(conn, error, _POST_SQL, args)
-                if wrapped is error:
-                    raise
-                raise wrapped from error
+            rows = await driver_fetch(conn, driver, _POST_SQL, args)
     except DBAPIError as exc:
         _refusal(exc, postings, reverses)
         raise
     return _posted(rows, kind, at, postings)
 
 
-async def post_alone(
-    engine: AsyncEngine,
-    *,
-    realm: Realm,
-    kind: str,
-    postings: list[Posting],
-    at: datetime,
-    ref_type: str | None = None,
-    ref_id: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    attempts: int = 8,
-) -> PostedEntry:
+async def post_alone(engine: AsyncEngine, *, realm: Realm, entry: NewEntry,
+                     attempts: int = 8) -> PostedEntry:
     """Append one balanced entry as a transaction of its own, in one message: what
     ``post_entry`` in a ``unit_of_work`` does, for one round trip instead of three
     (``db.alone``). For an entry that is the whole effect; refused as ``post_entry``
     refuses."""
-    args = _post_args(realm, kind, postings, at, ref_type, ref_id, metadata, None)
+    args = _post_args(realm, entry.kind, entry.postings, entry.at, entry.ref_type,
+                      entry.ref_id, entry.metadata, None)
     try:
         rows = await alone(engine, _POST_SQL, args, attempts=attempts)
     except DBAPIError as exc:
-        _refusal(exc, postings, None)
+        _refusal(exc, entry.postings, None)
         raise
-    return _posted(rows, kind, at, postings)
+    return _posted(rows, entry.kind, entry.at, entry.postings)
 
 
 def _posted(rows: Sequence[Any], kind: str, at: datetime, postings: list[Posting]) -> PostedEntry:

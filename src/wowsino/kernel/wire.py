@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wowsino.kernel.db import driver_connection, driver_error
+from wowsino.kernel.db import driver_connection, driver_fetch
 
 # a named bind parameter as SQLAlchemy's text() finds it (not ``::type``, not ``\:``)
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
@@ -74,15 +74,7 @@ async def send(conn: AsyncConnection, sql: str, params: Params) -> Sequence[Any]
     driver = await driver_connection(conn)
     if driver is None:
         return (await conn.execute(compiled.named, dict(params))).all()
-    args = compiled.args(params)
-    try:
-        rows: Sequence[Any] = await driver.fetch(compiled.positional, *args)
-    except Exception as error:
-        wrapped = driver_error(conn, error, compiled.positional, args)
-        if wrapped is error:
-            raise
-        raise wrapped from error
-    return rows
+    return await driver_fetch(conn, driver, compiled.positional, compiled.args(params))
 
 
 def mapped(rows: Sequence[Any]) -> list[dict[str, Any]]:
