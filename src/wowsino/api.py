@@ -86,7 +86,7 @@ async def save_usage(platform: Platform) -> None:
 
 # net allocations of tracked objects before the young generation is collected (see the
 # lifespan; bench/README.md has the measurement)
-YOUNG_GC_THRESHOLD = 7_000
+YOUNG_GC_THRESHOLD = 100_000
 WORKER_STOP_SECONDS = 10  # an in-process worker's job at hand, at shutdown, then cancelled
 # how often an API process without a worker of its own saves its usage counts
 USAGE_FLUSH_SECONDS = 1.0
@@ -161,8 +161,10 @@ def create_app(
         gc.collect()
         gc.freeze()
         # a request's objects are freed by reference counting as it ends; at the default
-        # threshold (700) the young generation was still collected every few requests,
-        # walking what the requests in flight hold (3-4% of the API's CPU)
+        # threshold (700) the young generation was collected every few requests, walking
+        # what the requests in flight hold (3-4% of the API's CPU), and at 7,000 a batch of
+        # wager events (tens of thousands of objects alive until it answers) still set
+        # off a collection, and every tenth one a middle one, several times per batch
         gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
         try:
             yield

@@ -16,6 +16,8 @@ import pytest
 from bench.roundtrips import RoundTripCounter, upstream_of
 
 from tests.conftest import ADMIN, Tenant, make_tenant
+from tests.integration.support import outbox
+from tests.integration.vip_support import BRONZE, SILVER, programme
 from wowsino.api import create_app
 from wowsino.kernel.clock import ManualClock
 from wowsino.kernel.config import Settings
@@ -215,3 +217,39 @@ async def test_a_wager_event_feeding_a_bonus_and_a_jackpot_keeps_its_round_trips
 
     spent = await round_trips(counter, wager, 201)
     assert spent <= WAGER_EVENT_BUDGET, spent
+
+
+async def test_players_reaching_a_level_together_cost_the_round_trips_of_one(
+    counted: tuple[RoundTripCounter, httpx.AsyncClient], engine: Any,
+) -> None:
+    """A batch in which five players reach a VIP level costs what a batch in which one
+    does: their rows are read and their ``vip.level_changed`` events written set-based,
+    not once per player."""
+    counter, client = counted
+    tenant = await _tenant(client)
+    names = [f"p{i}" for i in range(8)]
+    for name in names:
+        assert (await tenant.post("/v1/players", {"username": name,
+                                                  "email": f"{name}@example.com"})).status_code == 201
+    r = await tenant.put("/v1/vip", programme(levels=[BRONZE, {**SILVER, "level_up_reward": None}]))
+    assert r.status_code == 200, r.text
+
+    async def batch(players: list[str]) -> int:
+        before = counter.count
+        r = await tenant.post("/v1/events/wager:batch", {"events": [
+            {"user_id": name, "source_wager_id": f"{name}-{counter.count}", "amount": "15.00",
+             "currency": "USD"} for name in players]})
+        assert r.status_code == 201, r.text
+        moved = [x["effects"]["vip"][0]["level"]["to"] for x in r.json()["results"]]
+        assert moved == [2] * len(players), r.text
+        return counter.count - before
+
+    await batch(names[7:])  # the statements prepared, the key cached
+    await asyncio.sleep(0.2)
+    await batch(names[6:7])
+    one = await batch(names[5:6])
+    five = await batch(names[:5])
+    assert five == one, (five, one)
+    changed = await outbox(engine, tenant.id, "test", "vip.level_changed")
+    assert sorted(e["user"]["username"] for e in changed) == sorted(names)
+    assert {(e["from"], e["to"]) for e in changed} == {(1, 2)}

@@ -27,6 +27,7 @@ from wowsino.kernel import outbox, wire
 from wowsino.kernel.canonical import canonical
 from wowsino.kernel.errors import DomainError
 from wowsino.kernel.realm import SYSTEM, Realm
+from wowsino.players import repository as player_rows
 from wowsino.players import service as players
 from wowsino.vip.ladder import Level, Programme
 
@@ -46,22 +47,36 @@ def reward_view(award: awards.Award | None) -> dict[str, Any] | None:
             "lootbox_id": award.lootbox_id}
 
 
-async def announce(conn: AsyncConnection, realm: Realm, player: dict[str, Any], before: int,
-                   after: int, at: Any) -> None:
-    await outbox.emit(conn, realm=realm, type="vip.level_changed", at=at, data={
-        "user": players.player_ref(player), "from": before, "to": after})
+async def announce(conn: AsyncConnection, realm: Realm,
+                   changes: list[tuple[dict[str, Any], int, int]], at: Any) -> None:
+    """``vip.level_changed`` for each ``(player, before, after)``, in one statement."""
+    await outbox.emit_all(conn, realm=realm, type="vip.level_changed", at=at, data=[
+        {"user": players.player_ref(player), "from": before, "to": after}
+        for player, before, after in changes])
+
+
+async def _players(conn: AsyncConnection, realm: Realm, moves: list[Move]
+                   ) -> dict[UUID, dict[str, Any]]:
+    """The moved players, one statement per brand (a batch of wagers has one)."""
+    found: dict[UUID, dict[str, Any]] = {}
+    brands: dict[UUID, list[str]] = {}
+    for move in moves:
+        brands.setdefault(move.brand_id, []).append(str(move.player_id))
+    for brand_id, refs in brands.items():
+        found.update({row["id"]: row for row in (
+            await player_rows.find_many(conn, realm, brand_id, refs)).values()})
+    return found
 
 
 async def settle(conn: AsyncConnection, realm: Realm, ctx: Context, programme: Programme,
                  moves: list[Move]) -> dict[UUID, dict[str, Any]]:
     """Announce each move, reward and trigger the moves up; what happened per player."""
-    out: dict[UUID, dict[str, Any]] = {}
-    rows = {}
-    for move in moves:
-        rows[move.player_id] = player = await players.get(conn, realm, move.brand_id,
-                                                          str(move.player_id))
-        await announce(conn, realm, player, move.before, move.after, ctx.at)
-        out[move.player_id] = {"from": move.before, "to": move.after, "rewards": []}
+    if not moves:
+        return {}
+    rows = await _players(conn, realm, moves)
+    await announce(conn, realm, [(rows[m.player_id], m.before, m.after) for m in moves], ctx.at)
+    out: dict[UUID, dict[str, Any]] = {
+        m.player_id: {"from": m.before, "to": m.after, "rewards": []} for m in moves}
     ups = [m for m in moves if m.after > m.before]
     due = [(m, level) for m in ups for level in programme.crossed(m.before, m.after)
            if level.reward is not None]

@@ -107,11 +107,9 @@ async def put(conn: AsyncConnection, *, realm: Realm, fields: Body, actor: Actor
               "levels": stored}
     await repository.put_config(conn, realm, values, at)
     moved = await repository.replace_levels(conn, realm, stored, stored[0]["level"], at)
-    for row in moved:
-        if row["allowed"]:
-            await levels.announce(conn, realm, {"id": row["player_id"],
-                                                "username": row["username"]},
-                                  int(row["before"]), int(row["level"]), at)
+    await levels.announce(conn, realm, [
+        ({"id": row["player_id"], "username": row["username"]}, int(row["before"]),
+         int(row["level"])) for row in moved if row["allowed"]], at)
     shown = await show(conn, realm)
     await audit.record(conn, realm=realm, actor=actor, action="vip.updated",
                        target_type="vip", target_id=realm.mode.value,
