@@ -52,6 +52,8 @@ async def test_a_wager_is_recorded_once_and_counted_in_the_activity_stats(
     assert again.status_code == 200, again.text
     assert body(again)["deduped"] is True
     assert body(again)["effects"] == first["effects"]
+    # stored as written: the replay answers the effects in the order first answered
+    assert list(body(again)["effects"]) == list(first["effects"])
     stats = await activity(engine)
     assert (stats["wager_count"], stats["total_wagered"], stats["total_won"]) == (1, 250, 100)
 

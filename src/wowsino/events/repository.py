@@ -83,7 +83,7 @@ _INSERT_WAGERS = (
     "INSERT INTO wager_events (tenant_id, mode, source_wager_id, player_id, brand_id, currency, "
     "amount, win_amount, game_id, game_category, funding, settled_at, fingerprint, effects, "
     "created_at) SELECT :tenant_id, :mode, w.id, w.player, w.brand, w.currency, w.amount, "
-    "w.win, w.game, w.category, w.funding, w.settled, w.fingerprint, CAST(w.effects AS jsonb), "
+    "w.win, w.game, w.category, w.funding, w.settled, w.fingerprint, CAST(w.effects AS json), "
     ":at FROM unnest(CAST(:ids AS text[]), CAST(:players AS uuid[]), CAST(:brands AS uuid[]), "
     "CAST(:currencies AS text[]), CAST(:amounts AS bigint[]), CAST(:wins AS bigint[]), "
     "CAST(:games AS text[]), CAST(:categories AS text[]), CAST(:fundings AS text[]), "
