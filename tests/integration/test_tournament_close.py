@@ -266,17 +266,29 @@ async def test_a_tenant_without_running_tournaments_pays_one_statement_per_batch
                     None, "slots", "real", now) for i in range(500)]
     statements: list[str] = []
 
-    def count(*args: Any) -> None:
+    def sent(record: Any) -> None:  # a statement sent on the driver (kernel.wire)
+        if not record.query.startswith("BEGIN"):  # the transaction's, not the engine's
+            statements.append(record.query)
+
+    def executed(*args: Any) -> None:  # one sent through SQLAlchemy
         statements.append(args[2])
 
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        async with engine.begin() as conn:
-            assert await scores.apply(conn, realm, wagers, Context("plug_in", now)) == {}
-            assert await scores.reverse(conn, realm, wagers, Context("plug_in", now)) == {}
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-    assert len(statements) == 2, statements
+    async with engine.connect() as conn:
+        for counted in (False, True):  # counted once its statements are prepared
+            async with conn.begin():
+                driver = (await conn.get_raw_connection()).driver_connection
+                if counted:
+                    driver.add_query_logger(sent)
+                    event.listen(engine.sync_engine, "before_cursor_execute", executed)
+                try:
+                    assert await scores.apply(conn, realm, wagers, Context("plug_in", now)) == {}
+                    assert await scores.reverse(conn, realm, wagers,
+                                                Context("plug_in", now)) == {}
+                finally:
+                    if counted:
+                        driver.remove_query_logger(sent)
+                        event.remove(engine.sync_engine, "before_cursor_execute", executed)
+    assert len(statements) == 2, [" ".join(s.split())[:80] for s in statements]
 
 
 async def test_a_leaderboard_names_only_players_of_the_keys_brand(

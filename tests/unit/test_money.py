@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from wowsino.kernel import money
 from wowsino.kernel.errors import ValidationFailed
 from wowsino.kernel.money import (
     ASSETS,
@@ -178,3 +179,36 @@ def test_the_registry() -> None:
     }
     assert all(code == a.code for code, a in ASSETS.items())
     assert [a.is_currency for a in (USD, BTC, WINZ, XP)] == [True, True, False, False]
+
+
+def _decimal_outcome(value: str, a: money.Asset) -> object:
+    """What ``to_minor`` answers when it reads ``value`` through Decimal: the minor units
+    or the refusal's message."""
+    try:
+        return money._exact_minor(value, a, field="amount", allow_negative=False,
+                                  allow_zero=False)
+    except ValidationFailed as error:
+        return str(error)
+
+
+@given(code=st.sampled_from(sorted(ASSETS)), whole=st.text("0123456789", min_size=1, max_size=22),
+       places=st.none() | st.text("0123456789", max_size=12))
+def test_a_plain_amount_reads_as_through_decimal(code: str, whole: str,
+                                                 places: str | None) -> None:
+    """The quick reading of plain text ("12", "2.50") gives exactly what the exact
+    Decimal reading gives, refusals included."""
+    a = ASSETS[code]
+    value = whole if places is None else f"{whole}.{places}"
+    try:
+        quick: object = to_minor(value, a)
+    except ValidationFailed as error:
+        quick = str(error)
+    assert quick == _decimal_outcome(value, a)
+
+
+@given(code=st.sampled_from(sorted(ASSETS)), minor=st.integers(-(10**20), 10**20))
+def test_from_minor_is_the_scaled_integer(code: str, minor: int) -> None:
+    a = ASSETS[code]
+    shown = from_minor(minor, a)
+    assert shown == Decimal(minor) / Decimal(10) ** a.scale
+    assert shown.as_tuple().exponent == -a.scale

@@ -19,6 +19,9 @@ def _as_stored(value: Any) -> Any:
     """``value`` with every number as a jsonb column gives it back (PostgreSQL numeric):
     no negative zero, no positive exponent, floats as their decimal text. A value
     then hashes the same before it is written and after it is read back."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:  # most of a document
+        return value
     if isinstance(value, dict):
         return {k: _as_stored(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

@@ -6,6 +6,7 @@ arithmetic use integers in minor units. Floats never touch money.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -93,6 +94,27 @@ def to_minor(
     Raises ValidationFailed for non-numbers, non-finite values, zero, too many
     decimals, out-of-range values and (unless allowed) negative amounts.
     """
+    if type(value) is str:  # the common case, read without Decimal: "12", "2.50"
+        plain = _PLAIN.fullmatch(value)
+        if plain is not None:
+            whole, places = plain.groups()
+            if places is None or len(places) <= a.scale:
+                minor: int = int(whole) * 10**a.scale + (
+                    int(places) * 10**(a.scale - len(places)) if places else 0)
+                if 0 < minor <= a.max_minor:
+                    return minor
+    return _exact_minor(value, a, field=field, allow_negative=allow_negative,
+                        allow_zero=allow_zero)
+
+
+# a positive amount in plain notation, ASCII digits only; anything else (signs, exponents,
+# spaces, more places than the asset has) takes the general path and its errors
+_PLAIN = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,20}))?")
+
+
+def _exact_minor(value: Any, a: Asset, *, field: str, allow_negative: bool,
+                 allow_zero: bool) -> int:
+    """``to_minor`` for any value, by exact digit arithmetic."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str | float):
         raise ValidationFailed(f"{field}: must be a number", field=field)
     try:
@@ -139,4 +161,4 @@ def check_bound(minor: int, a: Asset, *, field: str = "amount") -> int:
 
 def from_minor(minor: int, a: Asset) -> Decimal:
     """Minor units as a Decimal in the asset's unit, with exactly ``scale`` places."""
-    return Decimal(minor).scaleb(-a.scale).quantize(Decimal(1).scaleb(-a.scale))
+    return Decimal(f"{minor}E-{a.scale}")  # read exactly: no context, no rounding

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import text
@@ -29,10 +29,11 @@ from wowsino.compliance import engagement
 from wowsino.engines.tournaments import sql
 from wowsino.engines.tournaments.config import shown_score
 from wowsino.events.wagers import Context, Effects, Wager, configured
+from wowsino.kernel import wire
 from wowsino.kernel.realm import Realm
 
 ENGINE = "tournaments"
-_SCORE, _ENTER = text(sql.SCORE), text(sql.ENTER)
+_ENTER = text(sql.ENTER)
 _LOCK, _REVERSE = text(sql.LOCK_FOR_REVERSAL), text(sql.REVERSE)
 
 
@@ -76,6 +77,27 @@ def _tournament(row: Any) -> _Tournament:
     return _Tournament(row.tournament_id, row.name, row.scoring, row.currency)
 
 
+class _Match(NamedTuple):
+    """A row of ``sql.SCORE``: a contribution scored, or a match of a player not entered."""
+
+    kind: str
+    source_wager_id: str
+    tournament_id: UUID
+    player_id: UUID
+    brand_id: UUID | None
+    value: int
+    total: int | None
+    amount: int | None
+    win_amount: int | None
+    points: int | None
+    ord: int | None
+    seq: int
+    name: str
+    scoring: str
+    currency: str | None
+    opt_in: bool
+
+
 async def record(
     conn: AsyncConnection, realm: Realm, plays: list[Play], *, at: datetime, source: str,
     only: UUID | None = None,
@@ -84,7 +106,8 @@ async def record(
     points tournaments included), entering new players; what happened, per play."""
     if not plays:
         return {}
-    rows = await conn.execute(_SCORE, {
+    # on the driver: a batch's rows are read as plain tuples
+    rows = await wire.send(conn, sql.SCORE, {
         **realm.params, "at": at, "source": source, "only": only,
         "first_at": min(p.at for p in plays), "last_at": max(p.at for p in plays),
         "ids": [p.source_wager_id for p in plays], "players": [p.player_id for p in plays],
@@ -95,7 +118,8 @@ async def record(
     effects: Effects = defaultdict(list)
     tournaments: dict[UUID, _Tournament] = {}
     pending = []
-    for row in rows:
+    for found in rows:
+        row = _Match(*found)
         tournament = tournaments.get(row.tournament_id)
         if tournament is None:  # one per tournament, not one per row
             tournament = tournaments[row.tournament_id] = _tournament(row)
