@@ -181,7 +181,7 @@ def test_the_registry() -> None:
     assert [a.is_currency for a in (USD, BTC, WINZ, XP)] == [True, True, False, False]
 
 
-def _decimal_outcome(value: str, a: money.Asset) -> object:
+def _decimal_outcome(value: str | Decimal, a: money.Asset) -> object:
     """What ``to_minor`` answers when it reads ``value`` through Decimal: the minor units
     or the refusal's message."""
     try:
@@ -199,6 +199,22 @@ def test_a_plain_amount_reads_as_through_decimal(code: str, whole: str,
     Decimal reading gives, refusals included."""
     a = ASSETS[code]
     value = whole if places is None else f"{whole}.{places}"
+    try:
+        quick: object = to_minor(value, a)
+    except ValidationFailed as error:
+        quick = str(error)
+    assert quick == _decimal_outcome(value, a)
+
+
+@given(code=st.sampled_from(sorted(ASSETS)), sign=st.integers(0, 1),
+       digits=st.lists(st.integers(0, 9), min_size=1, max_size=24),
+       exponent=st.integers(-12, 6))
+def test_a_decimal_amount_reads_as_by_its_digits(code: str, sign: int, digits: list[int],
+                                                 exponent: int) -> None:
+    """The quick reading of a body's Decimal gives exactly what the digit arithmetic
+    gives, refusals included."""
+    a = ASSETS[code]
+    value = Decimal((sign, tuple(digits), exponent))
     try:
         quick: object = to_minor(value, a)
     except ValidationFailed as error:

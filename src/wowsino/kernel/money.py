@@ -94,12 +94,22 @@ def to_minor(
     Raises ValidationFailed for non-numbers, non-finite values, zero, too many
     decimals, out-of-range values and (unless allowed) negative amounts.
     """
-    if type(value) is str:  # the common case, read without Decimal: "12", "2.50"
+    # the common cases first: a positive amount with at most the asset's places, as a
+    # body's Decimal or as plain text ("12", "2.50"); anything else takes the general path
+    if type(value) is Decimal:
+        sign, digits, exponent = value.as_tuple()
+        if (not sign and type(exponent) is int and exponent >= -a.scale
+                and len(digits) + exponent + a.scale <= _QUICK_DIGITS):
+            # an integer of at most 18 digits: exact at the default precision (28)
+            minor: int = int(value.scaleb(a.scale))
+            if 0 < minor <= a.max_minor:
+                return minor
+    elif type(value) is str:
         plain = _PLAIN.fullmatch(value)
         if plain is not None:
             whole, places = plain.groups()
             if places is None or len(places) <= a.scale:
-                minor: int = int(whole) * 10**a.scale + (
+                minor = int(whole) * 10**a.scale + (
                     int(places) * 10**(a.scale - len(places)) if places else 0)
                 if 0 < minor <= a.max_minor:
                     return minor
@@ -110,6 +120,7 @@ def to_minor(
 # a positive amount in plain notation, ASCII digits only; anything else (signs, exponents,
 # spaces, more places than the asset has) takes the general path and its errors
 _PLAIN = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,20}))?")
+_QUICK_DIGITS = 18
 
 
 def _exact_minor(value: Any, a: Asset, *, field: str, allow_negative: bool,

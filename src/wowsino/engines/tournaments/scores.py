@@ -37,8 +37,7 @@ _ENTER = text(sql.ENTER)
 _LOCK, _REVERSE = text(sql.LOCK_FOR_REVERSAL), text(sql.REVERSE)
 
 
-@dataclass(frozen=True, slots=True)
-class Play:
+class Play(NamedTuple):
     """Something that may score: a settled wager, or a ``POST /score`` (which has no game
     category and may have no amounts). Amounts in minor units; points in score units."""
 
