@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from fractions import Fraction
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -116,8 +115,8 @@ def stored_level(item: dict[str, Any]) -> Level:
 
 def xp_for(amount: int, scale: int, xp_per_unit: Decimal) -> int:
     """``amount`` minor units (``scale`` decimals) × ``xp_per_unit``, rounded down, exactly."""
-    rate = Fraction(xp_per_unit)
-    return int(amount * rate.numerator // (rate.denominator * 10**scale))
+    numerator, denominator = xp_per_unit.as_integer_ratio()  # exact, as Fraction reads it
+    return amount * numerator // (denominator * 10**scale)
 
 
 def capped(earned: list[int], already: int, cap: int) -> list[int]:
