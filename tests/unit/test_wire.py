@@ -61,3 +61,24 @@ def test_a_claim_row_splits_into_each_lookups_answer() -> None:
     head, answers = wire.split(row, 1, [found, missing])
     assert head == ("0",)
     assert answers == {found.key: {"id": 1, "name": "Box"}, missing.key: None}
+
+
+def test_an_array_two_writes_share_is_sent_once() -> None:
+    """Two writes made from one batch's arrays (the same list under the same name) take
+    one parameter for it; anything else keeps its own."""
+    players, at = [1, 2, 3], "now"
+    writes = [
+        ("INSERT INTO player_stats (p, a) SELECT unnest(:players), :at", {"players": players,
+                                                                          "at": at}),
+        ("INSERT INTO player_stats_daily (p, a) SELECT unnest(:players), :at",
+         {"players": players, "at": at}),
+        ("INSERT INTO audit_log (p) SELECT unnest(:players)", {"players": list(players)}),
+    ]
+    shared = wire._shared(writes)
+    assert shared == (((1, "players"), 0),)
+    sql = wire._combined(tuple(sql for sql, _ in writes), shared)
+    assert sql == ("WITH w0 AS (INSERT INTO player_stats (p, a) SELECT unnest(:w0_players), "
+                   ":w0_at), w1 AS (INSERT INTO player_stats_daily (p, a) SELECT "
+                   "unnest(:w0_players), :w1_at) INSERT INTO audit_log (p) SELECT "
+                   "unnest(:w2_players)")
+    assert wire.compile_sql(sql).names == ("w0_players", "w0_at", "w1_at", "w2_players")

@@ -157,15 +157,39 @@ async def settle(conn: AsyncConnection) -> None:
 async def _send_together(conn: AsyncConnection, writes: list[tuple[str, Params]]) -> Sequence[Any]:
     if len(writes) == 1:
         return await send(conn, *writes[0])
-    sql = _combined(tuple(sql for sql, _ in writes))
-    params = {f"w{i}_{name}": value for i, (_, p) in enumerate(writes) for name, value in p.items()}
+    shared = _shared(writes)
+    sql = _combined(tuple(sql for sql, _ in writes), shared)
+    reused = dict(shared)
+    params = {f"w{i}_{name}": value for i, (_, p) in enumerate(writes)
+              for name, value in p.items() if (i, name) not in reused}
     return await send(conn, sql, params)
 
 
+Shared = tuple[tuple[tuple[int, str], int], ...]  # ((statement, name), earlier statement)
+
+
+def _shared(writes: list[tuple[str, Params]]) -> Shared:
+    """The array parameters a statement shares with an earlier one: the same list under
+    the same name (two statements written from one batch's arrays, as the activity
+    totals and their daily aggregate are). Each is sent, and read, once."""
+    first: dict[tuple[str, int], int] = {}
+    shared = []
+    for i, (_, params) in enumerate(writes):
+        for name, value in params.items():
+            if type(value) is list:
+                earlier = first.setdefault((name, id(value)), i)
+                if earlier != i:
+                    shared.append(((i, name), earlier))
+    return tuple(shared)
+
+
 @functools.lru_cache(maxsize=256)
-def _combined(statements: tuple[str, ...]) -> str:
-    """``WITH w0 AS (s0), w1 AS (s1) … sN``: every statement runs once, in one snapshot."""
-    renamed = [_BIND.sub(lambda m, i=i: f":w{i}_{m.group(1)}", sql)  # type: ignore[misc]
+def _combined(statements: tuple[str, ...], shared: Shared = ()) -> str:
+    """``WITH w0 AS (s0), w1 AS (s1) … sN``: every statement runs once, in one snapshot;
+    a parameter in ``shared`` is named as the earlier statement names it."""
+    reused = dict(shared)
+    renamed = [_BIND.sub(lambda m, i=i: f":w{reused.get((i, m.group(1)), i)}_{m.group(1)}",  # type: ignore[misc]
+                         sql)
                for i, sql in enumerate(statements)]
     heads = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(renamed[:-1]))
     return f"WITH {heads} {renamed[-1]}"

@@ -116,7 +116,7 @@ def stored_level(item: dict[str, Any]) -> Level:
 def xp_for(amount: int, scale: int, xp_per_unit: Decimal) -> int:
     """``amount`` minor units (``scale`` decimals) × ``xp_per_unit``, rounded down, exactly."""
     numerator, denominator = xp_per_unit.as_integer_ratio()  # exact, as Fraction reads it
-    return amount * numerator // (denominator * 10**scale)
+    return int(amount * numerator // (denominator * 10**scale))
 
 
 def capped(earned: list[int], already: int, cap: int) -> list[int]:
