@@ -82,3 +82,16 @@ def test_an_array_two_writes_share_is_sent_once() -> None:
                    "unnest(:w0_players), :w1_at) INSERT INTO audit_log (p) SELECT "
                    "unnest(:w2_players)")
     assert wire.compile_sql(sql).names == ("w0_players", "w0_at", "w1_at", "w2_players")
+
+
+def test_a_batchs_instants_are_sent_once_each_with_every_value_s_position() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    noon = datetime(2026, 3, 29, 12, tzinfo=UTC)
+    later = noon + timedelta(microseconds=1)
+    same_in_malta = noon.astimezone(timezone(timedelta(hours=2)))
+    stamps, positions = wire.instants([noon, later, noon, same_in_malta, later])
+    assert stamps == [noon, later]
+    assert positions == [1, 2, 1, 1, 2]
+    assert [stamps[i - 1] for i in positions] == [noon, later, noon, same_in_malta, later]
+    assert wire.instants([]) == ([], [])

@@ -19,15 +19,16 @@ from wowsino.kernel.realm import Realm
 
 _WAGERS = (
     "unnest(CAST(:players AS uuid[]), CAST(:currencies AS text[]), CAST(:amounts AS bigint[]), "
-    "CAST(:wins AS bigint[]), CAST(:at AS timestamptz[]), CAST(:rails AS text[]), "
-    "CAST(:categories AS text[])) AS w (player_id, currency, amount, win, at, rail, category)"
+    "CAST(:wins AS bigint[]), CAST(:at_ix AS integer[]), CAST(:rails AS text[]), "
+    "CAST(:categories AS text[])) AS w (player_id, currency, amount, win, at_ix, rail, category)"
 )
+_AT = "(CAST(:at AS timestamptz[]))[w.at_ix]"  # each wager's settled_at (wire.instants)
 
 _TOTALS = (
     "INSERT INTO player_stats AS a (tenant_id, mode, player_id, currency, wager_count, "
     "total_wagered, total_won, last_wager_at) "
     f"SELECT :tenant_id, :mode, w.player_id, w.currency, :sign * count(*), "
-    f":sign * sum(w.amount), :sign * sum(w.win), max(w.at) FROM {_WAGERS} "
+    f":sign * sum(w.amount), :sign * sum(w.win), max({_AT}) FROM {_WAGERS} "
     "GROUP BY w.player_id, w.currency ORDER BY w.player_id, w.currency "
     "ON CONFLICT (tenant_id, mode, player_id, currency) DO UPDATE SET "
     "wager_count = a.wager_count + excluded.wager_count, "
@@ -40,7 +41,7 @@ _TOTALS = (
 _DAILY = (
     "INSERT INTO player_stats_daily AS d (tenant_id, mode, player_id, day, currency, rail, "
     "game_category, bets, wagered, won) "
-    "SELECT :tenant_id, :mode, w.player_id, (w.at AT TIME ZONE 'UTC')::date, w.currency, w.rail, "
+    f"SELECT :tenant_id, :mode, w.player_id, ({_AT} AT TIME ZONE 'UTC')::date, w.currency, w.rail, "
     f"w.category, :sign * count(*), :sign * sum(w.amount), :sign * sum(w.win) FROM {_WAGERS} "
     "GROUP BY 3, 4, 5, 6, 7 ORDER BY 3, 4, 5, 6, 7 "
     "ON CONFLICT (tenant_id, mode, player_id, day, currency, rail, game_category) DO UPDATE SET "
@@ -50,10 +51,11 @@ _DAILY = (
 
 
 def _arrays(wagers: list[Wager]) -> dict[str, Any]:
+    at, at_ix = wire.instants([w.settled_at for w in wagers])
     return {
         "players": [w.player_id for w in wagers], "currencies": [w.currency for w in wagers],
         "amounts": [w.amount for w in wagers], "wins": [w.win_amount for w in wagers],
-        "at": [w.settled_at for w in wagers], "rails": [w.funding for w in wagers],
+        "at": at, "at_ix": at_ix, "rails": [w.funding for w in wagers],
         "categories": [w.game_category for w in wagers],
     }
 

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import TextClause, text
@@ -75,6 +76,17 @@ async def send(conn: AsyncConnection, sql: str, params: Params) -> Sequence[Any]
     if driver is None:
         return (await conn.execute(compiled.named, dict(params))).all()
     return await driver_fetch(conn, driver, compiled.positional, compiled.args(params))
+
+
+def instants(values: Sequence[datetime]) -> tuple[list[datetime], list[int]]:
+    """A batch's timestamps as two array parameters: each distinct instant once, and the
+    position of each value among them (from 1). The driver encodes a timestamp in about
+    1.5 µs and an integer in 0.2, and a batch's wagers share a few instants. In SQL, with
+    ``CAST(:at_ix AS integer[])`` unnested as ``w.at_ix``: ``(CAST(:at AS
+    timestamptz[]))[w.at_ix]``."""
+    seen: dict[datetime, int] = {}
+    positions = [seen.setdefault(value, len(seen) + 1) for value in values]
+    return list(seen), positions
 
 
 def mapped(rows: Sequence[Any]) -> list[dict[str, Any]]:

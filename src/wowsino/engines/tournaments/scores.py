@@ -105,6 +105,7 @@ async def record(
     points tournaments included), entering new players; what happened, per play."""
     if not plays:
         return {}
+    settled, settled_ix = wire.instants([p.at for p in plays])
     # on the driver: a batch's rows are read as plain tuples
     rows = await wire.send(conn, sql.SCORE, {
         **realm.params, "at": at, "source": source, "only": only,
@@ -113,7 +114,7 @@ async def record(
         "brands": [p.brand_id for p in plays], "currencies": [p.currency for p in plays],
         "amounts": [p.amount for p in plays], "wins": [p.win_amount for p in plays],
         "points": [p.points for p in plays], "categories": [p.category for p in plays],
-        "settled": [p.at for p in plays]})
+        "settled": settled, "settled_ix": settled_ix})
     effects: Effects = defaultdict(list)
     tournaments: dict[UUID, _Tournament] = {}
     pending = []

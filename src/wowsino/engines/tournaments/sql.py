@@ -30,12 +30,15 @@ _ADDED = (
 # Score the batch for players already entered; list the matches of players who are not.
 SCORE = f"""
 WITH w AS (
-    SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:players AS uuid[]),
+    SELECT w.source_wager_id, w.player_id, w.brand_id, w.currency, w.amount, w.win_amount,
+           w.points, w.category, (CAST(:settled AS timestamptz[]))[w.settled_ix] AS settled_at,
+           w.ord
+      FROM unnest(CAST(:ids AS text[]), CAST(:players AS uuid[]),
         CAST(:brands AS uuid[]), CAST(:currencies AS text[]), CAST(:amounts AS bigint[]),
         CAST(:wins AS bigint[]), CAST(:points AS bigint[]), CAST(:categories AS text[]),
-        CAST(:settled AS timestamptz[])) WITH ORDINALITY
+        CAST(:settled_ix AS integer[])) WITH ORDINALITY
         AS w (source_wager_id, player_id, brand_id, currency, amount, win_amount, points,
-              category, settled_at, ord)
+              category, settled_ix, ord)
 ), t AS (
     SELECT id, name, scoring, currency, min_bet, game_categories, opt_in, starts_at, ends_at
       FROM tournaments
