@@ -90,8 +90,10 @@ def test_a_batchs_instants_are_sent_once_each_with_every_value_s_position() -> N
     noon = datetime(2026, 3, 29, 12, tzinfo=UTC)
     later = noon + timedelta(microseconds=1)
     same_in_malta = noon.astimezone(timezone(timedelta(hours=2)))
-    stamps, positions = wire.instants([noon, later, noon, same_in_malta, later])
+    sent = wire.instants("at", [noon, later, noon, same_in_malta, later])
+    stamps, positions = sent["at"], sent["at_ix"]
     assert stamps == [noon, later]
     assert positions == [1, 2, 1, 1, 2]
     assert [stamps[i - 1] for i in positions] == [noon, later, noon, same_in_malta, later]
-    assert wire.instants([]) == ([], [])
+    assert wire.instants("at", []) == {"at": [], "at_ix": []}
+    assert wire.instant("at", "w.at_ix") == "(CAST(:at AS timestamptz[]))[w.at_ix]"

@@ -22,7 +22,7 @@ _WAGERS = (
     "CAST(:wins AS bigint[]), CAST(:at_ix AS integer[]), CAST(:rails AS text[]), "
     "CAST(:categories AS text[])) AS w (player_id, currency, amount, win, at_ix, rail, category)"
 )
-_AT = "(CAST(:at AS timestamptz[]))[w.at_ix]"  # each wager's settled_at (wire.instants)
+_AT = wire.instant("at", "w.at_ix")  # each wager's settled_at
 
 _TOTALS = (
     "INSERT INTO player_stats AS a (tenant_id, mode, player_id, currency, wager_count, "
@@ -51,11 +51,11 @@ _DAILY = (
 
 
 def _arrays(wagers: list[Wager]) -> dict[str, Any]:
-    at, at_ix = wire.instants([w.settled_at for w in wagers])
     return {
         "players": [w.player_id for w in wagers], "currencies": [w.currency for w in wagers],
         "amounts": [w.amount for w in wagers], "wins": [w.win_amount for w in wagers],
-        "at": at, "at_ix": at_ix, "rails": [w.funding for w in wagers],
+        **wire.instants("at", [w.settled_at for w in wagers]),
+        "rails": [w.funding for w in wagers],
         "categories": [w.game_category for w in wagers],
     }
 

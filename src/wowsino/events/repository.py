@@ -83,14 +83,14 @@ _INSERT_WAGERS = (
     "INSERT INTO wager_events (tenant_id, mode, source_wager_id, player_id, brand_id, currency, "
     "amount, win_amount, game_id, game_category, funding, settled_at, fingerprint, effects, "
     "created_at) SELECT :tenant_id, :mode, w.id, w.player, w.brand, w.currency, w.amount, "
-    "w.win, w.game, w.category, w.funding, (CAST(:settled AS timestamptz[]))[w.settled], "
+    f"w.win, w.game, w.category, w.funding, {wire.instant('settled', 'w.settled_ix')}, "
     "w.fingerprint, CAST(w.effects AS json), "
     ":at FROM unnest(CAST(:ids AS text[]), CAST(:players AS uuid[]), CAST(:brands AS uuid[]), "
     "CAST(:currencies AS text[]), CAST(:amounts AS bigint[]), CAST(:wins AS bigint[]), "
     "CAST(:games AS text[]), CAST(:categories AS text[]), CAST(:fundings AS text[]), "
     "CAST(:settled_ix AS integer[]), CAST(:fingerprints AS bytea[]), "
     "CAST(:effects AS text[])) AS w (id, player, brand, currency, amount, win, game, category, "
-    "funding, settled, fingerprint, effects)"
+    "funding, settled_ix, fingerprint, effects)"
 )
 
 
@@ -104,14 +104,14 @@ async def insert_wagers(
         return
     wagers = sorted(wagers, key=lambda w: w[0].source_wager_id)
     ws = [w for w, _, _ in wagers]
-    settled, settled_ix = wire.instants([w.settled_at for w in ws])
     await wire.defer(conn, (_INSERT_WAGERS, {
         **realm.params, "at": at, "ids": [w.source_wager_id for w in ws],
         "players": [w.player_id for w in ws], "brands": [w.brand_id for w in ws],
         "currencies": [w.currency for w in ws], "amounts": [w.amount for w in ws],
         "wins": [w.win_amount for w in ws], "games": [w.game_id for w in ws],
         "categories": [w.game_category for w in ws], "fundings": [w.funding for w in ws],
-        "settled": settled, "settled_ix": settled_ix, "fingerprints": [f for _, f, _ in wagers],
+        **wire.instants("settled", [w.settled_at for w in ws]),
+        "fingerprints": [f for _, f, _ in wagers],
         "effects": [e for _, _, e in wagers]}))
 
 

@@ -1,8 +1,8 @@
 """The transactional outbox: domain events written in the business transaction.
 
 ``emit`` appends the event (``emit_all`` several of one type) and, in the same
-statement, one webhook delivery per
-matching active subscription of the realm (exact type, ``prefix.*`` or ``*``).
+statement, one webhook delivery per matching active subscription of the realm (exact
+type, ``prefix.*`` or ``*``).
 A committed write always has its events and deliveries; a rolled-back one never
 does. A statement trigger notifies idle workers at commit. Only types registered in
 ``wowsino.kernel.events`` (the catalogue ``docs/events.md`` is generated from) are emitted.

@@ -78,15 +78,21 @@ async def send(conn: AsyncConnection, sql: str, params: Params) -> Sequence[Any]
     return await driver_fetch(conn, driver, compiled.positional, compiled.args(params))
 
 
-def instants(values: Sequence[datetime]) -> tuple[list[datetime], list[int]]:
-    """A batch's timestamps as two array parameters: each distinct instant once, and the
-    position of each value among them (from 1). The driver encodes a timestamp in about
-    1.5 µs and an integer in 0.2, and a batch's wagers share a few instants. In SQL, with
-    ``CAST(:at_ix AS integer[])`` unnested as ``w.at_ix``: ``(CAST(:at AS
-    timestamptz[]))[w.at_ix]``."""
+def instants(name: str, values: Sequence[datetime]) -> dict[str, list[Any]]:
+    """A batch's timestamps as two array parameters: ``name``, each distinct instant once,
+    and ``name_ix``, the position of each value among them (from 1), to be unnested with
+    the batch's other arrays as ``CAST(:name_ix AS integer[])`` and read back with
+    ``instant``. The driver encodes a timestamp in about 1.5 µs and an integer in 0.2, and
+    a batch's wagers share a few instants."""
     seen: dict[datetime, int] = {}
     positions = [seen.setdefault(value, len(seen) + 1) for value in values]
-    return list(seen), positions
+    return {name: list(seen), f"{name}_ix": positions}
+
+
+def instant(name: str, position: str) -> str:
+    """SQL for the instant of ``instants``' parameter ``name`` at ``position`` (the
+    unnested ``name_ix`` column)."""
+    return f"(CAST(:{name} AS timestamptz[]))[{position}]"
 
 
 def mapped(rows: Sequence[Any]) -> list[dict[str, Any]]:

@@ -93,7 +93,7 @@ _DAYS = (
     "WITH cfg AS (SELECT xp_per_unit, xp_daily_cap, timezone, levels FROM vip_configs "
     " WHERE tenant_id = :tenant_id AND mode = :mode), "
     "w AS (SELECT w.i, w.player_id, "
-    "  ((CAST(:at AS timestamptz[]))[w.at_ix] AT TIME ZONE cfg.timezone)::date AS day, "
+    f"  ({wire.instant('at', 'w.at_ix')} AT TIME ZONE cfg.timezone)::date AS day, "
     "  w.currency = p.currency AS own FROM cfg, unnest(CAST(:players AS uuid[]), "
     "  CAST(:currencies AS text[]), CAST(:at_ix AS integer[])) WITH ORDINALITY "
     "  AS w (player_id, currency, at_ix, i) "
@@ -115,10 +115,9 @@ async def lock_days(conn: AsyncConnection, realm: Realm, players: list[UUID],
                     currencies: list[str], at: list[datetime]) -> dict[str, Any] | None:
     """``_DAYS`` over real wagers given as arrays in batch order (``wagers`` rows are
     ``[index from 1, day, in the player's currency]``); None without a programme."""
-    stamps, positions = wire.instants(at)
     rows = wire.mapped(await wire.send(conn, _DAYS, {
         **realm.params, **ALLOWED_PARAMS, "players": players, "currencies": currencies,
-        "at": stamps, "at_ix": positions}))
+        **wire.instants("at", at)}))
     if not rows:
         return None
     return {**rows[0], **{k: _json(rows[0][k]) for k in ("levels", "wagers", "days")}}

@@ -105,16 +105,16 @@ async def record(
     points tournaments included), entering new players; what happened, per play."""
     if not plays:
         return {}
-    settled, settled_ix = wire.instants([p.at for p in plays])
+    settled = wire.instants("settled", [p.at for p in plays])
     # on the driver: a batch's rows are read as plain tuples
     rows = await wire.send(conn, sql.SCORE, {
         **realm.params, "at": at, "source": source, "only": only,
-        "first_at": min(p.at for p in plays), "last_at": max(p.at for p in plays),
+        "first_at": min(settled["settled"]), "last_at": max(settled["settled"]),
         "ids": [p.source_wager_id for p in plays], "players": [p.player_id for p in plays],
         "brands": [p.brand_id for p in plays], "currencies": [p.currency for p in plays],
         "amounts": [p.amount for p in plays], "wins": [p.win_amount for p in plays],
         "points": [p.points for p in plays], "categories": [p.category for p in plays],
-        "settled": settled, "settled_ix": settled_ix})
+        **settled})
     effects: Effects = defaultdict(list)
     tournaments: dict[UUID, _Tournament] = {}
     pending = []

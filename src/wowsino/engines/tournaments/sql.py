@@ -9,6 +9,8 @@ so a close (FOR UPDATE) waits for them and none scores it after.
 
 from __future__ import annotations
 
+from wowsino.kernel import wire
+
 MAX_SCORE = 10**18
 MAX_MULTIPLIER = 10**12  # score units: a multiplier of 1,000,000
 
@@ -31,7 +33,7 @@ _ADDED = (
 SCORE = f"""
 WITH w AS (
     SELECT w.source_wager_id, w.player_id, w.brand_id, w.currency, w.amount, w.win_amount,
-           w.points, w.category, (CAST(:settled AS timestamptz[]))[w.settled_ix] AS settled_at,
+           w.points, w.category, {wire.instant("settled", "w.settled_ix")} AS settled_at,
            w.ord
       FROM unnest(CAST(:ids AS text[]), CAST(:players AS uuid[]),
         CAST(:brands AS uuid[]), CAST(:currencies AS text[]), CAST(:amounts AS bigint[]),
